@@ -1,0 +1,119 @@
+// csg/ops.h — every differentiable op, on CPU (float, double) and CUDA (float).
+//
+// Each op checks its inputs at entry (shape, dtype, device: one Error naming the op and
+// the shapes), computes its output on the inputs' device and records its backward on the
+// tape. Implementations: src/ops/<file>.cpp (CPU + dispatch) and kernels/<file>.cu (CUDA).
+// Shapes are written as [N,C,H,W]; "..." is any number of leading dims.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "csg/random.h"
+#include "csg/tensor.h"
+
+namespace csg {
+
+// ---- elementwise (src/ops/elementwise.cpp) --------------------------------------------
+// Binary ops broadcast as NumPy does: shapes are aligned at the right, a size-1 dim
+// stretches. The gradient of a broadcast input is summed back to its shape.
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, double s);
+Tensor mul(const Tensor& a, double s);
+Tensor neg(const Tensor& x);
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor sqrt(const Tensor& x);
+Tensor relu(const Tensor& x);  // gradient 0 at x == 0, as PyTorch
+Tensor square(const Tensor& x);
+
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+inline Tensor operator-(const Tensor& a, double s) { return add(a, -s); }
+inline Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+inline Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+inline Tensor operator/(const Tensor& a, double s) { return mul(a, 1.0 / s); }
+inline Tensor operator-(const Tensor& x) { return neg(x); }
+
+// ---- reductions (src/ops/reduce.cpp) --------------------------------------------------
+Tensor sum(const Tensor& x);  // all elements -> [] (0-d)
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+Tensor mean(const Tensor& x);
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
+// Sum a broadcast result back to `shape` (the backward of broadcasting).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+// Index of the largest value along `dim` (I64, not differentiable).
+Tensor argmax(const Tensor& x, int64_t dim);
+
+// ---- shape (src/ops/shape.cpp; views are methods of Tensor) --------------------------
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
+
+// ---- linear algebra (src/ops/matmul.cpp; OpenBLAS on CPU, cuBLAS on CUDA) ------------
+// a [M,K] @ b [K,N] -> [M,N]; or batched a [B,M,K] @ b [B,K,N] -> [B,M,N].
+Tensor matmul(const Tensor& a, const Tensor& b);
+// x [...,in] @ weight[out,in]^T + bias[out] -> [...,out]; bias may be undefined.
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+// ---- convolution (src/ops/conv2d.cpp; im2col + OpenBLAS on CPU, cuDNN on CUDA) -------
+struct Conv2dOptions {
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+};
+// x [N,C,H,W] * weight [O,C,KH,KW] (+ bias [O], may be undefined) -> [N,O,OH,OW],
+// OH = (H + 2*pad_h - dilation_h*(KH-1) - 1) / stride_h + 1. groups = 1.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt = {});
+
+// ---- batch norm (src/ops/batch_norm.cpp) -----------------------------------------------
+enum class BatchNormMode {
+  Train,   // batch statistics; running stats updated with `momentum` (PyTorch convention:
+           // running = (1-momentum)*running + momentum*batch, unbiased variance)
+  Eval,    // running statistics; gradients flow to x, weight and bias
+  Frozen,  // running statistics; weight and bias are constants (no gradient), as CSG's
+           // frozen ImageNet encoder and DeepLab's backbone use them
+};
+// x [N,C,H,W] or [N,C]; weight, bias, running_mean, running_var [C].
+// running_* are updated in place in Train mode (they never require grad).
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
+                  const Tensor& running_var, BatchNormMode mode, double momentum = 0.1, double eps = 1e-5);
+
+// ---- pooling (src/ops/pool.cpp) ---------------------------------------------------------
+struct Pool2dOptions {
+  int64_t kernel_h = 2, kernel_w = 2;
+  int64_t stride_h = 2, stride_w = 2;
+  int64_t pad_h = 0, pad_w = 0;
+  bool ceil_mode = false;
+  bool count_include_pad = true;  // avg pool only
+};
+// x [N,C,H,W] -> [N,C,OH,OW]. Max pool's gradient goes to the first maximum in each window.
+Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opt);
+Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opt);
+// x [N,C,H,W] -> [N,C,out_h,out_w] with PyTorch's adaptive windows.
+Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
+// x [N,C,H,W] -> [N,C] (mean over H and W).
+Tensor global_avg_pool(const Tensor& x);
+
+// ---- softmax family and losses (src/ops/softmax.cpp, src/ops/loss.cpp) ---------------
+Tensor softmax(const Tensor& x, int64_t dim);
+Tensor log_softmax(const Tensor& x, int64_t dim);
+// logits [N,C] with target [N] (I64), or logits [N,C,H,W] with target [N,H,W]:
+// mean of -log_softmax(logits)[target] over the elements whose target != ignore_index.
+// Returns a 0-d tensor (0 if every target is ignored). A target outside [0,C) that is not
+// ignore_index is an error naming its position.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index = -100);
+// x / max(||x||_2 along dim, eps), as torch.nn.functional.normalize.
+Tensor l2_normalize(const Tensor& x, int64_t dim, double eps = 1e-12);
+
+// ---- resampling and regularisation (src/ops/upsample.cpp, src/ops/dropout.cpp) -------
+// x [N,C,H,W] -> [N,C,out_h,out_w], bilinear, PyTorch's align_corners semantics both ways.
+Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners);
+// Zeroes each element with probability p and scales the rest by 1/(1-p) when training;
+// the identity otherwise. The mask depends only on (generator seed, offset, index).
+Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = default_generator());
+
+}  // namespace csg

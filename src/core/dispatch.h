@@ -1,0 +1,47 @@
+// src/core/dispatch.h — internal helpers every op file uses: dtype dispatch, the entry
+// checks, and the bridge to the CUDA launchers (compiled out of CPU-only builds).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "csg/autograd.h"
+#include "csg/error.h"
+#include "csg/tensor.h"
+
+namespace csg {
+
+// Calls f(float{}) or f(double{}) for a float tensor type:
+//   dispatch_float(x.dtype(), "relu", [&](auto tag) { using T = decltype(tag); ... });
+template <class F>
+void dispatch_float(DType dt, const char* op, F&& f) {
+  switch (dt) {
+    case DType::F32: f(float{}); return;
+    case DType::F64: f(double{}); return;
+    default: CSG_FAIL(op, ": expected a float tensor (f32 or f64), got ", dtype_name(dt));
+  }
+}
+
+// ---- entry checks (each names the op and the offending tensors) ----------------------------
+void check_defined(const char* op, const Tensor& t, const char* what);
+void check_float(const char* op, const Tensor& t, const char* what);
+void check_dim(const char* op, const Tensor& t, int64_t dim, const char* what);
+void check_same_device(const char* op, const Tensor& a, const Tensor& b);
+void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
+void check_same_shape(const char* op, const Tensor& a, const Tensor& b);
+// CUDA kernels are float32 only: a clear error for f64 on CUDA.
+void check_cuda_float(const char* op, const Tensor& t);
+int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim);
+
+// Largest number of dims a strided CUDA kernel handles (shapes beyond are folded first).
+constexpr int kMaxDims = 8;
+
+}  // namespace csg
+
+// Wrap every call into kernels/: a CPU-only build compiles the call out and throws instead.
+#ifdef CSG_WITH_CUDA
+#define CSG_CUDA_CALL(op, ...) __VA_ARGS__
+#else
+#define CSG_CUDA_CALL(op, ...) \
+  CSG_FAIL(op, ": this csg was built without CUDA; rebuild on a machine with nvcc (make clean && make)")
+#endif

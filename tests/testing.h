@@ -1,0 +1,43 @@
+// tests/testing.h — the two checks every op gets, shared by all test files.
+//
+//  * expect_gradients_match: central finite differences in double precision on the CPU
+//    against the tape's gradients, for every input that requires grad.
+//  * expect_cuda_parity: the same function on float CPU tensors and on CUDA copies; the
+//    outputs and the input gradients must agree. Skips (with the reason) without a GPU.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "csg/csg.h"
+
+namespace csg::testing {
+
+using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+// Uniform values in [lo, hi), deterministic in `seed`.
+Tensor uniform(const Shape& shape, uint64_t seed, DType dt = DType::F64, double lo = -1.0, double hi = 1.0);
+
+// For each input that requires grad (must be F64 CPU leaves): compares the gradient of
+// sum(w * f(inputs)) (w fixed random weights) from backward() with central differences
+// (step eps). Passes when |analytic - numeric| <= atol + rtol * |numeric| elementwise.
+void expect_gradients_match(const OpFn& f, const std::vector<Tensor>& inputs, double eps = 1e-6,
+                            double atol = 1e-7, double rtol = 1e-5);
+
+// Runs f on F32 CPU copies and on CUDA copies of `inputs` (requires_grad carried over),
+// backpropagates the same random weights, and compares outputs and input grads with
+// max|a-b| <= atol + rtol*max|b|. Call through CSG_EXPECT_CUDA_PARITY so it can skip.
+void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol = 1e-4, double rtol = 1e-4);
+
+// Max |a - b| over all elements (any devices/dtypes, same shape).
+double max_abs_diff(const Tensor& a, const Tensor& b);
+
+}  // namespace csg::testing
+
+// Skips the current test, saying why, when no CUDA device can be used.
+#define CSG_REQUIRE_CUDA()                                                               \
+  do {                                                                                   \
+    if (!::csg::cuda::available()) GTEST_SKIP() << "CUDA parity skipped: " << ::csg::cuda::status(); \
+  } while (0)
