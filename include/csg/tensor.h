@@ -158,10 +158,10 @@ Tensor full(const Shape& shape, double value, TensorOptions opt = {});
 Tensor empty_like(const Tensor& t);
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
-// Copies host values into a new tensor of the given dtype/device.
-Tensor from_vector(const std::vector<float>& v, const Shape& shape, TensorOptions opt = {});
-Tensor from_vector(const std::vector<double>& v, const Shape& shape, TensorOptions opt = {});
-Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape, TensorOptions opt = {});
+// Copies host values into a new tensor; the dtype defaults to the vector's element type.
+Tensor from_vector(const std::vector<float>& v, const Shape& shape, TensorOptions opt = {DType::F32});
+Tensor from_vector(const std::vector<double>& v, const Shape& shape, TensorOptions opt = {DType::F64});
+Tensor from_vector(const std::vector<int64_t>& v, const Shape& shape, TensorOptions opt = {DType::I64});
 Tensor arange(int64_t n, TensorOptions opt = {});
 // A tensor that shares `storage` (views built by ops).
 Tensor make_view(const Tensor& base, const Shape& shape, const Shape& strides, int64_t offset);

@@ -8,6 +8,7 @@
 #include "csg/autograd.h"
 #include "csg/error.h"
 #include "csg/tensor.h"
+#include "kernels/strided.h"
 
 namespace csg {
 
@@ -33,8 +34,8 @@ void check_same_shape(const char* op, const Tensor& a, const Tensor& b);
 void check_cuda_float(const char* op, const Tensor& t);
 int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim);
 
-// Largest number of dims a strided CUDA kernel handles (shapes beyond are folded first).
-constexpr int kMaxDims = 8;
+// The strides of `t` in the form the strided CPU loops and CUDA kernels take (<= 8 dims).
+StridedLayout layout_of(const Tensor& t);
 
 }  // namespace csg
 

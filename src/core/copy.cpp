@@ -1,0 +1,249 @@
+// src/core/copy.cpp — copies between layouts, dtypes and devices, and the in-place writes
+// (copy_, fill_, add_, mul_). Everything that moves bytes goes through copy_.
+#include <cstring>
+
+#include "csg/autograd.h"
+#include "csg/cuda.h"
+#include "csg/ops.h"
+#include "csg/tensor.h"
+#include "kernels/strided.h"
+#include "src/core/dispatch.h"
+
+#ifdef CSG_WITH_CUDA
+#include "kernels/copy.h"
+#include "kernels/runtime.h"
+#endif
+
+namespace csg {
+
+StridedLayout layout_of(const Tensor& t) {
+  CSG_CHECK(t.dim() <= kMaxStridedDims, "tensor ", t.describe(), " has more than ", kMaxStridedDims, " dims");
+  StridedLayout l;
+  l.ndim = static_cast<int>(t.dim());
+  for (int d = 0; d < l.ndim; ++d) {
+    l.sizes[d] = t.shape()[d];
+    l.strides[d] = t.strides()[d];
+  }
+  return l;
+}
+
+namespace {
+
+template <class D, class S>
+void host_copy_typed(D* dst, const StridedLayout& dl, bool dst_contig, const S* src, const StridedLayout& sl,
+                     bool src_contig, int64_t n) {
+  if (dst_contig && src_contig) {
+    if constexpr (std::is_same_v<D, S>) {
+      std::memcpy(dst, src, n * sizeof(D));
+    } else {
+#pragma omp parallel for if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<D>(src[i]);
+    }
+    return;
+  }
+#pragma omp parallel for if (n > 16384)
+  for (int64_t i = 0; i < n; ++i) dst[dl.offset(i)] = static_cast<D>(src[sl.offset(i)]);
+}
+
+template <class D>
+void host_copy_from(D* dst, const StridedLayout& dl, bool dc, const Tensor& src) {
+  StridedLayout sl = layout_of(src);
+  bool sc = src.is_contiguous();
+  switch (src.dtype()) {
+    case DType::F32: host_copy_typed(dst, dl, dc, src.data<float>(), sl, sc, src.numel()); break;
+    case DType::F64: host_copy_typed(dst, dl, dc, src.data<double>(), sl, sc, src.numel()); break;
+    case DType::I64: host_copy_typed(dst, dl, dc, src.data<int64_t>(), sl, sc, src.numel()); break;
+  }
+}
+
+// dst and src both on the CPU, same shape, any dtypes and layouts.
+void host_copy(const Tensor& dst, const Tensor& src) {
+  StridedLayout dl = layout_of(dst);
+  bool dc = dst.is_contiguous();
+  switch (dst.dtype()) {
+    case DType::F32: host_copy_from(dst.data<float>(), dl, dc, src); break;
+    case DType::F64: host_copy_from(dst.data<double>(), dl, dc, src); break;
+    case DType::I64: host_copy_from(dst.data<int64_t>(), dl, dc, src); break;
+  }
+}
+
+void check_inplace(const char* op, const Tensor& t) {
+  CSG_CHECK(!(grad_mode_enabled() && t.requires_grad()), op, ": in-place write to ", t.describe(),
+            ", which requires grad; do it under csg::NoGradGuard (as optimizers do)");
+}
+
+}  // namespace
+
+Tensor& Tensor::copy_(const Tensor& src_in) {
+  check_inplace("copy_", *this);
+  check_defined("copy_", src_in, "source");
+  Tensor src = src_in.shape() == shape() ? src_in : src_in.expand(shape());
+  const int64_t n = numel();
+  if (n > 0) {
+    if (device() == Device::CPU && src.device() == Device::CPU) {
+      host_copy(*this, src);
+    } else {
+#ifdef CSG_WITH_CUDA
+      if (device() == Device::CUDA && src.device() == Device::CUDA && dtype() == src.dtype()) {
+        kernels::strided_copy(raw_data(), layout_of(*this), src.raw_data(), layout_of(src), n,
+                              static_cast<int>(dtype_size(dtype())));
+      } else if (device() == Device::CUDA) {
+        // Host (or other-dtype) source: convert on the host into a dense buffer, upload it,
+        // then scatter into this tensor's layout on the device.
+        Tensor host = empty(shape(), {dtype(), Device::CPU});
+        host_copy(host, src.device() == Device::CPU ? src : src.to(Device::CPU));
+        if (is_contiguous()) {
+          kernels::copy_host_to_device(raw_data(), host.raw_data(), n * dtype_size(dtype()));
+        } else {
+          Tensor dense = empty(shape(), {dtype(), Device::CUDA});
+          kernels::copy_host_to_device(dense.raw_data(), host.raw_data(), n * dtype_size(dtype()));
+          kernels::strided_copy(raw_data(), layout_of(*this), dense.raw_data(), layout_of(dense), n,
+                                static_cast<int>(dtype_size(dtype())));
+        }
+      } else {  // CUDA -> CPU: densify on the device, download, convert/scatter on the host
+        Tensor dense = src.is_contiguous() ? src : empty(src.shape(), {src.dtype(), Device::CUDA});
+        if (!src.is_contiguous())
+          kernels::strided_copy(dense.raw_data(), layout_of(dense), src.raw_data(), layout_of(src), n,
+                                static_cast<int>(dtype_size(src.dtype())));
+        Tensor host = empty(shape(), {src.dtype(), Device::CPU});
+        kernels::copy_device_to_host(host.raw_data(), dense.raw_data(), n * dtype_size(src.dtype()));
+        host_copy(*this, host);
+      }
+#else
+      CSG_FAIL("copy_: this csg was built without CUDA; cannot copy ", src.describe(), " to ", describe());
+#endif
+    }
+  }
+  storage().bump_version();
+  return *this;
+}
+
+Tensor& Tensor::fill_(double v) {
+  check_inplace("fill_", *this);
+  if (numel() == 0) return *this;
+  if (device() == Device::CPU) {
+    StridedLayout l = layout_of(*this);
+    const int64_t n = numel();
+    auto fill = [&](auto* p) {
+      using T = std::remove_pointer_t<decltype(p)>;
+      const T tv = static_cast<T>(v);
+#pragma omp parallel for if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) p[l.offset(i)] = tv;
+    };
+    switch (dtype()) {
+      case DType::F32: fill(data<float>()); break;
+      case DType::F64: fill(data<double>()); break;
+      case DType::I64: fill(data<int64_t>()); break;
+    }
+  } else if (is_contiguous()) {
+    if (dtype() == DType::F32) {
+      CSG_CUDA_CALL("fill_", kernels::fill_f32(data<float>(), numel(), static_cast<float>(v)));
+    } else if (dtype() == DType::I64) {
+      CSG_CUDA_CALL("fill_", kernels::fill_i64(data<int64_t>(), numel(), static_cast<int64_t>(v)));
+    } else {
+      check_cuda_float("fill_", *this);
+    }
+  } else {
+    Tensor dense = full(shape(), v, options());
+    copy_(dense);
+  }
+  storage().bump_version();
+  return *this;
+}
+
+Tensor& Tensor::add_(const Tensor& other, double alpha) {
+  check_inplace("add_", *this);
+  check_same_device("add_", *this, other);
+  check_same_dtype("add_", *this, other);
+  check_same_shape("add_", *this, other);
+  Tensor o = other.contiguous();
+  if (!is_contiguous()) {  // rare: fall back to an out-of-place sum written back
+    NoGradGuard ng;
+    Tensor sum = add(*this, mul(o, alpha));
+    return copy_(sum);
+  }
+  const int64_t n = numel();
+  if (device() == Device::CPU) {
+    dispatch_float(dtype(), "add_", [&](auto tag) {
+      using T = decltype(tag);
+      T* y = data<T>();
+      const T* x = o.data<T>();
+      const T a = static_cast<T>(alpha);
+#pragma omp parallel for if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+    });
+  } else {
+    check_cuda_float("add_", *this);
+    CSG_CUDA_CALL("add_", kernels::axpy_f32(data<float>(), o.data<float>(), n, static_cast<float>(alpha)));
+  }
+  storage().bump_version();
+  return *this;
+}
+
+Tensor& Tensor::mul_(double s) {
+  check_inplace("mul_", *this);
+  if (!is_contiguous()) {
+    NoGradGuard ng;
+    return copy_(mul(*this, s));
+  }
+  const int64_t n = numel();
+  if (device() == Device::CPU) {
+    dispatch_float(dtype(), "mul_", [&](auto tag) {
+      using T = decltype(tag);
+      T* y = data<T>();
+      const T a = static_cast<T>(s);
+#pragma omp parallel for if (n > 65536)
+      for (int64_t i = 0; i < n; ++i) y[i] *= a;
+    });
+  } else {
+    check_cuda_float("mul_", *this);
+    CSG_CUDA_CALL("mul_", kernels::scale_f32(data<float>(), n, static_cast<float>(s)));
+  }
+  storage().bump_version();
+  return *this;
+}
+
+// ---- differentiable conversions ---------------------------------------------------------------
+Tensor Tensor::to(Device dev) const {
+  if (device() == dev) return *this;
+  if (dev == Device::CUDA)
+    CSG_CHECK(cuda::available(), "to(cuda): ", describe(), " cannot be moved: ", cuda::status());
+  Tensor out = empty(shape(), {dtype(), dev});
+  {
+    NoGradGuard ng;
+    out.copy_(*this);
+  }
+  const Device src_dev = device();
+  return record("to_device", out, {*this}, [src_dev](const Tensor& g) -> std::vector<Tensor> { return {g.to(src_dev)}; });
+}
+
+Tensor Tensor::to(DType dt) const {
+  if (dtype() == dt) return *this;
+  Tensor out = empty(shape(), {dt, device()});
+  {
+    NoGradGuard ng;
+    if (device() == Device::CUDA) {  // CUDA kernels are single-dtype: convert through the host
+      Tensor host = empty(shape(), {dt, Device::CPU});
+      host.copy_(to(Device::CPU));
+      out.copy_(host);
+    } else {
+      out.copy_(*this);
+    }
+  }
+  if (dt == DType::I64 || dtype() == DType::I64) return out;  // integer results carry no gradient
+  const DType src_dt = dtype();
+  return record("to_dtype", out, {*this}, [src_dt](const Tensor& g) -> std::vector<Tensor> { return {g.to(src_dt)}; });
+}
+
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), options());
+  {
+    NoGradGuard ng;
+    out.copy_(*this);
+  }
+  return record("clone", out, {*this}, [](const Tensor& g) -> std::vector<Tensor> { return {g}; });
+}
+
+Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
+
+}  // namespace csg

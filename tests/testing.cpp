@@ -1,0 +1,121 @@
+// tests/testing.cpp — finite-difference gradient checks and CPU/CUDA parity.
+#include "tests/testing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace csg::testing {
+
+Tensor uniform(const Shape& shape, uint64_t seed, DType dt, double lo, double hi) {
+  Generator g(seed);
+  return rand(shape, g, {dt, Device::CPU}, lo, hi);
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(shape_str(a.shape()), shape_str(b.shape()));
+  if (a.shape() != b.shape()) return INFINITY;
+  std::vector<double> va = a.to_vector(), vb = b.to_vector();
+  double m = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    double d = std::fabs(va[i] - vb[i]);
+    if (std::isnan(d)) return INFINITY;
+    m = std::max(m, d);
+  }
+  return m;
+}
+
+namespace {
+
+// The scalar whose gradient is checked: sum(w * f(inputs)).
+double projected(const OpFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
+  NoGradGuard ng;
+  return sum(mul(f(inputs), w)).item();
+}
+
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (double v : t.to_vector()) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+}  // namespace
+
+void expect_gradients_match(const OpFn& f, const std::vector<Tensor>& inputs, double eps, double atol, double rtol) {
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) {
+      ASSERT_EQ(t.dtype(), DType::F64) << "gradient checks run in double: " << t.describe();
+      ASSERT_EQ(t.device(), Device::CPU) << t.describe();
+      ASSERT_TRUE(t.is_leaf()) << t.describe();
+      ASSERT_TRUE(t.is_contiguous()) << t.describe();
+    }
+  Tensor out = f(inputs);
+  ASSERT_TRUE(out.requires_grad()) << "the function's output does not depend on any input that requires grad";
+  Tensor w = uniform(out.shape(), 4242, DType::F64, 0.5, 1.5);
+  for (const Tensor& t : inputs)
+    if (t.defined()) Tensor(t).zero_grad();
+  sum(mul(out, w)).backward();
+
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& x = inputs[k];
+    if (!x.defined() || !x.requires_grad()) continue;
+    Tensor g = x.grad();
+    ASSERT_TRUE(g.defined()) << "input " << k << " " << x.describe() << " received no gradient";
+    std::vector<double> analytic = g.to_vector();
+    double* p = x.data<double>();
+    int reported = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const double saved = p[i];
+      p[i] = saved + eps;
+      double fp = projected(f, inputs, w);
+      p[i] = saved - eps;
+      double fm = projected(f, inputs, w);
+      p[i] = saved;
+      double numeric = (fp - fm) / (2 * eps);
+      double err = std::fabs(analytic[i] - numeric);
+      if (!(err <= atol + rtol * std::fabs(numeric)) && reported++ < 5)
+        ADD_FAILURE() << "gradient mismatch: input " << k << " " << x.describe() << " element " << i
+                      << ": backward " << analytic[i] << ", finite difference " << numeric << " (|diff| " << err
+                      << ")";
+    }
+  }
+}
+
+void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol, double rtol) {
+  std::vector<Tensor> cpu, gpu;
+  for (const Tensor& t : inputs) {
+    if (!t.defined()) {
+      cpu.emplace_back();
+      gpu.emplace_back();
+      continue;
+    }
+    bool float_type = t.dtype() != DType::I64;
+    Tensor c = (float_type ? t.detach().to(DType::F32) : t.detach()).contiguous();
+    if (c.storage().data() == t.storage().data()) c = c.clone();  // never alias the caller's tensor
+    Tensor d = c.to(Device::CUDA);
+    if (float_type && t.requires_grad()) {
+      c.requires_grad_();
+      d.requires_grad_();
+    }
+    cpu.push_back(c);
+    gpu.push_back(d);
+  }
+  Tensor oc = f(cpu), og = f(gpu);
+  ASSERT_EQ(og.device(), Device::CUDA) << "the CUDA run produced a CPU tensor";
+  double tol_out = atol + rtol * max_abs(oc);
+  EXPECT_LE(max_abs_diff(oc, og), tol_out) << "forward output differs between CPU and CUDA";
+  if (!oc.requires_grad() || oc.dtype() == DType::I64) return;
+  Tensor w = uniform(oc.shape(), 4243, DType::F32, 0.5, 1.5);
+  sum(mul(oc, w)).backward();
+  sum(mul(og, w.to(Device::CUDA))).backward();
+  for (size_t k = 0; k < cpu.size(); ++k) {
+    if (!cpu[k].defined() || !cpu[k].requires_grad()) continue;
+    Tensor gc = cpu[k].grad(), gg = gpu[k].grad();
+    ASSERT_EQ(gc.defined(), gg.defined()) << "input " << k << ": gradient on one device only";
+    if (!gc.defined()) continue;
+    EXPECT_EQ(gg.device(), Device::CUDA);
+    EXPECT_LE(max_abs_diff(gc, gg), atol + rtol * max_abs(gc)) << "gradient of input " << k << " differs";
+  }
+}
+
+}  // namespace csg::testing

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# tools/install-deps.sh — installs what csg builds and tests with, from Debian's packages.
+#   bash tools/install-deps.sh            # compiler, OpenBLAS, GoogleTest, stb
+#   bash tools/install-deps.sh --torch    # also python3-torch/torchvision (benchmarks, fixture scripts)
+# The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
+# without it the build is CPU-only.
+set -euo pipefail
+pkgs=(build-essential libopenblas-dev libgtest-dev libstb-dev)
+[[ "${1:-}" == "--torch" ]] && pkgs+=(python3-torch python3-torchvision python3-numpy)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) == 0 ]] || sudo=sudo
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
