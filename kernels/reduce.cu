@@ -53,12 +53,39 @@ __global__ void argmax_rows_kernel(const float* x, int64_t* out, int64_t rows, i
   }
 }
 
+// Long rows with few of them (a loss summed to a scalar): blockIdx.y picks the row,
+// blockIdx.x a chunk of it; each block writes one partial sum.
+__global__ void sum_chunks_kernel(const float* x, float* partial, int64_t cols, int64_t chunk) {
+  __shared__ float buf[kReduceThreads];
+  const int64_t r = blockIdx.y, begin = blockIdx.x * chunk;
+  const int64_t end = begin + chunk < cols ? begin + chunk : cols;
+  float acc = 0.f;
+  for (int64_t c = begin + threadIdx.x; c < end; c += blockDim.x) acc += x[r * cols + c];
+  buf[threadIdx.x] = acc;
+  __syncthreads();
+  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partial[r * gridDim.x + blockIdx.x] = buf[0];
+}
+
 unsigned row_grid(int64_t rows) { return static_cast<unsigned>(rows < 65535 ? (rows > 0 ? rows : 1) : 65535); }
 
 }  // namespace
 
 void sum_rows_f32(const float* x, float* out, int64_t rows, int64_t cols, float scale) {
   if (rows == 0) return;
+  if (rows < 1024 && cols >= (1 << 16)) {  // too few rows to fill the GPU: two passes
+    const int64_t chunk = 8192, chunks = (cols + chunk - 1) / chunk;
+    Workspace partial(rows * chunks * sizeof(float));
+    sum_chunks_kernel<<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(rows)), kReduceThreads, 0,
+                        stream()>>>(x, partial.as<float>(), cols, chunk);
+    CSG_KERNEL_CHECK();
+    sum_rows_kernel<<<row_grid(rows), kReduceThreads, 0, stream()>>>(partial.as<float>(), out, rows, chunks, scale);
+    CSG_KERNEL_CHECK();
+    return;
+  }
   sum_rows_kernel<<<row_grid(rows), kReduceThreads, 0, stream()>>>(x, out, rows, cols, scale);
   CSG_KERNEL_CHECK();
 }

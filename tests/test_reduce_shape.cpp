@@ -75,6 +75,8 @@ TEST(ReduceShape, CudaParity) {
   expect_cuda_parity([](const Ins& in) { return in[0].permute({2, 0, 1}).contiguous(); }, {x});
   expect_cuda_parity([](const Ins& in) { return in[0].slice(1, 3, 60, 4) * 2.0; }, {x});
   expect_cuda_parity([](const Ins& in) { return cat({in[0], in[0].slice(0, 1, 2)}, 0); }, {x});
+  Tensor long_rows = uniform({2, 200003}, 3).requires_grad_();  // the two-pass path
+  expect_cuda_parity([](const Ins& in) { return sum(in[0], {1}); }, {long_rows}, 1e-3, 1e-5);
   Tensor y = uniform({50, 1000}, 2, DType::F32);
   EXPECT_EQ(csg::testing::max_abs_diff(argmax(y, 1), argmax(y.to(Device::CUDA), 1)), 0);
 }
