@@ -1,0 +1,135 @@
+// src/models/resnet.cpp — torchvision's ResNet, block by block.
+#include "csg/models/resnet.h"
+
+namespace csg::models {
+
+namespace {
+std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dil,
+                                 Generator& gen) {
+  auto c = std::make_shared<nn::Conv2d>(in, out, k, stride, pad, dil, /*bias=*/false, gen);
+  nn::kaiming_normal_fan_out(c->weight, gen);  // torchvision: kaiming_normal_(mode="fan_out", relu)
+  return c;
+}
+}  // namespace
+
+BasicBlock::BasicBlock(int64_t inplanes, int64_t planes, int64_t stride, int64_t dilation, bool downsample,
+                       Generator& gen) {
+  conv1 = register_module("conv1", conv(inplanes, planes, 3, stride, dilation, dilation, gen));
+  bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(planes));
+  conv2 = register_module("conv2", conv(planes, planes, 3, 1, dilation, dilation, gen));
+  bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(planes));
+  if (downsample) {
+    auto seq = register_module("downsample", std::make_shared<nn::Sequential<nn::Module>>());
+    down_conv = conv(inplanes, planes, 1, stride, 0, 1, gen);
+    down_bn = std::make_shared<nn::BatchNorm2d>(planes);
+    seq->push_back(down_conv);
+    seq->push_back(down_bn);
+  }
+}
+
+Tensor BasicBlock::forward(const Tensor& x) const {
+  Tensor out = relu(bn1->forward(conv1->forward(x)));
+  out = bn2->forward(conv2->forward(out));
+  Tensor identity = down_conv ? down_bn->forward(down_conv->forward(x)) : x;
+  return relu(add(out, identity));
+}
+
+Bottleneck::Bottleneck(int64_t inplanes, int64_t planes, int64_t stride, int64_t dilation, bool downsample,
+                       Generator& gen) {
+  conv1 = register_module("conv1", conv(inplanes, planes, 1, 1, 0, 1, gen));
+  bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(planes));
+  conv2 = register_module("conv2", conv(planes, planes, 3, stride, dilation, dilation, gen));
+  bn2 = register_module("bn2", std::make_shared<nn::BatchNorm2d>(planes));
+  conv3 = register_module("conv3", conv(planes, planes * kExpansion, 1, 1, 0, 1, gen));
+  bn3 = register_module("bn3", std::make_shared<nn::BatchNorm2d>(planes * kExpansion));
+  if (downsample) {
+    auto seq = register_module("downsample", std::make_shared<nn::Sequential<nn::Module>>());
+    down_conv = conv(inplanes, planes * kExpansion, 1, stride, 0, 1, gen);
+    down_bn = std::make_shared<nn::BatchNorm2d>(planes * kExpansion);
+    seq->push_back(down_conv);
+    seq->push_back(down_bn);
+  }
+}
+
+Tensor Bottleneck::forward(const Tensor& x) const {
+  Tensor out = relu(bn1->forward(conv1->forward(x)));
+  out = relu(bn2->forward(conv2->forward(out)));
+  out = bn3->forward(conv3->forward(out));
+  Tensor identity = down_conv ? down_bn->forward(down_conv->forward(x)) : x;
+  return relu(add(out, identity));
+}
+
+int resnet_depth_from_name(const std::string& arch) {
+  for (int d : {18, 34, 50, 101})
+    if (arch == "resnet" + std::to_string(d)) return d;
+  CSG_FAIL("unknown architecture '", arch, "'; expected resnet18, resnet34, resnet50 or resnet101");
+}
+
+ResNet::ResNet(const ResNetOptions& opt) {
+  std::array<int, 4> blocks;
+  switch (opt.depth) {
+    case 18: blocks = {2, 2, 2, 2}; break;
+    case 34: blocks = {3, 4, 6, 3}; break;
+    case 50: blocks = {3, 4, 6, 3}; break;
+    case 101: blocks = {3, 4, 23, 3}; break;
+    default: CSG_FAIL("ResNet: depth ", opt.depth, " is not one of 18, 34, 50, 101");
+  }
+  const bool bottleneck = opt.depth >= 50;
+  expansion_ = bottleneck ? Bottleneck::kExpansion : BasicBlock::kExpansion;
+  Generator gen(opt.seed);
+  conv1 = register_module("conv1", conv(3, 64, 7, 2, 3, 1, gen));
+  bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(64));
+  int64_t inplanes = 64, dilation = 1;
+  const std::array<bool, 4> dilate = {false, false, opt.dilate_layer3, opt.dilate_layer4};
+  for (int s = 0; s < 4; ++s) {
+    const int64_t planes = 64 << s;
+    int64_t stride = s == 0 ? 1 : 2;
+    const int64_t previous_dilation = dilation;
+    if (dilate[s]) {  // torchvision: trade the stride for dilation; the first block keeps the old dilation
+      dilation *= stride;
+      stride = 1;
+    }
+    auto layer = std::make_shared<nn::Sequential<Block>>();
+    const bool down = stride != 1 || inplanes != planes * expansion_;
+    for (int b = 0; b < blocks[s]; ++b) {
+      const int64_t in = b == 0 ? inplanes : planes * expansion_;
+      const int64_t st = b == 0 ? stride : 1;
+      const int64_t dil = b == 0 ? previous_dilation : dilation;
+      const bool ds = b == 0 && down;
+      if (bottleneck)
+        layer->push_back(std::make_shared<Bottleneck>(in, planes, st, dil, ds, gen));
+      else
+        layer->push_back(std::make_shared<BasicBlock>(in, planes, st, dil, ds, gen));
+    }
+    inplanes = planes * expansion_;
+    layers[s] = register_module("layer" + std::to_string(s + 1), layer);
+  }
+  if (opt.num_classes > 0) fc = register_module("fc", std::make_shared<nn::Linear>(512 * expansion_, opt.num_classes, true, gen));
+}
+
+int64_t ResNet::stage_channels(int stage) const {
+  CSG_CHECK(stage >= 1 && stage <= 4, "ResNet: stage ", stage, " is not 1..4");
+  return (64 << (stage - 1)) * expansion_;
+}
+
+ResNetFeatures ResNet::forward_features(const Tensor& x) const {
+  CSG_CHECK(x.dim() == 4 && x.size(1) == 3, "ResNet: input must be [N,3,H,W], got ", x.describe());
+  Pool2dOptions pool;
+  pool.kernel_h = pool.kernel_w = 3;
+  pool.stride_h = pool.stride_w = 2;
+  pool.pad_h = pool.pad_w = 1;
+  Tensor h = max_pool2d(relu(bn1->forward(conv1->forward(x))), pool);
+  ResNetFeatures f;
+  for (int s = 0; s < 4; ++s) {
+    for (const auto& block : layers[s]->items()) h = block->forward(h);
+    f.layer[s] = h;
+  }
+  return f;
+}
+
+Tensor ResNet::forward(const Tensor& x) const {
+  CSG_CHECK(fc, "ResNet::forward: built with num_classes = 0; use forward_features");
+  return fc->forward(global_avg_pool(forward_features(x).layer[3]));
+}
+
+}  // namespace csg::models

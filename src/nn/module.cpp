@@ -1,0 +1,122 @@
+// src/nn/module.cpp — parameter/buffer registration, state dicts, modes and device moves.
+#include <map>
+
+#include "csg/autograd.h"
+#include "csg/nn.h"
+
+namespace csg::nn {
+
+Tensor& Module::register_parameter(const std::string& name, Tensor& slot, Tensor value) {
+  slot = value.defined() ? value.requires_grad_() : value;
+  slot.set_name(name);
+  params_.emplace_back(name, &slot);
+  return slot;
+}
+
+Tensor& Module::register_buffer(const std::string& name, Tensor& slot, Tensor value) {
+  slot = value;
+  if (slot.defined()) slot.set_name(name);
+  buffers_.emplace_back(name, &slot);
+  return slot;
+}
+
+void Module::collect(const std::string& prefix, NamedTensors* params, NamedTensors* buffers, NamedTensors* both) const {
+  for (const auto& [name, t] : params_) {
+    if (!t->defined()) continue;  // e.g. a conv without bias
+    if (params) params->emplace_back(prefix + name, *t);
+    if (both) both->emplace_back(prefix + name, *t);
+  }
+  for (const auto& [name, t] : buffers_) {
+    if (!t->defined()) continue;
+    if (buffers) buffers->emplace_back(prefix + name, *t);
+    if (both) both->emplace_back(prefix + name, *t);
+  }
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", params, buffers, both);
+}
+
+NamedTensors Module::named_parameters() const {
+  NamedTensors r;
+  collect("", &r, nullptr, nullptr);
+  return r;
+}
+NamedTensors Module::named_buffers() const {
+  NamedTensors r;
+  collect("", nullptr, &r, nullptr);
+  return r;
+}
+NamedTensors Module::state_dict() const {
+  NamedTensors r;
+  collect("", nullptr, nullptr, &r);
+  return r;
+}
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> r;
+  for (auto& [n, t] : named_parameters())
+    if (t.requires_grad()) r.push_back(t);
+  return r;
+}
+size_t Module::num_parameters() const {
+  size_t n = 0;
+  for (auto& [name, t] : named_parameters()) n += t.numel();
+  return n;
+}
+
+Module::LoadReport Module::load_state_dict(const NamedTensors& sd, bool strict) {
+  std::map<std::string, Tensor> mine;
+  for (auto& [name, t] : state_dict()) mine[name] = t;
+  LoadReport rep;
+  std::map<std::string, bool> seen;
+  NoGradGuard ng;
+  for (const auto& [name, src] : sd) {
+    auto it = mine.find(name);
+    if (it == mine.end()) {
+      rep.unexpected.push_back(name);
+      continue;
+    }
+    Tensor dst = it->second;
+    CSG_CHECK(dst.shape() == src.shape(), "load_state_dict: ", name, " has shape ", shape_str(src.shape()),
+              " in the checkpoint but ", shape_str(dst.shape()), " in the model");
+    dst.copy_(src);
+    seen[name] = true;
+  }
+  for (auto& [name, t] : mine)
+    if (!seen.count(name)) rep.missing.push_back(name);
+  if (strict && (!rep.missing.empty() || !rep.unexpected.empty())) {
+    auto list = [](const std::vector<std::string>& v) {
+      std::string s;
+      for (size_t i = 0; i < v.size() && i < 8; ++i) s += (i ? ", " : "") + v[i];
+      if (v.size() > 8) s += ", ... (" + std::to_string(v.size()) + " in all)";
+      return s;
+    };
+    CSG_FAIL("load_state_dict: ", rep.missing.size(), " missing key(s) [", list(rep.missing), "] and ",
+             rep.unexpected.size(), " unexpected key(s) [", list(rep.unexpected),
+             "]; check the architecture, or load with strict=false");
+  }
+  return rep;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [n, c] : children_) c->train(on);
+}
+
+void Module::freeze() {
+  for (auto& [n, t] : params_)
+    if (t->defined()) t->requires_grad_(false);
+  for (auto& [n, c] : children_) c->freeze();
+}
+
+void Module::to(Device dev) {
+  for (auto* list : {&params_, &buffers_})
+    for (auto& [name, t] : *list) {
+      if (!t->defined() || t->device() == dev) continue;
+      bool rg = t->requires_grad();
+      Tensor moved = t->detach().to(dev);
+      moved.set_name(name);
+      if (rg) moved.requires_grad_();
+      *t = moved;
+    }
+  for (auto& [n, c] : children_) c->to(dev);
+}
+
+}  // namespace csg::nn
