@@ -1,0 +1,44 @@
+// csg/image.h — decoding (stb_image) and the preprocessing torchvision applies to PIL images,
+// reproduced bit for bit: PIL's antialiased bilinear resize, centre crop, ToTensor + Normalize.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "csg/tensor.h"
+
+namespace csg::image {
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // height * width * 3, row-major, interleaved RGB
+  uint8_t* at(int x, int y) { return &rgb[(static_cast<size_t>(y) * width + x) * 3]; }
+  const uint8_t* at(int x, int y) const { return &rgb[(static_cast<size_t>(y) * width + x) * 3]; }
+};
+
+// Images larger than this are refused before any pixel buffer is allocated.
+constexpr int64_t kDefaultMaxPixels = 178'956'970;  // PIL's decompression-bomb limit
+
+// Decodes PNG/JPEG/BMP/... to RGB (grey and alpha are converted as PIL's convert("RGB")).
+// Errors name the file: missing, unreadable, corrupt, or over `max_pixels`.
+Image load(const std::string& path, int64_t max_pixels = kDefaultMaxPixels);
+Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels = kDefaultMaxPixels);
+void save_png(const std::string& path, const Image& im);
+
+// PIL's Image.resize(..., BILINEAR): a triangle filter widened by the scale when shrinking
+// (antialiasing), horizontal pass then vertical, 8-bit fixed point as Pillow computes it.
+Image resize_bilinear(const Image& im, int out_w, int out_h);
+// torchvision Resize(size): the shorter side becomes `size`, the longer int(size * long / short).
+Image resize_shorter_side(const Image& im, int size);
+Image crop(const Image& im, int x, int y, int w, int h);  // must lie inside the image
+// torchvision CenterCrop: offsets round((H - h) / 2), round((W - w) / 2), half to even.
+Image center_crop(const Image& im, int w, int h);
+
+constexpr std::array<float, 3> kImageNetMean = {0.485f, 0.456f, 0.406f};
+constexpr std::array<float, 3> kImageNetStd = {0.229f, 0.224f, 0.225f};
+// ToTensor + Normalize: [3,H,W] float32, (pixel / 255 - mean) / std per channel.
+Tensor to_tensor(const Image& im, const std::array<float, 3>& mean = kImageNetMean,
+                 const std::array<float, 3>& std = kImageNetStd);
+
+}  // namespace csg::image

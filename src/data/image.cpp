@@ -1,0 +1,87 @@
+// src/data/image.cpp — decoding with stb_image, crops and conversion to tensors.
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include "csg/image.h"
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO  // we read files ourselves to report errors with the path
+#include <stb/stb_image.h>
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
+namespace csg::image {
+
+Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels) {
+  int w = 0, h = 0, c = 0;
+  CSG_CHECK(n <= static_cast<size_t>(INT32_MAX), what, ": file too large to decode (", n, " bytes)");
+  if (!stbi_info_from_memory(bytes, static_cast<int>(n), &w, &h, &c))
+    CSG_FAIL(what, ": not a decodable image (", stbi_failure_reason(), "); the file may be corrupt or truncated");
+  CSG_CHECK(static_cast<int64_t>(w) * h <= max_pixels, what, ": ", w, "x", h, " pixels exceeds the limit of ",
+            max_pixels, "; refusing to decode it");
+  unsigned char* px = stbi_load_from_memory(bytes, static_cast<int>(n), &w, &h, &c, 3);
+  if (!px) CSG_FAIL(what, ": decoding failed (", stbi_failure_reason(), "); the file may be corrupt or truncated");
+  Image im;
+  im.width = w;
+  im.height = h;
+  im.rgb.assign(px, px + static_cast<size_t>(w) * h * 3);
+  stbi_image_free(px);
+  return im;
+}
+
+Image load(const std::string& path, int64_t max_pixels) {
+  std::ifstream f(path, std::ios::binary);
+  CSG_CHECK(f.good(), path, ": cannot open image (missing file or no permission)");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CSG_CHECK(!bytes.empty(), path, ": empty file");
+  return decode(bytes.data(), bytes.size(), path, max_pixels);
+}
+
+void save_png(const std::string& path, const Image& im) {
+  CSG_CHECK(stbi_write_png(path.c_str(), im.width, im.height, 3, im.rgb.data(), im.width * 3), path,
+            ": cannot write PNG");
+}
+
+Image crop(const Image& im, int x, int y, int w, int h) {
+  CSG_CHECK(x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= im.width && y + h <= im.height, "crop: box (", x, ",", y,
+            ") ", w, "x", h, " is not inside a ", im.width, "x", im.height, " image");
+  Image out;
+  out.width = w;
+  out.height = h;
+  out.rgb.resize(static_cast<size_t>(w) * h * 3);
+  for (int r = 0; r < h; ++r) std::memcpy(out.at(0, r), im.at(x, y + r), static_cast<size_t>(w) * 3);
+  return out;
+}
+
+Image center_crop(const Image& im, int w, int h) {
+  CSG_CHECK(w <= im.width && h <= im.height, "center_crop: ", w, "x", h, " is larger than the ", im.width, "x",
+            im.height, " image");
+  // Python's round() rounds half to even; nearbyint does too in the default rounding mode.
+  int top = static_cast<int>(std::nearbyint((im.height - h) / 2.0));
+  int left = static_cast<int>(std::nearbyint((im.width - w) / 2.0));
+  return crop(im, left, top, w, h);
+}
+
+Image resize_shorter_side(const Image& im, int size) {
+  CSG_CHECK(size > 0 && im.width > 0 && im.height > 0, "resize: bad size ", size, " for a ", im.width, "x", im.height,
+            " image");
+  if (im.width <= im.height) {
+    int long_side = static_cast<int>(static_cast<int64_t>(size) * im.height / im.width);
+    return (im.width == size && im.height == long_side) ? im : resize_bilinear(im, size, long_side);
+  }
+  int long_side = static_cast<int>(static_cast<int64_t>(size) * im.width / im.height);
+  return (im.height == size && im.width == long_side) ? im : resize_bilinear(im, long_side, size);
+}
+
+Tensor to_tensor(const Image& im, const std::array<float, 3>& mean, const std::array<float, 3>& std) {
+  Tensor t = empty({3, im.height, im.width});
+  float* p = t.data<float>();
+  const int64_t plane = static_cast<int64_t>(im.width) * im.height;
+  for (int c = 0; c < 3; ++c)
+    for (int64_t i = 0; i < plane; ++i)
+      p[c * plane + i] = (static_cast<float>(im.rgb[i * 3 + c]) / 255.0f - mean[c]) / std[c];
+  return t;
+}
+
+}  // namespace csg::image

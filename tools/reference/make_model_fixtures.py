@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Reference outputs of torchvision models for csg's parity tests.
+
+For each architecture: build the torchvision model with random weights and randomised BN
+statistics, torch.save its state_dict (<arch>.pth, read back by csg's own .pth reader), run
+one forward in eval mode on a fixed input and one backward of a cross-entropy loss, and write
+the input, target, logits, layer1..4 outputs and selected parameter gradients to
+<arch>_ref.safetensors (written by hand here; no safetensors package needed).
+
+Run with Debian's python3-torch:  /usr/bin/python3 tools/reference/make_model_fixtures.py OUT_DIR
+Fixture version 1.
+"""
+import json
+import os
+import struct
+import sys
+
+import torch
+import torchvision
+
+VERSION = 1
+
+
+def save_safetensors(path, tensors, metadata):
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().to(torch.float32).contiguous().cpu()
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    h = json.dumps(header).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def randomise_bn(model, gen):
+    blocks = (torchvision.models.resnet.BasicBlock, torchvision.models.resnet.Bottleneck)
+    # The last BN of each residual branch gets a small scale so that 33 blocks of random
+    # weights do not blow the activations up (logits stay O(1)-O(10)).
+    last_bn = {id(b.bn3 if hasattr(b, "bn3") else b.bn2) for b in model.modules() if isinstance(b, blocks)}
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            c = m.num_features
+            scale = (0.1, 0.2) if id(m) in last_bn else (0.5, 0.75)
+            with torch.no_grad():
+                m.weight.copy_(torch.rand(c, generator=gen) * scale[0] + scale[1])
+                m.bias.copy_(torch.rand(c, generator=gen) * 0.2 - 0.1)
+                m.running_mean.copy_(torch.rand(c, generator=gen) * 0.2 - 0.1)
+                m.running_var.copy_(torch.rand(c, generator=gen) * 0.5 + 0.75)
+
+
+def stages(model, x):
+    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
+    outs = []
+    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
+        x = layer(x)
+        outs.append(x)
+    return outs
+
+
+def make(arch, out_dir, num_classes, dilate, size, grads):
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(1)
+    kwargs = {"num_classes": num_classes}
+    if dilate:
+        kwargs["replace_stride_with_dilation"] = [False, True, True]
+    model = getattr(torchvision.models, arch.split("_")[0])(weights=None, **kwargs)
+    randomise_bn(model, gen)
+    model.eval()
+    name = arch
+    torch.save(model.state_dict(), os.path.join(out_dir, name + ".pth"))
+    x = torch.rand(2, 3, size, size, generator=gen) * 2 - 1
+    target = torch.tensor([1, num_classes - 1])
+    feats = stages(model, x)
+    logits = model.fc(torch.flatten(model.avgpool(feats[3]), 1))
+    loss = torch.nn.functional.cross_entropy(logits, target)
+    loss.backward()
+    out = {"input": x, "target": target.float(), "logits": logits, "loss": loss.reshape(1)}
+    for i, f in enumerate(feats):
+        out["layer%d" % (i + 1)] = f
+    params = dict(model.named_parameters())
+    for g in grads:
+        out["grad." + g] = params[g].grad
+    save_safetensors(os.path.join(out_dir, name + "_ref.safetensors"), out,
+                     {"version": str(VERSION), "arch": arch, "torch": torch.__version__})
+    print("wrote %s: logits %s, loss %.6f" % (name, tuple(logits.shape), loss.item()))
+
+
+def main():
+    out_dir = sys.argv[1] if len(sys.argv) > 1 else "build/fixtures"
+    os.makedirs(out_dir, exist_ok=True)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    common = ["conv1.weight", "bn1.weight", "bn1.bias", "layer1.0.conv1.weight", "layer4.0.downsample.0.weight",
+              "fc.weight", "fc.bias"]
+    make("resnet18", out_dir, 10, False, 64, common + ["layer2.1.conv2.weight", "layer3.0.bn2.weight"])
+    make("resnet50", out_dir, 12, False, 64, common + ["layer2.3.conv3.weight", "layer3.5.bn3.bias"])
+    make("resnet101", out_dir, 12, False, 64, common + ["layer3.22.conv2.weight", "layer3.22.bn2.weight"])
+    make("resnet50_dilated", out_dir, 19, True, 64, common + ["layer4.2.conv2.weight", "layer3.1.conv2.weight"])
+    with open(os.path.join(out_dir, "VERSION"), "w") as f:
+        f.write("%d\n" % VERSION)
+
+
+if __name__ == "__main__":
+    main()
