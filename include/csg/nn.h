@@ -107,6 +107,16 @@ class Sequential : public Module {
   std::vector<std::shared_ptr<M>> items_;
 };
 
+// A module whose children are named explicitly ("0", "1", "4" with gaps where PyTorch has a
+// parameterless ReLU or pooling at that index), to reproduce nested state_dict names.
+class ModuleDict : public Module {
+ public:
+  template <class M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
+    return register_module(name, m);
+  }
+};
+
 // Weight initialisers (in place, under no-grad).
 void kaiming_normal_fan_out(Tensor& w, Generator& gen);          // std = sqrt(2 / fan_out), torchvision's conv init
 void uniform_fan_in(Tensor& w, int64_t fan_in, Generator& gen);  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch default
