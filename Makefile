@@ -65,9 +65,17 @@ csg: $(CLI_OBJ) $(LIB)
 $(BUILD)/csg_tests: $(TEST_OBJ) $(LIB)
 	$(CXX) -o $@ $(TEST_OBJ) $(LIB) -lgtest $(LDLIBS)
 
+# Reference outputs of torchvision models (tools/reference/make_model_fixtures.py), made on
+# demand with Debian's python3-torch; without it the model-parity tests skip and say why.
+FIXTURES := $(BUILD)/fixtures
+$(FIXTURES)/VERSION: tools/reference/make_model_fixtures.py
+	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
+	  echo "generating model fixtures in $(FIXTURES)"; /usr/bin/python3 $< $(FIXTURES); \
+	else echo "model fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
-test: $(BUILD)/csg_tests
-	$(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
+test: $(BUILD)/csg_tests $(FIXTURES)/VERSION
+	CSG_FIXTURES=$(FIXTURES) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
 	@mkdir -p $(@D)

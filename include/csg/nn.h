@@ -10,12 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "csg/io/named_tensor.h"
 #include "csg/ops.h"
 #include "csg/tensor.h"
 
 namespace csg::nn {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using NamedTensors = std::vector<NamedTensor>;
 
 class Module {
  public:
@@ -105,6 +106,16 @@ class Sequential : public Module {
 
  private:
   std::vector<std::shared_ptr<M>> items_;
+};
+
+// A module whose children are named explicitly ("0", "1", "4" with gaps where PyTorch has a
+// parameterless ReLU or pooling at that index), to reproduce nested state_dict names.
+class ModuleDict : public Module {
+ public:
+  template <class M>
+  std::shared_ptr<M> add(const std::string& name, std::shared_ptr<M> m) {
+    return register_module(name, m);
+  }
 };
 
 // Weight initialisers (in place, under no-grad).

@@ -93,6 +93,78 @@ def make(arch, out_dir, num_classes, dilate, size, grads):
     print("wrote %s: logits %s, loss %.6f" % (name, tuple(logits.shape), loss.item()))
 
 
+class AsppBranch(torch.nn.Sequential):
+    def __init__(self, cin, k, dilation):
+        super().__init__(torch.nn.Conv2d(cin, 256, k, padding=dilation if k == 3 else 0, dilation=dilation, bias=False),
+                         torch.nn.BatchNorm2d(256), torch.nn.ReLU())
+
+
+class AsppPool(torch.nn.Sequential):
+    def __init__(self, cin):
+        super().__init__(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Conv2d(cin, 256, 1, bias=False),
+                         torch.nn.BatchNorm2d(256), torch.nn.ReLU())
+
+    def forward(self, x):
+        y = super().forward(x)
+        return torch.nn.functional.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+class Aspp(torch.nn.Module):
+    """The CSG reference's ASPP (csg-reference.md section 3.2), with its parameter names."""
+
+    def __init__(self, cin):
+        super().__init__()
+        self.convs = torch.nn.ModuleList([AsppBranch(cin, 1, 1)] + [AsppBranch(cin, 3, r) for r in (12, 24, 36)] +
+                                         [AsppPool(cin)])
+        self.project = torch.nn.Sequential(torch.nn.Conv2d(5 * 256, 256, 1, bias=False), torch.nn.BatchNorm2d(256),
+                                           torch.nn.ReLU(), torch.nn.Dropout(0.5))
+
+    def forward(self, x):
+        return self.project(torch.cat([c(x) for c in self.convs], 1))
+
+
+class Head(torch.nn.Module):
+    def __init__(self, num_classes):
+        super().__init__()
+        self.conv2d_list = torch.nn.ModuleList([torch.nn.Sequential(
+            Aspp(2048), torch.nn.Conv2d(256, 256, 3, padding=1, bias=False), torch.nn.BatchNorm2d(256),
+            torch.nn.ReLU(), torch.nn.Conv2d(256, num_classes, 1))])
+
+    def forward(self, x):
+        return self.conv2d_list[0](x)
+
+
+def make_deeplab(out_dir, size):
+    """Dilated ResNet-50 (output stride 8) + the reference ASPP head, as csg's DeepLab."""
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(2)
+    backbone = torchvision.models.resnet50(weights=None, replace_stride_with_dilation=[False, True, True])
+    model = torch.nn.Module()
+    for n in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"):
+        setattr(model, n, getattr(backbone, n))
+    model.fc_new = Head(19)
+    randomise_bn(model, gen)
+    model.eval()
+    torch.save(model.state_dict(), os.path.join(out_dir, "deeplab50.pth"))
+    x = torch.rand(2, 3, size, size, generator=gen) * 2 - 1
+    feats = stages(model, x)
+    low = model.fc_new(feats[3])
+    logits = torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=True)
+    target = torch.randint(0, 19, (2, size, size), generator=gen)
+    target[0, :5, :] = 255
+    loss = torch.nn.functional.cross_entropy(logits, target, ignore_index=255)
+    loss.backward()
+    out = {"input": x, "target": target.float(), "logits": logits, "loss": loss.reshape(1), "layer4": feats[3]}
+    params = dict(model.named_parameters())
+    for g in ["fc_new.conv2d_list.0.4.weight", "fc_new.conv2d_list.0.0.convs.1.0.weight",
+              "fc_new.conv2d_list.0.0.convs.4.1.weight", "fc_new.conv2d_list.0.0.project.1.weight",
+              "layer4.2.conv2.weight", "conv1.weight"]:
+        out["grad." + g] = params[g].grad
+    save_safetensors(os.path.join(out_dir, "deeplab50_ref.safetensors"), out,
+                     {"version": str(VERSION), "arch": "deeplab50", "torch": torch.__version__})
+    print("wrote deeplab50: logits %s, loss %.6f" % (tuple(logits.shape), loss.item()))
+
+
 def main():
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "build/fixtures"
     os.makedirs(out_dir, exist_ok=True)
@@ -103,6 +175,7 @@ def main():
     make("resnet50", out_dir, 12, False, 64, common + ["layer2.3.conv3.weight", "layer3.5.bn3.bias"])
     make("resnet101", out_dir, 12, False, 64, common + ["layer3.22.conv2.weight", "layer3.22.bn2.weight"])
     make("resnet50_dilated", out_dir, 19, True, 64, common + ["layer4.2.conv2.weight", "layer3.1.conv2.weight"])
+    make_deeplab(out_dir, 65)
     with open(os.path.join(out_dir, "VERSION"), "w") as f:
         f.write("%d\n" % VERSION)
 

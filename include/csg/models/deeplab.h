@@ -1,0 +1,49 @@
+// csg/models/deeplab.h — DeepLab for GTA5 -> Cityscapes: a dilated ResNet-50/101 (output
+// stride 8) and a segmentation head, with the parameter names of the CSG reference
+// checkpoints (`fc_new.conv2d_list.0...`), so its released weights load by name.
+#pragma once
+#include "csg/models/resnet.h"
+
+namespace csg::models {
+
+enum class DeepLabHead {
+  AsppCsg,  // the reference's head: ASPP rates 12/24/36 + image pooling, concatenated, 1x1
+            // project (BN, ReLU, dropout 0.5), 3x3 conv (BN, ReLU), 1x1 classifier (default)
+  AsppV2,   // the original DeepLabv2 classifier: four 3x3 convs, dilations 6/12/18/24, summed
+};
+
+struct DeepLabOptions {
+  int depth = 101;             // 50 or 101
+  int64_t num_classes = 19;    // Cityscapes train ids
+  DeepLabHead head = DeepLabHead::AsppCsg;
+  int64_t backbone_fc = 0;     // the reference keeps an unused fc (2048 -> 128); 0 omits it
+  uint64_t seed = 0;
+};
+
+class DeepLab : public ResNet {
+ public:
+  explicit DeepLab(const DeepLabOptions& opt);
+  // x [N,3,H,W] -> logits [N,num_classes,H,W] (head output upsampled, align_corners=True).
+  Tensor forward(const Tensor& x) const;
+  // layer4 features [N,2048,h,w] -> logits at the feature resolution [N,num_classes,h,w].
+  Tensor head_forward(const Tensor& layer4) const;
+  // The head's modules (trained with BN in train mode while the backbone stays frozen).
+  nn::Module& head() const { return *fc_new_; }
+
+ private:
+  DeepLabHead head_kind_;
+  std::shared_ptr<nn::ModuleDict> fc_new_;
+  // AsppCsg
+  struct ConvBn {
+    std::shared_ptr<nn::Conv2d> conv;
+    std::shared_ptr<nn::BatchNorm2d> bn;
+    Tensor forward(const Tensor& x) const { return relu(bn->forward(conv->forward(x))); }
+  };
+  std::vector<ConvBn> aspp_branches_;  // 1x1, then rates 12/24/36
+  ConvBn aspp_pool_, project_, refine_;
+  std::shared_ptr<nn::Conv2d> classifier_;
+  // AsppV2
+  std::vector<std::shared_ptr<nn::Conv2d>> v2_branches_;
+};
+
+}  // namespace csg::models
