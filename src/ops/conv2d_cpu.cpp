@@ -1,7 +1,7 @@
 // src/ops/conv2d_cpu.cpp — convolution on the CPU as im2col + GEMM.
 //
 // The batch is processed in groups of g images, g chosen so the column buffer
-// col [C*KH*KW, g*OH*OW] stays under kColumnBudget: one large GEMM per group keeps OpenBLAS
+// col [C*KH*KW, g*OH*OW] stays under kScratchBudget: one large GEMM per group keeps OpenBLAS
 // efficient even when OH*OW is small (deep ResNet stages), while memory stays bounded.
 //   forward:  out_g [O, g*OH*OW] = W [O, C*KH*KW] · col, then scattered to NCHW (+ bias)
 //   backward: dy_g [O, g*OH*OW] gathered from NCHW;
@@ -12,9 +12,14 @@
 // regions (OpenBLAS threads itself).
 #include "src/ops/conv2d_cpu.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+
+#include "csg/error.h"
 
 #include "src/ops/blas.h"
 
@@ -22,11 +27,48 @@ namespace csg::conv2d_cpu {
 
 namespace {
 
-constexpr int64_t kColumnBudget = int64_t(64) << 20;  // bytes
+// Upper bound on each scratch buffer (the column buffer [C*KH*KW, g*OH*OW] and the staging
+// buffer [O, g*OH*OW]), in bytes. Within it, the larger the group the better: fewer, larger
+// GEMMs and parallel regions (measured on the ResNet 3x3 benchmark shape).
+constexpr int64_t kScratchBudget = int64_t(64) << 20;
 
 int64_t images_per_group(const Conv2dShape& s, size_t elem_size) {
-  const int64_t per_image = std::max<int64_t>(s.C * s.KH * s.KW * s.OH * s.OW * int64_t(elem_size), 1);
-  return std::clamp<int64_t>(kColumnBudget / per_image, 1, std::max<int64_t>(s.N, 1));
+  const int64_t rows = std::max(s.C * s.KH * s.KW, s.O);
+  const int64_t per_image = std::max<int64_t>(rows * s.OH * s.OW * int64_t(elem_size), 1);
+  return std::clamp<int64_t>(kScratchBudget / per_image, 1, std::max<int64_t>(s.N, 1));
+}
+
+// Column and staging buffers are kept between calls (per thread, grow-only): a fresh
+// allocation this large is served by mmap, and touching its pages again on every call costs
+// a page fault per 4 KB, which in a VM can exceed the time of the GEMM itself.
+constexpr size_t kHugePage = size_t(2) << 20;
+
+template <class T>
+T* scratch(int slot, int64_t n) {
+  struct Free {
+    void operator()(unsigned char* p) const { std::free(p); }
+  };
+  struct Buffer {
+    std::unique_ptr<unsigned char, Free> data;
+    size_t bytes = 0;
+  };
+  thread_local Buffer buffers[2];
+  const size_t need = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T);
+  Buffer& b = buffers[slot];
+  if (b.bytes < need) {
+    b.data.reset();  // free the old one first: never hold both
+    // 2 MB aligned and backed by huge pages where the kernel allows: GEMM streams through
+    // tens of MB of columns, and 4 KB pages would cost a TLB miss every 1024 floats.
+    const size_t bytes = (need + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, bytes);
+    CSG_CHECK(p, "conv2d: out of host memory allocating ", bytes, " bytes of im2col scratch");
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);  // advisory: failure only means 4 KB pages
+#endif
+    b.data.reset(static_cast<unsigned char*>(p));
+    b.bytes = bytes;
+  }
+  return reinterpret_cast<T*>(b.data.get());
 }
 
 // The output columns ow whose input column ow*stride + iw0 lies inside [0, W): [lo, hi).
@@ -93,15 +135,15 @@ void col2im(const Conv2dShape& s, const T* col, int64_t g, T* dx) {
             if (ih < 0 || ih >= s.H) continue;
             T* row = plane + ih * s.W;
             const T* src = in + oh * s.OW;
-            for (int64_t ow = v.lo; ow < v.hi; ++ow) row[ow * s.stride_w + iw0] += src[ow];
+            if (s.stride_w == 1) {  // contiguous: let the compiler vectorise
+              T* to = row + iw0;
+              for (int64_t ow = v.lo; ow < v.hi; ++ow) to[ow] += src[ow];
+            } else {
+              for (int64_t ow = v.lo; ow < v.hi; ++ow) row[ow * s.stride_w + iw0] += src[ow];
+            }
           }
         }
     }
-}
-
-template <class T>
-std::unique_ptr<T[]> uninitialized(int64_t n) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
 }
 
 }  // namespace
@@ -111,23 +153,23 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   const int64_t rows = s.C * s.KH * s.KW, OHW = s.OH * s.OW;
   const int64_t x_image = s.C * s.H * s.W, y_image = s.O * OHW;
   const int64_t G = images_per_group(s, sizeof(T));
-  auto col = uninitialized<T>(rows * G * OHW);
-  auto out = G > 1 ? uninitialized<T>(s.O * G * OHW) : nullptr;
+  T* col = scratch<T>(0, rows * G * OHW);
+  T* out = G > 1 ? scratch<T>(1, s.O * G * OHW) : nullptr;
   for (int64_t n0 = 0; n0 < s.N; n0 += G) {
     const int64_t g = std::min(G, s.N - n0), cols = g * OHW;
-    im2col(s, x + n0 * x_image, g, col.get());
+    im2col(s, x + n0 * x_image, g, col);
     T* y0 = y + n0 * y_image;
     if (g == 1) {  // [O, OH*OW] is already this image's NCHW layout: GEMM straight into y
       if (b) {
 #pragma omp parallel for schedule(static)
         for (int64_t o = 0; o < s.O; ++o) std::fill(y0 + o * OHW, y0 + (o + 1) * OHW, b[o]);
       }
-      blas::gemm(false, false, s.O, OHW, rows, T(1), w, rows, col.get(), OHW, b ? T(1) : T(0), y0, OHW);
+      blas::gemm(false, false, s.O, OHW, rows, T(1), w, rows, col, OHW, b ? T(1) : T(0), y0, OHW);
       continue;
     }
-    blas::gemm(false, false, s.O, cols, rows, T(1), w, rows, col.get(), cols, T(0), out.get(), cols);
+    blas::gemm(false, false, s.O, cols, rows, T(1), w, rows, col, cols, T(0), out, cols);
     // [O, g, OH*OW] -> [g, O, OH*OW], adding the bias on the way.
-    const T* src = out.get();
+    const T* src = out;
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t img = 0; img < g; ++img)
       for (int64_t o = 0; o < s.O; ++o) {
@@ -159,15 +201,15 @@ void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, 
   if (dw && s.N == 0) std::fill(dw, dw + s.O * rows, T(0));
 
   const int64_t G = images_per_group(s, sizeof(T));
-  auto col = uninitialized<T>(rows * G * OHW);
-  auto dy_group = G > 1 ? uninitialized<T>(s.O * G * OHW) : nullptr;
+  T* col = scratch<T>(0, rows * G * OHW);
+  T* dy_group = G > 1 ? scratch<T>(1, s.O * G * OHW) : nullptr;
   for (int64_t n0 = 0; n0 < s.N; n0 += G) {
     const int64_t g = std::min(G, s.N - n0), cols = g * OHW;
     const T* dy0 = dy + n0 * y_image;
     // dy of the group as one matrix [O, g*OH*OW] (for a single image that is dy itself).
     const T* dyg = dy0;
     if (g > 1) {
-      T* dst = dy_group.get();
+      T* dst = dy_group;
 #pragma omp parallel for collapse(2) schedule(static)
       for (int64_t img = 0; img < g; ++img)
         for (int64_t o = 0; o < s.O; ++o)
@@ -175,12 +217,12 @@ void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, 
       dyg = dst;
     }
     if (dw) {
-      im2col(s, x + n0 * x_image, g, col.get());
-      blas::gemm(false, true, s.O, rows, cols, T(1), dyg, cols, col.get(), cols, n0 == 0 ? T(0) : T(1), dw, rows);
+      im2col(s, x + n0 * x_image, g, col);
+      blas::gemm(false, true, s.O, rows, cols, T(1), dyg, cols, col, cols, n0 == 0 ? T(0) : T(1), dw, rows);
     }
     if (dx) {
-      blas::gemm(true, false, rows, cols, s.O, T(1), w, rows, dyg, cols, T(0), col.get(), cols);
-      col2im(s, col.get(), g, dx + n0 * x_image);
+      blas::gemm(true, false, rows, cols, s.O, T(1), w, rows, dyg, cols, T(0), col, cols);
+      col2im(s, col, g, dx + n0 * x_image);
     }
   }
 }
