@@ -10,12 +10,13 @@
 #include <utility>
 #include <vector>
 
+#include "csg/io/named_tensor.h"
 #include "csg/ops.h"
 #include "csg/tensor.h"
 
 namespace csg::nn {
 
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+using NamedTensors = std::vector<NamedTensor>;
 
 class Module {
  public:

@@ -86,6 +86,7 @@ TensorImpl& Tensor::impl() const {
 int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim("size", d, dim())]; }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;  // nothing to lay out (as PyTorch)
   int64_t expect = 1;
   for (int64_t d = dim() - 1; d >= 0; --d) {
     if (shape()[d] != 1 && strides()[d] != expect) return false;

@@ -23,13 +23,13 @@ Tensor& Module::register_buffer(const std::string& name, Tensor& slot, Tensor va
 void Module::collect(const std::string& prefix, NamedTensors* params, NamedTensors* buffers, NamedTensors* both) const {
   for (const auto& [name, t] : params_) {
     if (!t->defined()) continue;  // e.g. a conv without bias
-    if (params) params->emplace_back(prefix + name, *t);
-    if (both) both->emplace_back(prefix + name, *t);
+    if (params) params->push_back({prefix + name, *t});
+    if (both) both->push_back({prefix + name, *t});
   }
   for (const auto& [name, t] : buffers_) {
     if (!t->defined()) continue;
-    if (buffers) buffers->emplace_back(prefix + name, *t);
-    if (both) both->emplace_back(prefix + name, *t);
+    if (buffers) buffers->push_back({prefix + name, *t});
+    if (both) both->push_back({prefix + name, *t});
   }
   for (const auto& [name, child] : children_) child->collect(prefix + name + ".", params, buffers, both);
 }
@@ -51,23 +51,25 @@ NamedTensors Module::state_dict() const {
 }
 std::vector<Tensor> Module::parameters() const {
   std::vector<Tensor> r;
-  for (auto& [n, t] : named_parameters())
-    if (t.requires_grad()) r.push_back(t);
+  for (const NamedTensor& p : named_parameters())
+    if (p.tensor.requires_grad()) r.push_back(p.tensor);
   return r;
 }
 size_t Module::num_parameters() const {
   size_t n = 0;
-  for (auto& [name, t] : named_parameters()) n += t.numel();
+  for (const NamedTensor& p : named_parameters()) n += p.tensor.numel();
   return n;
 }
 
 Module::LoadReport Module::load_state_dict(const NamedTensors& sd, bool strict) {
   std::map<std::string, Tensor> mine;
-  for (auto& [name, t] : state_dict()) mine[name] = t;
+  for (const NamedTensor& p : state_dict()) mine[p.name] = p.tensor;
   LoadReport rep;
   std::map<std::string, bool> seen;
   NoGradGuard ng;
-  for (const auto& [name, src] : sd) {
+  for (const NamedTensor& entry : sd) {
+    const std::string& name = entry.name;
+    const Tensor& src = entry.tensor;
     auto it = mine.find(name);
     if (it == mine.end()) {
       rep.unexpected.push_back(name);
