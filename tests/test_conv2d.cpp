@@ -41,7 +41,7 @@ std::vector<Case> cases() {
       {"3x2 kernel, stride (2,1), pad (1,0), dilation (1,2)", {2, 2, 7, 9}, {3, 2, 3, 2}, make_opt(2, 1, 1, 0, 1, 2),
        true},
       {"1x4 kernel, stride (1,3), pad (0,2)", {1, 3, 4, 11}, {2, 3, 1, 4}, make_opt(1, 3, 0, 2, 1, 1), false},
-      {"5x5 stride3 pad2, 1 output row", {2, 1, 5, 9}, {2, 1, 5, 5}, make_opt(3, 3, 2, 2, 1, 1), true},
+      {"5x5 stride3 pad (1,2), 1 output row", {2, 1, 3, 9}, {2, 1, 5, 5}, make_opt(3, 3, 1, 2, 1, 1), true},
   };
 }
 
