@@ -81,8 +81,11 @@ $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) -o $@ $< $(LIB) $(LDLIBS)
 
+# One thread count for every benchmark and the PyTorch reference it runs beside it:
+# OMP_NUM_THREADS if set, else every core (the conv2d bench prints csg, torch and their ratio).
+BENCH_THREADS ?= $(or $(OMP_NUM_THREADS),$(shell nproc))
 bench: $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do $$b || exit 1; done
+	@for b in $(BENCH_BIN); do OMP_NUM_THREADS=$(BENCH_THREADS) $$b || exit 1; done
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)

@@ -77,8 +77,10 @@ enum class BatchNormMode {
   Frozen,  // running statistics; weight and bias are constants (no gradient), as CSG's
            // frozen ImageNet encoder and DeepLab's backbone use them
 };
-// x [N,C,H,W] or [N,C]; weight, bias, running_mean, running_var [C].
-// running_* are updated in place in Train mode (they never require grad).
+// x [N,C,H,W] or [N,C]; weight, bias, running_mean, running_var [C]. weight and bias may
+// be undefined (no affine: scale 1, shift 0); the running stats are required in every mode.
+// running_* are updated in place in Train mode (they never require grad); Train needs more
+// than one value per channel (N*H*W > 1).
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, BatchNormMode mode, double momentum = 0.1, double eps = 1e-5);
 
@@ -90,7 +92,12 @@ struct Pool2dOptions {
   bool ceil_mode = false;
   bool count_include_pad = true;  // avg pool only
 };
-// x [N,C,H,W] -> [N,C,OH,OW]. Max pool's gradient goes to the first maximum in each window.
+// x [N,C,H,W] -> [N,C,OH,OW], PyTorch's sizes: OH = floor-or-ceil((H + 2*pad_h - kernel_h) /
+// stride_h) + 1, and in ceil mode a last window that would start in the right padding or
+// beyond is dropped; padding must be at most half the kernel. Max pool's gradient goes to the first maximum in each
+// window (row-major scan; NaN counts as a maximum). avg_pool2d with count_include_pad divides
+// by the window's extent clipped to the padded input (a ceil-mode window running past
+// H + pad_h counts only up to there), without it by the number of input elements.
 Tensor max_pool2d(const Tensor& x, const Pool2dOptions& opt);
 Tensor avg_pool2d(const Tensor& x, const Pool2dOptions& opt);
 // x [N,C,H,W] -> [N,C,out_h,out_w] with PyTorch's adaptive windows.

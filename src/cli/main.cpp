@@ -5,12 +5,19 @@
 
 #include "csg/csg.h"
 
+namespace csg::cli {
+int run_predict(int argc, char** argv);
+}
+
 namespace {
 
 void usage() {
   std::printf(
-      "usage: csg <command>\n"
-      "  info     build features, the CUDA device, and a forward/backward self-check on each device\n");
+      "usage: csg <command> [options]\n"
+      "  info     build features, the CUDA device, and a forward/backward self-check on each device\n"
+      "  predict  classify images with a torchvision ResNet checkpoint:\n"
+      "           csg predict --arch resnet101 --weights W.pth [--num-classes N] [--resize 256] [--crop 224]\n"
+      "                       [--mean R,G,B] [--std R,G,B] [--device cpu|cuda] [--all] [--out logits.npy] IMAGE...\n");
 }
 
 // A tiny graph through the engine on one device: y = sum(relu(a*b + a)), with known gradients.
@@ -45,6 +52,7 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   try {
     if (cmd == "info") return info();
+    if (cmd == "predict") return csg::cli::run_predict(argc - 2, argv + 2);
     std::fprintf(stderr, "csg: unknown command '%s'\n", cmd.c_str());
     usage();
     return 2;

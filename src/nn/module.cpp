@@ -8,7 +8,7 @@ namespace csg::nn {
 
 Tensor& Module::register_parameter(const std::string& name, Tensor& slot, Tensor value) {
   slot = value.defined() ? value.requires_grad_() : value;
-  slot.set_name(name);
+  if (slot.defined()) slot.set_name(name);
   params_.emplace_back(name, &slot);
   return slot;
 }

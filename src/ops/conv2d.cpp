@@ -1,0 +1,103 @@
+// src/ops/conv2d.cpp — conv2d: entry checks, dispatch to the CPU (im2col + OpenBLAS,
+// src/ops/conv2d_cpu.cpp) or cuDNN (kernels/conv2d.cu), and the backward, which computes only
+// the gradients some input needs.
+#include "csg/autograd.h"
+#include "csg/ops.h"
+#include "kernels/conv2d.h"
+#include "src/core/dispatch.h"
+#include "src/ops/conv2d_cpu.h"
+
+namespace csg {
+
+namespace {
+
+constexpr const char* kOp = "conv2d";
+
+// Checks the inputs and options; returns the geometry.
+kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& o) {
+  check_float(kOp, x, "input");
+  check_float(kOp, weight, "weight");
+  check_dim(kOp, x, 4, "input [N,C,H,W]");
+  check_dim(kOp, weight, 4, "weight [O,C,KH,KW]");
+  check_same_device(kOp, x, weight);
+  check_same_dtype(kOp, x, weight);
+  CSG_CHECK(x.size(1) == weight.size(1), "conv2d: input ", shape_str(x.shape()), " has ", x.size(1),
+            " channels but weight ", shape_str(weight.shape()), " expects ", weight.size(1), " (groups = 1)");
+  if (bias.defined()) {
+    check_float(kOp, bias, "bias");
+    check_same_device(kOp, x, bias);
+    check_same_dtype(kOp, x, bias);
+    CSG_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "conv2d: bias must be [", weight.size(0),
+              "] for weight ", shape_str(weight.shape()), ", got ", shape_str(bias.shape()));
+  }
+  CSG_CHECK(o.stride_h >= 1 && o.stride_w >= 1 && o.dilation_h >= 1 && o.dilation_w >= 1 && o.pad_h >= 0 &&
+                o.pad_w >= 0,
+            "conv2d: stride and dilation must be >= 1 and padding >= 0, got stride (", o.stride_h, ",", o.stride_w,
+            ") dilation (", o.dilation_h, ",", o.dilation_w, ") padding (", o.pad_h, ",", o.pad_w, ")");
+  kernels::Conv2dShape s{};
+  s.N = x.size(0), s.C = x.size(1), s.H = x.size(2), s.W = x.size(3);
+  s.O = weight.size(0), s.KH = weight.size(2), s.KW = weight.size(3);
+  s.stride_h = o.stride_h, s.stride_w = o.stride_w, s.pad_h = o.pad_h, s.pad_w = o.pad_w;
+  s.dilation_h = o.dilation_h, s.dilation_w = o.dilation_w;
+  const int64_t span_h = o.dilation_h * (s.KH - 1) + 1, span_w = o.dilation_w * (s.KW - 1) + 1;
+  CSG_CHECK(s.KH >= 1 && s.KW >= 1 && s.H + 2 * o.pad_h >= span_h && s.W + 2 * o.pad_w >= span_w,
+            "conv2d: the (dilated) kernel ", span_h, "x", span_w, " of weight ", shape_str(weight.shape()),
+            " does not fit the padded input ", shape_str(x.shape()), " (padding ", o.pad_h, ",", o.pad_w, ")");
+  s.OH = (s.H + 2 * o.pad_h - span_h) / o.stride_h + 1;
+  s.OW = (s.W + 2 * o.pad_w - span_w) / o.stride_w + 1;
+  return s;
+}
+
+template <class T>
+T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
+  const kernels::Conv2dShape s = conv_shape(x, weight, bias, opt);
+  Tensor xc = x.detach().contiguous(), wc = weight.detach().contiguous();
+  Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
+  Tensor y = empty({s.N, s.O, s.OH, s.OW}, x.options());
+  if (x.is_cuda()) {
+    CSG_CUDA_CALL(kOp, kernels::conv2d_forward_f32(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
+                                                   y.data<float>()));
+  } else {
+    dispatch_float(x.dtype(), kOp, [&](auto tag) {
+      using T = decltype(tag);
+      conv2d_cpu::forward<T>(s, xc.data<T>(), wc.data<T>(), ptr_or_null<T>(bc), y.data<T>());
+    });
+  }
+
+  if (!any_requires_grad({x, weight, bias})) return y;
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
+  const bool need_b = bias.defined() && bias.requires_grad();
+  // dx needs only the weight, dW only the input, db neither.
+  Saved saved_x(need_w ? xc : Tensor()), saved_w(need_x ? wc : Tensor());
+  const TensorOptions options = x.options();
+  return record(kOp, y, {x, weight, bias}, [=](const Tensor& grad_out) -> std::vector<Tensor> {
+    Tensor dy = grad_out.contiguous();
+    Tensor xs = saved_x.get(kOp), ws = saved_w.get(kOp);
+    Tensor dx = need_x ? empty({s.N, s.C, s.H, s.W}, options) : Tensor();
+    Tensor dw = need_w ? empty({s.O, s.C, s.KH, s.KW}, options) : Tensor();
+    Tensor db = need_b ? empty({s.O}, options) : Tensor();
+    if (dy.is_cuda()) {
+      if (need_x)
+        CSG_CUDA_CALL(kOp, kernels::conv2d_backward_data_f32(s, ws.data<float>(), dy.data<float>(), dx.data<float>()));
+      if (need_w)
+        CSG_CUDA_CALL(kOp,
+                      kernels::conv2d_backward_filter_f32(s, xs.data<float>(), dy.data<float>(), dw.data<float>()));
+      if (need_b) CSG_CUDA_CALL(kOp, kernels::conv2d_backward_bias_f32(s, dy.data<float>(), db.data<float>()));
+    } else {
+      dispatch_float(dy.dtype(), kOp, [&](auto tag) {
+        using T = decltype(tag);
+        conv2d_cpu::backward<T>(s, ptr_or_null<T>(xs), ptr_or_null<T>(ws), dy.data<T>(), ptr_or_null<T>(dx),
+                                ptr_or_null<T>(dw), ptr_or_null<T>(db));
+      });
+    }
+    return {dx, dw, db};
+  });
+}
+
+}  // namespace csg

@@ -1,0 +1,236 @@
+// src/ops/conv2d_cpu.cpp — convolution on the CPU as im2col + GEMM.
+//
+// The batch is processed in groups of g images, g chosen so the column buffer
+// col [C*KH*KW, g*OH*OW] stays under kScratchBudget: one large GEMM per group keeps OpenBLAS
+// efficient even when OH*OW is small (deep ResNet stages), while memory stays bounded.
+//   forward:  out_g [O, g*OH*OW] = W [O, C*KH*KW] · col, then scattered to NCHW (+ bias)
+//   backward: dy_g [O, g*OH*OW] gathered from NCHW;
+//             dW += dy_g · col^T            (col recomputed from x: nothing saved but x)
+//             dcol = W^T · dy_g, then col2im into dx
+//             db = sum of dy over N, OH, OW
+// im2col / col2im / scatter / gather are OpenMP loops; GEMMs run between the parallel
+// regions (OpenBLAS threads itself).
+#include "src/ops/conv2d_cpu.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "csg/error.h"
+
+#include "src/ops/blas.h"
+
+namespace csg::conv2d_cpu {
+
+namespace {
+
+// Upper bound on each scratch buffer (the column buffer [C*KH*KW, g*OH*OW] and the staging
+// buffer [O, g*OH*OW]), in bytes. Within it, the larger the group the better: fewer, larger
+// GEMMs and parallel regions (measured on the ResNet 3x3 benchmark shape).
+constexpr int64_t kScratchBudget = int64_t(64) << 20;
+
+int64_t images_per_group(const Conv2dShape& s, size_t elem_size) {
+  const int64_t rows = std::max(s.C * s.KH * s.KW, s.O);
+  const int64_t per_image = std::max<int64_t>(rows * s.OH * s.OW * int64_t(elem_size), 1);
+  return std::clamp<int64_t>(kScratchBudget / per_image, 1, std::max<int64_t>(s.N, 1));
+}
+
+// Column and staging buffers are kept between calls (per thread, grow-only): a fresh
+// allocation this large is served by mmap, and touching its pages again on every call costs
+// a page fault per 4 KB, which in a VM can exceed the time of the GEMM itself.
+constexpr size_t kHugePage = size_t(2) << 20;
+
+template <class T>
+T* scratch(int slot, int64_t n) {
+  struct Free {
+    void operator()(unsigned char* p) const { std::free(p); }
+  };
+  struct Buffer {
+    std::unique_ptr<unsigned char, Free> data;
+    size_t bytes = 0;
+  };
+  thread_local Buffer buffers[2];
+  const size_t need = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T);
+  Buffer& b = buffers[slot];
+  if (b.bytes < need) {
+    b.data.reset();  // free the old one first: never hold both
+    // 2 MB aligned and backed by huge pages where the kernel allows: GEMM streams through
+    // tens of MB of columns, and 4 KB pages would cost a TLB miss every 1024 floats.
+    const size_t bytes = (need + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, bytes);
+    CSG_CHECK(p, "conv2d: out of host memory allocating ", bytes, " bytes of im2col scratch");
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);  // advisory: failure only means 4 KB pages
+#endif
+    b.data.reset(static_cast<unsigned char*>(p));
+    b.bytes = bytes;
+  }
+  return reinterpret_cast<T*>(b.data.get());
+}
+
+// The output columns ow whose input column ow*stride + iw0 lies inside [0, W): [lo, hi).
+struct ValidRange {
+  int64_t lo, hi;
+};
+ValidRange valid_columns(int64_t iw0, int64_t stride, int64_t W, int64_t OW) {
+  int64_t lo = iw0 >= 0 ? 0 : (-iw0 + stride - 1) / stride;
+  int64_t hi = W - 1 - iw0 >= 0 ? std::min(OW, (W - 1 - iw0) / stride + 1) : 0;
+  lo = std::min(lo, hi);
+  return {lo, hi};
+}
+
+// col[r, img*OH*OW + oh*OW + ow] = x[img, c, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] (0 outside),
+// r = (c*KH + kh)*KW + kw, for the g images starting at x.
+template <class T>
+void im2col(const Conv2dShape& s, const T* x, int64_t g, T* col) {
+  const int64_t KK = s.KH * s.KW, rows = s.C * KK, OHW = s.OH * s.OW, ld = g * OHW;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t img = 0; img < g; ++img)
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t c = r / KK, kh = (r / s.KW) % s.KH, kw = r % s.KW;
+      const T* plane = x + (img * s.C + c) * s.H * s.W;
+      T* out = col + r * ld + img * OHW;
+      const int64_t ih0 = kh * s.dilation_h - s.pad_h, iw0 = kw * s.dilation_w - s.pad_w;
+      const ValidRange v = valid_columns(iw0, s.stride_w, s.W, s.OW);
+      for (int64_t oh = 0; oh < s.OH; ++oh) {
+        T* o = out + oh * s.OW;
+        const int64_t ih = oh * s.stride_h + ih0;
+        if (ih < 0 || ih >= s.H) {
+          std::fill(o, o + s.OW, T(0));
+          continue;
+        }
+        const T* in = plane + ih * s.W;
+        std::fill(o, o + v.lo, T(0));
+        if (s.stride_w == 1) {
+          if (v.hi > v.lo) std::memcpy(o + v.lo, in + v.lo + iw0, (v.hi - v.lo) * sizeof(T));
+        } else {
+          for (int64_t ow = v.lo; ow < v.hi; ++ow) o[ow] = in[ow * s.stride_w + iw0];
+        }
+        std::fill(o + v.hi, o + s.OW, T(0));
+      }
+    }
+}
+
+// The adjoint of im2col: dx[img, c, ...] = sum of the col entries that read it, for the g
+// images starting at dx (overwritten). Each (image, channel) plane is one task, so no two
+// threads write the same element.
+template <class T>
+void col2im(const Conv2dShape& s, const T* col, int64_t g, T* dx) {
+  const int64_t OHW = s.OH * s.OW, ld = g * OHW;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t img = 0; img < g; ++img)
+    for (int64_t c = 0; c < s.C; ++c) {
+      T* plane = dx + (img * s.C + c) * s.H * s.W;
+      std::fill(plane, plane + s.H * s.W, T(0));
+      for (int64_t kh = 0; kh < s.KH; ++kh)
+        for (int64_t kw = 0; kw < s.KW; ++kw) {
+          const T* in = col + ((c * s.KH + kh) * s.KW + kw) * ld + img * OHW;
+          const int64_t ih0 = kh * s.dilation_h - s.pad_h, iw0 = kw * s.dilation_w - s.pad_w;
+          const ValidRange v = valid_columns(iw0, s.stride_w, s.W, s.OW);
+          for (int64_t oh = 0; oh < s.OH; ++oh) {
+            const int64_t ih = oh * s.stride_h + ih0;
+            if (ih < 0 || ih >= s.H) continue;
+            T* row = plane + ih * s.W;
+            const T* src = in + oh * s.OW;
+            if (s.stride_w == 1) {  // contiguous: let the compiler vectorise
+              T* to = row + iw0;
+              for (int64_t ow = v.lo; ow < v.hi; ++ow) to[ow] += src[ow];
+            } else {
+              for (int64_t ow = v.lo; ow < v.hi; ++ow) row[ow * s.stride_w + iw0] += src[ow];
+            }
+          }
+        }
+    }
+}
+
+}  // namespace
+
+template <class T>
+void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
+  const int64_t rows = s.C * s.KH * s.KW, OHW = s.OH * s.OW;
+  const int64_t x_image = s.C * s.H * s.W, y_image = s.O * OHW;
+  const int64_t G = images_per_group(s, sizeof(T));
+  T* col = scratch<T>(0, rows * G * OHW);
+  T* out = G > 1 ? scratch<T>(1, s.O * G * OHW) : nullptr;
+  for (int64_t n0 = 0; n0 < s.N; n0 += G) {
+    const int64_t g = std::min(G, s.N - n0), cols = g * OHW;
+    im2col(s, x + n0 * x_image, g, col);
+    T* y0 = y + n0 * y_image;
+    if (g == 1) {  // [O, OH*OW] is already this image's NCHW layout: GEMM straight into y
+      if (b) {
+#pragma omp parallel for schedule(static)
+        for (int64_t o = 0; o < s.O; ++o) std::fill(y0 + o * OHW, y0 + (o + 1) * OHW, b[o]);
+      }
+      blas::gemm(false, false, s.O, OHW, rows, T(1), w, rows, col, OHW, b ? T(1) : T(0), y0, OHW);
+      continue;
+    }
+    blas::gemm(false, false, s.O, cols, rows, T(1), w, rows, col, cols, T(0), out, cols);
+    // [O, g, OH*OW] -> [g, O, OH*OW], adding the bias on the way.
+    const T* src = out;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t img = 0; img < g; ++img)
+      for (int64_t o = 0; o < s.O; ++o) {
+        const T* from = src + o * cols + img * OHW;
+        T* to = y0 + img * y_image + o * OHW;
+        const T bias = b ? b[o] : T(0);
+        for (int64_t p = 0; p < OHW; ++p) to[p] = from[p] + bias;
+      }
+  }
+}
+
+template <class T>
+void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
+  const int64_t rows = s.C * s.KH * s.KW, OHW = s.OH * s.OW;
+  const int64_t x_image = s.C * s.H * s.W, y_image = s.O * OHW;
+
+  if (db) {
+#pragma omp parallel for schedule(static)
+    for (int64_t o = 0; o < s.O; ++o) {
+      T acc = 0;
+      for (int64_t n = 0; n < s.N; ++n) {
+        const T* p = dy + n * y_image + o * OHW;
+        for (int64_t i = 0; i < OHW; ++i) acc += p[i];
+      }
+      db[o] = acc;
+    }
+  }
+  if (!dx && !dw) return;
+  if (dw && s.N == 0) std::fill(dw, dw + s.O * rows, T(0));
+
+  const int64_t G = images_per_group(s, sizeof(T));
+  T* col = scratch<T>(0, rows * G * OHW);
+  T* dy_group = G > 1 ? scratch<T>(1, s.O * G * OHW) : nullptr;
+  for (int64_t n0 = 0; n0 < s.N; n0 += G) {
+    const int64_t g = std::min(G, s.N - n0), cols = g * OHW;
+    const T* dy0 = dy + n0 * y_image;
+    // dy of the group as one matrix [O, g*OH*OW] (for a single image that is dy itself).
+    const T* dyg = dy0;
+    if (g > 1) {
+      T* dst = dy_group;
+#pragma omp parallel for collapse(2) schedule(static)
+      for (int64_t img = 0; img < g; ++img)
+        for (int64_t o = 0; o < s.O; ++o)
+          std::memcpy(dst + o * cols + img * OHW, dy0 + img * y_image + o * OHW, OHW * sizeof(T));
+      dyg = dst;
+    }
+    if (dw) {
+      im2col(s, x + n0 * x_image, g, col);
+      blas::gemm(false, true, s.O, rows, cols, T(1), dyg, cols, col, cols, n0 == 0 ? T(0) : T(1), dw, rows);
+    }
+    if (dx) {
+      blas::gemm(true, false, rows, cols, s.O, T(1), w, rows, dyg, cols, T(0), col, cols);
+      col2im(s, col, g, dx + n0 * x_image);
+    }
+  }
+}
+
+template void forward<float>(const Conv2dShape&, const float*, const float*, const float*, float*);
+template void forward<double>(const Conv2dShape&, const double*, const double*, const double*, double*);
+template void backward<float>(const Conv2dShape&, const float*, const float*, const float*, float*, float*, float*);
+template void backward<double>(const Conv2dShape&, const double*, const double*, const double*, double*, double*,
+                               double*);
+
+}  // namespace csg::conv2d_cpu

@@ -1,0 +1,19 @@
+// src/ops/conv2d_cpu.h — the CPU convolution (im2col + one OpenBLAS GEMM per group of images),
+// float and double. Shapes as in kernels/conv2d.h; every buffer contiguous NCHW.
+#pragma once
+#include "kernels/conv2d.h"
+
+namespace csg::conv2d_cpu {
+
+using kernels::Conv2dShape;
+
+// y [N,O,OH,OW] = conv(x [N,C,H,W], w [O,C,KH,KW]) (+ b [O] when non-null).
+template <class T>
+void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
+
+// Writes the gradients whose pointers are non-null (each overwritten, not accumulated):
+// dx [N,C,H,W], dw [O,C,KH,KW], db [O], from dy [N,O,OH,OW]. x is needed only for dw, w only for dx.
+template <class T>
+void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db);
+
+}  // namespace csg::conv2d_cpu

@@ -1,0 +1,113 @@
+// tests/test_models.cpp — module bookkeeping and the structure of the ResNet / DeepLab builds
+// (the numerical parity with torchvision is in test_model_parity.cpp).
+#include "csg/models/deeplab.h"
+#include "csg/models/resnet.h"
+#include "tests/testing.h"
+
+using namespace csg;
+
+namespace {
+// Counts from torchvision 0.x `resnetD(num_classes=12)`: len(state_dict()), parameter elements.
+struct Expect {
+  int depth;
+  size_t keys;
+  size_t params;
+};
+}  // namespace
+
+TEST(Models, ResNetStateDictMatchesTorchvision) {
+  for (Expect e : {Expect{18, 122, 11182668}, Expect{34, 218, 21290828}, Expect{50, 320, 23532620},
+                   Expect{101, 626, 42524748}}) {
+    models::ResNetOptions o;
+    o.depth = e.depth;
+    o.num_classes = 12;
+    models::ResNet m(o);
+    nn::NamedTensors sd = m.state_dict();
+    EXPECT_EQ(sd.size(), e.keys) << "resnet" << e.depth;
+    EXPECT_EQ(m.num_parameters(), e.params) << "resnet" << e.depth;
+    EXPECT_EQ(sd[0].name, "conv1.weight");
+    EXPECT_EQ(sd[5].name, "bn1.num_batches_tracked");
+    EXPECT_EQ(sd[6].name, "layer1.0.conv1.weight");
+    EXPECT_EQ(sd.back().name, "fc.bias");
+  }
+}
+
+TEST(Models, ResNetNamesAndShapes) {
+  models::ResNetOptions o;
+  o.depth = 101;
+  models::ResNet m(o);
+  std::map<std::string, Shape> shapes;
+  for (const NamedTensor& t : m.state_dict()) shapes[t.name] = t.tensor.shape();
+  EXPECT_EQ(shapes["layer3.22.conv2.weight"], (Shape{256, 256, 3, 3}));
+  EXPECT_EQ(shapes["layer4.0.downsample.0.weight"], (Shape{2048, 1024, 1, 1}));
+  EXPECT_EQ(shapes["layer2.0.conv2.weight"], (Shape{128, 128, 3, 3}));
+  EXPECT_EQ(shapes["fc.weight"], (Shape{1000, 2048}));
+  EXPECT_EQ(m.stage_channels(3), 1024);
+  EXPECT_EQ(shapes.count("layer1.1.downsample.0.weight"), 0u);
+  EXPECT_THROW(models::resnet_depth_from_name("resnet152"), Error);
+}
+
+TEST(Models, DeepLabHeadNamesFollowTheReference) {
+  models::DeepLabOptions o;
+  o.depth = 50;
+  models::DeepLab m(o);
+  std::map<std::string, Shape> shapes;
+  for (const NamedTensor& t : m.state_dict()) shapes[t.name] = t.tensor.shape();
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.0.convs.0.0.weight"], (Shape{256, 2048, 1, 1}));
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.0.convs.3.0.weight"], (Shape{256, 2048, 3, 3}));
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.0.convs.4.1.weight"], (Shape{256, 2048, 1, 1}));
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.0.convs.4.2.running_var"], (Shape{256}));
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.0.project.0.weight"], (Shape{256, 1280, 1, 1}));
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.1.weight"], (Shape{256, 256, 3, 3}));
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.4.weight"], (Shape{19, 256, 1, 1}));
+  EXPECT_EQ(shapes["fc_new.conv2d_list.0.4.bias"], (Shape{19}));
+  EXPECT_EQ(shapes["layer3.0.downsample.0.weight"], (Shape{1024, 512, 1, 1}));
+  EXPECT_EQ(shapes.count("fc.weight"), 0u);
+  o.head = models::DeepLabHead::AsppV2;
+  models::DeepLab v2(o);
+  std::map<std::string, Shape> s2;
+  for (const NamedTensor& t : v2.state_dict()) s2[t.name] = t.tensor.shape();
+  EXPECT_EQ(s2["fc_new.conv2d_list.3.weight"], (Shape{19, 2048, 3, 3}));
+  EXPECT_EQ(s2["fc_new.conv2d_list.3.bias"], (Shape{19}));
+}
+
+TEST(Models, LoadStateDictChecksNamesAndShapes) {
+  models::ResNetOptions o;
+  o.depth = 18;
+  o.num_classes = 10;
+  models::ResNet a(o), b(o);
+  o.seed = 1;
+  models::ResNet c(o);
+  EXPECT_GT(csg::testing::max_abs_diff(a.conv1->weight, c.conv1->weight), 0);
+  c.load_state_dict(a.state_dict());
+  EXPECT_EQ(csg::testing::max_abs_diff(a.conv1->weight, c.conv1->weight), 0);
+  nn::NamedTensors sd = a.state_dict();
+  sd.pop_back();  // fc.bias missing
+  EXPECT_THROW(b.load_state_dict(sd), Error);
+  auto rep = b.load_state_dict(sd, /*strict=*/false);
+  ASSERT_EQ(rep.missing.size(), 1u);
+  EXPECT_EQ(rep.missing[0], "fc.bias");
+  sd = a.state_dict();
+  sd.push_back({"extra.weight", zeros({1})});
+  EXPECT_THROW(b.load_state_dict(sd), Error);
+  sd = a.state_dict();
+  sd[0].tensor = zeros({64, 3, 3, 3});
+  try {
+    b.load_state_dict(sd);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("conv1.weight"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Models, FreezeAndModes) {
+  models::ResNetOptions o;
+  o.depth = 18;
+  models::ResNet m(o);
+  EXPECT_TRUE(m.is_training());
+  m.eval();
+  EXPECT_FALSE(m.bn1->is_training());
+  EXPECT_FALSE(m.parameters().empty());
+  m.freeze();
+  EXPECT_TRUE(m.parameters().empty());
+}
