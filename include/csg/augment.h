@@ -26,15 +26,8 @@ namespace csg::augment {
 
 using image::Image;
 
-// A dense uint8 label image (width x height, row-major); 255 marks pixels to ignore.
-struct LabelMap {
-  int width = 0, height = 0;
-  std::vector<uint8_t> values;
-  uint8_t& at(int x, int y) { return values[static_cast<size_t>(y) * width + x]; }
-  uint8_t at(int x, int y) const { return values[static_cast<size_t>(y) * width + x]; }
-  bool empty() const { return values.empty(); }
-};
-constexpr uint8_t kIgnoreLabel = 255;
+using image::kIgnoreLabel;
+using image::LabelMap;
 
 // ---- draws ---------------------------------------------------------------------------------
 // One counter of `gen` each: uniform in [0,1) (24 random bits), in [lo,hi), and an integer
