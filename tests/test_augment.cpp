@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "csg/augment.h"
+#include "csg/data/loader.h"
 #include "csg/image.h"
 #include "tests/testing.h"
 
@@ -173,6 +174,15 @@ TEST(Augment, BlendTruncatesAndClamps) {
   EXPECT_EQ(red_channel(aug::blend(a, b, -0.5)), (std::vector<int>{5, 150, 0, 199}));
   EXPECT_EQ(red_channel(aug::blend(a, b, 0.0)), red_channel(a));
   EXPECT_EQ(red_channel(aug::blend(a, b, 1.0)), red_channel(b));
+  // Large images go through a table of all byte pairs: the same bytes as the direct formula
+  // used on small ones (here a crop, small enough for the direct path).
+  const img::Image big = make_image(160, 150, 21), big2 = make_image(160, 150, 22);
+  for (double f : {0.37, 1.63, -0.2}) {
+    EXPECT_EQ(img::crop(aug::blend(big, big2, f), 7, 9, 40, 30).rgb,
+              aug::blend(img::crop(big, 7, 9, 40, 30), img::crop(big2, 7, 9, 40, 30), f).rgb);
+    EXPECT_EQ(img::crop(aug::enhance_color(big, f), 100, 90, 50, 40).rgb,
+              aug::enhance_color(img::crop(big, 100, 90, 50, 40), f).rgb);
+  }
 }
 
 TEST(Augment, GreyIsRoundedLuma) {
@@ -665,7 +675,7 @@ TEST(Transform, SegmentationScalesAndJittersTheKeyAtTheSameCrop) {
                                                                     s.crop_y, 24, 20, t.mean, t.std)));
     EXPECT_EQ(s.label.values, aug::crop_pad(lscaled, s.crop_x, s.crop_y, 24, 20).values);
     EXPECT_FALSE(same_tensor_values(s.image, s.key));
-    Tensor lt = aug::label_tensor(s.label);
+    Tensor lt = data::label_map_tensor(s.label);  // the loader's target: [H, W] int64
     EXPECT_EQ(lt.shape(), (Shape{20, 24}));
     EXPECT_EQ(lt.dtype(), DType::I64);
   }
@@ -674,4 +684,38 @@ TEST(Transform, SegmentationScalesAndJittersTheKeyAtTheSameCrop) {
   lab.width = 39;
   Generator gen(0);
   EXPECT_THROW(aug::segmentation_train(im, lab, t, gen), csg::Error);
+}
+
+TEST(Transform, LoaderTransformsCarryTheViewsAndTargets) {
+  data::Sample cls;
+  cls.image = img::load("data/fixtures/image/source.png");
+  cls.label = 7;
+  aug::ClassificationTransform ct;
+  ct.resize = ct.crop = 16;
+  Generator g1(3), g2(3);
+  data::Item item = aug::classification_train_transform(ct)(cls, g1);
+  aug::ViewPair v = aug::classification_train_views(cls.image, ct, g2);
+  ASSERT_EQ(item.views.size(), 2u);
+  EXPECT_TRUE(same_tensor_values(item.views[0], v.q));
+  EXPECT_TRUE(same_tensor_values(item.views[1], v.k));
+  EXPECT_EQ(item.label, 7);
+
+  data::Sample seg;
+  aug::LabelMap lab;
+  make_pair(30, 20, seg.image, lab);
+  seg.label_map = lab;
+  aug::SegmentationTransform st;
+  st.crop_width = 16;
+  st.crop_height = 12;
+  Generator g3(5), g4(5);
+  item = aug::segmentation_train_transform(st)(seg, g3);
+  aug::SegmentationSample r = aug::segmentation_train(seg.image, lab, st, g4);
+  ASSERT_EQ(item.views.size(), 2u);
+  EXPECT_TRUE(same_tensor_values(item.views[0], r.image));
+  EXPECT_TRUE(same_tensor_values(item.views[1], r.key));
+  ASSERT_EQ(item.label_map.shape(), (Shape{12, 16}));
+  const std::vector<float> lm = item.label_map.to_float_vector();
+  for (size_t i = 0; i < lm.size(); ++i) EXPECT_EQ(lm[i], r.label.values[i]);
+  st.key_view = false;
+  EXPECT_EQ(aug::segmentation_train_transform(st)(seg, g3).views.size(), 1u);
 }

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "csg/data/datasets.h"
+#include "csg/data/loader.h"
 #include "csg/image.h"
 #include "csg/random.h"
 #include "csg/tensor.h"
@@ -25,7 +27,7 @@
 namespace csg::augment {
 
 using image::Image;
-
+// The dense uint8 label image of csg/image.h (width x height, row-major); 255 = ignore.
 using image::kIgnoreLabel;
 using image::LabelMap;
 
@@ -112,8 +114,8 @@ Image color_jitter_window(const Image& im, const JitterParams& params, int x, in
 // ---- OpenCV geometry (segmentation pipeline) -------------------------------------------------
 // cv2.resize(im, (w, h), INTER_LINEAR): source x = (dx + 0.5) * in/out - 0.5, clamped to the
 // edge pixels, no antialiasing; weights in 11-bit fixed point, horizontal pass kept in int,
-// vertical pass rounded: (b0*r0 + b1*r1 + 2^21) >> 22 (OpenCV's scalar code; its SIMD vertical
-// pass truncates its partial products and can differ from this by 1).
+// vertical pass rounded: (b0*r0 + b1*r1 + 2^21) >> 22. This is OpenCV's scalar code; its SIMD
+// vertical pass drops low bits before multiplying, so cv2 itself may differ from it by 1.
 Image resize_linear_cv(const Image& im, int out_w, int out_h);
 // cv2.resize(labels, (w, h), INTER_NEAREST): source x = min(floor(dx * in/out), in - 1).
 LabelMap resize_nearest_cv(const LabelMap& labels, int out_w, int out_h);
@@ -186,6 +188,8 @@ struct ViewPair {
 ViewPair classification_train_views(const Image& im, const ClassificationTransform& t, Generator& gen);
 // Validation: resize shorter side -> centre crop -> normalised.
 Tensor classification_eval(const Image& im, const ClassificationTransform& t);
+// For the data loader: Item.views = {q, k}, Item.label = the sample's class.
+data::Transform classification_train_transform(const ClassificationTransform& t);
 
 // ---- segmentation (reference dataloader_seg.py, GTA5) -----------------------------------------
 struct SegmentationTransform {
@@ -218,9 +222,10 @@ Tensor crop_pad_normalised(const Image& im, int x, int y, int w, int h, const st
 LabelMap crop_pad(const LabelMap& labels, int x, int y, int w, int h, uint8_t pad = kIgnoreLabel);
 // mirror -> scale (cv2 bilinear image, nearest labels) -> crop position -> normalise + crop/pad;
 // key view: ColorJitter of the mirrored, scaled uint8 image, normalised and cropped identically.
+// (data::label_map_tensor turns the label crop into the [H, W] int64 target.)
 SegmentationSample segmentation_train(const Image& im, const LabelMap& labels, const SegmentationTransform& t,
                                       Generator& gen);
-// [H, W] int64 tensor of the label values.
-Tensor label_tensor(const LabelMap& labels);
+// For the data loader: Item.views = {image} or {image, key}, Item.label_map = the label crop.
+data::Transform segmentation_train_transform(const SegmentationTransform& t);
 
 }  // namespace csg::augment

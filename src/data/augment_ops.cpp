@@ -41,17 +41,20 @@ inline uint8_t blend_value(int a, int b, float alpha) {
   return t <= 0.0f ? 0 : (t >= 255.0f ? 255 : static_cast<uint8_t>(t));
 }
 
-// blend_value for every (a, b) byte pair of one alpha: a 64 KiB table is cheaper than the float
-// arithmetic once an image has more than a few thousand pixels, and gives the same bytes.
+// blend_value for one alpha. For `n` bytes or more it tabulates all (a, b) pairs first: the
+// 64 KiB table is cheaper than the float arithmetic on large images and gives the same bytes.
 class BlendTable {
  public:
-  explicit BlendTable(float alpha) : t_(65536) {
+  BlendTable(float alpha, size_t n) : alpha_(alpha) {
+    if (n < 65536) return;
+    t_.resize(65536);
     for (int a = 0; a < 256; ++a)
       for (int b = 0; b < 256; ++b) t_[(a << 8) | b] = blend_value(a, b, alpha);
   }
-  uint8_t operator()(int a, int b) const { return t_[(a << 8) | b]; }
+  uint8_t operator()(int a, int b) const { return t_.empty() ? blend_value(a, b, alpha_) : t_[(a << 8) | b]; }
 
  private:
+  float alpha_;
   std::vector<uint8_t> t_;
 };
 
@@ -371,7 +374,7 @@ Image blend(const Image& a, const Image& b, double alpha) {
   const float alpha_f = static_cast<float>(alpha);  // Pillow passes alpha to C as float
   if (alpha_f == 0.0f) return a;
   if (alpha_f == 1.0f) return b;
-  const BlendTable table(alpha_f);
+  const BlendTable table(alpha_f, a.rgb.size());
   Image out = blank_like(a);
   for (size_t i = 0; i < a.rgb.size(); ++i) out.rgb[i] = table(a.rgb[i], b.rgb[i]);
   return out;
@@ -406,7 +409,7 @@ Image smooth(const Image& im) {
 Image enhance_color(const Image& im, double factor) {
   check_image(im, "enhance_color");
   const std::vector<uint8_t> l = to_grey(im);  // the degenerate image is L replicated to RGB
-  const BlendTable table(static_cast<float>(factor));
+  const BlendTable table(static_cast<float>(factor), im.rgb.size());
   Image out = blank_like(im);
   for (size_t i = 0; i < l.size(); ++i)
     for (int c = 0; c < 3; ++c) out.rgb[i * 3 + c] = table(l[i], im.rgb[i * 3 + c]);

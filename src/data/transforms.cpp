@@ -41,6 +41,17 @@ Tensor classification_train_view(const Image& im, const ClassificationTransform&
   return image::to_tensor(random_crop(resized, t.crop, t.crop, gen), t.mean, t.std);
 }
 
+data::Transform classification_train_transform(const ClassificationTransform& t) {
+  CSG_CHECK(t.crop > 0 && t.crop <= t.resize, "classification_train_transform: resize ", t.resize, ", crop ", t.crop);
+  return [t](data::Sample& s, Generator& gen) {
+    ViewPair v = classification_train_views(s.image, t, gen);
+    data::Item item;
+    item.views = {v.q, v.k};
+    item.label = s.label;
+    return item;
+  };
+}
+
 ViewPair classification_train_views(const Image& im, const ClassificationTransform& t, Generator& gen) {
   ViewPair v;
   v.q = classification_train_view(im, t, gen);
@@ -148,9 +159,17 @@ SegmentationSample segmentation_train(const Image& im, const LabelMap& labels, c
   return s;
 }
 
-Tensor label_tensor(const LabelMap& labels) {
-  std::vector<int64_t> v(labels.values.begin(), labels.values.end());
-  return from_vector(v, {labels.height, labels.width});
+data::Transform segmentation_train_transform(const SegmentationTransform& t) {
+  CSG_CHECK(t.crop_width > 0 && t.crop_height > 0, "segmentation_train_transform: bad crop ", t.crop_width, "x",
+            t.crop_height);
+  return [t](data::Sample& s, Generator& gen) {
+    SegmentationSample r = segmentation_train(s.image, s.label_map, t, gen);
+    data::Item item;
+    item.views.push_back(r.image);
+    if (r.key.defined()) item.views.push_back(r.key);
+    item.label_map = data::label_map_tensor(r.label);
+    return item;
+  };
 }
 
 }  // namespace csg::augment
