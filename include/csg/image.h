@@ -17,6 +17,17 @@ struct Image {
   const uint8_t* at(int x, int y) const { return &rgb[(static_cast<size_t>(y) * width + x) * 3]; }
 };
 
+// A dense uint8 label image (width x height, row-major): class ids or train ids per pixel,
+// 255 marks pixels to ignore.
+struct LabelMap {
+  int width = 0, height = 0;
+  std::vector<uint8_t> values;
+  uint8_t& at(int x, int y) { return values[static_cast<size_t>(y) * width + x]; }
+  uint8_t at(int x, int y) const { return values[static_cast<size_t>(y) * width + x]; }
+  bool empty() const { return values.empty(); }
+};
+constexpr uint8_t kIgnoreLabel = 255;
+
 // Images larger than this are refused before any pixel buffer is allocated.
 constexpr int64_t kDefaultMaxPixels = 178'956'970;  // PIL's decompression-bomb limit
 

@@ -39,6 +39,7 @@ class NegativeQueue {
   const Tensor& keys() const { return queue_; }  // [dim, K]
   int64_t pointer() const { return ptr_; }
   void restore(const Tensor& keys, int64_t pointer);  // from a checkpoint
+  void to(Device dev) { queue_ = queue_.to(dev); }
 
  private:
   Tensor queue_;

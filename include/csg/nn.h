@@ -31,6 +31,7 @@ class Module {
   NamedTensors named_buffers() const;
   NamedTensors state_dict() const;  // parameters and buffers, interleaved per module as PyTorch does
   std::vector<Tensor> parameters() const;  // only those that require grad
+  std::vector<Tensor> all_parameters() const;  // frozen ones too, in state-dict order
   size_t num_parameters() const;           // elements over all parameters
 
   // Copies tensors by name into this module's (shapes must match). Names absent from the

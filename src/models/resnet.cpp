@@ -34,6 +34,11 @@ Tensor BasicBlock::forward(const Tensor& x) const {
   return relu(add(out, identity));
 }
 
+void BasicBlock::freeze_batch_norm() {
+  for (auto* bn : {&bn1, &bn2, &down_bn})
+    if (*bn) (*bn)->freeze();
+}
+
 Bottleneck::Bottleneck(int64_t inplanes, int64_t planes, int64_t stride, int64_t dilation, bool downsample,
                        Generator& gen) {
   conv1 = register_module("conv1", conv(inplanes, planes, 1, 1, 0, 1, gen));
@@ -57,6 +62,11 @@ Tensor Bottleneck::forward(const Tensor& x) const {
   out = bn3->forward(conv3->forward(out));
   Tensor identity = down_conv ? down_bn->forward(down_conv->forward(x)) : x;
   return relu(add(out, identity));
+}
+
+void Bottleneck::freeze_batch_norm() {
+  for (auto* bn : {&bn1, &bn2, &bn3, &down_bn})
+    if (*bn) (*bn)->freeze();
 }
 
 int resnet_depth_from_name(const std::string& arch) {
@@ -105,6 +115,12 @@ ResNet::ResNet(const ResNetOptions& opt) {
     layers[s] = register_module("layer" + std::to_string(s + 1), layer);
   }
   if (opt.num_classes > 0) fc = register_module("fc", std::make_shared<nn::Linear>(512 * expansion_, opt.num_classes, true, gen));
+}
+
+void ResNet::freeze_batch_norm() {
+  bn1->freeze();
+  for (const auto& layer : layers)
+    for (const auto& block : layer->items()) block->freeze_batch_norm();
 }
 
 int64_t ResNet::stage_channels(int stage) const {

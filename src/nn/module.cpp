@@ -55,6 +55,11 @@ std::vector<Tensor> Module::parameters() const {
     if (p.tensor.requires_grad()) r.push_back(p.tensor);
   return r;
 }
+std::vector<Tensor> Module::all_parameters() const {
+  std::vector<Tensor> r;
+  for (const NamedTensor& p : named_parameters()) r.push_back(p.tensor);
+  return r;
+}
 size_t Module::num_parameters() const {
   size_t n = 0;
   for (const NamedTensor& p : named_parameters()) n += p.tensor.numel();

@@ -21,17 +21,8 @@
 
 namespace csg::data {
 
-// A dense label image: width x height values, row-major. After loading through a data set
-// the values are train ids (0..num_classes-1, or kIgnoreLabel).
-struct LabelMap {
-  int width = 0, height = 0;
-  std::vector<uint8_t> values;
-  uint8_t& at(int x, int y) { return values[static_cast<size_t>(y) * width + x]; }
-  uint8_t at(int x, int y) const { return values[static_cast<size_t>(y) * width + x]; }
-  bool empty() const { return values.empty(); }
-};
-
-constexpr uint8_t kIgnoreLabel = 255;
+using image::kIgnoreLabel;
+using image::LabelMap;
 
 // One decoded example. Classification samples have `label` >= 0 and an empty label_map;
 // segmentation samples have label == -1 and a label_map of the image's size.

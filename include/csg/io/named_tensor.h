@@ -14,12 +14,4 @@ struct NamedTensor {
   Tensor tensor;
 };
 
-// The (name, tensor) pairs that nn::Module::load_state_dict takes.
-inline std::vector<std::pair<std::string, Tensor>> to_pairs(const std::vector<NamedTensor>& tensors) {
-  std::vector<std::pair<std::string, Tensor>> out;
-  out.reserve(tensors.size());
-  for (const auto& t : tensors) out.emplace_back(t.name, t.tensor);
-  return out;
-}
-
 }  // namespace csg

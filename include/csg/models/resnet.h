@@ -15,6 +15,7 @@ namespace csg::models {
 class Block : public nn::Module {
  public:
   virtual Tensor forward(const Tensor& x) const = 0;
+  virtual void freeze_batch_norm() = 0;  // BN weight/bias no longer trained (BN runs Frozen in eval)
 };
 
 class BasicBlock : public Block {  // 3x3 -> 3x3, expansion 1 (ResNet-18/34)
@@ -22,6 +23,7 @@ class BasicBlock : public Block {  // 3x3 -> 3x3, expansion 1 (ResNet-18/34)
   static constexpr int64_t kExpansion = 1;
   BasicBlock(int64_t inplanes, int64_t planes, int64_t stride, int64_t dilation, bool downsample, Generator& gen);
   Tensor forward(const Tensor& x) const override;
+  void freeze_batch_norm() override;
   std::shared_ptr<nn::Conv2d> conv1, conv2;
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2;
   std::shared_ptr<nn::Conv2d> down_conv;  // "downsample.0" (1x1, stride), or null
@@ -33,6 +35,7 @@ class Bottleneck : public Block {  // 1x1 -> 3x3 (stride, dilation) -> 1x1, expa
   static constexpr int64_t kExpansion = 4;
   Bottleneck(int64_t inplanes, int64_t planes, int64_t stride, int64_t dilation, bool downsample, Generator& gen);
   Tensor forward(const Tensor& x) const override;
+  void freeze_batch_norm() override;
   std::shared_ptr<nn::Conv2d> conv1, conv2, conv3;
   std::shared_ptr<nn::BatchNorm2d> bn1, bn2, bn3;
   std::shared_ptr<nn::Conv2d> down_conv;
@@ -61,6 +64,8 @@ class ResNet : public nn::Module {
   ResNetFeatures forward_features(const Tensor& x) const;
   int64_t feature_channels() const { return 512 * expansion_; }  // channels of layer4
   int64_t stage_channels(int stage) const;                         // stage 1..4
+  // Every backbone BN's weight and bias stop requiring grad (DeepLab's frozen backbone BN).
+  void freeze_batch_norm();
 
   std::shared_ptr<nn::Conv2d> conv1;
   std::shared_ptr<nn::BatchNorm2d> bn1;

@@ -1,0 +1,77 @@
+// tests/test_checkpoint.cpp — training checkpoints: round trip, refusal of foreign or
+// truncated files, pruning of old ones.
+#include <filesystem>
+#include <fstream>
+
+#include "csg/io/checkpoint.h"
+#include "csg/io/safetensors.h"
+#include "tests/testing.h"
+
+using namespace csg;
+namespace fs = std::filesystem;
+
+namespace {
+std::string temp_dir(const std::string& name) {
+  fs::path p = fs::path(::testing::TempDir()) / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+}  // namespace
+
+TEST(Checkpoint, RoundTrip) {
+  const std::string dir = temp_dir("csg_ckpt_rt");
+  Checkpoint c;
+  c.tensors.push_back({"model.fc.weight", csg::testing::uniform({3, 4}, 1, DType::F32)});
+  c.tensors.push_back({"queue.3", csg::testing::uniform({2, 5}, 2, DType::F32)});
+  c.tensors.push_back({"queue_ptr.3", from_vector(std::vector<int64_t>{4}, {1})});
+  c.meta["step"] = "1200";
+  const std::string path = checkpoint_path(dir, "csg", 1200);
+  save_checkpoint(path, c);
+  Checkpoint r = load_checkpoint(path);
+  EXPECT_EQ(r.int_value("step"), 1200);
+  EXPECT_EQ(r.value("format"), "csg-checkpoint");
+  EXPECT_EQ(csg::testing::max_abs_diff(r.tensor("queue.3"), c.tensors[1].tensor), 0);
+  EXPECT_EQ(r.tensor("queue_ptr.3").dtype(), DType::I64);
+  EXPECT_THROW(r.tensor("missing"), Error);
+  EXPECT_THROW(r.int_value("format"), Error);
+}
+
+TEST(Checkpoint, RefusesForeignAndTruncatedFiles) {
+  const std::string dir = temp_dir("csg_ckpt_bad");
+  const std::string plain = dir + "/weights.safetensors";
+  save_safetensors(plain, {{"w", zeros({2})}});
+  try {
+    load_checkpoint(plain);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a csg training checkpoint"), std::string::npos) << e.what();
+  }
+  Checkpoint c;
+  c.tensors.push_back({"w", csg::testing::uniform({64, 64}, 3, DType::F32)});
+  const std::string path = dir + "/c.ckpt";
+  save_checkpoint(path, c);
+  const auto size = fs::file_size(path);
+  fs::resize_file(path, size / 2);
+  try {
+    load_checkpoint(path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_checkpoint(dir + "/none.ckpt"), Error);
+}
+
+TEST(Checkpoint, PruneKeepsTheNewest) {
+  const std::string dir = temp_dir("csg_ckpt_prune");
+  Checkpoint c;
+  c.tensors.push_back({"w", zeros({1})});
+  for (int64_t step : {100, 1000, 200, 300}) save_checkpoint(checkpoint_path(dir, "csg", step), c);
+  std::ofstream(dir + "/other.txt") << "keep me";
+  prune_checkpoints(dir, "csg", 2);
+  EXPECT_FALSE(fs::exists(checkpoint_path(dir, "csg", 100)));
+  EXPECT_FALSE(fs::exists(checkpoint_path(dir, "csg", 200)));
+  EXPECT_TRUE(fs::exists(checkpoint_path(dir, "csg", 300)));
+  EXPECT_TRUE(fs::exists(checkpoint_path(dir, "csg", 1000)));
+  EXPECT_TRUE(fs::exists(dir + "/other.txt"));
+}
