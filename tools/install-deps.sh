@@ -5,7 +5,7 @@
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
 # without it the build is CPU-only.
 set -euo pipefail
-pkgs=(build-essential libopenblas-dev libgtest-dev libstb-dev)
+pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev)
 [[ "${1:-}" == "--torch" ]] && pkgs+=(python3-torch python3-torchvision python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

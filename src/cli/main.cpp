@@ -7,6 +7,10 @@
 
 namespace csg::cli {
 int run_predict(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_hse(int argc, char** argv);
+int run_make_tiny(int argc, char** argv);
 }
 
 namespace {
@@ -15,6 +19,14 @@ void usage() {
   std::printf(
       "usage: csg <command> [options]\n"
       "  info     build features, the CUDA device, and a forward/backward self-check on each device\n"
+      "  train    csg train visda --data VISDA_ROOT --weights resnet101.pth [--layers 3,4] [--pool apool|gap]\n"
+      "                     [--lambda 0.1] [--randaug-m 6] [--no-csg] [--device cuda] [--out DIR] [--resume C.ckpt]\n"
+      "           csg train gta5 --data GTA5_ROOT --val-data CITYSCAPES_ROOT --weights resnet101.pth\n"
+      "                     [--arch deeplab101] [--seg-head aspp-csg|aspp-v2] [--lambda 75] [--chunks 8]\n"
+      "           (all flags: see README)\n"
+      "  eval     csg eval visda|gta5 --data DIR --checkpoint C.ckpt [--weights W.pth]: the per-class table\n"
+      "  hse      csg hse --data VISDA_ROOT [--checkpoint C.ckpt] [--weights W.pth]: hyperspherical energy s=0,1,2\n"
+      "  make-tiny  csg make-tiny visda|gta5 DIR: a few dozen generated images in the published layout\n"
       "  predict  classify images with a torchvision ResNet checkpoint:\n"
       "           csg predict --arch resnet101 --weights W.pth [--num-classes N] [--resize 256] [--crop 224]\n"
       "                       [--mean R,G,B] [--std R,G,B] [--device cpu|cuda] [--all] [--out logits.npy] IMAGE...\n");
@@ -53,6 +65,10 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "info") return info();
     if (cmd == "predict") return csg::cli::run_predict(argc - 2, argv + 2);
+    if (cmd == "train") return csg::cli::run_train(argc - 2, argv + 2);
+    if (cmd == "eval") return csg::cli::run_eval(argc - 2, argv + 2);
+    if (cmd == "hse") return csg::cli::run_hse(argc - 2, argv + 2);
+    if (cmd == "make-tiny") return csg::cli::run_make_tiny(argc - 2, argv + 2);
     std::fprintf(stderr, "csg: unknown command '%s'\n", cmd.c_str());
     usage();
     return 2;

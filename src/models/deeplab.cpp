@@ -5,7 +5,9 @@ namespace csg::models {
 
 namespace {
 ResNetOptions backbone_options(const DeepLabOptions& opt) {
-  CSG_CHECK(opt.depth == 50 || opt.depth == 101, "DeepLab: depth ", opt.depth, " is not 50 or 101");
+  // The paper uses 50 and 101; 18 and 34 build too (small models for tests and CPU runs).
+  CSG_CHECK(opt.depth == 18 || opt.depth == 34 || opt.depth == 50 || opt.depth == 101, "DeepLab: depth ", opt.depth,
+            " is not 18, 34, 50 or 101");
   ResNetOptions r;
   r.depth = opt.depth;
   r.num_classes = opt.backbone_fc;

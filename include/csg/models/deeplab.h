@@ -13,7 +13,7 @@ enum class DeepLabHead {
 };
 
 struct DeepLabOptions {
-  int depth = 101;             // 50 or 101
+  int depth = 101;             // 50 or 101 (18 and 34 for small runs)
   int64_t num_classes = 19;    // Cityscapes train ids
   DeepLabHead head = DeepLabHead::AsppCsg;
   int64_t backbone_fc = 0;     // the reference keeps an unused fc (2048 -> 128); 0 omits it

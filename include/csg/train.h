@@ -1,0 +1,89 @@
+// csg/train.h — training and evaluating CSG (and the vanilla baseline) on VisDA-17 and
+// GTA5 -> Cityscapes. The defaults are the reference's (csg-reference.md sections 1 and 3);
+// every ablation of the paper is a field here and a flag of `csg train`.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "csg/tensor.h"
+
+namespace csg::train {
+
+enum class Task { Visda, Gta5 };
+
+struct Config {
+  Task task = Task::Visda;
+  // ---- data ----
+  std::string data;      // VisDA root (train/, validation/) or GTA5 root (images/, labels/)
+  std::string val_data;  // GTA5 task: Cityscapes root (leftImg8bit/, gtFine/)
+  int image_size = 224;  // VisDA: resize shorter side to this, crop this square
+  int crop = 512;        // GTA5: training crop
+  int workers = 4;
+  // ---- model ----
+  std::string arch = "resnet101";  // resnet18/34/50/101 (VisDA) or deeplab50/deeplab101 (GTA5)
+  std::string weights;             // ImageNet .pth for f_e and f_eo; empty = random init (tests)
+  int64_t num_classes = 12;
+  std::string seg_head = "aspp-csg";  // or "aspp-v2"
+  // ---- CSG (paper section 3) ----
+  bool csg = true;                     // false: the vanilla baseline (task loss only)
+  std::vector<int> layers = {3, 4};    // layer groups G
+  bool apool = true;                   // A-pool, else global average pooling
+  double lambda = 0.1;                 // weight of the contrastive loss (75 for GTA5)
+  double temperature = 0.07;
+  int64_t queue_size = 65536;          // K negatives per layer
+  int64_t embed_dim = 128;
+  double ema_momentum = 0.999;         // key heads h~
+  int64_t chunks = 1;                  // dense NCE: 8 x 8 patches for segmentation
+  bool augment = true;                 // RandAugment views (VisDA) / jittered key view (GTA5)
+  double randaug_m = 6.0;
+  int randaug_n = 1;
+  bool train_seg_heads = true;         // our choice: the reference never trains them
+  // ---- optimisation ----
+  double lr = 1e-4;       // heads; the backbone gets lr * factor
+  double factor = 0.1;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  bool torch_sgd = false;  // plain torch.optim.SGD instead of the reference's variant
+  int64_t batch_size = 32;
+  int64_t epochs = 30;
+  int64_t iters_per_epoch = 0;  // 0: data set size / batch (VisDA); GTA5 reference: 2000
+  int64_t max_steps = 0;        // stop after this many steps (0: epochs * iters_per_epoch)
+  int64_t warmup = 100;
+  // ---- bookkeeping ----
+  uint64_t seed = 0;
+  std::string device = "cpu";  // or "cuda"
+  std::string out_dir = "runs/csg";
+  int64_t log_every = 10;
+  int64_t checkpoint_every = 1000;
+  int keep_checkpoints = 3;
+  std::string resume;  // a checkpoint written by a previous run
+  bool eval_at_end = true;
+  bool quiet = false;  // no progress line (tests)
+};
+
+Config default_config(Task task);
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double first_loss = 0, last_loss = 0;  // mean total loss of the first / last logged window
+  double first_task_loss = 0, last_task_loss = 0;  // the same for the task loss alone
+  std::string final_checkpoint;
+  double metric = -1;  // mean class accuracy (VisDA) or mIoU (GTA5) at the end, when evaluated
+};
+
+// Runs the whole training: data, models, the CSG step, SGD with the reference's schedule,
+// progress line, CSV log (<out_dir>/log.csv), checkpoints (<out_dir>/csg-<step>.ckpt) and
+// the final evaluation.
+TrainSummary run_training(const Config& cfg);
+
+// Evaluates a checkpoint written by run_training (or ImageNet weights for the oracle) on the
+// target domain: VisDA validation (mean class accuracy table) or Cityscapes val (mIoU table).
+// Prints the table; returns the metric.
+double run_evaluation(const Config& cfg, const std::string& checkpoint);
+
+// Hyperspherical energy (s = 0, 1, 2) of the l2-normalised, globally pooled layer4 features of
+// the model in `checkpoint` (empty: the ImageNet weights) on the VisDA validation images.
+std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, int64_t max_images);
+
+}  // namespace csg::train

@@ -1,0 +1,89 @@
+// src/train/csg_step.cpp — one CSG training step, read top to bottom as the paper's Figure 3.
+//
+//   synthetic image x ─┬─ T(x) = x_q ─> f_e  ─> task head ─> task loss (CE)
+//                      │                  └─> layer l ─> pool ─> h  ─> z_q ┐
+//                      └─ T(x) = x_k ─> f_eo ─> layer l ─> pool ─> h~ ─> z_k ┼─> InfoNCE(z_q, z_k, queue_l)
+//                                                                   queue_l ┘
+//   loss = task loss + lambda * sum over layers l of InfoNCE_l;  SGD;  h~ <- EMA(h);  queue_l <- z_k
+//
+// What this file is not: data loading, logging and checkpoints live in trainer.cpp; the
+// modules are built in network.cpp; the ops (A-pool, InfoNCE, ...) in src/method/.
+#include "src/train/csg_step.h"
+
+#include "csg/autograd.h"
+#include "csg/method.h"
+#include "csg/ops.h"
+
+namespace csg::train {
+
+namespace {
+
+// g(.) of the paper: A-pool with attention from `attention_source`, or global average pooling.
+Tensor pool(const Tensor& values, const Tensor& attention_source, bool apool) {
+  return apool ? method::attentional_pool(values, attention_source) : global_avg_pool(values);
+}
+
+}  // namespace
+
+StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double lr_scale, const StepInput& in) {
+  StepResult r;
+
+  // ---- 1. the task: f_e on the query view, supervised by the synthetic labels -------------
+  models::ResNetFeatures f_q;
+  Tensor logits = net.task_logits(in.x_q, &f_q);
+  Tensor task_loss = cross_entropy(logits, in.labels, net.segmentation() ? 255 : -100);
+  Tensor loss = task_loss;
+
+  std::map<int, Tensor> new_keys;
+  if (cfg.csg) {
+    models::ResNetFeatures f_k, f_attention;
+    {
+      NoGradGuard no_grad;
+      // ---- 2. model augmentation: the key heads h~ follow the query heads h (EMA) --------
+      for (auto& [l, h] : net.heads_q)
+        method::ema_update(net.heads_k[l]->all_parameters(), h->all_parameters(), cfg.ema_momentum);
+      // ---- 3. the frozen ImageNet model f_eo sees the key view ----------------------------
+      f_k = net.encoder_k->forward_features(in.x_k);
+      // A-pool's attention for the keys comes from f_e (adapted to the task) on the same view.
+      if (cfg.apool) f_attention = net.encoder_q->forward_features(in.x_k);
+    }
+    // ---- 4. per layer group: embeddings, InfoNCE against the queue of past keys ----------
+    for (int l : cfg.layers) {
+      Tensor fq = method::chunk_patches(f_q.layer[l - 1], cfg.chunks);  // dense NCE: 8x8 patches
+      Tensor q = l2_normalize(net.heads_q[l]->forward(pool(fq, fq, cfg.apool)), 1);
+      Tensor k;
+      {
+        NoGradGuard no_grad;
+        Tensor fk = method::chunk_patches(f_k.layer[l - 1], cfg.chunks);
+        Tensor fa = cfg.apool ? method::chunk_patches(f_attention.layer[l - 1], cfg.chunks) : fk;
+        k = l2_normalize(net.heads_k[l]->forward(pool(fk, fa, cfg.apool)), 1);
+      }
+      Tensor nce_logits = method::info_nce_logits(q, k, net.queues[l]->keys(), cfg.temperature);
+      Tensor nce = method::info_nce_loss(nce_logits);
+      loss = add(loss, mul(nce, cfg.lambda));
+      r.nce[l] = nce.item();
+      // "ranking accuracy": how often the positive key is the closest of all.
+      std::vector<double> top = argmax(nce_logits.detach(), 1).to_vector();
+      double hits = 0;
+      for (double t : top) hits += t == 0;
+      r.nce_top1[l] = hits / std::max<size_t>(top.size(), 1);
+      new_keys[l] = k;
+    }
+  }
+
+  // ---- 5. backward and the SGD step ---------------------------------------------------------
+  sgd.zero_grad();
+  loss.backward();
+  sgd.step(lr_scale);
+
+  // ---- 6. the keys join their queues as negatives for later steps ----------------------------
+  // (The reference enqueues right after forming the logits; the queue was saved for backward,
+  // so we enqueue after it. Nothing reads the queue in between: the result is the same.)
+  for (auto& [l, k] : new_keys) net.queues[l]->enqueue(k);
+
+  r.total = loss.item();
+  r.task = task_loss.item();
+  return r;
+}
+
+}  // namespace csg::train

@@ -1,0 +1,24 @@
+// src/train/csg_step.h — one training step of CSG (or of the baseline with cfg.csg off).
+#pragma once
+#include <map>
+
+#include "csg/optim.h"
+#include "src/train/network.h"
+
+namespace csg::train {
+
+struct StepInput {
+  Tensor x_q;     // [B,3,H,W] query view (also the task loss's input)
+  Tensor x_k;     // [B,3,H,W] key view (= x_q without augmentation)
+  Tensor labels;  // [B] class ids, or [B,H,W] train ids with 255 = ignore
+};
+
+struct StepResult {
+  double total = 0, task = 0;
+  std::map<int, double> nce;       // InfoNCE per layer group (before lambda)
+  std::map<int, double> nce_top1;  // fraction of rows whose positive scored highest
+};
+
+StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double lr_scale, const StepInput& in);
+
+}  // namespace csg::train

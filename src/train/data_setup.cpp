@@ -1,0 +1,47 @@
+// src/train/data_setup.cpp — the data sets and per-sample pipelines of each task.
+#include "src/train/data_setup.h"
+
+#include "csg/augment.h"
+
+namespace csg::train {
+
+namespace {
+
+data::Transform visda_train_transform(const Config& cfg) {
+  augment::ClassificationTransform t;
+  t.resize = t.crop = cfg.image_size;
+  t.augment = cfg.augment;
+  t.randaugment_n = cfg.randaug_n;
+  t.randaugment_m = cfg.randaug_m;
+  return augment::classification_train_transform(t);
+}
+
+data::Transform gta5_train_transform(const Config& cfg) {
+  augment::SegmentationTransform t;
+  t.crop_width = t.crop_height = cfg.crop;
+  t.key_view = cfg.augment;
+  return augment::segmentation_train_transform(t);
+}
+
+}  // namespace
+
+TaskData open_task_data(const Config& cfg, bool need_train, bool need_val) {
+  TaskData d;
+  if (cfg.task == Task::Visda) {
+    if (need_train) d.train = data::open_visda(cfg.data, "train");
+    if (need_val) d.val = data::open_visda(cfg.data, "validation");
+    d.train_transform = visda_train_transform(cfg);
+    d.val_transform = data::classification_eval_transform(cfg.image_size, cfg.image_size);
+  } else {
+    if (need_train) d.train = data::open_gta5(cfg.data);
+    if (need_val) {
+      CSG_CHECK(!cfg.val_data.empty(), "the GTA5 task evaluates on Cityscapes: give --val-data CITYSCAPES_ROOT");
+      d.val = data::open_cityscapes(cfg.val_data, "val");
+    }
+    d.train_transform = gta5_train_transform(cfg);
+    d.val_transform = data::segmentation_eval_transform();
+  }
+  return d;
+}
+
+}  // namespace csg::train

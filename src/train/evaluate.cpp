@@ -1,0 +1,106 @@
+// src/train/evaluate.cpp — evaluation of f_e on the target domain, and the `csg eval` / `csg hse`
+// entry points.
+#include "src/train/evaluate.h"
+
+#include <cstdio>
+#include <memory>
+
+#include "csg/autograd.h"
+#include "csg/metrics.h"
+#include "src/train/data_setup.h"
+#include "src/train/state.h"
+
+namespace csg::train {
+
+namespace {
+
+// A non-owning shared_ptr for the loader, which shares data sets with the caller.
+std::shared_ptr<const data::Dataset> borrow(const data::Dataset& d) {
+  return std::shared_ptr<const data::Dataset>(&d, [](const data::Dataset*) {});
+}
+
+data::LoaderOptions eval_loader_options(const Config& cfg) {
+  data::LoaderOptions lo;
+  lo.batch_size = cfg.task == Task::Visda ? cfg.batch_size : 1;  // Cityscapes: whole images, one at a time
+  lo.num_workers = cfg.workers;
+  lo.on_error = data::OnError::Skip;
+  return lo;
+}
+
+}  // namespace
+
+double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, const data::Transform& transform,
+                Device dev) {
+  NoGradGuard no_grad;
+  net.set_eval_modes();
+  data::DataLoader loader(borrow(val), transform, eval_loader_options(cfg));
+  loader.start_epoch(0);
+  const int64_t batches = loader.batches_per_epoch();
+  int64_t done = 0;
+  double metric = 0;
+  if (cfg.task == Task::Visda) {
+    ClassAccuracy acc = cfg.num_classes == 12 ? ClassAccuracy::visda() : ClassAccuracy(cfg.num_classes);
+    while (auto batch = loader.next()) {
+      models::ResNetFeatures f;
+      acc.add(net.task_logits(batch->views[0].to(dev), &f), batch->labels);
+      if (!cfg.quiet && (++done % 20 == 0 || done == batches))
+        std::fprintf(stderr, "eval %lld/%lld batches\n", static_cast<long long>(done), static_cast<long long>(batches));
+    }
+    std::printf("%s", acc.table().c_str());
+    metric = acc.mean_accuracy();
+  } else {
+    ConfusionMatrix cm = cfg.num_classes == 19 ? ConfusionMatrix::cityscapes() : ConfusionMatrix(cfg.num_classes);
+    while (auto batch = loader.next()) {
+      models::ResNetFeatures f;
+      cm.add(net.task_logits(batch->views[0].to(dev), &f), batch->labels);
+      if (!cfg.quiet && (++done % 20 == 0 || done == batches))
+        std::fprintf(stderr, "eval %lld/%lld images\n", static_cast<long long>(done), static_cast<long long>(batches));
+    }
+    std::printf("%s", cm.table().c_str());
+    metric = cm.mean_iou();
+  }
+  if (loader.skipped_total() > 0)
+    std::fprintf(stderr, "warning: %lld evaluation images could not be read and were skipped\n",
+                 static_cast<long long>(loader.skipped_total()));
+  return metric;
+}
+
+double run_evaluation(const Config& cfg, const std::string& checkpoint) {
+  const Device dev = device_of(cfg);
+  TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
+  Config c = cfg;
+  c.csg = c.csg && !checkpoint.empty();
+  CsgNetwork net(c);
+  if (!checkpoint.empty()) load_network_weights(checkpoint, net);
+  net.to_device(dev);
+  return evaluate(c, net, *d.val, d.val_transform, dev);
+}
+
+std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, int64_t max_images) {
+  const Device dev = device_of(cfg);
+  TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
+  CSG_CHECK(cfg.task == Task::Visda, "hse: features are measured on the VisDA validation images");
+  CsgNetwork net(cfg);
+  if (!checkpoint.empty()) load_network_weights(checkpoint, net);
+  net.to_device(dev);
+  net.set_eval_modes();
+  NoGradGuard no_grad;
+  data::LoaderOptions lo = eval_loader_options(cfg);
+  data::DataLoader loader(borrow(*d.val), d.val_transform, lo);
+  loader.start_epoch(0);
+  std::vector<Tensor> feats;
+  int64_t n = 0;
+  while (auto batch = loader.next()) {
+    if (max_images > 0 && n >= max_images) break;
+    models::ResNetFeatures f = net.encoder_q->forward_features(batch->views[0].to(dev));
+    feats.push_back(global_avg_pool(f.layer[3]).to(Device::CPU));  // [B, 2048] pooled layer4
+    n += batch->size();
+  }
+  CSG_CHECK(!feats.empty(), "hse: no validation images were read");
+  Tensor all = cat(feats, 0);
+  if (max_images > 0 && all.size(0) > max_images) all = all.slice(0, 0, max_images);
+  HypersphericalEnergies e = hyperspherical_energies(all);
+  return {e.e0, e.e1, e.e2};
+}
+
+}  // namespace csg::train

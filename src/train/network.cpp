@@ -1,0 +1,129 @@
+// src/train/network.cpp — building f_e, f_eo, the heads and the queues; loading ImageNet weights.
+#include "src/train/network.h"
+
+#include <cstdio>
+
+#include "csg/io/pth.h"
+
+namespace csg::train {
+
+ProjectionHead::ProjectionHead(int64_t c, int64_t dim, Generator& gen) {
+  fc1 = register_module("0", std::make_shared<nn::Linear>(c, c, true, gen));
+  fc2 = register_module("2", std::make_shared<nn::Linear>(c, dim, true, gen));
+}
+
+ClassifierHead::ClassifierHead(int64_t in, int64_t classes, Generator& gen) {
+  fc1 = register_module("0", std::make_shared<nn::Linear>(in, 512, true, gen));
+  fc2 = register_module("2", std::make_shared<nn::Linear>(512, classes, true, gen));
+}
+
+namespace {
+
+// "deeplab101" -> 101; "resnet50" -> 50.
+int depth_of(const std::string& arch, const std::string& family) {
+  CSG_CHECK(arch.rfind(family, 0) == 0, "--arch ", arch, ": expected ", family, "<depth>");
+  return models::resnet_depth_from_name("resnet" + arch.substr(family.size()));
+}
+
+std::shared_ptr<models::ResNet> make_encoder(const Config& cfg, uint64_t seed) {
+  if (cfg.task == Task::Visda) {
+    models::ResNetOptions o;
+    o.depth = depth_of(cfg.arch, "resnet");
+    o.num_classes = 0;  // the ImageNet fc is not used (the reference's fc stays frozen and unused)
+    o.seed = seed;
+    return std::make_shared<models::ResNet>(o);
+  }
+  models::DeepLabOptions o;
+  o.depth = depth_of(cfg.arch, "deeplab");
+  o.num_classes = cfg.num_classes;
+  o.head = cfg.seg_head == "aspp-v2" ? models::DeepLabHead::AsppV2 : models::DeepLabHead::AsppCsg;
+  CSG_CHECK(cfg.seg_head == "aspp-v2" || cfg.seg_head == "aspp-csg", "--seg-head ", cfg.seg_head,
+            ": expected aspp-csg or aspp-v2");
+  o.seed = seed;
+  return std::make_shared<models::DeepLab>(o);
+}
+
+// ImageNet weights into a backbone: every backbone tensor must be found; the checkpoint's fc
+// (and a segmentation head absent from ImageNet weights) is left out.
+void load_imagenet(models::ResNet& net, const std::vector<NamedTensor>& weights, const std::string& path) {
+  std::vector<NamedTensor> backbone;
+  for (const NamedTensor& t : weights)
+    if (t.name.rfind("fc.", 0) != 0) backbone.push_back(t);
+  nn::Module::LoadReport rep = net.load_state_dict(backbone, /*strict=*/false);
+  size_t missing_backbone = 0;
+  for (const std::string& m : rep.missing)
+    if (m.rfind("fc_new.", 0) != 0) ++missing_backbone;
+  CSG_CHECK(missing_backbone == 0, path, ": ", missing_backbone, " backbone tensors missing (first: ",
+            rep.missing.empty() ? "" : rep.missing[0], "); is this a torchvision ResNet checkpoint of the same depth?");
+  if (!rep.unexpected.empty())
+    std::fprintf(stderr, "note: %zu tensors of %s not used (first: %s)\n", rep.unexpected.size(), path.c_str(),
+                 rep.unexpected[0].c_str());
+}
+
+}  // namespace
+
+CsgNetwork::CsgNetwork(const Config& cfg) {
+  encoder_q = register_module("encoder_q", make_encoder(cfg, cfg.seed));
+  encoder_k = register_module("encoder_k", make_encoder(cfg, cfg.seed));
+  deeplab_q_ = std::dynamic_pointer_cast<models::DeepLab>(encoder_q);
+  if (!cfg.weights.empty()) {
+    std::vector<NamedTensor> w = load_pth(cfg.weights);
+    load_imagenet(*encoder_q, w, cfg.weights);
+    load_imagenet(*encoder_k, w, cfg.weights);
+  } else {
+    encoder_k->load_state_dict(encoder_q->state_dict());  // f_eo starts equal to f_e
+  }
+  encoder_k->freeze();  // f_eo: no gradient, never optimised
+  Generator gen(cfg.seed + 17);
+  if (!segmentation())
+    fc_new = register_module("fc_new", std::make_shared<ClassifierHead>(encoder_q->feature_channels(), cfg.num_classes, gen));
+  else
+    deeplab_q_->freeze_batch_norm();  // reference: backbone BN affine frozen for segmentation
+  if (!cfg.csg) return;
+  auto heads = register_module("heads_q", std::make_shared<nn::ModuleDict>());
+  auto keys = register_module("heads_k", std::make_shared<nn::ModuleDict>());
+  for (int l : cfg.layers) {
+    CSG_CHECK(l >= 1 && l <= 4, "--layers: ", l, " is not a ResNet stage 1..4");
+    const int64_t c = encoder_q->stage_channels(l);
+    heads_q[l] = heads->add("layer" + std::to_string(l), std::make_shared<ProjectionHead>(c, cfg.embed_dim, gen));
+    heads_k[l] = keys->add("layer" + std::to_string(l), std::make_shared<ProjectionHead>(c, cfg.embed_dim, gen));
+    heads_k[l]->load_state_dict(heads_q[l]->state_dict());  // h~ starts as a copy of h
+    heads_k[l]->freeze();                                   // and only follows it by EMA
+    if (segmentation() && !cfg.train_seg_heads) heads_q[l]->freeze();
+    queues[l] = std::make_unique<method::NegativeQueue>(cfg.embed_dim, cfg.queue_size, cfg.seed + 100 + l);
+  }
+}
+
+Tensor CsgNetwork::task_logits(const Tensor& x, models::ResNetFeatures* features) const {
+  *features = encoder_q->forward_features(x);
+  if (!segmentation()) return fc_new->forward(global_avg_pool(features->layer[3]));
+  Tensor low = deeplab_q_->head_forward(features->layer[3]);
+  return upsample_bilinear2d(low, x.size(2), x.size(3), /*align_corners=*/true);
+}
+
+CsgNetwork::Groups CsgNetwork::parameter_groups() const {
+  Groups g;
+  for (const NamedTensor& p : encoder_q->named_parameters()) {
+    if (!p.tensor.requires_grad()) continue;
+    (p.name.rfind("fc_new.", 0) == 0 ? g.task_head : g.backbone).push_back(p.tensor);
+  }
+  if (fc_new)
+    for (const Tensor& p : fc_new->parameters()) g.task_head.push_back(p);
+  for (const auto& [l, h] : heads_q)
+    for (const Tensor& p : h->parameters()) g.projection.push_back(p);
+  return g;
+}
+
+void CsgNetwork::set_training_modes() {
+  train(false);  // every BN on running (ImageNet) statistics, as the reference's model.eval()
+  if (segmentation()) deeplab_q_->head().train(true);  // the new head: batch statistics, dropout
+}
+
+void CsgNetwork::set_eval_modes() { train(false); }
+
+void CsgNetwork::to_device(Device dev) {
+  to(dev);
+  for (auto& [l, q] : queues) q->to(dev);
+}
+
+}  // namespace csg::train

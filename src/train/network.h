@@ -1,0 +1,65 @@
+// src/train/network.h — the modules CSG trains, in one place (paper Figure 3):
+//   encoder_q  f_e   the network being trained (ResNet for VisDA, DeepLab for GTA5)
+//   encoder_k  f_eo  the frozen ImageNet copy
+//   fc_new           the classification head (VisDA; DeepLab carries its own head)
+//   heads_q[l]  h    projection heads on layer l's pooled features, trained
+//   heads_k[l]  h~   their exponential moving average, applied to f_eo's features
+//   queues[l]        past keys of layer l, the negatives
+#pragma once
+#include <map>
+#include <memory>
+
+#include "csg/method.h"
+#include "csg/models/deeplab.h"
+#include "csg/models/resnet.h"
+#include "csg/nn.h"
+#include "csg/train.h"
+
+namespace csg::train {
+
+// FC-ReLU-FC, C -> C -> dim (MoCo v2's head), named "0" and "2" as nn.Sequential would.
+class ProjectionHead : public nn::Module {
+ public:
+  ProjectionHead(int64_t channels, int64_t dim, Generator& gen);
+  Tensor forward(const Tensor& x) const { return fc2->forward(relu(fc1->forward(x))); }
+  std::shared_ptr<nn::Linear> fc1, fc2;
+};
+
+// VisDA's new classifier (reference get_head): 2048 -> 512 -> ReLU -> classes.
+class ClassifierHead : public nn::Module {
+ public:
+  ClassifierHead(int64_t in, int64_t classes, Generator& gen);
+  Tensor forward(const Tensor& x) const { return fc2->forward(relu(fc1->forward(x))); }
+  std::shared_ptr<nn::Linear> fc1, fc2;
+};
+
+class CsgNetwork : public nn::Module {
+ public:
+  explicit CsgNetwork(const Config& cfg);
+
+  bool segmentation() const { return deeplab_q_ != nullptr; }
+  // Task logits of f_e: [N,classes] (VisDA) or [N,classes,H,W] (GTA5, at the input size),
+  // and the stage outputs they came from.
+  Tensor task_logits(const Tensor& x, models::ResNetFeatures* features) const;
+
+  std::shared_ptr<models::ResNet> encoder_q, encoder_k;
+  std::shared_ptr<ClassifierHead> fc_new;  // VisDA only
+  std::map<int, std::shared_ptr<ProjectionHead>> heads_q, heads_k;
+  std::map<int, std::unique_ptr<method::NegativeQueue>> queues;
+
+  // Parameter groups of the reference (csg-reference.md 1.12 / 3.5).
+  struct Groups {
+    std::vector<Tensor> backbone, task_head, projection;
+  };
+  Groups parameter_groups() const;
+  // Puts every module in the mode the reference trains in: both encoders' BN on ImageNet
+  // statistics (eval), the segmentation head in train mode (BN batch statistics, dropout on).
+  void set_training_modes();
+  void set_eval_modes();
+  void to_device(Device dev);
+
+ private:
+  std::shared_ptr<models::DeepLab> deeplab_q_;
+};
+
+}  // namespace csg::train

@@ -1,0 +1,92 @@
+// src/train/state.cpp — training checkpoints: tensors "net.*", "optim.<i>", "queue.<l>";
+// metadata: step, queue pointers, generator state, and the configuration it was trained with.
+#include "src/train/state.h"
+
+#include "csg/io/checkpoint.h"
+#include "csg/random.h"
+
+namespace csg::train {
+
+namespace {
+
+std::string layers_string(const Config& cfg) {
+  std::string s;
+  for (int l : cfg.layers) s += (s.empty() ? "" : ",") + std::to_string(l);
+  return s;
+}
+
+bool stored(const std::string& name) { return name.rfind("encoder_k.", 0) != 0; }  // f_eo is reloaded
+
+void expect_same(const Checkpoint& c, const std::string& path, const std::string& key, const std::string& ours) {
+  auto it = c.meta.find(key);
+  CSG_CHECK(it != c.meta.end() && it->second == ours, path, ": trained with ", key, " = ",
+            it == c.meta.end() ? "(unknown)" : it->second, ", this run has ", ours,
+            "; resume with the same settings");
+}
+
+}  // namespace
+
+std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step) {
+  Checkpoint c;
+  for (const NamedTensor& t : net.state_dict())
+    if (stored(t.name)) c.tensors.push_back({"net." + t.name, t.tensor});
+  const std::vector<Tensor>& bufs = sgd.momentum_buffers();
+  for (size_t i = 0; i < bufs.size(); ++i)
+    if (bufs[i].defined()) c.tensors.push_back({"optim." + std::to_string(i), bufs[i]});
+  for (const auto& [l, q] : net.queues) {
+    c.tensors.push_back({"queue." + std::to_string(l), q->keys()});
+    c.meta["queue_pointer." + std::to_string(l)] = std::to_string(q->pointer());
+  }
+  c.meta["step"] = std::to_string(step);
+  c.meta["task"] = cfg.task == Task::Visda ? "visda" : "gta5";
+  c.meta["arch"] = cfg.arch;
+  c.meta["csg"] = cfg.csg ? "1" : "0";
+  c.meta["layers"] = layers_string(cfg);
+  c.meta["weights"] = cfg.weights;
+  c.meta["seed"] = std::to_string(cfg.seed);
+  c.meta["generator_seed"] = std::to_string(default_generator().seed());
+  c.meta["generator_offset"] = std::to_string(default_generator().offset());
+  const std::string path = checkpoint_path(cfg.out_dir, "csg", step);
+  save_checkpoint(path, c);
+  return path;
+}
+
+void load_network_weights(const std::string& path, CsgNetwork& net) {
+  Checkpoint c = load_checkpoint(path);
+  std::vector<NamedTensor> weights;
+  for (const NamedTensor& t : c.tensors)
+    if (t.name.rfind("net.", 0) == 0) weights.push_back({t.name.substr(4), t.tensor});
+  CSG_CHECK(!weights.empty(), path, ": holds no network weights");
+  nn::Module::LoadReport rep = net.load_state_dict(weights, /*strict=*/false);
+  for (const std::string& m : rep.missing)
+    CSG_CHECK(!stored(m), path, ": no weights for ", m, " (saved by another architecture or --layers?)");
+  CSG_CHECK(rep.unexpected.empty(), path, ": ", rep.unexpected.size(), " tensors this network does not have (first: ",
+            rep.unexpected.empty() ? "" : rep.unexpected[0], "); check --arch and --layers");
+}
+
+int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNetwork& net, optim::SGD& sgd) {
+  Checkpoint c = load_checkpoint(path);
+  expect_same(c, path, "task", cfg.task == Task::Visda ? "visda" : "gta5");
+  expect_same(c, path, "arch", cfg.arch);
+  expect_same(c, path, "csg", cfg.csg ? "1" : "0");
+  expect_same(c, path, "layers", layers_string(cfg));
+  expect_same(c, path, "seed", std::to_string(cfg.seed));
+  load_network_weights(path, net);
+  std::vector<Tensor>& bufs = sgd.momentum_buffers();
+  size_t k = 0;
+  for (const optim::ParamGroup& g : sgd.groups())
+    for (const Tensor& p : g.params) {
+      const std::string name = "optim." + std::to_string(k);
+      for (const NamedTensor& t : c.tensors)
+        if (t.name == name) bufs[k] = t.tensor.to(p.device());
+      ++k;
+    }
+  for (auto& [l, q] : net.queues)
+    q->restore(c.tensor("queue." + std::to_string(l)).to(q->keys().device()),
+               c.int_value("queue_pointer." + std::to_string(l)));
+  default_generator().set_state(static_cast<uint64_t>(std::stoull(c.value("generator_seed"))),
+                                static_cast<uint64_t>(std::stoull(c.value("generator_offset"))));
+  return c.int_value("step");
+}
+
+}  // namespace csg::train

@@ -1,0 +1,22 @@
+// src/train/state.h — what a training checkpoint holds and how it is put back.
+#pragma once
+#include <string>
+
+#include "csg/optim.h"
+#include "src/train/network.h"
+
+namespace csg::train {
+
+// Writes <out_dir>/csg-<step>.ckpt: f_e, the heads (h and h~), the classifier, SGD momentum,
+// the queues and their pointers, the step, the default generator and the configuration
+// that matters for resuming. f_eo is not stored: it is the ImageNet weights, reloaded.
+std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step);
+// Restores all of it; returns the step to continue from. Errors name the file and what does
+// not match (another architecture, other layers, a foreign file).
+int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNetwork& net, optim::SGD& sgd);
+// Loads only the network weights of a checkpoint (evaluation).
+void load_network_weights(const std::string& path, CsgNetwork& net);
+
+Device device_of(const Config& cfg);
+
+}  // namespace csg::train

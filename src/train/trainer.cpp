@@ -1,0 +1,194 @@
+// src/train/trainer.cpp — the training loop around csg_step: data, optimizer and schedule,
+// progress line, CSV log, checkpoints and resume, final evaluation.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "csg/cuda.h"
+#include "csg/io/checkpoint.h"
+#include "csg/optim.h"
+#include "csg/train.h"
+#include "src/train/csg_step.h"
+#include "src/train/data_setup.h"
+#include "src/train/evaluate.h"
+#include "src/train/state.h"
+
+namespace csg::train {
+
+Config default_config(Task task) {
+  Config c;
+  c.task = task;
+  if (task == Task::Gta5) {  // csg-reference.md section 3.1
+    c.arch = "deeplab101";
+    c.num_classes = 19;
+    c.lambda = 75;
+    c.chunks = 8;
+    c.lr = 1e-3;
+    c.batch_size = 6;
+    c.epochs = 50;
+    c.iters_per_epoch = 2000;
+  }
+  return c;
+}
+
+Device device_of(const Config& cfg) {
+  if (cfg.device == "cpu") return Device::CPU;
+  CSG_CHECK(cfg.device == "cuda", "--device ", cfg.device, ": expected cpu or cuda");
+  CSG_CHECK(cuda::available(), "--device cuda: ", cuda::status());
+  return Device::CUDA;
+}
+
+namespace {
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  long s = std::lround(std::max(seconds, 0.0));
+  if (s >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  return buf;
+}
+
+// Running means of the step results between two log lines.
+struct Window {
+  int64_t steps = 0, images = 0;
+  double total = 0, task = 0;
+  std::map<int, double> nce, top1;
+  void add(const StepResult& r, int64_t batch) {
+    ++steps;
+    images += batch;
+    total += r.total;
+    task += r.task;
+    for (auto& [l, v] : r.nce) nce[l] += v;
+    for (auto& [l, v] : r.nce_top1) top1[l] += v;
+  }
+};
+
+}  // namespace
+
+TrainSummary run_training(const Config& cfg) {
+  const Device dev = device_of(cfg);
+  std::filesystem::create_directories(cfg.out_dir);
+  TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end);
+
+  data::LoaderOptions lo;
+  lo.batch_size = cfg.batch_size;
+  lo.shuffle = true;
+  lo.drop_last = true;
+  lo.num_workers = cfg.workers;
+  lo.seed = cfg.seed;
+  if (cfg.task == Task::Gta5) {  // the reference draws every sample independently (with replacement)
+    lo.epoch_size = cfg.batch_size * cfg.iters_per_epoch;
+    lo.sample_with_replacement = true;
+  }
+  data::DataLoader loader(data.train, data.train_transform, lo);
+  const int64_t iters_per_epoch = loader.batches_per_epoch();
+  CSG_CHECK(iters_per_epoch > 0, cfg.data, ": ", data.train->size(), " training images make no batch of ",
+            cfg.batch_size, "; lower --batch-size");
+  const int64_t total_steps = cfg.max_steps > 0 ? cfg.max_steps : cfg.epochs * iters_per_epoch;
+
+  CsgNetwork net(cfg);
+  net.to_device(dev);
+  CsgNetwork::Groups groups = net.parameter_groups();
+  std::vector<optim::ParamGroup> pg = {{"backbone", groups.backbone, cfg.lr * cfg.factor},
+                                       {"task_head", groups.task_head, cfg.lr},
+                                       {"projection", groups.projection, cfg.lr}};
+  optim::SGD sgd(pg, cfg.momentum, cfg.weight_decay,
+                 cfg.torch_sgd ? optim::SgdVariant::Torch : optim::SgdVariant::Reference);
+
+  int64_t step = 0;
+  if (!cfg.resume.empty()) {
+    step = restore_training_state(cfg.resume, cfg, net, sgd);
+    std::fprintf(stderr, "resumed from %s at step %lld\n", cfg.resume.c_str(), static_cast<long long>(step));
+  }
+
+  const std::string csv_path = cfg.out_dir + "/log.csv";
+  std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
+  CSG_CHECK(csv.good(), csv_path, ": cannot write the training log");
+  if (step == 0) {
+    csv << "step,epoch,lr,loss,task";
+    for (int l : cfg.layers)
+      if (cfg.csg) csv << ",nce_layer" << l << ",top1_layer" << l;
+    csv << ",images_per_s,elapsed_s\n";
+  }
+
+  std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
+               cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
+               static_cast<long long>(total_steps), static_cast<long long>(iters_per_epoch),
+               static_cast<long long>(cfg.batch_size), cfg.csg ? "CSG" : "baseline (no CSG)");
+  for (int l : cfg.layers) std::fprintf(stderr, " %d", l);
+  std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
+
+  TrainSummary summary;
+  net.set_training_modes();
+  const auto t_start = std::chrono::steady_clock::now();
+  auto t_window = t_start;
+  Window window;
+  int64_t steps_this_run = 0;
+  for (int64_t epoch = step / iters_per_epoch; step < total_steps; ++epoch) {
+    loader.start_epoch(epoch);
+    // A resumed run continues inside its epoch: the loader's order depends only on
+    // (seed, epoch), so skipping the batches already seen gives the same data.
+    for (int64_t skip = step - epoch * iters_per_epoch; skip > 0; --skip) loader.next();
+    while (step < total_steps) {
+      std::optional<data::Batch> batch = loader.next();
+      if (!batch) break;
+      StepInput in;
+      in.x_q = batch->views[0].to(dev);
+      // Without augmentation the key view is the query view (the reference passes one tensor).
+      in.x_k = batch->views.size() > 1 ? batch->views[1].to(dev) : in.x_q;
+      in.labels = batch->labels.to(dev);
+      const double lr_scale = optim::warmup_poly_lr_scale(step, total_steps, cfg.warmup);
+      StepResult r = csg_step(net, cfg, sgd, lr_scale, in);
+      CSG_CHECK(std::isfinite(r.total), "step ", step, ": the loss is ", r.total, " (task ", r.task,
+                "); stopping; the last checkpoint in ", cfg.out_dir, " is intact");
+      ++step;
+      ++steps_this_run;
+      window.add(r, batch->size());
+
+      if (step % cfg.log_every == 0 || step == total_steps) {
+        const auto now = std::chrono::steady_clock::now();
+        const double window_s = std::chrono::duration<double>(now - t_window).count();
+        const double elapsed = std::chrono::duration<double>(now - t_start).count();
+        const double ips = window.images / std::max(window_s, 1e-9);
+        const double eta = elapsed / steps_this_run * (total_steps - step);
+        const double lr = cfg.lr * lr_scale, n = static_cast<double>(window.steps);
+        summary.last_loss = window.total / n;
+        summary.last_task_loss = window.task / n;
+        if (summary.first_loss == 0) {
+          summary.first_loss = summary.last_loss;
+          summary.first_task_loss = summary.last_task_loss;
+        }
+        csv << step << "," << epoch << "," << lr << "," << window.total / n << "," << window.task / n;
+        for (int l : cfg.layers)
+          if (cfg.csg) csv << "," << window.nce[l] / n << "," << window.top1[l] / n;
+        csv << "," << ips << "," << elapsed << "\n";
+        csv.flush();
+        if (!cfg.quiet) {
+          std::fprintf(stderr, "step %lld/%lld epoch %lld | loss %.4f (task %.4f", static_cast<long long>(step),
+                       static_cast<long long>(total_steps), static_cast<long long>(epoch), window.total / n,
+                       window.task / n);
+          for (int l : cfg.layers)
+            if (cfg.csg) std::fprintf(stderr, ", nce%d %.3f", l, window.nce[l] / n);
+          std::fprintf(stderr, ") | lr %.2e | %.1f img/s | ETA %s\n", lr, ips, format_duration(eta).c_str());
+        }
+        window = Window();
+        t_window = now;
+      }
+      if (step % cfg.checkpoint_every == 0 || step == total_steps) {
+        summary.final_checkpoint = save_training_state(cfg, net, sgd, step);
+        prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints);
+      }
+    }
+  }
+  summary.steps = step;
+  std::fprintf(stderr, "training done: %lld steps; checkpoint %s; log %s\n", static_cast<long long>(step),
+               summary.final_checkpoint.c_str(), csv_path.c_str());
+  if (cfg.eval_at_end) summary.metric = evaluate(cfg, net, *data.val, data.val_transform, dev);
+  return summary;
+}
+
+}  // namespace csg::train
