@@ -137,6 +137,7 @@ TEST(TrainGta5, DenseCsgRunsAndEvaluatesMiou) {
   train::TrainSummary s = train::run_training(c);
   std::string table = ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(s.steps, 4);
+  EXPECT_LT(s.last_task_loss, s.first_task_loss) << "the pixel-wise task loss did not go down";
   EXPECT_TRUE(fs::exists(c.out_dir + "/csg-4.ckpt"));
   EXPECT_GE(s.metric, 0.0);
   EXPECT_NE(table.find("road"), std::string::npos) << table;
