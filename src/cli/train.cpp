@@ -16,7 +16,8 @@ const std::vector<std::string> kFlags = {
     "--workers", "--layers", "--pool", "--lambda", "--temperature", "--queue-size", "--embed-dim", "--ema",
     "--chunks", "--randaug-m", "--randaug-n", "--lr", "--factor", "--momentum", "--weight-decay", "--batch-size",
     "--epochs", "--iters-per-epoch", "--max-steps", "--warmup", "--seed", "--device", "--out", "--log-every",
-    "--checkpoint-every", "--keep-checkpoints", "--resume", "--checkpoint", "--max-images"};
+    "--checkpoint-every", "--keep-checkpoints", "--resume", "--checkpoint", "--max-images", "--width", "--train-split",
+    "--val-split"};
 const std::vector<std::string> kSwitches = {"--no-csg", "--no-augment", "--no-eval", "--torch-sgd",
                                             "--freeze-seg-heads", "--quiet"};
 
@@ -46,6 +47,9 @@ train::Config config_from(const Args& a, train::Task task) {
   c.val_data = a.get("--val-data", c.val_data);
   c.weights = a.get("--weights", c.weights);
   c.arch = a.get("--arch", c.arch);
+  c.width = a.get_int("--width", c.width);
+  c.train_split = a.get("--train-split", c.train_split);
+  c.val_split = a.get("--val-split", c.val_split);
   c.num_classes = a.get_int("--num-classes", c.num_classes);
   c.seg_head = a.get("--seg-head", c.seg_head);
   c.image_size = static_cast<int>(a.get_int("--image-size", c.image_size));
@@ -94,8 +98,43 @@ train::Config config_from(const Args& a, train::Task task) {
 
 }  // namespace
 
+int run_digits(int argc, char** argv) {
+  Args a(argc, argv,
+         {"--dir", "--out", "--seeds", "--seed", "--width", "--train-count", "--test-count", "--prior-epochs",
+          "--prior-images", "--epochs", "--batch-size", "--lr", "--lambda", "--randaug-m", "--layers", "--pool",
+          "--queue-size", "--device", "--workers", "--fashion-dir", "--mnist-package"},
+         {"--quiet"});
+  train::DigitsConfig c;
+  c.dir = a.get("--dir", c.dir);
+  c.out_dir = a.get("--out", c.out_dir);
+  c.seeds = static_cast<int>(a.get_int("--seeds", c.seeds));
+  c.seed = static_cast<uint64_t>(a.get_int("--seed", 0));
+  c.width = a.get_int("--width", c.width);
+  c.train_count = a.get_int("--train-count", c.train_count);
+  c.test_count = a.get_int("--test-count", c.test_count);
+  c.prior_epochs = a.get_int("--prior-epochs", c.prior_epochs);
+  c.prior_images = a.get_int("--prior-images", c.prior_images);
+  c.epochs = a.get_int("--epochs", c.epochs);
+  c.batch_size = a.get_int("--batch-size", c.batch_size);
+  c.lr = a.get_double("--lr", c.lr);
+  c.lambda = a.get_double("--lambda", c.lambda);
+  c.randaug_m = a.get_double("--randaug-m", c.randaug_m);
+  if (a.has("--layers")) c.layers = parse_layers(a.get("--layers", ""));
+  c.apool = a.get("--pool", "apool") != "gap";
+  c.queue_size = a.get_int("--queue-size", c.queue_size);
+  c.device = a.get("--device", c.device);
+  c.workers = static_cast<int>(a.get_int("--workers", c.workers));
+  c.fashion_dir = a.get("--fashion-dir", "");
+  c.mnist_package_dir = a.get("--mnist-package", "");
+  c.quiet = a.has("--quiet");
+  CSG_CHECK(c.seeds >= 1, "--seeds must be at least 1");
+  train::run_digits(c);
+  return 0;
+}
+
 int run_train(int argc, char** argv) {
-  CSG_CHECK(argc >= 1, "train: give a task: csg train visda|gta5 --data DIR [options]");
+  CSG_CHECK(argc >= 1, "train: give a task: csg train visda|gta5|digits [options]");
+  if (std::string(argv[0]) == "digits") return run_digits(argc - 1, argv + 1);
   Args a(argc - 1, argv + 1, kFlags, kSwitches);
   train::TrainSummary s = train::run_training(config_from(a, task_of(argv[0])));
   std::printf("trained %lld steps: loss %.4f -> %.4f, task loss %.4f -> %.4f (first and last logged window)\n",

@@ -86,13 +86,15 @@ ResNet::ResNet(const ResNetOptions& opt) {
   }
   const bool bottleneck = opt.depth >= 50;
   expansion_ = bottleneck ? Bottleneck::kExpansion : BasicBlock::kExpansion;
+  CSG_CHECK(opt.width >= 1, "ResNet: width ", opt.width, " must be positive");
+  width_ = opt.width;
   Generator gen(opt.seed);
-  conv1 = register_module("conv1", conv(3, 64, 7, 2, 3, 1, gen));
-  bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(64));
-  int64_t inplanes = 64, dilation = 1;
+  conv1 = register_module("conv1", conv(3, width_, 7, 2, 3, 1, gen));
+  bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(width_));
+  int64_t inplanes = width_, dilation = 1;
   const std::array<bool, 4> dilate = {false, false, opt.dilate_layer3, opt.dilate_layer4};
   for (int s = 0; s < 4; ++s) {
-    const int64_t planes = 64 << s;
+    const int64_t planes = width_ << s;
     int64_t stride = s == 0 ? 1 : 2;
     const int64_t previous_dilation = dilation;
     if (dilate[s]) {  // torchvision: trade the stride for dilation; the first block keeps the old dilation
@@ -114,7 +116,8 @@ ResNet::ResNet(const ResNetOptions& opt) {
     inplanes = planes * expansion_;
     layers[s] = register_module("layer" + std::to_string(s + 1), layer);
   }
-  if (opt.num_classes > 0) fc = register_module("fc", std::make_shared<nn::Linear>(512 * expansion_, opt.num_classes, true, gen));
+  if (opt.num_classes > 0)
+    fc = register_module("fc", std::make_shared<nn::Linear>(stage_channels(4), opt.num_classes, true, gen));
 }
 
 void ResNet::freeze_batch_norm() {
@@ -125,7 +128,7 @@ void ResNet::freeze_batch_norm() {
 
 int64_t ResNet::stage_channels(int stage) const {
   CSG_CHECK(stage >= 1 && stage <= 4, "ResNet: stage ", stage, " is not 1..4");
-  return (64 << (stage - 1)) * expansion_;
+  return (width_ << (stage - 1)) * expansion_;
 }
 
 ResNetFeatures ResNet::forward_features(const Tensor& x) const {

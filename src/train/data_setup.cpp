@@ -28,8 +28,8 @@ data::Transform gta5_train_transform(const Config& cfg) {
 TaskData open_task_data(const Config& cfg, bool need_train, bool need_val) {
   TaskData d;
   if (cfg.task == Task::Visda) {
-    if (need_train) d.train = data::open_visda(cfg.data, "train");
-    if (need_val) d.val = data::open_visda(cfg.data, "validation");
+    if (need_train) d.train = data::open_visda(cfg.data, cfg.train_split);
+    if (need_val) d.val = data::open_visda(cfg.data, cfg.val_split);
     d.train_transform = visda_train_transform(cfg);
     d.val_transform = data::classification_eval_transform(cfg.image_size, cfg.image_size);
   } else {

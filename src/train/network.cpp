@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "csg/io/pth.h"
+#include "csg/io/safetensors.h"
 
 namespace csg::train {
 
@@ -31,6 +32,7 @@ std::shared_ptr<models::ResNet> make_encoder(const Config& cfg, uint64_t seed) {
     o.depth = depth_of(cfg.arch, "resnet");
     o.num_classes = 0;  // the ImageNet fc is not used (the reference's fc stays frozen and unused)
     o.seed = seed;
+    o.width = cfg.width;
     return std::make_shared<models::ResNet>(o);
   }
   models::DeepLabOptions o;
@@ -67,7 +69,9 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
   encoder_k = register_module("encoder_k", make_encoder(cfg, cfg.seed));
   deeplab_q_ = std::dynamic_pointer_cast<models::DeepLab>(encoder_q);
   if (!cfg.weights.empty()) {
-    std::vector<NamedTensor> w = load_pth(cfg.weights);
+    const std::string& p = cfg.weights;
+    const bool st = p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0;
+    std::vector<NamedTensor> w = st ? load_safetensors(p) : load_pth(p);
     load_imagenet(*encoder_q, w, cfg.weights);
     load_imagenet(*encoder_k, w, cfg.weights);
   } else {

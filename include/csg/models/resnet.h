@@ -48,6 +48,7 @@ struct ResNetOptions {
   bool dilate_layer3 = false;  // stride 1, dilation 2 in layer3 (output stride 16)
   bool dilate_layer4 = false;  // stride 1, dilation 2x in layer4 (output stride 8 with layer3)
   uint64_t seed = 0;           // initialisation (torchvision's scheme)
+  int64_t width = 64;          // planes of layer1 (torchvision: 64); smaller for CPU-sized models
 };
 
 // The outputs of the four stages (post-ReLU), as CSG's multi-layer contrastive loss needs.
@@ -62,7 +63,7 @@ class ResNet : public nn::Module {
   Tensor forward(const Tensor& x) const;
   // conv1 .. layer4; fills every stage output.
   ResNetFeatures forward_features(const Tensor& x) const;
-  int64_t feature_channels() const { return 512 * expansion_; }  // channels of layer4
+  int64_t feature_channels() const { return stage_channels(4); }  // channels of layer4
   int64_t stage_channels(int stage) const;                         // stage 1..4
   // Every backbone BN's weight and bias stop requiring grad (DeepLab's frozen backbone BN).
   void freeze_batch_norm();
@@ -74,6 +75,7 @@ class ResNet : public nn::Module {
 
  private:
   int64_t expansion_;
+  int64_t width_;
 };
 
 // "resnet101" -> depth 101; an Error naming the accepted names otherwise.

@@ -1,0 +1,31 @@
+// src/train/pretrain.h — supervised pretraining of the embedded benchmark's real-image prior.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace csg::train {
+
+struct PretrainConfig {
+  std::string fashion_dir;  // idx files; empty = the installed dataset-fashion-mnist
+  std::string arch = "resnet18";
+  int64_t width = 32;
+  int image_size = 32;
+  int64_t epochs = 1;
+  int64_t images_per_epoch = 0;  // 0 = all 60,000
+  int64_t batch_size = 128;
+  double lr = 0.05;
+  uint64_t seed = 0;
+  int workers = 2;
+  std::string device = "cpu";
+  std::string out_path;
+  bool quiet = false;
+};
+
+struct PretrainResult {
+  std::string path;
+  double test_accuracy = 0;  // percent, Fashion-MNIST test split
+};
+
+PretrainResult pretrain_prior(const PretrainConfig& cfg);
+
+}  // namespace csg::train

