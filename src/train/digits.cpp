@@ -37,7 +37,7 @@ std::string mean_std(const std::vector<double>& v, int precision) {
   s = v.size() > 1 ? std::sqrt(s / (v.size() - 1)) : 0;
   char buf[64];
   if (v.size() > 1)
-    std::snprintf(buf, sizeof buf, "%.*f ± %.*f", precision, m, precision, s);
+    std::snprintf(buf, sizeof buf, "%.*f +- %.*f", precision, m, precision, s);
   else
     std::snprintf(buf, sizeof buf, "%.*f", precision, m);
   return buf;
@@ -135,7 +135,7 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& dc) {
     }
   }
   std::vector<DigitsRow> rows = {prior_row, base_row, csg_row};
-  std::printf("\ndigits: synthetic -> real MNIST, %s width %lld, %d seed(s) (mean ± std)\n", dc.arch.c_str(),
+  std::printf("\ndigits: synthetic -> real MNIST, %s width %lld, %d seed(s) (mean +- std)\n", dc.arch.c_str(),
               static_cast<long long>(dc.width), dc.seeds);
   std::printf("%-42s %-16s %-16s %-16s %s\n", "model", "E0", "E1", "E2", "accuracy (%)");
   for (const DigitsRow& r : rows)
