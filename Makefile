@@ -115,9 +115,11 @@ clean:
 #
 # Both rebuild the library through this Makefile with a different compiler line and BUILD
 # directory, so they share the source lists and flags above.
-SAN_FLAGS    := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# UBSan reports stay recoverable at compile time so that tools/fuzz/ubsan.supp can silence
+# known third-party ones; halt_on_error=1 makes every other report fatal.
+SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer
 ASAN_OPTIONS_RUN  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
-UBSAN_OPTIONS_RUN ?= halt_on_error=1:print_stacktrace=1
+UBSAN_OPTIONS_RUN ?= halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tools/fuzz/ubsan.supp
 # libFuzzer handles the deaths itself (and its own leak checks), so no abort_on_error there.
 FUZZ_ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1
 
@@ -131,7 +133,9 @@ FUZZ_CXX     ?= clang++
 FUZZ_SECONDS ?= 30
 FUZZ_SRC     := $(wildcard tools/fuzz/*.cpp)
 FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=build-fuzz/fuzz/%)
-FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_SAN     := $(SAN_FLAGS)
+# The CPU-only part of LDLIBS (the library is built with CUDA=0 here).
+FUZZ_LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
 
 # A phony step (not the archive's own name, which the sub-make's $(LIB) rule owns).
 fuzz-lib:
@@ -140,7 +144,7 @@ fuzz-lib:
 
 build-fuzz/fuzz/%: tools/fuzz/%.cpp tools/fuzz/fuzz_support.h fuzz-lib
 	@mkdir -p $(@D)
-	$(FUZZ_CXX) -std=c++17 -O1 -g -Iinclude -I. -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< build-fuzz/libcsg.a $(LDLIBS)
+	$(FUZZ_CXX) -std=c++17 -O1 -g -Iinclude -I. -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< build-fuzz/libcsg.a $(FUZZ_LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
