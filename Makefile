@@ -106,3 +106,55 @@ clean:
 	rm -rf $(BUILD) csg
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# ---------------------------------------------------------------------------------------------
+# Sanitizers and fuzzing (CPU-only builds in their own object trees).
+#
+#   make asan                     # the CPU test suite under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz FUZZ_SECONDS=60     # libFuzzer targets tools/fuzz/*.cpp, N seconds each (build-fuzz/)
+#
+# Both rebuild the library through this Makefile with a different compiler line and BUILD
+# directory, so they share the source lists and flags above.
+# UBSan reports stay recoverable at compile time so that tools/fuzz/ubsan.supp can silence
+# known third-party ones; halt_on_error=1 makes every other report fatal.
+SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_OPTIONS_RUN  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+UBSAN_OPTIONS_RUN ?= halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tools/fuzz/ubsan.supp
+# libFuzzer handles the deaths itself (and its own leak checks), so no abort_on_error there.
+FUZZ_ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1
+
+.PHONY: asan fuzz fuzz-build fuzz-corpus fuzz-lib
+asan: $(FIXTURES)/VERSION
+	$(MAKE) --no-print-directory CUDA=0 BUILD=build-asan OPT=-O1 CXX='$(CXX) $(SAN_FLAGS)' build-asan/csg_tests
+	CSG_FIXTURES=$(FIXTURES) ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
+	  build-asan/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
+
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 30
+FUZZ_SRC     := $(wildcard tools/fuzz/*.cpp)
+FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=build-fuzz/fuzz/%)
+FUZZ_SAN     := $(SAN_FLAGS)
+# The CPU-only part of LDLIBS (the library is built with CUDA=0 here).
+FUZZ_LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
+
+# A phony step (not the archive's own name, which the sub-make's $(LIB) rule owns).
+fuzz-lib:
+	$(MAKE) --no-print-directory CUDA=0 BUILD=build-fuzz OPT='-O1 -gline-tables-only' \
+	  CXX='$(FUZZ_CXX) -fsanitize=fuzzer-no-link $(FUZZ_SAN)' build-fuzz/libcsg.a
+
+build-fuzz/fuzz/%: tools/fuzz/%.cpp tools/fuzz/fuzz_support.h fuzz-lib
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) -std=c++17 -O1 -g -Iinclude -I. -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< build-fuzz/libcsg.a $(FUZZ_LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+FUZZ_CORPUS  := build/fuzz/corpus
+fuzz-corpus:
+	/usr/bin/python3 tools/fuzz/make_corpus.py $(FUZZ_CORPUS)
+
+# Each target runs FUZZ_SECONDS on its seed corpus build/fuzz/corpus/<target>/ (new inputs go to
+# build-fuzz/corpus-new/<target>/);
+# crashes are written to build-fuzz/crashes/<target>/ and reported, and make fails if any.
+fuzz: fuzz-build fuzz-corpus
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
+	  bash tools/fuzz/run_fuzzers.sh build-fuzz $(FUZZ_CORPUS) $(notdir $(FUZZ_BIN))

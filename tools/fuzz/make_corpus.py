@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""Seed corpora for the libFuzzer targets in tools/fuzz/.
+
+    /usr/bin/python3 tools/fuzz/make_corpus.py build/fuzz/corpus
+
+Writes <out>/<target>/ for every target: the valid (and deliberately invalid) files under
+data/fixtures/ the target reads, small files generated here where the fixtures have none
+(csg checkpoints, palette/grey label PNGs, image lists, BMP/JPEG/GIF images), and a few
+truncations of each seed so the fuzzer starts next to the "truncated file" paths. Only the
+standard library is needed (Pillow, when present, adds JPEG/BMP/GIF seeds). Output is
+deterministic; re-running replaces the directories.
+"""
+import json
+import os
+import shutil
+import struct
+import sys
+import zlib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIX = ROOT / "data" / "fixtures"
+MAX_SEED_BYTES = 64 * 1024  # libFuzzer's -max_len is set from the largest seed; keep it small
+
+
+def truncations(data):
+    """A few prefixes: inside the header, half way, and one byte short."""
+    cuts = {8, 24, len(data) // 2, len(data) - 1}
+    return [data[:c] for c in sorted(cuts) if 0 < c < len(data)]
+
+
+def safetensors_bytes(tensors, metadata):
+    """tensors: list of (name, dtype, shape, raw bytes). Same layout save_safetensors writes."""
+    header, blobs, offset = {}, [], 0
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(blobs)
+
+
+def checkpoints():
+    w = struct.pack("<6f", 0.5, -1.0, 2.0, 3.25, 0.0, -7.5)
+    m = struct.pack("<6f", *([0.125] * 6))
+    q = struct.pack("<4d", 1.0, 2.0, 3.0, 4.0)
+    step = struct.pack("<q", 12)
+    meta = {"format": "csg-checkpoint", "format_version": "1", "step": "12", "epoch": "1",
+            "seed": "1234", "rng_offset": "987654321", "config": "arch=resnet101 lr=0.0001"}
+    yield "ckpt_full.ckpt", safetensors_bytes(
+        [("model.fc.weight", "F32", (2, 3), w), ("optim.momentum.model.fc.weight", "F32", (2, 3), m),
+         ("queue", "F64", (2, 2), q), ("step", "I64", (), step)], meta)
+    yield "ckpt_empty.ckpt", safetensors_bytes([], {"format": "csg-checkpoint", "format_version": "1"})
+    yield "ckpt_newer.ckpt", safetensors_bytes([("a", "F32", (1,), w[:4])],
+                                               {"format": "csg-checkpoint", "format_version": "2"})
+    yield "ckpt_badint.ckpt", safetensors_bytes([("a", "F32", (1,), w[:4])],
+                                                {"format": "csg-checkpoint", "format_version": "1", "step": "12x"})
+
+
+def png_chunk(kind, payload):
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+
+
+def pack_row(values, depth):
+    if depth == 8:
+        return bytes(values)
+    per = 8 // depth
+    out = bytearray()
+    for i in range(0, len(values), per):
+        byte = 0
+        for j, v in enumerate(values[i:i + per]):
+            byte |= (v & ((1 << depth) - 1)) << (8 - depth * (j + 1))
+        out.append(byte)
+    return bytes(out)
+
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+def label_png(width, height, colour_type, depth, interlace, filt):
+    """A label PNG (palette or grey) whose values are (x + 2y) mod 2^depth, rows filtered with
+    filter type `filt` (0 none, 1 sub, 2 up: simple enough to write here; the reader undoes all)."""
+    vals = [[(x + 2 * y) % (1 << depth) for x in range(width)] for y in range(height)]
+    passes = ADAM7 if interlace else [(0, 0, 1, 1)]
+    raw = bytearray()
+    for x0, y0, dx, dy in passes:
+        rows = [[vals[y][x] for x in range(x0, width, dx)] for y in range(y0, height, dy)]
+        if not rows or not rows[0]:
+            continue
+        prev = None
+        bpp = 1
+        for r in rows:
+            line = pack_row(r, depth)
+            if filt == 1:
+                line2 = bytes((line[i] - (line[i - bpp] if i >= bpp else 0)) & 0xFF for i in range(len(line)))
+            elif filt == 2:
+                line2 = bytes((line[i] - (prev[i] if prev else 0)) & 0xFF for i in range(len(line)))
+            else:
+                line2 = line
+            raw += bytes([filt]) + line2
+            prev = line
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, interlace)
+    out = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
+    if colour_type == 3:
+        out += png_chunk(b"PLTE", bytes(c for i in range(1 << depth) for c in (i * 7 % 256, i * 13 % 256, i * 29 % 256)))
+    out += png_chunk(b"IDAT", zlib.compress(bytes(raw), 9)) + png_chunk(b"IEND", b"")
+    return out
+
+
+def label_pngs():
+    for ct in (0, 3):
+        for depth in (1, 2, 4, 8):
+            for interlace in (0, 1):
+                filt = (depth + interlace) % 3
+                yield f"label_ct{ct}_d{depth}_i{interlace}.png", label_png(11, 7, ct, depth, interlace, filt)
+    yield "label_1x1.png", label_png(1, 1, 3, 8, 0, 0)
+    yield "label_rgb.png", (FIX / "image" / "resize_20x15.png").read_bytes()  # refused colour type
+
+
+def image_lists():
+    yield "list_visda.txt", b"".join(
+        f"train/aeroplane/src_1_02691156_{i:04x}.png {i % 12}\n".encode() for i in range(12))
+    yield "list_crlf_spaces.txt", b"validation/my dir/a b.jpg 3\r\n\r\n  c.jpg\t11\r\n"
+    yield "list_errors.txt", b"x.jpg\ny.jpg 12\nz.jpg -1\nw.jpg 1e3\nv.jpg 99999999999999999999\n"
+    yield "list_abs.txt", b"/abs/path.png 0\n"
+
+
+def extra_images():
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    import io
+    im = Image.new("RGB", (9, 6))
+    im.putdata([((x * 31) % 256, (y * 47) % 256, (x * y * 5) % 256) for y in range(6) for x in range(9)])
+    for fmt, opts in (("JPEG", {"quality": 80}), ("JPEG", {"quality": 90, "progressive": True}),
+                      ("BMP", {}), ("GIF", {}), ("PPM", {}), ("TGA", {})):
+        buf = io.BytesIO()
+        im.save(buf, fmt, **opts)
+        yield f"img_{fmt.lower()}{'_prog' if opts.get('progressive') else ''}.{fmt.lower()}", buf.getvalue()
+    for mode in ("L", "LA", "RGBA", "P"):
+        buf = io.BytesIO()
+        im.convert(mode).save(buf, "PNG")
+        yield f"img_{mode}.png", buf.getvalue()
+
+
+def files(pattern_dir, *globs):
+    for g in globs:
+        for p in sorted((FIX / pattern_dir).glob(g)):
+            yield p.name, p.read_bytes()
+
+
+def targets():
+    augment = list(files("augment", "src_*.png"))[:3] + list(files("augment", "00*.png"))[:3]
+    return {
+        "fuzz_pth": list(files("pth", "*.pth")),
+        "fuzz_safetensors": list(files("pth", "*.safetensors")) + list(files("metrics", "*.safetensors")) +
+                            list(files("method", "*.safetensors")) + list(checkpoints())[:1],
+        "fuzz_checkpoint": list(checkpoints()) + list(files("metrics", "*.safetensors")),
+        "fuzz_image_list": list(image_lists()),
+        "fuzz_label_png": list(label_pngs()),
+        "fuzz_image_decode": list(files("image", "*.png")) + augment + list(extra_images()),
+    }
+
+
+def main():
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "fuzz" / "corpus")
+    for target, seeds in targets().items():
+        d = out / target
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        n = 0
+        for name, data in seeds:
+            if len(data) > MAX_SEED_BYTES:
+                continue
+            (d / name).write_bytes(data)
+            n += 1
+            for i, t in enumerate(truncations(data)):
+                (d / f"{name}.trunc{i}").write_bytes(t)
+                n += 1
+        print(f"{target}: {n} seeds in {d}")
+
+
+if __name__ == "__main__":
+    main()
