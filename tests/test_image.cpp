@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <stb/stb_image_write.h>
+
 #include "csg/image.h"
 #include "tests/testing.h"
 
@@ -84,4 +86,26 @@ TEST(Image, BadFilesGiveErrorsNamingThem) {
   }
   std::remove(junk.c_str());
   std::remove(cut.c_str());
+}
+
+TEST(Image, CorruptJpegHuffmanTableIsRefused) {
+  // Fuzzer finding (data/fixtures/fuzz/stb_jpeg_dht_over_256_codes.jpg): a DHT segment whose
+  // code counts exceed 256 made stb_image write past its tables.
+  try {
+    img::load("data/fixtures/fuzz/stb_jpeg_dht_over_256_codes.jpg");
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Image, ValidJpegsStillDecode) {
+  // JPEGs written by stb_image_write (baseline) and the tiny VisDA generator pass the check.
+  img::Image src = img::load(kDir + "source.png");
+  const std::string path = ::testing::TempDir() + "csg_ok.jpg";
+  ASSERT_TRUE(stbi_write_jpg(path.c_str(), src.width, src.height, 3, src.rgb.data(), 90));
+  img::Image back = img::load(path);
+  EXPECT_EQ(back.width, src.width);
+  EXPECT_EQ(back.height, src.height);
+  std::remove(path.c_str());
 }

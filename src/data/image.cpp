@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "csg/image.h"
+#include "src/data/jpeg_check.h"
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO  // we read files ourselves to report errors with the path
@@ -16,6 +17,8 @@ namespace csg::image {
 Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels) {
   int w = 0, h = 0, c = 0;
   CSG_CHECK(n <= static_cast<size_t>(INT32_MAX), what, ": file too large to decode (", n, " bytes)");
+  const std::string jpeg_error = jpeg_structure_error(bytes, n);
+  CSG_CHECK(jpeg_error.empty(), what, ": corrupt JPEG (", jpeg_error, "); refusing to decode it");
   if (!stbi_info_from_memory(bytes, static_cast<int>(n), &w, &h, &c))
     CSG_FAIL(what, ": not a decodable image (", stbi_failure_reason(), "); the file may be corrupt or truncated");
   CSG_CHECK(static_cast<int64_t>(w) * h <= max_pixels, what, ": ", w, "x", h, " pixels exceeds the limit of ",

@@ -49,9 +49,10 @@ Checkpoint load_checkpoint(const std::string& path) {
   auto f = c.meta.find("format");
   CSG_CHECK(f != c.meta.end() && f->second == kFormat, path,
             ": not a csg training checkpoint (a plain safetensors file? load weights with --weights instead)");
-  int version = std::atoi(c.meta["format_version"].c_str());
-  CSG_CHECK(version >= 1 && version <= kVersion, path, ": checkpoint format version ", c.meta["format_version"],
-            " is newer than this csg understands (", kVersion, "); update csg");
+  const std::string& v = c.meta["format_version"];
+  const bool known = v.size() == 1 && v[0] >= '1' && v[0] - '0' <= kVersion;
+  CSG_CHECK(known, path, ": checkpoint format version '", v, "' is not one this csg understands (1..", kVersion,
+            "); a newer csg wrote it?");
   return c;
 }
 
