@@ -186,8 +186,24 @@ class Machine {
     if (it == memo_.end()) fail("memo GET of index " + std::to_string(i) + " that was never stored");
     push(it->second);
   }
+  // A container put into itself, directly or through others, would form a reference cycle
+  // that shared_ptr never frees (a fuzzer finding: data/fixtures/fuzz/pickle_self_appending_list.pkl).
+  // State dicts are trees, so cycles are refused.
+  static bool reaches(const Value& from, const Value* target) {
+    if (&from == target) return true;
+    for (const ValuePtr& v : from.items)
+      if (v && reaches(*v, target)) return true;
+    for (const auto& kv : from.entries)
+      if ((kv.first && reaches(*kv.first, target)) || (kv.second && reaches(*kv.second, target))) return true;
+    return false;
+  }
+  void check_no_cycle(const Value& container, const ValuePtr& v) {
+    if (v && reaches(*v, &container)) fail("a list or dict that contains itself (a reference cycle); state dicts are trees");
+  }
   void set_item(Value& dict, ValuePtr key, ValuePtr value) {
     if (dict.kind != Kind::Dict) fail(std::string("SETITEM on a ") + dict.kind_name() + ", not a dict");
+    check_no_cycle(dict, key);
+    check_no_cycle(dict, value);
     for (auto& kv : dict.entries)
       if (same_key(*kv.first, *key)) {
         kv.second = std::move(value);
@@ -410,6 +426,7 @@ class Machine {
         ValuePtr v = pop("APPEND");
         Value& list = top("APPEND");
         if (list.kind != Kind::List) fail(std::string("APPEND to a ") + list.kind_name() + ", not a list");
+        check_no_cycle(list, v);
         list.items.push_back(std::move(v));
         break;
       }
@@ -417,7 +434,10 @@ class Machine {
         std::vector<ValuePtr> items = pop_mark("APPENDS");
         Value& list = top("APPENDS");
         if (list.kind != Kind::List) fail(std::string("APPENDS to a ") + list.kind_name() + ", not a list");
-        for (auto& v : items) list.items.push_back(std::move(v));
+        for (auto& v : items) {
+          check_no_cycle(list, v);
+          list.items.push_back(std::move(v));
+        }
         break;
       }
       case SETITEM: {
