@@ -72,11 +72,12 @@ struct TrainSummary {
   double first_task_loss = 0, last_task_loss = 0;  // the same for the task loss alone
   std::string final_checkpoint;
   double metric = -1;  // mean class accuracy (VisDA) or mIoU (GTA5) at the end, when evaluated
+  bool interrupted = false;  // SIGINT/SIGTERM: stopped after a step, checkpoint written
 };
 
 // Runs the whole training: data, models, the CSG step, SGD with the reference's schedule,
 // progress line, CSV log (<out_dir>/log.csv), checkpoints (<out_dir>/csg-<step>.ckpt) and
-// the final evaluation.
+// the final evaluation. SIGINT/SIGTERM stop it after the current step with a checkpoint.
 TrainSummary run_training(const Config& cfg);
 
 // Evaluates a checkpoint written by run_training (or ImageNet weights for the oracle) on the

@@ -137,6 +137,7 @@ int run_train(int argc, char** argv) {
   if (std::string(argv[0]) == "digits") return run_digits(argc - 1, argv + 1);
   Args a(argc - 1, argv + 1, kFlags, kSwitches);
   train::TrainSummary s = train::run_training(config_from(a, task_of(argv[0])));
+  if (s.interrupted) return 130;
   std::printf("trained %lld steps: loss %.4f -> %.4f, task loss %.4f -> %.4f (first and last logged window)\n",
               static_cast<long long>(s.steps), s.first_loss, s.last_loss, s.first_task_loss, s.last_task_loss);
   if (s.metric >= 0) std::printf("target-domain %s: %.2f\n", argv[0] == std::string("visda") ? "mean class accuracy" : "mIoU", s.metric);

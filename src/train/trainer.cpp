@@ -1,7 +1,9 @@
 // src/train/trainer.cpp — the training loop around csg_step: data, optimizer and schedule,
 // progress line, CSV log, checkpoints and resume, final evaluation.
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +43,29 @@ Device device_of(const Config& cfg) {
 }
 
 namespace {
+
+// SIGINT / SIGTERM ask the loop to stop after the current step, write a checkpoint and return.
+std::atomic<int> g_stop_signal{0};
+extern "C" void request_stop(int sig) { g_stop_signal.store(sig); }
+
+// Installs the handlers for the duration of a run and restores the previous ones after.
+class StopOnSignal {
+ public:
+  StopOnSignal() {
+    g_stop_signal.store(0);
+    prev_int_ = std::signal(SIGINT, request_stop);
+    prev_term_ = std::signal(SIGTERM, request_stop);
+  }
+  ~StopOnSignal() {
+    std::signal(SIGINT, prev_int_);
+    std::signal(SIGTERM, prev_term_);
+  }
+  int signal_number() const { return g_stop_signal.load(); }
+
+ private:
+  void (*prev_int_)(int);
+  void (*prev_term_)(int);
+};
 
 std::string format_duration(double seconds) {
   char buf[32];
@@ -123,6 +148,7 @@ TrainSummary run_training(const Config& cfg) {
   std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
 
   TrainSummary summary;
+  StopOnSignal stop;
   net.set_training_modes();
   const auto t_start = std::chrono::steady_clock::now();
   auto t_window = t_start;
@@ -178,9 +204,17 @@ TrainSummary run_training(const Config& cfg) {
         window = Window();
         t_window = now;
       }
-      if (step % cfg.checkpoint_every == 0 || step == total_steps) {
+      const bool interrupted = stop.signal_number() != 0;
+      if (step % cfg.checkpoint_every == 0 || step == total_steps || interrupted) {
         summary.final_checkpoint = save_training_state(cfg, net, sgd, step);
         prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints);
+      }
+      if (interrupted) {
+        std::fprintf(stderr, "stopped by signal %d at step %lld; resume with --resume %s\n", stop.signal_number(),
+                     static_cast<long long>(step), summary.final_checkpoint.c_str());
+        summary.steps = step;
+        summary.interrupted = true;
+        return summary;
       }
     }
   }
