@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "src/io/zip_reader.h"  // io::crc32: the same CRC-32 as PNG chunks and gzip members
 #include "csg/data/digits.h"
 
 #include <stb/stb_image.h>  // stbi_zlib_decode_noheader_malloc (implementation in image.cpp)
@@ -27,20 +28,6 @@ std::vector<uint8_t> read_file(const std::string& path) {
   return bytes;
 }
 
-uint32_t crc32(const uint8_t* p, size_t n) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-  return c ^ 0xffffffffu;
-}
 
 uint32_t le32(const uint8_t* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24); }
 uint32_t be32(const uint8_t* p) { return (static_cast<uint32_t>(p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3]; }
@@ -80,7 +67,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& gz, const std::string& p
             "); the file is corrupt or truncated");
   std::vector<uint8_t> bytes(reinterpret_cast<uint8_t*>(out), reinterpret_cast<uint8_t*>(out) + out_len);
   std::free(out);
-  CSG_CHECK(static_cast<uint32_t>(bytes.size()) == want_size && crc32(bytes.data(), bytes.size()) == want_crc, path,
+  CSG_CHECK(static_cast<uint32_t>(bytes.size()) == want_size && io::crc32(bytes.data(), bytes.size()) == want_crc, path,
             ": gzip CRC/length check failed (", bytes.size(), " bytes inflated, trailer says ", want_size,
             "); the file is corrupt or truncated");
   return bytes;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 
+#include "src/io/zip_reader.h"  // io::crc32: the same CRC-32 as PNG chunks and gzip members
 #include "csg/data/label_png.h"
 
 // Both stb implementations are compiled once, in src/data/image.cpp; only declarations here.
@@ -24,20 +25,6 @@ namespace {
 
 constexpr uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
-uint32_t crc32(const uint8_t* p, size_t n, uint32_t crc = 0) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
 
 uint32_t read_be32(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
@@ -122,7 +109,7 @@ void append_chunk(std::vector<uint8_t>& out, const char type[4], const std::vect
   const size_t start = out.size();
   out.insert(out.end(), type, type + 4);
   out.insert(out.end(), data.begin(), data.end());
-  append_be32(out, crc32(out.data() + start, out.size() - start));
+  append_be32(out, io::crc32(out.data() + start, out.size() - start));
 }
 
 }  // namespace
@@ -141,7 +128,7 @@ LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& wha
     CSG_CHECK(len <= n - pos - 12, what, ": PNG chunk '", type_str, "' at byte ", pos, " claims ", len,
               " bytes, past the end of the file (truncated or corrupt)");
     const uint8_t* data = bytes + pos + 8;
-    CSG_CHECK(crc32(bytes + pos + 4, len + 4) == read_be32(data + len), what, ": PNG chunk '", type_str,
+    CSG_CHECK(io::crc32(bytes + pos + 4, len + 4) == read_be32(data + len), what, ": PNG chunk '", type_str,
               "' at byte ", pos, " fails its CRC check (corrupt file)");
     if (type_str == "IHDR") {
       CSG_CHECK(len == 13, what, ": PNG IHDR chunk has length ", len, " (expected 13)");
