@@ -38,4 +38,7 @@ TEST(FuzzRegressions, JpegWithOversizedHuffmanTableIsRefused) {
   // 9 bytes (FFD8 FFC4 ...): code counts over 256 made stb_image write past its tables.
   std::string e = error_of([] { image::load("data/fixtures/fuzz/stb_jpeg_dht_over_256_codes.jpg"); });
   EXPECT_NE(e.find("corrupt JPEG"), std::string::npos) << e;
+  // The same kind of table behind a run of 0xFF fill bytes, which stb skips before the SOI marker.
+  e = error_of([] { image::load("data/fixtures/fuzz/stb_jpeg_dht_after_fill_bytes.jpg"); });
+  EXPECT_NE(e.find("corrupt JPEG"), std::string::npos) << e;
 }

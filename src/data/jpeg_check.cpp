@@ -25,8 +25,11 @@ std::string check_dht(const uint8_t* p, size_t len) {
 }  // namespace
 
 std::string jpeg_structure_error(const uint8_t* b, size_t n) {
-  if (n < 2 || b[0] != 0xFF || b[1] != 0xD8) return "";  // not a JPEG
-  size_t at = 2;
+  // stb_image takes any run of 0xFF fill bytes before the SOI marker (FF D8) as a JPEG too.
+  size_t at = 0;
+  while (at < n && b[at] == 0xFF) ++at;
+  if (at == 0 || at >= n || b[at] != 0xD8) return "";  // not a JPEG
+  ++at;
   while (at + 1 < n) {
     if (b[at] != 0xFF) return "expected a marker at byte " + std::to_string(at);
     const uint8_t m = b[at + 1];
