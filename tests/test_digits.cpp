@@ -10,12 +10,14 @@
 #include <map>
 #include <set>
 
+#include "tests/testing.h"
 #include "csg/data/digits.h"
 #include "tests/digits_fixtures.h"
 
 extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len, int quality);
 
 namespace fs = std::filesystem;
+using csg::testing::TempDir;
 using namespace csg;
 using namespace csg::data;
 using csg::testing::idx_images;
@@ -25,23 +27,6 @@ using csg::testing::write_bytes;
 using csg::testing::write_mnist_fixture;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("csg_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& rel) const { return (path_ / rel).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 
 

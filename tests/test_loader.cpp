@@ -12,10 +12,12 @@
 #include <set>
 #include <thread>
 
+#include "tests/testing.h"
 #include "csg/data/loader.h"
 #include "csg/data/tiny.h"
 
 namespace fs = std::filesystem;
+using csg::testing::TempDir;
 using namespace csg;
 using namespace csg::data;
 
@@ -87,22 +89,6 @@ std::vector<int64_t> flat(const Epoch& e) {
   for (const auto& b : e.indices) out.insert(out.end(), b.begin(), b.end());
   return out;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() /
-            ("csg_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
 
 #define EXPECT_CONTAINS(haystack, needle) \
   EXPECT_NE(std::string(haystack).find(needle), std::string::npos) << "'" << (needle) << "' not in: " << (haystack)

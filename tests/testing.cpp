@@ -1,8 +1,11 @@
 // tests/testing.cpp — finite-difference gradient checks and CPU/CUDA parity.
 #include "tests/testing.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 namespace csg::testing {
@@ -11,6 +14,21 @@ Tensor uniform(const Shape& shape, uint64_t seed, DType dt, double lo, double hi
   Generator g(seed);
   return rand(shape, g, {dt, Device::CPU}, lo, hi);
 }
+
+TempDir::TempDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  path_ = (std::filesystem::temp_directory_path() / ("csg_" + std::string(info->test_suite_name()) + "_" +
+                                                     info->name() + "_" + std::to_string(::getpid())))
+              .string();
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+std::string TempDir::operator/(const std::string& rel) const { return (std::filesystem::path(path_) / rel).string(); }
+std::string TempDir::str() const { return path_; }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(shape_str(a.shape()), shape_str(b.shape()));

@@ -31,6 +31,20 @@ void expect_gradients_match(const OpFn& f, const std::vector<Tensor>& inputs, do
 // max|a-b| <= atol + rtol*max|b|. Call through CSG_EXPECT_CUDA_PARITY so it can skip.
 void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol = 1e-4, double rtol = 1e-4);
 
+// A fresh directory named after the running test, removed at scope exit.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string operator/(const std::string& rel) const;  // a path inside it
+  std::string str() const;
+
+ private:
+  std::string path_;
+};
+
 // Max |a - b| over all elements (any devices/dtypes, same shape).
 double max_abs_diff(const Tensor& a, const Tensor& b);
 
