@@ -11,6 +11,7 @@ int run_train(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_hse(int argc, char** argv);
 int run_make_tiny(int argc, char** argv);
+int run_pretrain(int argc, char** argv);
 }
 
 namespace {
@@ -26,6 +27,8 @@ void usage() {
       "           (all flags: see README)\n"
       "  eval     csg eval visda|gta5 --data DIR --checkpoint C.ckpt [--weights W.pth]: the per-class table\n"
       "  hse      csg hse --data VISDA_ROOT [--checkpoint C.ckpt] [--weights W.pth]: hyperspherical energy s=0,1,2\n"
+      "  pretrain csg pretrain fashion [--epochs N] [--width 16]: the digits benchmark's real-image prior,\n"
+      "           a small ResNet trained on Fashion-MNIST, cached under data/generated/\n"
       "  make-tiny  csg make-tiny visda|gta5 DIR: a few dozen generated images in the published layout\n"
       "  predict  classify images with a torchvision ResNet checkpoint:\n"
       "           csg predict --arch resnet101 --weights W.pth [--num-classes N] [--resize 256] [--crop 224]\n"
@@ -68,6 +71,7 @@ int main(int argc, char** argv) {
     if (cmd == "train") return csg::cli::run_train(argc - 2, argv + 2);
     if (cmd == "eval") return csg::cli::run_eval(argc - 2, argv + 2);
     if (cmd == "hse") return csg::cli::run_hse(argc - 2, argv + 2);
+    if (cmd == "pretrain") return csg::cli::run_pretrain(argc - 2, argv + 2);
     if (cmd == "make-tiny") return csg::cli::run_make_tiny(argc - 2, argv + 2);
     std::fprintf(stderr, "csg: unknown command '%s'\n", cmd.c_str());
     usage();

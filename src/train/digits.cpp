@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "csg/data/digits.h"
+#include "csg/progress.h"
 #include "csg/train.h"
 #include "src/train/pretrain.h"
 
@@ -15,18 +17,21 @@ namespace csg::train {
 
 namespace {
 
-void print_progress(const std::string& stage, int64_t done, int64_t total) {
-  static std::string last_stage;
-  static int last_pct = -1;
-  const int pct = total > 0 ? static_cast<int>(100 * done / total) : 100;
-  if (stage == last_stage && pct == last_pct) return;
-  last_stage = stage;
-  last_pct = pct;
-  const int bar = pct / 5;
-  std::fprintf(stderr, "\r  preparing %-14s [%.*s%*s] %3d%% (%lld/%lld)", stage.c_str(), bar, "####################",
-               20 - bar, "", pct, static_cast<long long>(done), static_cast<long long>(total));
-  if (done >= total) std::fprintf(stderr, "\n");
-}
+// One progress bar per preparation stage ("train", "val_synthetic", "test_real", "fashion_mnist").
+class PrepareProgress {
+ public:
+  void operator()(const std::string& stage, int64_t done, int64_t total) {
+    if (stage != stage_) {
+      bar_ = std::make_shared<ProgressBar>("preparing " + stage, total);
+      stage_ = stage;
+    }
+    bar_->update(done);
+  }
+
+ private:
+  std::string stage_;
+  std::shared_ptr<ProgressBar> bar_;  // shared: std::function copies its target
+};
 
 std::string mean_std(const std::vector<double>& v, int precision) {
   if (v.empty()) return "-";
@@ -55,23 +60,14 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& dc) {
   opt.test_count = dc.test_count;
   opt.fashion_mnist_dir = dc.fashion_dir;
   opt.mnist_package_dir = dc.mnist_package_dir;
-  data::DigitsLayout layout = data::prepare_digits(dc.dir, opt, dc.quiet ? data::DigitsProgress() : print_progress);
+  data::DigitsLayout layout = data::prepare_digits(dc.dir, opt, dc.quiet ? data::DigitsProgress() : data::DigitsProgress(PrepareProgress()));
 
-  const std::string prior = (fs::path(dc.dir) / ("digits-prior-" + dc.arch + "-w" + std::to_string(dc.width) +
-                                                 "-e" + std::to_string(dc.prior_epochs) + ".safetensors")).string();
+  PretrainConfig pc = digits_prior_config(dc);
+  pc.out_path = prior_cache_path(dc.dir, pc);
+  const std::string prior = pc.out_path;
   if (!fs::exists(prior)) {
     std::fprintf(stderr, "[digits] 2/4 real-image prior: %s (width %lld) on Fashion-MNIST\n", dc.arch.c_str(),
                  static_cast<long long>(dc.width));
-    PretrainConfig pc;
-    pc.fashion_dir = dc.fashion_dir;
-    pc.arch = dc.arch;
-    pc.width = dc.width;
-    pc.epochs = dc.prior_epochs;
-    pc.images_per_epoch = dc.prior_images;
-    pc.workers = dc.workers;
-    pc.device = dc.device;
-    pc.out_path = prior;
-    pc.quiet = dc.quiet;
     PretrainResult pr = pretrain_prior(pc);
     std::fprintf(stderr, "  prior: %.2f%% on the Fashion-MNIST test split -> %s\n", pr.test_accuracy, prior.c_str());
   } else {

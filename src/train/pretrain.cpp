@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "csg/augment.h"
 #include "csg/autograd.h"
@@ -15,6 +16,7 @@
 #include "csg/metrics.h"
 #include "csg/models/resnet.h"
 #include "csg/optim.h"
+#include "csg/progress.h"
 #include "src/train/state.h"
 
 namespace csg::train {
@@ -70,9 +72,9 @@ PretrainResult pretrain_prior(const PretrainConfig& cfg) {
       if (++step % 50 == 0 || step == steps) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         if (!cfg.quiet)
-          std::fprintf(stderr, "  prior: step %lld/%lld | loss %.4f | %.0f img/s | ETA %.0fs\n",
+          std::fprintf(stderr, "  prior: step %lld/%lld | loss %.4f | %.0f img/s | ETA %s\n",
                        static_cast<long long>(step), static_cast<long long>(steps), window_loss / (step % 50 ? step % 50 : 50),
-                       step * cfg.batch_size / s, s / step * (steps - step));
+                       step * cfg.batch_size / s, format_seconds(s / step * (steps - step)).c_str());
         window_loss = 0;
       }
     }
@@ -97,6 +99,27 @@ PretrainResult pretrain_prior(const PretrainConfig& cfg) {
                     {"test_accuracy", std::to_string(r.test_accuracy)}});
   r.path = cfg.out_path;
   return r;
+}
+
+PretrainConfig digits_prior_config(const DigitsConfig& dc) {
+  PretrainConfig pc;
+  pc.fashion_dir = dc.fashion_dir;
+  pc.arch = dc.arch;
+  pc.width = dc.width;
+  pc.epochs = dc.prior_epochs;
+  pc.images_per_epoch = dc.prior_images;
+  pc.workers = dc.workers;
+  pc.device = dc.device;
+  pc.quiet = dc.quiet;
+  return pc;
+}
+
+std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg) {
+  const std::string images = cfg.images_per_epoch > 0 ? std::to_string(cfg.images_per_epoch) : "all";
+  const std::string name = "digits-prior-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-s" +
+                           std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-seed" +
+                           std::to_string(cfg.seed) + ".safetensors";
+  return (std::filesystem::path(dir) / name).string();
 }
 
 }  // namespace csg::train

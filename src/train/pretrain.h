@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "csg/train.h"
+
 namespace csg::train {
 
 struct PretrainConfig {
@@ -27,5 +29,14 @@ struct PretrainResult {
 };
 
 PretrainResult pretrain_prior(const PretrainConfig& cfg);
+
+// The prior `csg train digits` uses for these settings (its arch, width, prior epochs and
+// images per epoch, seed 0); `csg pretrain fashion` starts from the same defaults.
+PretrainConfig digits_prior_config(const DigitsConfig& dc);
+
+// Where the prior for these settings is cached under `dir`: every setting that changes the
+// weights is in the name (arch, width, input size, epochs, images per epoch, seed), so a
+// changed setting never silently reuses another prior.
+std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg);
 
 }  // namespace csg::train

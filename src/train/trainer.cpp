@@ -12,6 +12,7 @@
 #include "csg/io/checkpoint.h"
 #include "csg/optim.h"
 #include "csg/train.h"
+#include "csg/progress.h"
 #include "src/train/csg_step.h"
 #include "src/train/data_setup.h"
 #include "src/train/evaluate.h"
@@ -66,16 +67,6 @@ class StopOnSignal {
   void (*prev_int_)(int);
   void (*prev_term_)(int);
 };
-
-std::string format_duration(double seconds) {
-  char buf[32];
-  long s = std::lround(std::max(seconds, 0.0));
-  if (s >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  return buf;
-}
 
 // Running means of the step results between two log lines.
 struct Window {
@@ -199,7 +190,7 @@ TrainSummary run_training(const Config& cfg) {
                        window.task / n);
           for (int l : cfg.layers)
             if (cfg.csg) std::fprintf(stderr, ", nce%d %.3f", l, window.nce[l] / n);
-          std::fprintf(stderr, ") | lr %.2e | %.1f img/s | ETA %s\n", lr, ips, format_duration(eta).c_str());
+          std::fprintf(stderr, ") | lr %.2e | %.1f img/s | ETA %s\n", lr, ips, format_seconds(eta).c_str());
         }
         window = Window();
         t_window = now;
