@@ -5,6 +5,7 @@
 
 #include "csg/data/digits.h"
 #include "csg/train.h"
+#include "src/train/pretrain.h"
 #include "tests/digits_fixtures.h"
 #include "tests/testing.h"
 
@@ -25,6 +26,7 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   c.width = 8;
   c.train_count = 128;
   c.val_count = 20;
+  c.prior_epochs = 1;
   c.prior_images = 256;
   c.epochs = 1;
   c.batch_size = 32;
@@ -58,4 +60,33 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   train::run_digits(c);
   ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(fs::last_write_time(prior), stamp);
+}
+
+TEST(DigitsPipeline, PriorCacheNameHoldsEverySettingThatChangesTheWeights) {
+  train::DigitsConfig dc;
+  dc.width = 24;
+  dc.prior_epochs = 2;
+  dc.prior_images = 1000;
+  train::PretrainConfig pc = train::digits_prior_config(dc);
+  EXPECT_EQ(pc.arch, dc.arch);
+  EXPECT_EQ(pc.width, 24);
+  EXPECT_EQ(pc.epochs, 2);
+  EXPECT_EQ(pc.images_per_epoch, 1000);
+  const std::string base = train::prior_cache_path("cache", pc);
+  EXPECT_EQ(base, (fs::path("cache") / "digits-prior-resnet18-w24-s32-e2x1000-b128-lr0.05-seed0.safetensors").string());
+  // Each setting that changes the weights changes the name, so no stale prior is reused.
+  auto differs = [&](auto&& change) {
+    train::PretrainConfig other = pc;
+    change(other);
+    return train::prior_cache_path("cache", other) != base;
+  };
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.arch = "resnet34"; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.width = 16; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.image_size = 28; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.epochs = 3; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.images_per_epoch = 0; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.batch_size = 64; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.lr = 0.1; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.seed = 1; }));
+  EXPECT_FALSE(differs([](train::PretrainConfig& o) { o.workers = 1; }));  // threads do not change the result
 }

@@ -99,8 +99,11 @@ struct DigitsConfig {
   std::string arch = "resnet18";
   int64_t width = 16;
   int64_t train_count = 6000, val_count = 1000, test_count = -1;  // synthetic train/val, real test (-1: 10,000)
-  int64_t prior_epochs = 1, prior_images = 30000;
-  int64_t epochs = 4, batch_size = 64;
+  // Chosen on held-out data only (see README): 3 prior epochs reach 89.95% on Fashion-MNIST's test
+  // split (1 epoch of 30,000 images: 85.2%); 12 digit epochs reach 94% on the held-out synthetic
+  // split where 4 epochs stopped at 75% (undertrained).
+  int64_t prior_epochs = 3, prior_images = 0;  // 0: all 60,000 per epoch
+  int64_t epochs = 12, batch_size = 64;
   double lr = 0.05, lambda = 0.1, randaug_m = 6;
   std::vector<int> layers = {3, 4};
   bool apool = true;

@@ -116,9 +116,12 @@ PretrainConfig digits_prior_config(const DigitsConfig& dc) {
 
 std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg) {
   const std::string images = cfg.images_per_epoch > 0 ? std::to_string(cfg.images_per_epoch) : "all";
+  char lr[32];
+  std::snprintf(lr, sizeof lr, "%g", cfg.lr);
   const std::string name = "digits-prior-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-s" +
-                           std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-seed" +
-                           std::to_string(cfg.seed) + ".safetensors";
+                           std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-b" +
+                           std::to_string(cfg.batch_size) + "-lr" + lr + "-seed" + std::to_string(cfg.seed) +
+                           ".safetensors";
   return (std::filesystem::path(dir) / name).string();
 }
 
