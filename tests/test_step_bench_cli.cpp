@@ -66,7 +66,7 @@ double number(const std::map<std::string, std::string>& kv, const std::string& k
 TEST(StepBench, RunsTwoStepsOfATinyVisdaConfigOnTheCpu) {
   int status = -1;
   std::string out = run_bench({"--arch", "resnet18", "--image-size", "32", "--batch", "2", "--queue-size", "64",
-                               "--steps", "2", "--warmup", "1"},
+                               "--steps", "2", "--warmup", "1", "--threads", "1"},
                               &status);
   EXPECT_EQ(status, 0);
   ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
@@ -79,6 +79,7 @@ TEST(StepBench, RunsTwoStepsOfATinyVisdaConfigOnTheCpu) {
   EXPECT_EQ(kv["precision"], "fp32");
   EXPECT_EQ(kv["device"], "cpu");
   EXPECT_EQ(kv["steps"], "2");
+  EXPECT_EQ(kv["threads"], "1");
   const double ips = number(kv, "images_per_s"), ms = number(kv, "step_ms");
   EXPECT_GT(ips, 0);
   EXPECT_NEAR(ips, 2 * 1000.0 / ms, 0.01 * ips);  // images/s and ms/step describe the same time
@@ -90,7 +91,7 @@ TEST(StepBench, RunsTwoStepsOfATinyVisdaConfigOnTheCpu) {
 TEST(StepBench, RunsATinyGta5DenseNceConfigOnTheCpu) {
   int status = -1;
   std::string out = run_bench({"--task", "gta5", "--arch", "deeplab18", "--image-size", "64", "--batch", "1",
-                               "--queue-size", "128", "--steps", "1", "--warmup", "0"},
+                               "--queue-size", "128", "--steps", "1", "--warmup", "0", "--threads", "1"},
                               &status);
   EXPECT_EQ(status, 0);
   auto kv = parse_line(out.substr(0, out.find('\n')));

@@ -58,6 +58,7 @@ void check_step_parity(const std::string& task) {
                                    "--layers", meta.at("layers"), "--lr", meta.at("lr"), "--lambda",
                                    meta.at("lambda"), "--steps", meta.at("steps")};
   bench::StepBenchOptions o = bench::parse_step_bench_args(args);
+  bench::ThreadCount one_thread(1);  // small models: one thread is as fast and does not fight other work
   bench::StepBench b(bench::step_bench_config(o));
   bench::load_initial_state(b.net, init);
   b.prepare(Device::CPU);

@@ -225,6 +225,20 @@ inline const char* precision_text(const std::string& p) {
   return p == "tf32" ? "fp32 with TF32 convolutions and matmuls" : "fp32 (no TF32)";
 }
 
+// Sets OpenMP's thread count for a scope (n > 0), restoring the previous one after.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int n) : previous_(omp_get_max_threads()) {
+    if (n > 0) omp_set_num_threads(n);
+  }
+  ~ThreadCount() { omp_set_num_threads(previous_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int previous_;
+};
+
 // Runs the benchmark (or the parity run with --dump) and prints its line to `out`. Returns the
 // process exit status: 0, or 2 when the device asked for is not there.
 inline int run_step_bench(StepBenchOptions o, FILE* out) {
@@ -237,7 +251,7 @@ inline int run_step_bench(StepBenchOptions o, FILE* out) {
     std::fprintf(out, "step-bench %s unavailable=\"%s\"\n", step_bench_fields(o).c_str(), why.c_str());
     return 0;
   }
-  if (o.threads > 0) omp_set_num_threads(o.threads);
+  ThreadCount threads(o.threads);
   if (o.device == "cuda") cuda::set_tf32({o.precision == "tf32", o.precision == "tf32"});
   const Device dev = o.device == "cuda" ? Device::CUDA : Device::CPU;
 
