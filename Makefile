@@ -190,8 +190,8 @@ bench-step-cpu: $(STEP_BENCH)
 # writes that state, its inputs and its losses and final weights; tests/test_step_bench_parity.cpp
 # runs our step from the same state on the same inputs. Without python3-torch the test skips.
 STEP_FIXTURES := $(FIXTURES)/csg_step
-STEP_PARITY_visda := --task visda --arch resnet18 --image-size 64 --batch 4 --queue-size 256 --steps 4 --lr 0.01
-STEP_PARITY_gta5  := --task gta5 --arch deeplab18 --image-size 64 --batch 2 --queue-size 512 --steps 3
+STEP_PARITY_visda := --task visda --arch resnet18 --image-size 64 --batch 4 --queue-size 256 --steps 4 --lr 0.01 --key-noise 0.1
+STEP_PARITY_gta5  := --task gta5 --arch deeplab18 --image-size 64 --batch 2 --queue-size 512 --steps 3 --key-noise 0.1
 $(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py
 	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating step-parity fixtures in $(STEP_FIXTURES)"; mkdir -p $(STEP_FIXTURES); \

@@ -64,6 +64,9 @@ def parse_args(argv=None):
     p.add_argument("--inputs", help="input batches (safetensors: x_q.<i>, x_k.<i>, labels.<i>)")
     p.add_argument("--write-init", help="write the initial weights and queues here")
     p.add_argument("--write-inputs", help="write the input batches here")
+    p.add_argument("--key-noise", type=float, default=0.0,
+                   help="scale f_eo's and h~'s fresh weights by 1 + this * N(0,1), so that the parity runs "
+                        "tell the key side from the query side (they start equal otherwise)")
     p.add_argument("--dump", help="write per-step losses and the final state here; runs --steps "
                                   "steps on the inputs in order (no warm-up)")
     a = p.parse_args(argv)
@@ -236,6 +239,11 @@ class CsgNetwork(nn.Module):
         self.queues = {l: F.normalize(torch.randn(cfg.embed_dim, cfg.queue_size, generator=gen), dim=0)
                        for l in cfg.layers}
         self.queue_ptr = {l: 0 for l in cfg.layers}
+        if cfg.key_noise > 0:
+            gen = torch.Generator().manual_seed(cfg.seed + 200)
+            with torch.no_grad():
+                for p in list(self.encoder_k.parameters()) + list(self.heads_k.parameters()):
+                    p.mul_(1 + cfg.key_noise * torch.randn(p.shape, generator=gen))
 
     def set_training_modes(self):
         self.eval()  # every BN on running statistics, as the reference's model.eval()
