@@ -158,3 +158,49 @@ fuzz-corpus:
 fuzz: fuzz-build fuzz-corpus
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
 	  bash tools/fuzz/run_fuzzers.sh build-fuzz $(FUZZ_CORPUS) $(notdir $(FUZZ_BIN))
+
+# ---------------------------------------------------------------------------------------------
+# The CSG training-step benchmark (tools/bench/csg_step_bench.cpp vs tools/reference/csg_step_torch.py,
+# driven by tools/bench/step_bench.py; see README "GPU benchmark").
+#
+#   make bench-gpu                 # on a CUDA machine: ours vs PyTorch eager vs torch.compile
+#   make bench-step-cpu            # the same comparison on the CPU at a small size
+#
+# BENCH_PYTHON is the interpreter with torch for the PyTorch side (the GPU machine's python3 has
+# torch 2.x; here Debian's /usr/bin/python3 has torch 1.13, CPU only).
+BENCH_PYTHON     ?= python3
+BENCH_PRECISIONS ?= tf32 bf16
+BENCH_TASKS      ?= visda gta5
+BENCH_STEPS      ?= 20
+BENCH_WARMUP     ?= 5
+STEP_BENCH       := $(BUILD)/bench/csg_step_bench
+
+.PHONY: bench-gpu bench-step-cpu
+bench-gpu: $(STEP_BENCH)
+	$(BENCH_PYTHON) tools/bench/step_bench.py --device cuda --bench $(STEP_BENCH) --python $(BENCH_PYTHON) \
+	  --tasks $(BENCH_TASKS) --precisions $(BENCH_PRECISIONS) --steps $(BENCH_STEPS) --warmup $(BENCH_WARMUP)
+
+# Small models (ResNet-18 / dilated ResNet-18 + DeepLabv2 head, 64x64), fp32, BENCH_THREADS threads,
+# with the parity check of the step on the same run.
+bench-step-cpu: $(STEP_BENCH)
+	OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
+	  --bench $(STEP_BENCH) --python /usr/bin/python3 --tasks $(BENCH_TASKS) --precisions fp32 bf16
+
+# Step-parity fixtures: csg_step_torch.py takes a few steps of small models from a fresh state and
+# writes that state, its inputs and its losses and final weights; tests/test_step_bench_parity.cpp
+# runs our step from the same state on the same inputs. Without python3-torch the test skips.
+STEP_FIXTURES := $(FIXTURES)/csg_step
+STEP_PARITY_visda := --task visda --arch resnet18 --image-size 64 --batch 4 --queue-size 256 --steps 4 --lr 0.01 --key-noise 0.1
+STEP_PARITY_gta5  := --task gta5 --arch deeplab18 --image-size 64 --batch 2 --queue-size 512 --steps 3 --key-noise 0.1
+$(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py
+	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
+	  echo "generating step-parity fixtures in $(STEP_FIXTURES)"; mkdir -p $(STEP_FIXTURES); \
+	  for t in visda gta5; do \
+	    args="$(STEP_PARITY_visda)"; [ $$t = gta5 ] && args="$(STEP_PARITY_gta5)"; \
+	    /usr/bin/python3 $< $$args --write-init $(STEP_FIXTURES)/$${t}_init.safetensors \
+	      --write-inputs $(STEP_FIXTURES)/$${t}_inputs.safetensors --dump $(STEP_FIXTURES)/$${t}_result.safetensors \
+	      || exit 1; \
+	  done; echo 1 > $@; \
+	else echo "step-parity fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+
+test: $(STEP_FIXTURES)/VERSION

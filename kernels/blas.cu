@@ -4,6 +4,7 @@
 // its transpose [C,R] with the same ld. So the row-major product C = op(A)·op(B) is computed as
 // the column-major product C^T = op(B)^T · op(A)^T: swap the operands and M with N, keep each
 // operand's own transpose flag.
+#include <atomic>
 #include <climits>
 
 #include "kernels/blas.h"
@@ -24,6 +25,16 @@ void check_sizes(int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int6
   check_int("lda", lda);
   check_int("ldb", ldb);
   check_int("ldc", ldc);
+}
+
+std::atomic<bool> g_allow_tf32{false};
+
+// The handle is shared by every gemm; its math mode follows the switch at each call (a host-side
+// setter, no device work).
+cublasHandle_t handle() {
+  cublasHandle_t h = cublas();
+  CSG_CUBLAS_CHECK(cublasSetMathMode(h, g_allow_tf32.load() ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  return h;
 }
 
 cublasOperation_t op(bool trans) { return trans ? CUBLAS_OP_T : CUBLAS_OP_N; }
@@ -50,11 +61,14 @@ bool handled_degenerate(int64_t M, int64_t N, int64_t K, float beta, float* C, i
 
 }  // namespace
 
+void gemm_set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
+bool gemm_allow_tf32() { return g_allow_tf32.load(); }
+
 void gemm_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
               const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   check_sizes(M, N, K, lda, ldb, ldc);
   if (handled_degenerate(M, N, K, beta, C, ldc, 0, 1)) return;
-  CSG_CUBLAS_CHECK(cublasSgemm(cublas(), op(trans_b), op(trans_a), (int)N, (int)M, (int)K, &alpha, B, (int)ldb, A,
+  CSG_CUBLAS_CHECK(cublasSgemm(handle(), op(trans_b), op(trans_a), (int)N, (int)M, (int)K, &alpha, B, (int)ldb, A,
                                (int)lda, &beta, C, (int)ldc));
 }
 
@@ -64,7 +78,7 @@ void gemm_strided_batched_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, 
   check_sizes(M, N, K, lda, ldb, ldc);
   check_int("batch", batch);
   if (handled_degenerate(M, N, K, beta, C, ldc, stride_c, batch)) return;
-  CSG_CUBLAS_CHECK(cublasSgemmStridedBatched(cublas(), op(trans_b), op(trans_a), (int)N, (int)M, (int)K, &alpha, B,
+  CSG_CUBLAS_CHECK(cublasSgemmStridedBatched(handle(), op(trans_b), op(trans_a), (int)N, (int)M, (int)K, &alpha, B,
                                              (int)ldb, (long long)stride_b, A, (int)lda, (long long)stride_a, &beta,
                                              C, (int)ldc, (long long)stride_c, (int)batch));
 }

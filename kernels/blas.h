@@ -15,4 +15,9 @@ void gemm_strided_batched_f32(bool trans_a, bool trans_b, int64_t M, int64_t N, 
                               const float* A, int64_t lda, int64_t stride_a, const float* B, int64_t ldb,
                               int64_t stride_b, float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch);
 
+// TF32 tensor-core math for these products (cuBLAS's CUBLAS_TF32_TENSOR_OP_MATH); off by
+// default, as PyTorch's torch.backends.cuda.matmul.allow_tf32. Applied at the next gemm.
+void gemm_set_allow_tf32(bool allow);
+bool gemm_allow_tf32();
+
 }  // namespace csg::kernels

@@ -23,4 +23,15 @@ MemoryStats memory_stats();
 void reset_peak_memory();
 void empty_cache();  // returns cached blocks to the driver
 
+// TF32 tensor cores for float32 work on Ampere and later (products with a ~10-bit mantissa):
+// `convolutions` (cuDNN; on by default, as torch.backends.cudnn.allow_tf32) and `matmuls`
+// (cuBLAS; off by default, as torch.backends.cuda.matmul.allow_tf32). Takes effect for the
+// next op; a CPU-only build keeps the setting and has nothing to apply it to.
+struct Tf32Settings {
+  bool convolutions = true;
+  bool matmuls = false;
+};
+void set_tf32(const Tf32Settings& settings);
+Tf32Settings tf32();
+
 }  // namespace csg::cuda

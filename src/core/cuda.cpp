@@ -2,6 +2,8 @@
 #include "csg/cuda.h"
 
 #ifdef CSG_WITH_CUDA
+#include "kernels/blas.h"
+#include "kernels/conv2d.h"
 #include "kernels/runtime.h"
 #endif
 
@@ -37,6 +39,11 @@ void reset_peak_memory() {
 void empty_cache() {
   if (available()) kernels::empty_cache();
 }
+void set_tf32(const Tf32Settings& s) {
+  kernels::conv2d_set_allow_tf32(s.convolutions);
+  kernels::gemm_set_allow_tf32(s.matmuls);
+}
+Tf32Settings tf32() { return {kernels::conv2d_allow_tf32(), kernels::gemm_allow_tf32()}; }
 #else
 bool built_with_cuda() { return false; }
 bool available() { return false; }
@@ -45,6 +52,11 @@ void synchronize() {}
 MemoryStats memory_stats() { return {}; }
 void reset_peak_memory() {}
 void empty_cache() {}
+namespace {
+Tf32Settings g_tf32;  // nothing to apply it to without CUDA
+}
+void set_tf32(const Tf32Settings& s) { g_tf32 = s; }
+Tf32Settings tf32() { return g_tf32; }
 #endif
 
 }  // namespace csg::cuda
