@@ -141,10 +141,16 @@ TEST(Plot, VerticalTextFillsTheRotatedBox) {
   count_ink(c, 10, 20, 10 + static_cast<int>(std::ceil(h)), 20 + static_cast<int>(std::ceil(w)), inside, outside);
   EXPECT_GT(inside, 80);
   EXPECT_EQ(outside, 0);
-  // It reads bottom to top: the first letter ('I', a vertical stroke turned horizontal) is at
-  // the bottom of the box, so the bottom rows carry ink and the top rows of the box do too,
-  // but the box is taller than wide.
-  EXPECT_GT(w, h);
+  // It reads bottom to top: text that is ink then blanks inks only the lower half of its box.
+  const std::string half_blank = "MMMM    ";
+  const double lw = plot::text_width(half_blank, 2.0), lh = plot::text_height(half_blank, 2.0);
+  Canvas v(60, 200);
+  plot::draw_text(v, 10, 20, half_blank, st);
+  int lower, elsewhere;
+  count_ink(v, 10, 20 + static_cast<int>(lw / 2), 10 + static_cast<int>(std::ceil(lh)), 20 + static_cast<int>(lw) + 1,
+            lower, elsewhere);
+  EXPECT_GT(lower, 50);
+  EXPECT_EQ(elsewhere, 0);
 }
 
 TEST(Plot, DifferentTextsDrawDifferentPixels) {
@@ -222,4 +228,25 @@ TEST(Plot, LineChartDrawsSeriesAtTheirDataPositions) {
   EXPECT_GT(ink_left, 100);
   EXPECT_GT(ink_below, 100);
   EXPECT_THROW(plot::line_chart(c, {0, 0, 640, 400}, {plot::Series{"x", {NAN}, {1}}}, o), Error);
+}
+
+TEST(Plot, LegendAvoidsTheCornerTheLinesCross) {
+  // Black pixels inside the plot area (away from its frame) are legend text.
+  auto black_in = [](const Canvas& c, const plot::ChartFrame& f, bool left_half, bool top_half) {
+    int n = 0;
+    const int x0 = left_half ? f.plot.x + 3 : f.plot.x + f.plot.w / 2, x1 = x0 + f.plot.w / 2 - 3;
+    const int y0 = top_half ? f.plot.y + 3 : f.plot.y + f.plot.h / 2, y1 = y0 + f.plot.h / 2 - 3;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) n += darkness(c.pixel(x, y)) > 600;
+    return n;
+  };
+  plot::ChartOptions o;
+  Canvas rising(500, 300);  // bottom-left to top-right: the legend goes top-left
+  plot::ChartFrame f = plot::line_chart(rising, {0, 0, 500, 300}, {{"up", {0, 10}, {0, 10}, plot::category_color(0)}}, o);
+  EXPECT_GT(black_in(rising, f, true, true), 20);
+  EXPECT_EQ(black_in(rising, f, false, true), 0);
+  Canvas falling(500, 300);  // top-left to bottom-right: top-right is free
+  f = plot::line_chart(falling, {0, 0, 500, 300}, {{"down", {0, 10}, {10, 0}, plot::category_color(0)}}, o);
+  EXPECT_GT(black_in(falling, f, false, true), 20);
+  EXPECT_EQ(black_in(falling, f, true, true), 0);
 }

@@ -114,8 +114,8 @@ struct ChartFrame {
   double py(double y) const;
 };
 // Draws a framed line chart of `series` in `area` of the canvas: title, axis labels, ticks with
-// grid lines, the lines (clipped to the data range; non-finite points break a line), and a
-// legend in the top-right corner. The data range is the series' extent with a small margin.
+// grid lines, the lines (non-finite points break a line), and a legend in the corner of the
+// plot area the lines cross least. The data range is the series' extent with a small margin.
 // Throws csg::Error if no series has a finite point.
 ChartFrame line_chart(Canvas& canvas, const Rect& area, const std::vector<Series>& series,
                       const ChartOptions& options);

@@ -75,7 +75,26 @@ void draw_legend(Canvas& canvas, const ChartFrame& f, const std::vector<Series>&
   double text_w = 0;
   for (const Series* e : entries) text_w = std::max(text_w, text_width(e->label, scale));
   const double w = pad + sample + 8 + text_w + pad, h = pad + row * entries.size() + pad - 8;
-  const double x0 = f.plot.x + f.plot.w - w - 10, y0 = f.plot.y + 10;
+  // The corner the lines cross least (top-right first on ties), judged on points sampled
+  // every few pixels along each line.
+  const double left = f.plot.x + 10, right = f.plot.x + f.plot.w - w - 10;
+  const double top = f.plot.y + 10, bottom = f.plot.y + f.plot.h - h - 10;
+  const double corners[4][2] = {{right, top}, {left, top}, {right, bottom}, {left, bottom}};
+  int crossings[4] = {0, 0, 0, 0};
+  for (const Series& s : series)
+    for (size_t k = 0; k + 1 < s.x.size(); ++k) {
+      if (!std::isfinite(s.x[k] + s.y[k] + s.x[k + 1] + s.y[k + 1])) continue;
+      const double ax = f.px(s.x[k]), ay = f.py(s.y[k]), bx = f.px(s.x[k + 1]), by = f.py(s.y[k + 1]);
+      const int steps = 1 + static_cast<int>(std::hypot(bx - ax, by - ay) / 3);
+      for (int t = 0; t <= steps; ++t) {
+        const double px = ax + (bx - ax) * t / steps, py = ay + (by - ay) * t / steps;
+        for (int c = 0; c < 4; ++c)
+          crossings[c] += px >= corners[c][0] - 4 && px <= corners[c][0] + w + 4 && py >= corners[c][1] - 4 &&
+                          py <= corners[c][1] + h + 4;
+      }
+    }
+  const int best = static_cast<int>(std::min_element(crossings, crossings + 4) - crossings);
+  const double x0 = corners[best][0], y0 = corners[best][1];
   canvas.fill_rect(x0, y0, x0 + w, y0 + h, kWhite, 0.9);
   canvas.polyline({x0, x0 + w, x0 + w, x0, x0}, {y0, y0, y0 + h, y0 + h, y0}, kGrey, 1.0);
   TextStyle st;
