@@ -49,6 +49,10 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   }
   EXPECT_NE(out.find("baseline (synthetic only)"), std::string::npos) << out;
   EXPECT_NE(out.find("CSG"), std::string::npos) << out;
+  for (const char* figure : {"curves.png", "figure2_sphere.png", "figure2_sphere_classes.png"}) {
+    EXPECT_TRUE(fs::exists(fs::path(c.out_dir) / figure)) << figure;
+    EXPECT_NE(out.find((fs::path(c.out_dir) / figure).string()), std::string::npos) << out;
+  }
   // The prior is cached: a second run reuses it instead of pretraining again.
   fs::path prior;
   for (const auto& e : fs::directory_iterator(c.dir))

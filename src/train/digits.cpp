@@ -9,8 +9,11 @@
 #include <memory>
 
 #include "csg/data/digits.h"
+#include "csg/metrics.h"
 #include "csg/progress.h"
 #include "csg/train.h"
+#include "src/train/digits_figures.h"
+#include "src/train/evaluate.h"
 #include "src/train/pretrain.h"
 
 namespace csg::train {
@@ -108,13 +111,17 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& dc) {
   DigitsRow prior_row{"Fashion-MNIST prior (no digit training)", {}, {}, {}, {}};
   DigitsRow base_row{"baseline (synthetic only)", {}, {}, {}, {}};
   DigitsRow csg_row{"CSG", {}, {}, {}, {}};
-  {
-    Config c = base_config(dc.seed, false);
-    std::vector<double> e = run_hse(c, "", dc.hse_images);
-    prior_row.e0.push_back(e[0]);
-    prior_row.e1.push_back(e[1]);
-    prior_row.e2.push_back(e[2]);
-  }
+  std::vector<SphereFeatures> sphere;  // the first seed's features per model (Figure 2)
+  std::vector<TrainingRunLog> logs;
+  auto measure_energy = [&](DigitsRow& row, const Config& c, const std::string& checkpoint, const std::string& panel) {
+    PooledFeatures f = pooled_layer4_features(c, checkpoint, dc.hse_images);
+    HypersphericalEnergies e = hyperspherical_energies(f.features);
+    row.e0.push_back(e.e0);
+    row.e1.push_back(e.e1);
+    row.e2.push_back(e.e2);
+    if (c.seed == dc.seed) sphere.push_back({panel, f.features, f.labels, e.e0});
+  };
+  measure_energy(prior_row, base_config(dc.seed, false), "", "Fashion-MNIST prior");
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;
     for (bool csg : {false, true}) {
@@ -124,10 +131,8 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& dc) {
       TrainSummary s = run_training(c);
       DigitsRow& row = csg ? csg_row : base_row;
       row.acc.push_back(s.metric);
-      std::vector<double> e = run_hse(c, s.final_checkpoint, dc.hse_images);
-      row.e0.push_back(e[0]);
-      row.e1.push_back(e[1]);
-      row.e2.push_back(e[2]);
+      measure_energy(row, c, s.final_checkpoint, csg ? "CSG" : "baseline");
+      logs.push_back({csg ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
     }
   }
   std::vector<DigitsRow> rows = {prior_row, base_row, csg_row};
@@ -140,6 +145,11 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& dc) {
   std::printf("(E_s: hyperspherical energy of l2-normalised pooled layer4 features of %lld real test digits; lower = "
               "more diverse. Accuracy: mean class accuracy on the real digits.)\n",
               static_cast<long long>(dc.hse_images));
+  const DigitsFigurePaths fig = write_digits_figures(dc.out_dir, logs, sphere);
+  std::printf("figures: %s (training curves)\n         %s (Figure 2: real-digit features on the circle, seed %llu)\n"
+              "         %s (the same, by class)\n",
+              fig.curves.c_str(), fig.sphere.c_str(), static_cast<unsigned long long>(dc.seed),
+              fig.sphere_classes.c_str());
   return rows;
 }
 

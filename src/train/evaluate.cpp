@@ -76,7 +76,7 @@ double run_evaluation(const Config& cfg, const std::string& checkpoint) {
   return evaluate(c, net, *d.val, d.val_transform, dev);
 }
 
-std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, int64_t max_images) {
+PooledFeatures pooled_layer4_features(const Config& cfg, const std::string& checkpoint, int64_t max_images) {
   const Device dev = device_of(cfg);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   CSG_CHECK(cfg.task == Task::Visda, "hse: features are measured on the VisDA validation images");
@@ -89,17 +89,26 @@ std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, in
   data::DataLoader loader(borrow(*d.val), d.val_transform, lo);
   loader.start_epoch(0);
   std::vector<Tensor> feats;
+  PooledFeatures out;
   int64_t n = 0;
   while (auto batch = loader.next()) {
     if (max_images > 0 && n >= max_images) break;
     models::ResNetFeatures f = net.encoder_q->forward_features(batch->views[0].to(dev));
     feats.push_back(global_avg_pool(f.layer[3]).to(Device::CPU));  // [B, 2048] pooled layer4
+    for (double label : batch->labels.to_vector()) out.labels.push_back(static_cast<int64_t>(label));
     n += batch->size();
   }
   CSG_CHECK(!feats.empty(), "hse: no validation images were read");
-  Tensor all = cat(feats, 0);
-  if (max_images > 0 && all.size(0) > max_images) all = all.slice(0, 0, max_images);
-  HypersphericalEnergies e = hyperspherical_energies(all);
+  out.features = cat(feats, 0);
+  if (max_images > 0 && out.features.size(0) > max_images) {
+    out.features = out.features.slice(0, 0, max_images);
+    out.labels.resize(max_images);
+  }
+  return out;
+}
+
+std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, int64_t max_images) {
+  HypersphericalEnergies e = hyperspherical_energies(pooled_layer4_features(cfg, checkpoint, max_images).features);
   return {e.e0, e.e1, e.e2};
 }
 
