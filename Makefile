@@ -131,7 +131,7 @@ ASAN_OPTIONS_RUN  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1:dete
 UBSAN_OPTIONS_RUN ?= halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tools/fuzz/ubsan.supp
 # libFuzzer handles the deaths itself (and its own leak checks), so no abort_on_error there.
 FUZZ_ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1
-# The suite runs in SAN_SHARDS processes side by side (gtest sharding), one OpenMP thread each.
+# The suite runs in SAN_SHARDS processes side by side (gtest sharding).
 SAN_SHARDS   ?= 2
 
 FUZZ_SRC     := $(wildcard tools/fuzz/*.cpp)
