@@ -108,56 +108,72 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
 # ---------------------------------------------------------------------------------------------
-# Sanitizers and fuzzing (CPU-only builds in their own object trees).
+# Sanitizers and fuzzing: one CPU-only clang build in build-san/ serves both.
 #
-#   make asan                     # the CPU test suite under AddressSanitizer + UBSan (build-asan/)
-#   make fuzz FUZZ_SECONDS=60     # libFuzzer targets tools/fuzz/*.cpp, N seconds each (build-fuzz/)
+#   make asan                     # the CPU test suite under AddressSanitizer + UBSan
+#   make fuzz FUZZ_SECONDS=60     # libFuzzer targets tools/fuzz/*.cpp, N seconds each
+#   make fuzz-replay              # the committed fuzzer findings (data/fixtures/fuzz/) once each
 #
-# Both rebuild the library through this Makefile with a different compiler line and BUILD
-# directory, so they share the source lists and flags above.
+# The library and the tests are compiled once, by this Makefile with another compiler line and
+# BUILD directory, with ASan + UBSan and libFuzzer's coverage instrumentation (fuzzer-no-link);
+# the test binary links without libFuzzer (the sanitizer runtime supplies the coverage hooks),
+# each fuzz target links the same library with it. One build instead of two halves the cold
+# time of `make asan fuzz` (the CI runs both on 2 cores).
 # UBSan reports stay recoverable at compile time so that tools/fuzz/ubsan.supp can silence
 # known third-party ones; halt_on_error=1 makes every other report fatal.
+SAN_CXX      ?= clang++
+SAN_BUILD    := build-san
 SAN_FLAGS    := -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN_COMPILE  := $(SAN_CXX) $(SAN_FLAGS) -fsanitize=fuzzer-no-link
+# -O1 keeps ASan's cost per access low; line tables alone are enough for symbolised reports.
+SAN_OPT      := -O1 -gline-tables-only
 ASAN_OPTIONS_RUN  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 UBSAN_OPTIONS_RUN ?= halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tools/fuzz/ubsan.supp
 # libFuzzer handles the deaths itself (and its own leak checks), so no abort_on_error there.
 FUZZ_ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1
+# The suite runs in SAN_SHARDS processes side by side (gtest sharding).
+SAN_SHARDS   ?= 2
 
-.PHONY: asan fuzz fuzz-build fuzz-corpus fuzz-lib
-asan: $(FIXTURES)/VERSION
-	$(MAKE) --no-print-directory CUDA=0 BUILD=build-asan OPT=-O1 CXX='$(CXX) $(SAN_FLAGS)' build-asan/csg_tests
-	CSG_FIXTURES=$(FIXTURES) ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
-	  build-asan/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
-
-FUZZ_CXX     ?= clang++
-FUZZ_SECONDS ?= 30
 FUZZ_SRC     := $(wildcard tools/fuzz/*.cpp)
-FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=build-fuzz/fuzz/%)
-FUZZ_SAN     := $(SAN_FLAGS)
-# The CPU-only part of LDLIBS (the library is built with CUDA=0 here).
-FUZZ_LDLIBS  := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
+FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=$(SAN_BUILD)/fuzz/%)
 
-# A phony step (not the archive's own name, which the sub-make's $(LIB) rule owns).
-fuzz-lib:
-	$(MAKE) --no-print-directory CUDA=0 BUILD=build-fuzz OPT='-O1 -gline-tables-only' \
-	  CXX='$(FUZZ_CXX) -fsanitize=fuzzer-no-link $(FUZZ_SAN)' build-fuzz/libcsg.a
+.PHONY: asan san-build fuzz fuzz-build fuzz-corpus fuzz-replay
+# A phony step that hands the files to one sub-make (whose rules, with BUILD=$(SAN_BUILD), own them
+# and track their header dependencies): the test binary and every fuzz target.
+san-build:
+	$(MAKE) --no-print-directory CUDA=0 BUILD=$(SAN_BUILD) OPT='$(SAN_OPT)' CXX='$(SAN_COMPILE)' \
+	  $(SAN_BUILD)/csg_tests $(FUZZ_BIN)
+fuzz-build: san-build
 
-build-fuzz/fuzz/%: tools/fuzz/%.cpp tools/fuzz/fuzz_support.h fuzz-lib
+asan: san-build $(FIXTURES)/VERSION
+	@CSG_FIXTURES=$(FIXTURES) ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
+	  bash tools/fuzz/run_test_shards.sh $(SAN_SHARDS) $(SAN_BUILD) $(SAN_BUILD)/csg_tests \
+	  $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
+
+FUZZ_SECONDS ?= 30
+# A fixed libFuzzer seed: the same build and corpus give the same run (CI sets it; 0 = random).
+FUZZ_SEED    ?= 1
+# Built by the san-build sub-make (LIB is $(SAN_BUILD)/libcsg.a there); LDLIBS is CPU-only there.
+$(SAN_BUILD)/fuzz/%: tools/fuzz/%.cpp tools/fuzz/fuzz_support.h $(LIB)
 	@mkdir -p $(@D)
-	$(FUZZ_CXX) -std=c++17 -O1 -g -Iinclude -I. -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< build-fuzz/libcsg.a $(FUZZ_LDLIBS)
+	$(SAN_CXX) -std=c++17 $(SAN_OPT) -Iinclude -I. -fsanitize=fuzzer $(SAN_FLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-fuzz-build: $(FUZZ_BIN)
-
-FUZZ_CORPUS  := build/fuzz/corpus
+FUZZ_CORPUS  := $(SAN_BUILD)/corpus-seed
 fuzz-corpus:
 	/usr/bin/python3 tools/fuzz/make_corpus.py $(FUZZ_CORPUS)
 
-# Each target runs FUZZ_SECONDS on its seed corpus build/fuzz/corpus/<target>/ (new inputs go to
-# build-fuzz/corpus-new/<target>/);
-# crashes are written to build-fuzz/crashes/<target>/ and reported, and make fails if any.
+# Each target runs FUZZ_SECONDS on its seed corpus $(FUZZ_CORPUS)/<target>/ (new inputs go to
+# build-san/corpus-new/<target>/); crashes are written to build-san/crashes/<target>/ and
+# reported with the command that replays them, and make fails if any.
 fuzz: fuzz-build fuzz-corpus
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
-	  bash tools/fuzz/run_fuzzers.sh build-fuzz $(FUZZ_CORPUS) $(notdir $(FUZZ_BIN))
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_SEED=$(FUZZ_SEED) ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) \
+	  UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) bash tools/fuzz/run_fuzzers.sh $(SAN_BUILD) $(FUZZ_CORPUS) $(notdir $(FUZZ_BIN))
+
+# Replays every committed fuzzer finding (data/fixtures/fuzz/*) once through every target; a
+# report fails make.
+fuzz-replay: fuzz-build
+	@ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
+	  bash tools/fuzz/replay_regressions.sh $(SAN_BUILD) data/fixtures/fuzz
 
 # ---------------------------------------------------------------------------------------------
 # The CSG training-step benchmark (tools/bench/csg_step_bench.cpp vs tools/reference/csg_step_torch.py,

