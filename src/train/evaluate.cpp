@@ -2,11 +2,13 @@
 // entry points.
 #include "src/train/evaluate.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
 #include "csg/autograd.h"
 #include "csg/metrics.h"
+#include "csg/progress.h"
 #include "src/train/data_setup.h"
 #include "src/train/state.h"
 
@@ -35,7 +37,7 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
   net.set_eval_modes();
   data::DataLoader loader(borrow(val), transform, eval_loader_options(cfg));
   loader.start_epoch(0);
-  const int64_t batches = loader.batches_per_epoch();
+  ProgressBar progress("eval", loader.batches_per_epoch(), cfg.quiet);  // in batches
   int64_t done = 0;
   double metric = 0;
   if (cfg.task == Task::Visda) {
@@ -43,8 +45,7 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
     while (auto batch = loader.next()) {
       models::ResNetFeatures f;
       acc.add(net.task_logits(batch->views[0].to(dev), &f), batch->labels);
-      if (!cfg.quiet && (++done % 20 == 0 || done == batches))
-        std::fprintf(stderr, "eval %lld/%lld batches\n", static_cast<long long>(done), static_cast<long long>(batches));
+      progress.update(++done);
     }
     std::printf("%s", acc.table().c_str());
     metric = acc.mean_accuracy();
@@ -53,8 +54,7 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
     while (auto batch = loader.next()) {
       models::ResNetFeatures f;
       cm.add(net.task_logits(batch->views[0].to(dev), &f), batch->labels);
-      if (!cfg.quiet && (++done % 20 == 0 || done == batches))
-        std::fprintf(stderr, "eval %lld/%lld images\n", static_cast<long long>(done), static_cast<long long>(batches));
+      progress.update(++done);
     }
     std::printf("%s", cm.table().c_str());
     metric = cm.mean_iou();
@@ -90,6 +90,8 @@ PooledFeatures pooled_layer4_features(const Config& cfg, const std::string& chec
   loader.start_epoch(0);
   std::vector<Tensor> feats;
   PooledFeatures out;
+  const int64_t wanted = max_images > 0 ? std::min<int64_t>(max_images, d.val->size()) : d.val->size();
+  ProgressBar progress("layer4 features (images)", wanted, cfg.quiet);
   int64_t n = 0;
   while (auto batch = loader.next()) {
     if (max_images > 0 && n >= max_images) break;
@@ -97,6 +99,7 @@ PooledFeatures pooled_layer4_features(const Config& cfg, const std::string& chec
     feats.push_back(global_avg_pool(f.layer[3]).to(Device::CPU));  // [B, 2048] pooled layer4
     for (double label : batch->labels.to_vector()) out.labels.push_back(static_cast<int64_t>(label));
     n += batch->size();
+    progress.update(std::min(n, wanted));
   }
   CSG_CHECK(!feats.empty(), "hse: no validation images were read");
   out.features = cat(feats, 0);
