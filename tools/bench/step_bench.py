@@ -18,6 +18,14 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
+from safetensors_io import load_safetensors as load_arrays  # noqa: E402
+
+
+def load_safetensors(path):
+    arrays, meta = load_arrays(path)
+    return {k: a.astype("float64") for k, a in arrays.items()}, meta
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_STEP = os.path.join(HERE, "..", "reference", "csg_step_torch.py")
 
@@ -105,24 +113,6 @@ def figure_line(a, f, side, ours, flops):
 
 
 # ---- parity ----------------------------------------------------------------------------------
-
-def load_safetensors(path):
-    import json
-    import struct
-
-    import numpy as np
-    dt = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    out = {}
-    for name, e in header.items():
-        b, end = e["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + b:8 + n + end], dtype=dt[e["dtype"]]).reshape(e["shape"]).astype(np.float64)
-    return out, meta
-
 
 def parity(a, task, tmp):
     """Both sides from the same state on the same inputs; the tolerances of tests/test_step_bench_parity.cpp."""

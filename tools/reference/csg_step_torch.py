@@ -21,17 +21,17 @@ Runs under torch 1.13 (CPU) and torch 2.x (CUDA; --compile needs torch.compile).
 """
 import argparse
 import copy
-import json
 import os
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
+
+from safetensors_io import load_safetensors as load_arrays
+from safetensors_io import save_safetensors as save_arrays
 
 # ---- configuration: csg's default_config (src/train/trainer.cpp, include/csg/train.h) ----------
 
@@ -86,48 +86,21 @@ def parse_args(argv=None):
 
 # ---- safetensors (F32, F64, I64), written and read by hand: no extra package -------------------
 
-_DT = {"F32": np.float32, "F64": np.float64, "I64": np.int64}
-_DT_NAME = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}
+_KEPT_DTYPES = (torch.float32, torch.float64, torch.int64)
 
 
 def save_safetensors(path, tensors, metadata=None):
-    header, blobs, offset = {"__metadata__": dict(metadata or {})}, [], 0
+    arrays = {}
     for name, t in tensors.items():
         t = t.detach().cpu().contiguous()
-        if t.dtype not in _DT_NAME:
-            t = t.to(torch.float32)
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": _DT_NAME[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+        arrays[name] = (t if t.dtype in _KEPT_DTYPES else t.to(torch.float32)).numpy()
+    save_arrays(path, arrays, metadata)
 
 
 def load_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    out, base = {}, 8 + n
-    for name, e in header.items():
-        if e["dtype"] not in _DT:
-            raise SystemExit(f"{path}: tensor {name} has dtype {e['dtype']}; expected F32, F64 or I64")
-        b, end = e["data_offsets"]
-        arr = np.frombuffer(raw[base + b:base + end], dtype=_DT[e["dtype"]]).reshape(e["shape"])
-        out[name] = torch.from_numpy(arr.copy())
-    return out, meta
+    arrays, meta = load_arrays(path)
+    return {k: torch.from_numpy(a) for k, a in arrays.items()}, meta
 
-
-# ---- the networks (src/train/network.cpp) -------------------------------------------------------
 
 class DeepLabV2Head(nn.Module):
     """DeepLabv2's classifier: four 3x3 convs, dilations 6/12/18/24, summed (csg's aspp-v2)."""

@@ -6,26 +6,18 @@ from a [D,K] queue of unit columns, logits = [q.k, q.Queue] / 0.07, cross-entrop
 Records q (before normalisation), k, the queue, the logits, the loss and d loss / d q_raw.
 Run: /usr/bin/python3 tools/reference/make_method_fixtures.py data/fixtures/method
 """
-import json
 import os
-import struct
 import sys
 
 import torch
 import torch.nn.functional as F
 
+from safetensors_io import save_safetensors as save_arrays
+
 
 def save_safetensors(path, tensors):
-    header, blobs, offset = {"__metadata__": {"version": "1", "torch": torch.__version__}}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().to(torch.float64).contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F64", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    save_arrays(path, {k: t.detach().to(torch.float64).contiguous().numpy() for k, t in tensors.items()},
+                {"version": "1", "torch": torch.__version__})
 
 
 out = sys.argv[1] if len(sys.argv) > 1 else "data/fixtures/method"

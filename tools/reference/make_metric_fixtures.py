@@ -18,31 +18,19 @@ Each metric is written the way the code behind the paper's numbers computes it, 
 
 Run: /usr/bin/python3 tools/reference/make_metric_fixtures.py data/fixtures/metrics
 """
-import json
 import os
-import struct
 import sys
 
 import numpy as np
 import torch
 
+from safetensors_io import save_safetensors as save_arrays
+
 
 def save_safetensors(path, tensors):
-    header, blobs, offset = {"__metadata__": {"version": "1", "numpy": np.__version__}}, [], 0
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a)
-        dtype = {np.dtype("float64"): "F64", np.dtype("int64"): "I64"}[a.dtype]
-        data = a.tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    save_arrays(path, tensors, {"version": "1", "numpy": np.__version__})
 
 
-# ---- hyperspherical energy (MHE, literally, numpy float64) -----------------------------------
 def mhe_energy(features_rows, power):
     filt = features_rows.T  # [D, N]: MHE's vectors are columns
     n_filt = filt.shape[1]

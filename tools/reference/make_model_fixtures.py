@@ -10,34 +10,19 @@ the input, target, logits, layer1..4 outputs and selected parameter gradients to
 Run with Debian's python3-torch:  /usr/bin/python3 tools/reference/make_model_fixtures.py OUT_DIR
 Fixture version 1.
 """
-import json
 import os
-import struct
 import sys
 
 import torch
 import torchvision
 
+from safetensors_io import save_safetensors as save_arrays
+
 VERSION = 1
 
 
 def save_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in tensors.items():
-        t = t.detach().to(torch.float32).contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    h = json.dumps(header).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+    save_arrays(path, {k: t.detach().to(torch.float32).contiguous().cpu().numpy() for k, t in tensors.items()}, metadata)
 
 
 def randomise_bn(model, gen):
