@@ -8,6 +8,7 @@
 using namespace csg;
 using csg::testing::expect_cuda_parity;
 using csg::testing::expect_gradients_match;
+using csg::testing::expect_values_near;
 using csg::testing::max_abs_diff;
 using csg::testing::uniform;
 using Ins = std::vector<Tensor>;
@@ -49,12 +50,6 @@ NaiveBn naive_batch_norm(const Tensor& x, const Tensor& w, const Tensor& b, cons
   return r;
 }
 
-void expect_values(const Tensor& t, const std::vector<double>& want, double tol) {
-  std::vector<double> got = t.to_vector();
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
-
 Tensor positive(const Shape& shape, uint64_t seed) { return uniform(shape, seed, DType::F64, 0.5, 2.0); }
 
 const BatchNormMode kModes[] = {BatchNormMode::Train, BatchNormMode::Eval, BatchNormMode::Frozen};
@@ -77,7 +72,7 @@ TEST(BatchNorm, TrainForwardAndRunningStatsMatchNaive) {
     Tensor y = batch_norm(x, w, b, rm, rv, BatchNormMode::Train, momentum, eps);
     NaiveBn want = naive_batch_norm(x, w, b, nullptr, nullptr, eps);
     ASSERT_EQ(y.shape(), shape);
-    expect_values(y, want.y, 1e-12);
+    expect_values_near(y, want.y, 1e-12);
     // PyTorch's update: running = (1-momentum)*running + momentum*batch, unbiased variance.
     for (int64_t c = 0; c < C; ++c) {
       EXPECT_NEAR(rm.to_vector()[c], (1 - momentum) * rm0[c] + momentum * want.batch_mean[c], 1e-13);
@@ -103,7 +98,7 @@ TEST(BatchNorm, RunningStatsHandValues) {
   EXPECT_NEAR(rm.item(), 0.9 * 0 + 0.1 * 3, 1e-15);
   EXPECT_NEAR(rv.item(), 0.9 * 1 + 0.1 * 14.0 / 3, 1e-15);
   const double rstd = 1 / std::sqrt(3.5 + 1e-5);
-  expect_values(y, {-2 * rstd, -1 * rstd, 0, 3 * rstd}, 1e-14);
+  expect_values_near(y, {-2 * rstd, -1 * rstd, 0, 3 * rstd}, 1e-14);
   // The update is an in-place write: the storage versions moved.
   EXPECT_GT(rm.storage().version(), v0);
   EXPECT_GT(rv.storage().version(), w0);
@@ -124,15 +119,15 @@ TEST(BatchNorm, TrainMatchesPyTorch) {
   Tensor rm = from_vector(std::vector<double>{0.5, -0.5, 1.0}, {3});
   Tensor rv = from_vector(std::vector<double>{1.0, 2.0, 0.5}, {3});
   Tensor y = batch_norm(x, w, b, rm, rv, BatchNormMode::Train, 0.25, 1e-3);
-  expect_values(y,
+  expect_values_near(y,
                 {0.294540329816,  -0.397158620641, 0.813314542659,  0.121615592202,  1.136996865282,
                  -1.04932915371,  0.2,             1.44932915371,   2.380333433021,  -0.386462368807,
                  -3.153258170636, 1.688634482564,  -0.397158620641, 0.813314542659,  0.121615592202,
                  -0.570083358255, -1.04932915371,  0.2,             1.44932915371,   -0.736996865282,
                  -0.386462368807, -3.153258170636, 1.688634482564,  -1.078161319264},
                 1e-11);
-  expect_values(rm, {1.84375, 0.875, 1.78125}, 1e-14);
-  expect_values(rv, {3.138392857142857, 4.428571428571429, 2.763392857142857}, 1e-14);
+  expect_values_near(rm, {1.84375, 0.875, 1.78125}, 1e-14);
+  expect_values_near(rv, {3.138392857142857, 4.428571428571429, 2.763392857142857}, 1e-14);
 }
 
 TEST(BatchNorm, EvalAndFrozenForwardUseRunningStats) {
@@ -144,13 +139,13 @@ TEST(BatchNorm, EvalAndFrozenForwardUseRunningStats) {
     for (BatchNormMode mode : {BatchNormMode::Eval, BatchNormMode::Frozen}) {
       SCOPED_TRACE(mode_name(mode));
       const uint64_t version = rm.storage().version();
-      expect_values(batch_norm(x, w, b, rm, rv, mode), want.y, 1e-12);
+      expect_values_near(batch_norm(x, w, b, rm, rv, mode), want.y, 1e-12);
       EXPECT_EQ(rm.to_vector(), mean);  // running stats untouched
       EXPECT_EQ(rv.to_vector(), var);
       EXPECT_EQ(rm.storage().version(), version);
     }
     NaiveBn plain = naive_batch_norm(x, Tensor(), Tensor(), &mean, &var, 1e-5);
-    expect_values(batch_norm(x, Tensor(), Tensor(), rm, rv, BatchNormMode::Eval), plain.y, 1e-12);
+    expect_values_near(batch_norm(x, Tensor(), Tensor(), rm, rv, BatchNormMode::Eval), plain.y, 1e-12);
   }
 }
 

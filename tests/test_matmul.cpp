@@ -7,6 +7,7 @@
 using namespace csg;
 using csg::testing::expect_cuda_parity;
 using csg::testing::expect_gradients_match;
+using csg::testing::expect_values_near;
 using csg::testing::max_abs_diff;
 using csg::testing::uniform;
 using Ins = std::vector<Tensor>;
@@ -27,11 +28,6 @@ std::vector<double> naive_matmul(const Tensor& a, const Tensor& b) {
         out[(i * M + m) * N + n] = acc;
       }
   return out;
-}
-
-void expect_values_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], tol) << "element " << i;
 }
 
 }  // namespace

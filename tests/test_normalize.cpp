@@ -14,20 +14,13 @@ namespace {
 
 // x / max(||lane||, eps) for a 3-D tensor, each element dividing by the norm of its lane.
 std::vector<double> naive_l2_normalize(const Tensor& x, int dim, double eps) {
-  const std::vector<double> v = x.to_vector();
-  const Shape s = x.shape();
-  auto flat = [&](const int64_t* c) { return (c[0] * s[1] + c[1]) * s[2] + c[2]; };
-  std::vector<double> out(v.size());
-  int64_t c[3];
-  for (c[0] = 0; c[0] < s[0]; ++c[0])
-    for (c[1] = 0; c[1] < s[1]; ++c[1])
-      for (c[2] = 0; c[2] < s[2]; ++c[2]) {
-        int64_t m[3] = {c[0], c[1], c[2]};
-        double ss = 0;
-        for (m[dim] = 0; m[dim] < s[dim]; ++m[dim]) ss += v[flat(m)] * v[flat(m)];
-        out[flat(c)] = v[flat(c)] / std::max(std::sqrt(ss), eps);
-      }
-  return out;
+  return csg::testing::map_lanes(x, dim, [eps](const std::vector<double>& lane) {
+    double ss = 0;
+    for (double v : lane) ss += v * v;
+    std::vector<double> out;
+    for (double v : lane) out.push_back(v / std::max(std::sqrt(ss), eps));
+    return out;
+  });
 }
 
 }  // namespace

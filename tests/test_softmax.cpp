@@ -7,36 +7,23 @@
 using namespace csg;
 using csg::testing::expect_cuda_parity;
 using csg::testing::expect_gradients_match;
+using csg::testing::expect_values_near;
 using csg::testing::max_abs_diff;
 using csg::testing::uniform;
 using Ins = std::vector<Tensor>;
 
 namespace {
 
-// Softmax of a 3-D tensor along `dim`, element by element: for each element, the max and
-// the sum of exponentials are taken over the lane through it.
+// Softmax of a 3-D tensor along `dim`, lane by lane, with the max subtracted first.
 std::vector<double> naive_softmax(const Tensor& x, int dim, bool log_output) {
-  const std::vector<double> v = x.to_vector();
-  const Shape s = x.shape();
-  auto flat = [&](const int64_t* c) { return (c[0] * s[1] + c[1]) * s[2] + c[2]; };
-  std::vector<double> out(v.size());
-  int64_t c[3];
-  for (c[0] = 0; c[0] < s[0]; ++c[0])
-    for (c[1] = 0; c[1] < s[1]; ++c[1])
-      for (c[2] = 0; c[2] < s[2]; ++c[2]) {
-        int64_t m[3] = {c[0], c[1], c[2]};
-        double mx = -INFINITY, sum = 0;
-        for (m[dim] = 0; m[dim] < s[dim]; ++m[dim]) mx = std::max(mx, v[flat(m)]);
-        for (m[dim] = 0; m[dim] < s[dim]; ++m[dim]) sum += std::exp(v[flat(m)] - mx);
-        const double xv = v[flat(c)];
-        out[flat(c)] = log_output ? xv - mx - std::log(sum) : std::exp(xv - mx) / sum;
-      }
-  return out;
-}
-
-void expect_near_all(const std::vector<double>& a, const std::vector<double>& b, double tol) {
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], tol) << "element " << i;
+  return csg::testing::map_lanes(x, dim, [log_output](const std::vector<double>& lane) {
+    double mx = -INFINITY, sum = 0;
+    for (double v : lane) mx = std::max(mx, v);
+    for (double v : lane) sum += std::exp(v - mx);
+    std::vector<double> out;
+    for (double v : lane) out.push_back(log_output ? v - mx - std::log(sum) : std::exp(v - mx) / sum);
+    return out;
+  });
 }
 
 }  // namespace
@@ -44,10 +31,10 @@ void expect_near_all(const std::vector<double>& a, const std::vector<double>& b,
 TEST(Softmax, MatchesNaiveReferenceAlongEveryDim) {
   Tensor x = uniform({3, 4, 5}, 11, DType::F64, -4, 4);
   for (int dim = 0; dim < 3; ++dim) {
-    expect_near_all(softmax(x, dim).to_vector(), naive_softmax(x, dim, false), 1e-14);
-    expect_near_all(softmax(x.to(DType::F32), dim).to_vector(), naive_softmax(x, dim, false), 1e-6);
+    expect_values_near(softmax(x, dim).to_vector(), naive_softmax(x, dim, false), 1e-14);
+    expect_values_near(softmax(x.to(DType::F32), dim).to_vector(), naive_softmax(x, dim, false), 1e-6);
   }
-  expect_near_all(softmax(x, -1).to_vector(), naive_softmax(x, 2, false), 1e-14);
+  expect_values_near(softmax(x, -1).to_vector(), naive_softmax(x, 2, false), 1e-14);
   // Each lane sums to one.
   std::vector<double> s = sum(softmax(x, 1), {1}).to_vector();
   for (double v : s) EXPECT_NEAR(v, 1.0, 1e-14);
@@ -56,10 +43,10 @@ TEST(Softmax, MatchesNaiveReferenceAlongEveryDim) {
 TEST(LogSoftmax, MatchesNaiveReferenceAlongEveryDim) {
   Tensor x = uniform({3, 4, 5}, 12, DType::F64, -4, 4);
   for (int dim = 0; dim < 3; ++dim) {
-    expect_near_all(log_softmax(x, dim).to_vector(), naive_softmax(x, dim, true), 1e-13);
-    expect_near_all(log_softmax(x.to(DType::F32), dim).to_vector(), naive_softmax(x, dim, true), 1e-5);
+    expect_values_near(log_softmax(x, dim).to_vector(), naive_softmax(x, dim, true), 1e-13);
+    expect_values_near(log_softmax(x.to(DType::F32), dim).to_vector(), naive_softmax(x, dim, true), 1e-5);
   }
-  expect_near_all(log_softmax(x, -2).to_vector(), naive_softmax(x, 1, true), 1e-13);
+  expect_values_near(log_softmax(x, -2).to_vector(), naive_softmax(x, 1, true), 1e-13);
 }
 
 TEST(Softmax, StableForLargeLogits) {

@@ -8,18 +8,13 @@
 using namespace csg;
 using csg::testing::expect_cuda_parity;
 using csg::testing::expect_gradients_match;
+using csg::testing::expect_values_near;
 using csg::testing::uniform;
 using Ins = std::vector<Tensor>;
 
 namespace {
 
 const std::vector<double> kInput = {0.5, -1.25, 2.0, 0.75, 3.0, 1.5, -0.5, -2.25, 1.0, 0.25, 4.0, -1.0};  // [1,1,3,4]
-
-void expect_values(const Tensor& y, const std::vector<double>& want, double tol) {
-  std::vector<double> got = y.to_vector();
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
-}
 
 // f(h, w) = 2h - 3w + 1 sampled on an [1,1,H,W] grid.
 Tensor linear_image(int64_t h, int64_t w) {
@@ -46,16 +41,16 @@ TEST(Upsample, MatchesPyTorch) {
                                        -0.5,  -1.375, -2.25, 2,     1.4375, 0.875,  1.3125, 1.75,  0.0625,
                                        -1.625, 1,     0.625, 0.25,  2.125,  4,      1.5,    -1};
   const std::vector<double> down_true = {0.5, 0.375, 0.75, 1, 2.125, -1};
-  expect_values(upsample_bilinear2d(x, 5, 7, false), up_false, 1e-11);
-  expect_values(upsample_bilinear2d(x, 2, 3, false), down_false, 1e-11);
-  expect_values(upsample_bilinear2d(x, 5, 7, true), up_true, 1e-12);
-  expect_values(upsample_bilinear2d(x, 2, 3, true), down_true, 1e-12);
+  expect_values_near(upsample_bilinear2d(x, 5, 7, false), up_false, 1e-11);
+  expect_values_near(upsample_bilinear2d(x, 2, 3, false), down_false, 1e-11);
+  expect_values_near(upsample_bilinear2d(x, 5, 7, true), up_true, 1e-12);
+  expect_values_near(upsample_bilinear2d(x, 2, 3, true), down_true, 1e-12);
   // float32: same taps, rounding differs from PyTorch's vectorised CPU loop in the last bits.
   Tensor xf = x.to(DType::F32);
-  expect_values(upsample_bilinear2d(xf, 5, 7, false), up_false, 3e-6);
-  expect_values(upsample_bilinear2d(xf, 2, 3, false), down_false, 3e-6);
-  expect_values(upsample_bilinear2d(xf, 5, 7, true), up_true, 3e-6);
-  expect_values(upsample_bilinear2d(xf, 2, 3, true), down_true, 3e-6);
+  expect_values_near(upsample_bilinear2d(xf, 5, 7, false), up_false, 3e-6);
+  expect_values_near(upsample_bilinear2d(xf, 2, 3, false), down_false, 3e-6);
+  expect_values_near(upsample_bilinear2d(xf, 5, 7, true), up_true, 3e-6);
+  expect_values_near(upsample_bilinear2d(xf, 2, 3, true), down_true, 3e-6);
   EXPECT_EQ(upsample_bilinear2d(xf, 5, 7, true).shape(), (Shape{1, 1, 5, 7}));
 }
 

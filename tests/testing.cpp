@@ -30,6 +30,37 @@ TempDir::~TempDir() {
 std::string TempDir::operator/(const std::string& rel) const { return (std::filesystem::path(path_) / rel).string(); }
 std::string TempDir::str() const { return path_; }
 
+void expect_values_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "element " << i;
+}
+
+void expect_values_near(const Tensor& got, const std::vector<double>& want, double tol) {
+  expect_values_near(got.to_vector(), want, tol);
+}
+
+std::vector<double> map_lanes(const Tensor& x, int dim, const LaneFn& lane_fn) {
+  CSG_CHECK(x.dim() == 3 && dim >= 0 && dim < 3, "map_lanes: a 3-D tensor and dim 0..2, got ", shape_str(x.shape()),
+            " and dim ", dim);
+  const std::vector<double> v = x.to_vector();
+  const Shape s = x.shape();
+  auto flat = [&](const int64_t* c) { return (c[0] * s[1] + c[1]) * s[2] + c[2]; };
+  std::vector<double> out(v.size()), lane(s[dim]);
+  int64_t c[3];
+  // Every lane starts at an index whose coordinate along dim is 0.
+  for (c[0] = 0; c[0] < (dim == 0 ? 1 : s[0]); ++c[0])
+    for (c[1] = 0; c[1] < (dim == 1 ? 1 : s[1]); ++c[1])
+      for (c[2] = 0; c[2] < (dim == 2 ? 1 : s[2]); ++c[2]) {
+        int64_t m[3] = {c[0], c[1], c[2]};
+        for (m[dim] = 0; m[dim] < s[dim]; ++m[dim]) lane[m[dim]] = v[flat(m)];
+        const std::vector<double> result = lane_fn(lane);
+        CSG_CHECK(result.size() == lane.size(), "map_lanes: lane_fn returned ", result.size(), " values for a lane of ",
+                  lane.size());
+        for (m[dim] = 0; m[dim] < s[dim]; ++m[dim]) out[flat(m)] = result[m[dim]];
+      }
+  return out;
+}
+
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   EXPECT_EQ(shape_str(a.shape()), shape_str(b.shape()));
   if (a.shape() != b.shape()) return INFINITY;

@@ -45,6 +45,16 @@ class TempDir {
   std::string path_;
 };
 
+// |got[i] - want[i]| <= tol for every element, sizes equal; a failure names the element.
+void expect_values_near(const std::vector<double>& got, const std::vector<double>& want, double tol);
+void expect_values_near(const Tensor& got, const std::vector<double>& want, double tol);
+
+// A naive reference for ops that work lane by lane (softmax, l2_normalize): for a 3-D tensor,
+// passes every lane along `dim` (x[.., i, ..] for i = 0..size(dim)-1, in order) to `lane_fn`
+// and puts the lane it returns in its place. The result is in x's contiguous order.
+using LaneFn = std::function<std::vector<double>(const std::vector<double>&)>;
+std::vector<double> map_lanes(const Tensor& x, int dim, const LaneFn& lane_fn);
+
 // Max |a - b| over all elements (any devices/dtypes, same shape).
 double max_abs_diff(const Tensor& a, const Tensor& b);
 
