@@ -75,7 +75,7 @@ $(BUILD)/csg_tests: $(TEST_OBJ) $(LIB)
 # Reference outputs of torchvision models (tools/reference/make_model_fixtures.py), made on
 # demand with Debian's python3-torch; without it the model-parity tests skip and say why.
 FIXTURES := $(BUILD)/fixtures
-$(FIXTURES)/VERSION: tools/reference/make_model_fixtures.py tools/reference/safetensors_io.py
+$(FIXTURES)/VERSION: tools/reference/make_model_fixtures.py tools/reference/safetensors_io.py tools/reference/resnet_stages.py
 	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating model fixtures in $(FIXTURES)"; /usr/bin/python3 $< $(FIXTURES); \
 	else echo "model fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
@@ -208,7 +208,7 @@ bench-step-cpu: $(STEP_BENCH)
 STEP_FIXTURES := $(FIXTURES)/csg_step
 STEP_PARITY_visda := --task visda --arch resnet18 --image-size 64 --batch 4 --queue-size 256 --steps 4 --lr 0.01 --key-noise 0.1
 STEP_PARITY_gta5  := --task gta5 --arch deeplab18 --image-size 64 --batch 2 --queue-size 512 --steps 3 --key-noise 0.1
-$(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py
+$(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py tools/reference/resnet_stages.py
 	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating step-parity fixtures in $(STEP_FIXTURES)"; mkdir -p $(STEP_FIXTURES); \
 	  for t in visda gta5; do \

@@ -30,6 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
+from resnet_stages import resnet_stages
 from safetensors_io import load_safetensors as load_arrays
 from safetensors_io import save_safetensors as save_arrays
 
@@ -155,15 +156,6 @@ def make_encoder(cfg):
 
 def stage_channels(enc, l):
     return enc.feature_channels // 2 ** (4 - l)
-
-
-def forward_features(enc, x):
-    x = enc.maxpool(enc.relu(enc.bn1(enc.conv1(x))))
-    out = []
-    for layer in (enc.layer1, enc.layer2, enc.layer3, enc.layer4):
-        x = layer(x)
-        out.append(x)
-    return out
 
 
 def projection_head(c, dim):  # FC-ReLU-FC, names "0" and "2"
@@ -337,7 +329,7 @@ class FlopCounter:
 def forward_losses(net, cfg, xq, xk, labels, queues, counter=None):
     """Everything up to the loss (the part torch.compile may take): returns the total loss,
     the task loss, the per-layer InfoNCE losses and the new keys."""
-    f_q = forward_features(net.encoder_q, xq)
+    f_q = resnet_stages(net.encoder_q, xq)
     if net.segmentation:
         low = net.encoder_q.fc_new(f_q[3])
         logits = F.interpolate(low, size=xq.shape[2:], mode="bilinear", align_corners=True)
@@ -347,8 +339,8 @@ def forward_losses(net, cfg, xq, xk, labels, queues, counter=None):
         task = F.cross_entropy(logits.float(), labels)
     loss = task
     with torch.no_grad():
-        f_k = forward_features(net.encoder_k, xk)
-        f_att = forward_features(net.encoder_q, xk)
+        f_k = resnet_stages(net.encoder_k, xk)
+        f_att = resnet_stages(net.encoder_q, xk)
     nces, keys = [], []
     for i, l in enumerate(cfg.layers):
         fq = chunk_patches(f_q[l - 1], cfg.chunks)

@@ -16,6 +16,7 @@ import sys
 import torch
 import torchvision
 
+from resnet_stages import resnet_stages
 from safetensors_io import save_safetensors as save_arrays
 
 VERSION = 1
@@ -41,15 +42,6 @@ def randomise_bn(model, gen):
                 m.running_var.copy_(torch.rand(c, generator=gen) * 0.5 + 0.75)
 
 
-def stages(model, x):
-    x = model.maxpool(model.relu(model.bn1(model.conv1(x))))
-    outs = []
-    for layer in (model.layer1, model.layer2, model.layer3, model.layer4):
-        x = layer(x)
-        outs.append(x)
-    return outs
-
-
 def make(arch, out_dir, num_classes, dilate, size, grads):
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(1)
@@ -63,7 +55,7 @@ def make(arch, out_dir, num_classes, dilate, size, grads):
     torch.save(model.state_dict(), os.path.join(out_dir, name + ".pth"))
     x = torch.rand(2, 3, size, size, generator=gen) * 2 - 1
     target = torch.tensor([1, num_classes - 1])
-    feats = stages(model, x)
+    feats = resnet_stages(model, x)
     logits = model.fc(torch.flatten(model.avgpool(feats[3]), 1))
     loss = torch.nn.functional.cross_entropy(logits, target)
     loss.backward()
@@ -132,7 +124,7 @@ def make_deeplab(out_dir, size):
     model.eval()
     torch.save(model.state_dict(), os.path.join(out_dir, "deeplab50.pth"))
     x = torch.rand(2, 3, size, size, generator=gen) * 2 - 1
-    feats = stages(model, x)
+    feats = resnet_stages(model, x)
     low = model.fc_new(feats[3])
     logits = torch.nn.functional.interpolate(low, size=(size, size), mode="bilinear", align_corners=True)
     target = torch.randint(0, 19, (2, size, size), generator=gen)
