@@ -145,6 +145,14 @@ struct NoTf32 {
 };
 #endif
 
+// A case's x, w and (when it has one) b, all requiring grad; `seed` advances per tensor.
+Ins case_inputs(const Case& c, uint64_t& seed) {
+  Tensor x = uniform(c.x, seed++).requires_grad_();
+  Tensor w = uniform(c.w, seed++).requires_grad_();
+  Tensor b = c.bias ? uniform({c.w[0]}, seed++).requires_grad_() : Tensor();
+  return {x, w, b};
+}
+
 }  // namespace
 
 TEST(Conv2d, ForwardAndBackwardMatchNaive) {
@@ -174,11 +182,9 @@ TEST(Conv2d, Gradients) {
   uint64_t seed = 300;
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
-    Tensor x = uniform(c.x, seed++).requires_grad_();
-    Tensor w = uniform(c.w, seed++).requires_grad_();
-    Tensor b = c.bias ? uniform({c.w[0]}, seed++).requires_grad_() : Tensor();
+    const Ins inputs = case_inputs(c, seed);
     Conv2dOptions opt = c.opt;
-    expect_gradients_match([opt](const Ins& in) { return conv2d(in[0], in[1], in[2], opt); }, {x, w, b});
+    expect_gradients_match([opt](const Ins& in) { return conv2d(in[0], in[1], in[2], opt); }, inputs);
   }
 }
 
@@ -243,11 +249,9 @@ TEST(Conv2d, CudaParity) {
   uint64_t seed = 500;
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
-    Tensor x = uniform(c.x, seed++).requires_grad_();
-    Tensor w = uniform(c.w, seed++).requires_grad_();
-    Tensor b = c.bias ? uniform({c.w[0]}, seed++).requires_grad_() : Tensor();
+    const Ins inputs = case_inputs(c, seed);
     Conv2dOptions opt = c.opt;
-    expect_cuda_parity([opt](const Ins& in) { return conv2d(in[0], in[1], in[2], opt); }, {x, w, b});
+    expect_cuda_parity([opt](const Ins& in) { return conv2d(in[0], in[1], in[2], opt); }, inputs);
   }
   // Only the weight needs a gradient (frozen input), then only the input (frozen weight).
   Tensor x = uniform({2, 3, 9, 9}, 1), w = uniform({4, 3, 3, 3}, 2);
