@@ -12,9 +12,10 @@
 #include <set>
 #include <thread>
 
-#include "tests/testing.h"
+#include "csg/augment.h"
 #include "csg/data/loader.h"
 #include "csg/data/tiny.h"
+#include "tests/testing.h"
 
 namespace fs = std::filesystem;
 using csg::testing::TempDir;
@@ -319,7 +320,9 @@ TEST(Loader, CorruptImageOnDiskIsACountedSkipWithAWarning) {
   LoaderOptions opt;
   opt.batch_size = 5;
   opt.num_workers = 2;
-  DataLoader loader(train, classification_eval_transform(16, 16), opt);
+  augment::ClassificationTransform eval;
+  eval.resize = eval.crop = 16;
+  DataLoader loader(train, augment::classification_eval_transform(eval), opt);
   ::testing::internal::CaptureStderr();
   const Epoch e = run_epoch(loader, 0);
   const std::string warnings = ::testing::internal::GetCapturedStderr();

@@ -190,6 +190,8 @@ ViewPair classification_train_views(const Image& im, const ClassificationTransfo
 Tensor classification_eval(const Image& im, const ClassificationTransform& t);
 // For the data loader: Item.views = {q, k}, Item.label = the sample's class.
 data::Transform classification_train_transform(const ClassificationTransform& t);
+// For the evaluation loader: Item.views = {classification_eval(image)}, Item.label = the class.
+data::Transform classification_eval_transform(const ClassificationTransform& t);
 
 // ---- segmentation (reference dataloader_seg.py, GTA5) -----------------------------------------
 struct SegmentationTransform {

@@ -152,17 +152,6 @@ Batch collate(std::vector<Item>& items, const std::vector<int64_t>& indices, con
   return b;
 }
 
-Transform classification_eval_transform(int resize, int crop) {
-  CSG_CHECK(resize > 0 && crop > 0 && crop <= resize, "classification_eval_transform: resize ", resize, ", crop ",
-            crop);
-  return [resize, crop](Sample& s, Generator&) {
-    Item item;
-    item.views.push_back(image::to_tensor(image::center_crop(image::resize_shorter_side(s.image, resize), crop, crop)));
-    item.label = s.label;
-    return item;
-  };
-}
-
 Transform segmentation_eval_transform() {
   return [](Sample& s, Generator&) {
     Item item;

@@ -52,6 +52,16 @@ data::Transform classification_train_transform(const ClassificationTransform& t)
   };
 }
 
+data::Transform classification_eval_transform(const ClassificationTransform& t) {
+  CSG_CHECK(t.crop > 0 && t.crop <= t.resize, "classification_eval_transform: resize ", t.resize, ", crop ", t.crop);
+  return [t](data::Sample& s, Generator&) {
+    data::Item item;
+    item.views = {classification_eval(s.image, t)};
+    item.label = s.label;
+    return item;
+  };
+}
+
 ViewPair classification_train_views(const Image& im, const ClassificationTransform& t, Generator& gen) {
   ViewPair v;
   v.q = classification_train_view(im, t, gen);

@@ -31,7 +31,9 @@ TaskData open_task_data(const Config& cfg, bool need_train, bool need_val) {
     if (need_train) d.train = data::open_visda(cfg.data, cfg.train_split);
     if (need_val) d.val = data::open_visda(cfg.data, cfg.val_split);
     d.train_transform = visda_train_transform(cfg);
-    d.val_transform = data::classification_eval_transform(cfg.image_size, cfg.image_size);
+    augment::ClassificationTransform eval;
+    eval.resize = eval.crop = cfg.image_size;
+    d.val_transform = augment::classification_eval_transform(eval);
   } else {
     if (need_train) d.train = data::open_gta5(cfg.data);
     if (need_val) {

@@ -87,10 +87,8 @@ Batch collate(std::vector<Item>& items, const std::vector<int64_t>& indices, con
 // [H,W] int64 tensor of the label values.
 Tensor label_map_tensor(const LabelMap& labels);
 
-// The reference's evaluation transforms (no randomness):
-//  VisDA validation: shorter side -> `resize`, centre crop `crop` x `crop`, ImageNet normalisation.
-Transform classification_eval_transform(int resize = 224, int crop = 224);
-//  Cityscapes validation: the whole image normalised, the whole label map.
+// The reference's Cityscapes evaluation transform (no randomness): the whole image normalised,
+// the whole label map. (VisDA's is augment::classification_eval_transform, beside its train view.)
 Transform segmentation_eval_transform();
 
 // The seed of the transform Generator for position `position` of `epoch` (attempt > 0: substitutes).
