@@ -155,3 +155,23 @@ TEST(Random, CudaMatchesCpuBitForBit) {
   Tensor b = rand({4097}, g2, {DType::F32, Device::CUDA});
   EXPECT_EQ(csg::testing::max_abs_diff(a, b), 0);
 }
+
+TEST(Tensor, ParseDeviceNamesTheFlagAndWhyCudaIsMissing) {
+  EXPECT_EQ(csg::parse_device("cpu"), csg::Device::CPU);
+  try {
+    csg::parse_device("gpu");
+    FAIL() << "gpu was accepted";
+  } catch (const csg::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--device gpu: expected cpu or cuda"), std::string::npos) << e.what();
+  }
+  if (csg::cuda::available()) {
+    EXPECT_EQ(csg::parse_device("cuda"), csg::Device::CUDA);
+  } else {
+    try {
+      csg::parse_device("cuda");
+      FAIL() << "cuda was accepted without a usable GPU";
+    } catch (const csg::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(csg::cuda::status()), std::string::npos) << e.what();
+    }
+  }
+}

@@ -24,6 +24,9 @@ enum class DType : uint8_t { F32, F64, I64 };
 size_t dtype_size(DType dt);
 const char* dtype_name(DType dt);
 const char* device_name(Device dev);
+// The device a --device flag names: "cpu", or "cuda" when a GPU is usable. Anything else, or
+// "cuda" without a usable GPU, is a csg::Error that says why (cuda::status()).
+Device parse_device(const std::string& name);
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "[32,64,56,56]"

@@ -46,7 +46,7 @@ int run_predict(int argc, char** argv) {
   std::vector<NamedTensor> sd = load_pth(weights);
   model.load_state_dict(sd, /*strict=*/true);
   model.eval();
-  const Device dev = a.get("--device", "cpu") == "cuda" ? Device::CUDA : Device::CPU;
+  const Device dev = parse_device(a.get("--device", "cpu"));
   model.to(dev);
 
   const int resize = static_cast<int>(a.get_int("--resize", 256)), crop = static_cast<int>(a.get_int("--crop", 224));

@@ -32,6 +32,13 @@ const char* dtype_name(DType dt) {
 }
 const char* device_name(Device dev) { return dev == Device::CPU ? "cpu" : "cuda"; }
 
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::CPU;
+  CSG_CHECK(name == "cuda", "--device ", name, ": expected cpu or cuda");
+  CSG_CHECK(cuda::available(), "--device cuda: ", cuda::status());
+  return Device::CUDA;
+}
+
 std::string shape_str(const Shape& s) {
   std::string r = "[";
   for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);

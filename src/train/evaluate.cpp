@@ -66,7 +66,7 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
 }
 
 double run_evaluation(const Config& cfg, const std::string& checkpoint) {
-  const Device dev = device_of(cfg);
+  const Device dev = parse_device(cfg.device);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   Config c = cfg;
   c.csg = c.csg && !checkpoint.empty();
@@ -77,7 +77,7 @@ double run_evaluation(const Config& cfg, const std::string& checkpoint) {
 }
 
 PooledFeatures pooled_layer4_features(const Config& cfg, const std::string& checkpoint, int64_t max_images) {
-  const Device dev = device_of(cfg);
+  const Device dev = parse_device(cfg.device);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   CSG_CHECK(cfg.task == Task::Visda, "hse: features are measured on the VisDA validation images");
   CsgNetwork net(cfg);

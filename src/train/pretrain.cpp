@@ -36,7 +36,7 @@ data::Transform prior_transform(int size) {
 }  // namespace
 
 PretrainResult pretrain_prior(const PretrainConfig& cfg) {
-  const Device dev = cfg.device == "cuda" ? Device::CUDA : Device::CPU;
+  const Device dev = parse_device(cfg.device);
   auto train_set = std::shared_ptr<const data::Dataset>(data::open_fashion_mnist(cfg.fashion_dir, "train", cfg.image_size));
   auto test_set = std::shared_ptr<const data::Dataset>(data::open_fashion_mnist(cfg.fashion_dir, "test", cfg.image_size));
   models::ResNetOptions mo;

@@ -17,6 +17,4 @@ int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNe
 // Loads only the network weights of a checkpoint (evaluation).
 void load_network_weights(const std::string& path, CsgNetwork& net);
 
-Device device_of(const Config& cfg);
-
 }  // namespace csg::train

@@ -36,13 +36,6 @@ Config default_config(Task task) {
   return c;
 }
 
-Device device_of(const Config& cfg) {
-  if (cfg.device == "cpu") return Device::CPU;
-  CSG_CHECK(cfg.device == "cuda", "--device ", cfg.device, ": expected cpu or cuda");
-  CSG_CHECK(cuda::available(), "--device cuda: ", cuda::status());
-  return Device::CUDA;
-}
-
 namespace {
 
 // SIGINT / SIGTERM ask the loop to stop after the current step, write a checkpoint and return.
@@ -86,7 +79,7 @@ struct Window {
 }  // namespace
 
 TrainSummary run_training(const Config& cfg) {
-  const Device dev = device_of(cfg);
+  const Device dev = parse_device(cfg.device);
   std::filesystem::create_directories(cfg.out_dir);
   TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end);
 

@@ -253,7 +253,7 @@ inline int run_step_bench(StepBenchOptions o, FILE* out) {
   }
   ThreadCount threads(o.threads);
   if (o.device == "cuda") cuda::set_tf32({o.precision == "tf32", o.precision == "tf32"});
-  const Device dev = o.device == "cuda" ? Device::CUDA : Device::CPU;
+  const Device dev = parse_device(o.device);
 
   StepBench b(cfg);
   if (!o.init.empty()) load_initial_state(b.net, o.init);
