@@ -35,9 +35,8 @@ int run_pretrain(int argc, char** argv) {
     std::printf("prior already cached: %s (--force retrains it)\n", c.out_path.c_str());
     return 0;
   }
-  std::filesystem::create_directories(std::filesystem::path(c.out_path).parent_path().empty()
-                                          ? std::filesystem::path(".")
-                                          : std::filesystem::path(c.out_path).parent_path());
+  const std::filesystem::path parent = std::filesystem::path(c.out_path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
   train::PretrainResult r = train::pretrain_prior(c);
   std::printf("prior: %.2f%% on the Fashion-MNIST test split -> %s\n", r.test_accuracy, r.path.c_str());
   return 0;
