@@ -10,17 +10,9 @@
 using namespace csg;
 namespace fs = std::filesystem;
 
-namespace {
-std::string temp_dir(const std::string& name) {
-  fs::path p = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-}  // namespace
-
 TEST(Checkpoint, RoundTrip) {
-  const std::string dir = temp_dir("csg_ckpt_rt");
+  csg::testing::TempDir tmp;
+  const std::string dir = tmp.str();
   Checkpoint c;
   c.tensors.push_back({"model.fc.weight", csg::testing::uniform({3, 4}, 1, DType::F32)});
   c.tensors.push_back({"queue.3", csg::testing::uniform({2, 5}, 2, DType::F32)});
@@ -38,7 +30,8 @@ TEST(Checkpoint, RoundTrip) {
 }
 
 TEST(Checkpoint, RefusesForeignAndTruncatedFiles) {
-  const std::string dir = temp_dir("csg_ckpt_bad");
+  csg::testing::TempDir tmp;
+  const std::string dir = tmp.str();
   const std::string plain = dir + "/weights.safetensors";
   save_safetensors(plain, {{"w", zeros({2})}});
   try {
@@ -63,7 +56,8 @@ TEST(Checkpoint, RefusesForeignAndTruncatedFiles) {
 }
 
 TEST(Checkpoint, PruneKeepsTheNewest) {
-  const std::string dir = temp_dir("csg_ckpt_prune");
+  csg::testing::TempDir tmp;
+  const std::string dir = tmp.str();
   Checkpoint c;
   c.tensors.push_back({"w", zeros({1})});
   for (int64_t step : {100, 1000, 200, 300}) save_checkpoint(checkpoint_path(dir, "csg", step), c);

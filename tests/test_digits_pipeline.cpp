@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 
 TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   if (data::find_digit_fonts().empty()) GTEST_SKIP() << "no TrueType fonts (install fonts-dejavu-core)";
-  const fs::path dir = fs::path(::testing::TempDir()) / "csg_digits_pipeline";
-  fs::remove_all(dir);
+  csg::testing::TempDir tmp;
+  const fs::path dir = tmp.str();
   csg::testing::write_fashion_fixture((dir / "fashion").string(), 256, 64);
   csg::testing::write_mnist_fixture((dir / "mnist").string(), 6);
   train::DigitsConfig c;

@@ -58,6 +58,7 @@ TEST(Image, ToTensorNormalises) {
 }
 
 TEST(Image, BadFilesGiveErrorsNamingThem) {
+  csg::testing::TempDir tmp;
   auto expect_error = [](const std::string& path, const std::string& word) {
     try {
       img::load(path);
@@ -69,13 +70,13 @@ TEST(Image, BadFilesGiveErrorsNamingThem) {
     }
   };
   expect_error("/nonexistent/picture.png", "cannot open");
-  const std::string junk = ::testing::TempDir() + "csg_junk.png";
+  const std::string junk = tmp / "junk.png";
   { std::ofstream(junk) << "this is not an image"; }
   expect_error(junk, "corrupt");
   // A PNG cut in half: the header decodes, the pixels do not.
   std::ifstream f(kDir + "source.png", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  const std::string cut = ::testing::TempDir() + "csg_cut.png";
+  const std::string cut = tmp / "cut.png";
   { std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2); }
   expect_error(cut, "corrupt");
   try {
@@ -84,8 +85,6 @@ TEST(Image, BadFilesGiveErrorsNamingThem) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("exceeds the limit"), std::string::npos) << e.what();
   }
-  std::remove(junk.c_str());
-  std::remove(cut.c_str());
 }
 
 TEST(Image, CorruptJpegHuffmanTableIsRefused) {
@@ -101,11 +100,11 @@ TEST(Image, CorruptJpegHuffmanTableIsRefused) {
 
 TEST(Image, ValidJpegsStillDecode) {
   // JPEGs written by stb_image_write (baseline) and the tiny VisDA generator pass the check.
+  csg::testing::TempDir tmp;
   img::Image src = img::load(kDir + "source.png");
-  const std::string path = ::testing::TempDir() + "csg_ok.jpg";
+  const std::string path = tmp / "ok.jpg";
   ASSERT_TRUE(stbi_write_jpg(path.c_str(), src.width, src.height, 3, src.rgb.data(), 90));
   img::Image back = img::load(path);
   EXPECT_EQ(back.width, src.width);
   EXPECT_EQ(back.height, src.height);
-  std::remove(path.c_str());
 }

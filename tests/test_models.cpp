@@ -111,3 +111,34 @@ TEST(Models, FreezeAndModes) {
   m.freeze();
   EXPECT_TRUE(m.parameters().empty());
 }
+
+TEST(Models, ToFloat64ConvertsFloatTensorsAndKeepsNamesAndTraining) {
+  models::ResNetOptions o;
+  o.depth = 18;
+  o.width = 8;
+  o.num_classes = 3;
+  models::ResNet m(o);
+  m.bn1->freeze();  // a frozen parameter stays frozen
+  const nn::NamedTensors before = m.state_dict();
+  m.to(DType::F64);
+  const nn::NamedTensors after = m.state_dict();
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    SCOPED_TRACE(before[i].name);
+    EXPECT_EQ(after[i].name, before[i].name);
+    EXPECT_EQ(after[i].tensor.name(), before[i].tensor.name());
+    // num_batches_tracked stays an integer, as in PyTorch's module.double().
+    const DType want = before[i].tensor.dtype() == DType::I64 ? DType::I64 : DType::F64;
+    EXPECT_EQ(after[i].tensor.dtype(), want);
+    EXPECT_EQ(after[i].tensor.requires_grad(), before[i].tensor.requires_grad());
+    EXPECT_EQ(csg::testing::max_abs_diff(after[i].tensor.to(DType::F64), before[i].tensor.to(DType::F64)), 0.0);
+  }
+  // The converted model runs in float64 end to end, and its gradients arrive in float64.
+  Generator gen(3);
+  Tensor loss = sum(m.forward(randn({2, 3, 32, 32}, gen, {DType::F64})));
+  EXPECT_EQ(loss.dtype(), DType::F64);
+  loss.backward();
+  EXPECT_EQ(m.fc->weight.grad().dtype(), DType::F64);
+  EXPECT_FALSE(m.bn1->weight.grad().defined());
+  EXPECT_THROW(m.to(DType::I64), Error);
+}

@@ -13,13 +13,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string fresh_dir(const std::string& name) {
-  fs::path p = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
 train::Config tiny_visda(const std::string& data, const std::string& out) {
   train::Config c = train::default_config(train::Task::Visda);
   c.data = data;
@@ -45,9 +38,10 @@ train::Config tiny_visda(const std::string& data, const std::string& out) {
 }  // namespace
 
 TEST(TrainVisda, LossGoesDownCheckpointsAndResume) {
-  const std::string data = fresh_dir("csg_tiny_visda");
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_visda");
   data::write_tiny_visda(data, 0, 48, 24);
-  const std::string out = fresh_dir("csg_train_visda");
+  const std::string out = tmp.subdir("train_visda");
   train::Config c = tiny_visda(data, out);
   train::TrainSummary s = train::run_training(c);
   EXPECT_EQ(s.steps, 24);
@@ -61,7 +55,7 @@ TEST(TrainVisda, LossGoesDownCheckpointsAndResume) {
   EXPECT_LE(s.metric, 100.0);
 
   // Resume from step 12 into another directory: it must reach step 24 with the same weights.
-  const std::string out2 = fresh_dir("csg_train_visda_resume");
+  const std::string out2 = tmp.subdir("train_visda_resume");
   train::Config r = c;
   r.out_dir = out2;
   r.resume = out + "/csg-12.ckpt";
@@ -92,10 +86,11 @@ TEST(TrainVisda, LossGoesDownCheckpointsAndResume) {
 }
 
 TEST(TrainVisda, BaselineAndAblationSwitchesRun) {
-  const std::string data = fresh_dir("csg_tiny_visda_ablate");
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_visda_ablate");
   data::write_tiny_visda(data, 1, 24, 12);
   for (int variant = 0; variant < 3; ++variant) {
-    train::Config c = tiny_visda(data, fresh_dir("csg_train_ablate"));
+    train::Config c = tiny_visda(data, tmp.subdir("train_ablate"));
     c.max_steps = 2;
     c.eval_at_end = false;
     if (variant == 0) c.csg = false;                  // vanilla baseline
@@ -106,7 +101,8 @@ TEST(TrainVisda, BaselineAndAblationSwitchesRun) {
 }
 
 TEST(TrainVisda, BadDataGivesClearErrors) {
-  train::Config c = tiny_visda("/nonexistent/visda", fresh_dir("csg_train_bad"));
+  csg::testing::TempDir tmp;
+  train::Config c = tiny_visda("/nonexistent/visda", tmp.subdir("train_bad"));
   try {
     train::run_training(c);
     FAIL();
@@ -116,12 +112,13 @@ TEST(TrainVisda, BadDataGivesClearErrors) {
 }
 
 TEST(TrainGta5, DenseCsgRunsAndEvaluatesMiou) {
-  const std::string data = fresh_dir("csg_tiny_gta5");
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_gta5");
   data::write_tiny_gta5_cityscapes(data, 0, 6, 2);
   train::Config c = train::default_config(train::Task::Gta5);
   c.data = data + "/gta5";
   c.val_data = data + "/cityscapes";
-  c.out_dir = fresh_dir("csg_train_gta5");
+  c.out_dir = tmp.subdir("train_gta5");
   c.arch = "deeplab18";
   c.crop = 64;
   c.batch_size = 2;

@@ -18,12 +18,6 @@ using namespace csg;
 namespace fs = std::filesystem;
 
 namespace {
-std::string fresh(const std::string& name) {
-  fs::path p = fs::path(::testing::TempDir()) / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
 int logged_rows(const std::string& csv) {
   std::ifstream f(csv);
   int n = 0;
@@ -33,7 +27,8 @@ int logged_rows(const std::string& csv) {
 }  // namespace
 
 TEST(TrainSignal, SigtermCheckpointsAndResumeMatchesUninterrupted) {
-  const std::string data = fresh("csg_signal_data");
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("data");
   data::write_tiny_visda(data, 3, 48, 12);
   train::Config c = train::default_config(train::Task::Visda);
   c.data = data;
@@ -53,12 +48,12 @@ TEST(TrainSignal, SigtermCheckpointsAndResumeMatchesUninterrupted) {
   c.quiet = true;
 
   train::Config full = c;
-  full.out_dir = fresh("csg_signal_full");
+  full.out_dir = tmp.subdir("full");
   ASSERT_EQ(train::run_training(full).steps, 18);
 
   // The interrupted run: a watcher sends SIGTERM once a few steps are logged.
   train::Config cut = c;
-  cut.out_dir = fresh("csg_signal_cut");
+  cut.out_dir = tmp.subdir("cut");
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   struct sigaction previous {};

@@ -28,6 +28,12 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 std::string TempDir::operator/(const std::string& rel) const { return (std::filesystem::path(path_) / rel).string(); }
+std::string TempDir::subdir(const std::string& rel) const {
+  const std::string p = *this / rel;
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  return p;
+}
 std::string TempDir::str() const { return path_; }
 
 void expect_values_near(const std::vector<double>& got, const std::vector<double>& want, double tol) {

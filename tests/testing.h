@@ -31,7 +31,8 @@ void expect_gradients_match(const OpFn& f, const std::vector<Tensor>& inputs, do
 // max|a-b| <= atol + rtol*max|b|. Call through CSG_EXPECT_CUDA_PARITY so it can skip.
 void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol = 1e-4, double rtol = 1e-4);
 
-// A fresh directory named after the running test, removed at scope exit.
+// A fresh directory named after the running test and this process (test binaries running at
+// once never share one), removed at scope exit.
 class TempDir {
  public:
   TempDir();
@@ -39,6 +40,7 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   std::string operator/(const std::string& rel) const;  // a path inside it
+  std::string subdir(const std::string& rel) const;     // an empty folder inside it (made now)
   std::string str() const;
 
  private:

@@ -5,6 +5,7 @@
 // a torchvision checkpoint. Modules live in shared_ptrs and are never copied or moved, which
 // keeps the registered pointers valid.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -48,6 +49,8 @@ class Module {
   // requires_grad false on every parameter (BN layers then run Frozen in eval mode).
   void freeze();
   void to(Device dev);  // moves every parameter and buffer
+  // Converts every floating-point parameter and buffer (F32 <-> F64; integer buffers stay).
+  void to(DType dtype);
 
  protected:
   Tensor& register_parameter(const std::string& name, Tensor& slot, Tensor value);
@@ -60,6 +63,8 @@ class Module {
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
  private:
+  void convert_tensors(const std::function<bool(const Tensor&)>& convert_it,
+                       const std::function<Tensor(const Tensor&)>& convert);
   void collect(const std::string& prefix, NamedTensors* params, NamedTensors* buffers, NamedTensors* both) const;
   std::vector<std::pair<std::string, Tensor*>> params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;

@@ -1,7 +1,9 @@
-// src/nn/module.cpp — parameter/buffer registration, state dicts, modes and device moves.
+// src/nn/module.cpp — parameter/buffer registration, state dicts, modes and device and dtype conversions.
+#include <functional>
 #include <map>
 
 #include "csg/autograd.h"
+#include "csg/error.h"
 #include "csg/nn.h"
 
 namespace csg::nn {
@@ -113,17 +115,33 @@ void Module::freeze() {
   for (auto& [n, c] : children_) c->freeze();
 }
 
-void Module::to(Device dev) {
+// Replaces each defined parameter and buffer accepted by `convert_it` with `convert(t)`,
+// keeping its name and requires_grad (a new leaf: gradients start empty), in every child too.
+void Module::convert_tensors(const std::function<bool(const Tensor&)>& convert_it,
+                             const std::function<Tensor(const Tensor&)>& convert) {
   for (auto* list : {&params_, &buffers_})
     for (auto& [name, t] : *list) {
-      if (!t->defined() || t->device() == dev) continue;
+      if (!t->defined() || !convert_it(*t)) continue;
       bool rg = t->requires_grad();
-      Tensor moved = t->detach().to(dev);
-      moved.set_name(name);
-      if (rg) moved.requires_grad_();
-      *t = moved;
+      Tensor converted = convert(t->detach());
+      converted.set_name(name);
+      if (rg) converted.requires_grad_();
+      *t = converted;
     }
-  for (auto& [n, c] : children_) c->to(dev);
+  for (auto& [n, c] : children_) c->convert_tensors(convert_it, convert);
+}
+
+void Module::to(Device dev) {
+  convert_tensors([dev](const Tensor& t) { return t.device() != dev; },
+                  [dev](const Tensor& t) { return t.to(dev); });
+}
+
+void Module::to(DType dtype) {
+  CSG_CHECK(dtype == DType::F32 || dtype == DType::F64, "Module::to: ", dtype_name(dtype),
+            " is not a floating-point type (F32 or F64)");
+  // Integer buffers (BN's num_batches_tracked) keep their type, as in PyTorch's module.double().
+  convert_tensors([dtype](const Tensor& t) { return t.dtype() != dtype && t.dtype() != DType::I64; },
+                  [dtype](const Tensor& t) { return t.to(dtype); });
 }
 
 }  // namespace csg::nn
