@@ -15,6 +15,40 @@ TEST(Autograd, GradientsAccumulateAcrossUsesAndCalls) {
   EXPECT_FALSE(x.grad().defined());
 }
 
+TEST(Autograd, StoredGradientsNeverAliasWhatOthersHold) {
+  // The backward takes private gradients over and adds in place where no one else can see:
+  // a gradient the caller kept, a tensor the graph saved and the upstream gradient must not
+  // change under it.
+  Tensor x = from_vector(std::vector<double>{1, 2, 3}, {3}).requires_grad_();
+  sum(x * 3.0).backward();
+  Tensor kept = x.grad();
+  sum(x * 2.0).backward();
+  EXPECT_EQ(kept.to_vector(), (std::vector<double>{3, 3, 3}));  // unchanged
+  EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{5, 5, 5}));
+
+  // The same gradient object reaching a leaf twice (add's backward hands g to both inputs).
+  Tensor w = from_vector(std::vector<double>{1, 2}, {2}).requires_grad_();
+  Tensor g = from_vector(std::vector<double>{10, 20}, {2});
+  (w + w).backward(g);
+  EXPECT_EQ(w.grad().to_vector(), (std::vector<double>{20, 40}));
+  EXPECT_EQ(g.to_vector(), (std::vector<double>{10, 20}));  // the caller's gradient is intact
+  (w + w).backward(g);
+  EXPECT_EQ(w.grad().to_vector(), (std::vector<double>{40, 80}));
+
+  // A view's gradient (reshape hands back a view of the upstream gradient) is copied.
+  Tensor v = from_vector(std::vector<double>{1, 2, 3, 4}, {2, 2}).requires_grad_();
+  Tensor up = from_vector(std::vector<double>{1, 2, 3, 4}, {4});
+  v.reshape({4}).backward(up);
+  v.grad().add_(from_vector(std::vector<double>{1, 1, 1, 1}, {2, 2}));
+  EXPECT_EQ(up.to_vector(), (std::vector<double>{1, 2, 3, 4}));
+
+  // A residual junction: y = relu(x) + x accumulates two gradients into one non-leaf slot.
+  Tensor r = from_vector(std::vector<double>{-1, 2}, {2}).requires_grad_();
+  Tensor h = r * 1.0;
+  sum(relu(h) + h).backward();
+  EXPECT_EQ(r.grad().to_vector(), (std::vector<double>{1, 2}));
+}
+
 TEST(Autograd, DiamondGraph) {
   // z = a*b + exp(a*b): the shared node a*b receives two gradients.
   Tensor a = uniform({4}, 1).requires_grad_();

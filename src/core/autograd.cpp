@@ -83,18 +83,45 @@ std::vector<std::shared_ptr<Node>> order_nodes(const std::shared_ptr<Node>& root
   return order;
 }
 
-void accumulate(Tensor& slot, const Tensor& g) {
+// True when nothing but `t` can reach its elements: no other handle on its impl or storage
+// (an op's output, a saved tensor or a view would hold one) and it covers its whole storage.
+// Such a tensor can become a gradient, or be added to in place, without anyone seeing it.
+bool sole_owner(const Tensor& t) {
+  const auto& impl = t.impl_ptr();
+  return impl.use_count() == 1 && impl->storage.use_count() == 1 && impl->offset == 0 && t.is_contiguous() &&
+         impl->storage->nbytes() == static_cast<size_t>(t.numel()) * dtype_size(t.dtype());
+}
+
+// slot += g, in place when slot is private to the backward pass (saves an allocation per
+// gradient that meets another, e.g. at every residual connection).
+void accumulate(Tensor& slot, Tensor g) {
   if (!slot.defined()) {
-    slot = g;
+    slot = std::move(g);
+  } else if (sole_owner(slot)) {
+    slot.add_(g);
   } else {
     slot = add(slot, g);
   }
 }
 
-void accumulate_into_leaf(const Tensor& leaf, const Tensor& g) {
-  Tensor cur = leaf.grad();
-  // A fresh buffer the first time, so the stored grad never aliases an op's output.
-  leaf.impl().grad = (cur.defined() ? add(cur, g) : g.clone()).impl_ptr();
+// leaf.grad += g. The stored gradient never aliases a tensor anyone else holds: g becomes it
+// only when private (else it is copied), and it is added to in place only while the leaf
+// alone holds it (a gradient the caller kept, e.g. `Tensor g1 = w.grad()`, never changes).
+// Taking g over spares a copy of every parameter's gradient on each step (zero_grad drops them).
+void accumulate_into_leaf(const Tensor& leaf, Tensor g) {
+  std::shared_ptr<TensorImpl>& slot = leaf.impl().grad;
+  if (!slot) {
+    slot = (sole_owner(g) ? std::move(g) : g.clone()).impl_ptr();
+    return;
+  }
+  Tensor cur(slot);
+  slot.reset();  // so that `cur` is the only handle while we look
+  if (sole_owner(cur)) {
+    cur.add_(g);
+  } else {
+    cur = add(cur, g);
+  }
+  slot = cur.impl_ptr();
 }
 
 }  // namespace
@@ -131,14 +158,14 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) 
               " gradients for ", node->inputs.size(), " inputs");
     for (size_t i = 0; i < in_grads.size(); ++i) {
       const Tensor& in = node->inputs[i];
-      const Tensor& gi = in_grads[i];
+      Tensor gi = std::move(in_grads[i]);  // ours alone now, unless the backward shared it
       if (!gi.defined() || !in.defined() || !in.requires_grad()) continue;
       CSG_CHECK(gi.shape() == in.shape() && gi.device() == in.device() && gi.dtype() == in.dtype(), node->op,
                 " backward produced gradient ", gi.describe(), " for input ", i, " ", in.describe());
       if (in.grad_fn())
-        accumulate(grads[in.grad_fn().get()], gi);
+        accumulate(grads[in.grad_fn().get()], std::move(gi));
       else
-        accumulate_into_leaf(in, gi);
+        accumulate_into_leaf(in, std::move(gi));
     }
     if (!retain_graph) {
       node->backward = nullptr;
