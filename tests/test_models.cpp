@@ -142,3 +142,21 @@ TEST(Models, ToFloat64ConvertsFloatTensorsAndKeepsNamesAndTraining) {
   EXPECT_FALSE(m.bn1->weight.grad().defined());
   EXPECT_THROW(m.to(DType::I64), Error);
 }
+
+TEST(Models, ToCudaMovesFloatsAndKeepsCountersOnTheHost) {
+  CSG_REQUIRE_CUDA();
+  models::ResNetOptions o;
+  o.depth = 18;
+  o.width = 8;
+  o.num_classes = 3;
+  models::ResNet m(o);
+  m.to(Device::CUDA);
+  for (const NamedTensor& t : m.state_dict()) {
+    SCOPED_TRACE(t.name);
+    EXPECT_EQ(t.tensor.device(), t.tensor.dtype() == DType::I64 ? Device::CPU : Device::CUDA);
+  }
+  // A training forward on the device counts its batches on the host.
+  Generator gen(4);
+  m.forward(randn({2, 3, 32, 32}, gen, {DType::F32, Device::CUDA}));
+  EXPECT_EQ(m.bn1->num_batches_tracked.item(), 1.0);
+}

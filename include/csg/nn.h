@@ -48,7 +48,7 @@ class Module {
   bool is_training() const { return training_; }
   // requires_grad false on every parameter (BN layers then run Frozen in eval mode).
   void freeze();
-  void to(Device dev);  // moves every parameter and buffer
+  void to(Device dev);  // moves every parameter and floating-point buffer (counters stay on the host)
   // Converts every floating-point parameter and buffer (F32 <-> F64; integer buffers stay).
   void to(DType dtype);
 

@@ -49,7 +49,7 @@ Tensor BatchNorm2d::forward(const Tensor& x) const {
                                      : (weight.requires_grad() ? BatchNormMode::Eval : BatchNormMode::Frozen);
   if (mode == BatchNormMode::Train) {
     NoGradGuard ng;
-    Tensor(num_batches_tracked).fill_(num_batches_tracked.item() + 1);
+    Tensor(num_batches_tracked).fill_(num_batches_tracked.item() + 1);  // on the host (Module::to)
   }
   return batch_norm(x, weight, bias, running_mean, running_var, mode, momentum, eps);
 }

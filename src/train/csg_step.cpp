@@ -34,7 +34,7 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   Tensor task_loss = cross_entropy(logits, in.labels, net.segmentation() ? 255 : -100);
   Tensor loss = task_loss;
 
-  std::map<int, Tensor> new_keys;
+  std::map<int, Tensor> new_keys, nce_terms, nce_ranks;
   if (cfg.csg) {
     models::ResNetFeatures f_k, f_attention;
     {
@@ -61,12 +61,8 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
       Tensor nce_logits = method::info_nce_logits(q, k, net.queues[l]->keys(), cfg.temperature);
       Tensor nce = method::info_nce_loss(nce_logits);
       loss = add(loss, mul(nce, cfg.lambda));
-      r.nce[l] = nce.item();
-      // "ranking accuracy": how often the positive key is the closest of all.
-      std::vector<double> top = argmax(nce_logits.detach(), 1).to_vector();
-      double hits = 0;
-      for (double t : top) hits += t == 0;
-      r.nce_top1[l] = hits / std::max<size_t>(top.size(), 1);
+      nce_terms[l] = nce.detach();
+      nce_ranks[l] = argmax(nce_logits.detach(), 1);  // column 0 (the positive key) is a hit
       new_keys[l] = k;
     }
   }
@@ -81,8 +77,18 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   // so we enqueue after it. Nothing reads the queue in between: the result is the same.)
   for (auto& [l, k] : new_keys) net.queues[l]->enqueue(k);
 
+  // ---- 7. the figures for the log, read back once all of the step's work is queued ---------
+  // (On CUDA a read waits for the device; one in the middle of the step would stall the queue.)
   r.total = loss.item();
   r.task = task_loss.item();
+  for (auto& [l, nce] : nce_terms) {
+    r.nce[l] = nce.item();
+    // "ranking accuracy": how often the positive key is the closest of all.
+    const std::vector<double> top = nce_ranks[l].to_vector();
+    double hits = 0;
+    for (double t : top) hits += t == 0;
+    r.nce_top1[l] = hits / std::max<size_t>(top.size(), 1);
+  }
   return r;
 }
 
