@@ -19,6 +19,11 @@ struct StridedLayout {
   int64_t sizes[kMaxStridedDims] = {};
   int64_t strides[kMaxStridedDims] = {};  // in elements
 
+  // Length and stride of the innermost dimension: CPU loops walk a tensor row by row (one
+  // offset() per row, then a strided inner loop) instead of paying offset()'s divisions per element.
+  CSG_HD int64_t row_length() const { return ndim ? sizes[ndim - 1] : 1; }
+  CSG_HD int64_t row_stride() const { return ndim ? strides[ndim - 1] : 1; }
+
   // Offset (in elements) of the i-th element in row-major order of `sizes`.
   CSG_HD int64_t offset(int64_t i) const {
     int64_t off = 0;

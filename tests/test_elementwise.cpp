@@ -57,6 +57,62 @@ TEST(Elementwise, NonContiguousInputs) {
   expect_gradients_match([](const Ins& in) { return exp(in[0].slice(0, 1, 4, 2)); }, {a});
 }
 
+namespace {
+// The elements of a (possibly strided) CPU double view in row-major order, read straight from its
+// storage with the index arithmetic written out: the reference for the strided loops.
+std::vector<double> naive_values(const Tensor& v) {
+  const double* base = static_cast<const double*>(v.storage().data());
+  std::vector<double> out;
+  std::vector<int64_t> idx(v.dim(), 0);
+  for (int64_t i = 0; i < v.numel(); ++i) {
+    int64_t off = v.offset();
+    for (int64_t d = 0; d < v.dim(); ++d) off += idx[d] * v.strides()[d];
+    out.push_back(base[off]);
+    for (int64_t d = v.dim() - 1; d >= 0 && ++idx[d] == v.shape()[d]; --d) idx[d] = 0;
+  }
+  return out;
+}
+// A view of `shape` whose innermost stride is not 1: a buffer of the reversed shape, permuted back.
+Tensor reversed_layout(const Shape& shape, uint64_t seed) {
+  Shape rev(shape.rbegin(), shape.rend()), perm(shape.size());
+  for (size_t d = 0; d < shape.size(); ++d) perm[d] = static_cast<int64_t>(shape.size() - 1 - d);
+  return uniform(rev, seed).permute(perm);
+}
+}  // namespace
+
+TEST(Elementwise, StridedLoopsMatchNaiveIndexing) {
+  // Copies and binary ops walk non-contiguous tensors row by row; every layout here (permuted,
+  // sliced with an offset and a step, broadcast with stride 0 inside and outside) must give the
+  // elements that plain index arithmetic gives.
+  Tensor base = uniform({2, 3, 4, 5}, 11);
+  const std::vector<std::pair<const char*, Tensor>> views = {
+      {"permute 0231", base.permute({0, 2, 3, 1})},
+      {"permute 3210", base.permute({3, 2, 1, 0})},
+      {"slice last dim 1:5:2", base.slice(3, 1, 5, 2)},
+      {"select + transpose", base.select(1, 2).transpose(1, 2)},
+      {"expand inner", base.slice(3, 0, 1).expand({2, 3, 4, 5})},
+      {"expand outer", base.select(0, 1).unsqueeze(0).expand({2, 3, 4, 5})},
+  };
+  for (const auto& [what, v] : views) {
+    SCOPED_TRACE(what);
+    const std::vector<double> want = naive_values(v);
+    EXPECT_EQ(v.contiguous().to_vector(), want);
+    // Into a strided destination.
+    Tensor dst = reversed_layout(v.shape(), 12);
+    dst.copy_(v);
+    EXPECT_EQ(naive_values(dst), want);
+    // A binary op on two strided operands.
+    Tensor w = reversed_layout(v.shape(), 13);
+    const std::vector<double> wv = naive_values(w);
+    std::vector<double> sum(want.size());
+    for (size_t i = 0; i < want.size(); ++i) sum[i] = want[i] + wv[i];
+    EXPECT_EQ(add(v, w).to_vector(), sum);
+    std::vector<double> prod(want.size());
+    for (size_t i = 0; i < want.size(); ++i) prod[i] = want[i] * wv[i];
+    EXPECT_EQ(mul(w, v).to_vector(), prod);
+  }
+}
+
 TEST(Elementwise, CudaParity) {
   CSG_REQUIRE_CUDA();
   Tensor a = uniform({2, 3, 4}, 1).requires_grad_();

@@ -41,8 +41,18 @@ void host_copy_typed(D* dst, const StridedLayout& dl, bool dst_contig, const S* 
     }
     return;
   }
+  // Row by row: one offset() per row of the innermost dimension (dl and sl share sizes).
+  const int64_t len = dl.row_length(), rows = len ? n / len : 0, ds = dl.row_stride(), ss = sl.row_stride();
 #pragma omp parallel for if (n > 16384)
-  for (int64_t i = 0; i < n; ++i) dst[dl.offset(i)] = static_cast<D>(src[sl.offset(i)]);
+  for (int64_t r = 0; r < rows; ++r) {
+    D* d = dst + dl.offset(r * len);
+    const S* s = src + sl.offset(r * len);
+    if (ds == 1 && ss == 1) {
+      for (int64_t j = 0; j < len; ++j) d[j] = static_cast<D>(s[j]);
+    } else {
+      for (int64_t j = 0; j < len; ++j) d[j * ds] = static_cast<D>(s[j * ss]);
+    }
+  }
 }
 
 template <class D>

@@ -28,9 +28,23 @@ void binary_cpu(T* out, const T* a, const StridedLayout& la, const T* b, const S
   if (dense) {
 #pragma omp parallel for if (n > 32768)
     for (int64_t i = 0; i < n; ++i) out[i] = apply_binary<op>(a[i], b[i]);
-  } else {
+  } else {  // row by row (la and lb share sizes: both are the broadcast shape)
+    const int64_t len = la.row_length(), rows = len ? n / len : 0, sa = la.row_stride(), sb = lb.row_stride();
 #pragma omp parallel for if (n > 16384)
-    for (int64_t i = 0; i < n; ++i) out[i] = apply_binary<op>(a[la.offset(i)], b[lb.offset(i)]);
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* pa = a + la.offset(r * len);
+      const T* pb = b + lb.offset(r * len);
+      T* po = out + r * len;
+      if (sa == 1 && sb == 0) {  // a row against a broadcast value (bias, per-channel scale)
+        const T vb = *pb;
+        for (int64_t j = 0; j < len; ++j) po[j] = apply_binary<op>(pa[j], vb);
+      } else if (sa == 0 && sb == 1) {
+        const T va = *pa;
+        for (int64_t j = 0; j < len; ++j) po[j] = apply_binary<op>(va, pb[j]);
+      } else {
+        for (int64_t j = 0; j < len; ++j) po[j] = apply_binary<op>(pa[j * sa], pb[j * sb]);
+      }
+    }
   }
 }
 
