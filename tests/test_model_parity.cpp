@@ -9,8 +9,6 @@
 // PyTorch's convolution through 100+ layers. Gradients are compared in float64 (1e-11; they
 // agree to ~3e-15): in float32 a ReLU input within rounding of zero can take the other sign on
 // one side and move a gradient by percent (the fixture script's docstring has the measurement).
-#include <sys/stat.h>
-
 #include <cmath>
 #include <functional>
 #include <map>
@@ -25,30 +23,15 @@ using namespace csg;
 
 namespace {
 
-std::string fixture(const std::string& name) {
-  const char* dir = std::getenv("CSG_FIXTURES");
-  return std::string(dir ? dir : "build/fixtures") + "/" + name;
-}
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
 std::map<std::string, Tensor> load_reference(const std::string& file) {
   std::map<std::string, Tensor> m;
   for (NamedTensor& t : load_safetensors(file)) m[t.name] = t.tensor;
   return m;
 }
 
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (double v : t.to_vector()) m = std::max(m, std::fabs(v));
-  return m;
-}
-
 void expect_close(const std::string& what, const Tensor& ours, const Tensor& ref, double rel_tol) {
   ASSERT_EQ(ours.shape(), ref.shape()) << what;
-  double diff = csg::testing::max_abs_diff(ours, ref), scale = std::max(max_abs(ref), 1e-12);
+  double diff = csg::testing::max_abs_diff(ours, ref), scale = std::max(csg::testing::max_abs(ref), 1e-12);
   std::printf("  %-48s max|ref| %10.4g  max|diff| %10.3g  rel %9.2e\n", what.c_str(), scale, diff, diff / scale);
   EXPECT_LE(diff / scale, rel_tol) << what;
 }
@@ -73,15 +56,11 @@ void check_float64_gradients(const std::string& name, nn::Module& model, std::ma
   EXPECT_GT(compared, 0) << name << ": the fixture holds no f64.grad.* entries (regenerate it: make test)";
 }
 
-#define REQUIRE_FIXTURE(path)                                                                          \
-  if (!exists(path))                                                                                   \
-  GTEST_SKIP() << "fixture " << path << " missing: `make test` generates it with python3-torch "       \
-               << "(bash tools/install-deps.sh --torch)"
-
 void check_resnet(const std::string& name, int depth, int64_t classes, bool dilate) {
-  const std::string pth = fixture(name + ".pth"), ref_file = fixture(name + "_ref.safetensors");
-  REQUIRE_FIXTURE(pth);
-  REQUIRE_FIXTURE(ref_file);
+  const std::string pth = csg::testing::torch_fixture(name + ".pth"),
+                    ref_file = csg::testing::torch_fixture(name + "_ref.safetensors");
+  CSG_REQUIRE_FIXTURE(pth);
+  CSG_REQUIRE_FIXTURE(ref_file);
   models::ResNetOptions o;
   o.depth = depth;
   o.num_classes = classes;
@@ -112,9 +91,10 @@ TEST(ModelParity, ResNet101) { check_resnet("resnet101", 101, 12, false); }
 TEST(ModelParity, ResNet50Dilated) { check_resnet("resnet50_dilated", 50, 19, true); }
 
 TEST(ModelParity, DeepLab50) {
-  const std::string pth = fixture("deeplab50.pth"), ref_file = fixture("deeplab50_ref.safetensors");
-  REQUIRE_FIXTURE(pth);
-  REQUIRE_FIXTURE(ref_file);
+  const std::string pth = csg::testing::torch_fixture("deeplab50.pth"),
+                    ref_file = csg::testing::torch_fixture("deeplab50_ref.safetensors");
+  CSG_REQUIRE_FIXTURE(pth);
+  CSG_REQUIRE_FIXTURE(ref_file);
   models::DeepLabOptions o;
   o.depth = 50;
   models::DeepLab model(o);

@@ -10,8 +10,6 @@
 //  * every trained tensor: max|ours - torch| <= 1e-2 * max|torch - initial| + 1e-6 * max|torch|,
 //    i.e. the steps' updates agree to 1% of their size (observed below 1e-3 of the update);
 //  * queues: max|diff| <= 1e-5 (unit vectors).
-#include <sys/stat.h>
-
 #include <cmath>
 #include <map>
 
@@ -22,29 +20,12 @@ using namespace csg;
 
 namespace {
 
-std::string fixture(const std::string& name) {
-  const char* dir = std::getenv("CSG_FIXTURES");
-  return std::string(dir ? dir : "build/fixtures") + "/csg_step/" + name;
-}
-
-bool exists(const std::string& p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0;
-}
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (double v : t.to_vector()) m = std::max(m, std::fabs(v));
-  return m;
-}
+std::string fixture(const std::string& name) { return csg::testing::torch_fixture("csg_step/" + name); }
 
 void check_step_parity(const std::string& task) {
   const std::string init = fixture(task + "_init.safetensors"), inputs = fixture(task + "_inputs.safetensors"),
                     result = fixture(task + "_result.safetensors");
-  for (const std::string& f : {init, inputs, result})
-    if (!exists(f))
-      GTEST_SKIP() << "fixture " << f << " missing: `make test` generates it with python3-torch "
-                   << "(bash tools/install-deps.sh --torch)";
+  for (const std::string& f : {init, inputs, result}) CSG_REQUIRE_FIXTURE(f);
 
   std::map<std::string, std::string> meta;
   std::map<std::string, Tensor> ref;
@@ -94,7 +75,7 @@ void check_step_parity(const std::string& task) {
     }
     const double diff = csg::testing::max_abs_diff(t.tensor, theirs);
     const double update = csg::testing::max_abs_diff(theirs, initial.at("net." + t.name));
-    const double tol = 1e-2 * update + 1e-6 * max_abs(theirs);
+    const double tol = 1e-2 * update + 1e-6 * csg::testing::max_abs(theirs);
     if (diff / tol > worst_update) {
       worst_update = diff / tol;
       worst_name = t.name;

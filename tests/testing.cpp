@@ -80,18 +80,28 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+double max_abs(const Tensor& t) {
+  double m = 0;
+  for (double v : t.to_vector()) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+std::string torch_fixture(const std::string& rel) {
+  const char* dir = std::getenv("CSG_FIXTURES");
+  return std::string(dir ? dir : "build/fixtures") + "/" + rel;
+}
+
+bool file_exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
+
 namespace {
 
 // The scalar whose gradient is checked: sum(w * f(inputs)).
 double projected(const OpFn& f, const std::vector<Tensor>& inputs, const Tensor& w) {
   NoGradGuard ng;
   return sum(mul(f(inputs), w)).item();
-}
-
-double max_abs(const Tensor& t) {
-  double m = 0;
-  for (double v : t.to_vector()) m = std::max(m, std::fabs(v));
-  return m;
 }
 
 }  // namespace

@@ -59,8 +59,24 @@ std::vector<double> map_lanes(const Tensor& x, int dim, const LaneFn& lane_fn);
 
 // Max |a - b| over all elements (any devices/dtypes, same shape).
 double max_abs_diff(const Tensor& a, const Tensor& b);
+// Max |t| over all elements.
+double max_abs(const Tensor& t);
+
+// A PyTorch reference fixture written by `make test` (tools/reference/*.py with python3-torch):
+// `rel` under $CSG_FIXTURES, by default build/fixtures.
+std::string torch_fixture(const std::string& rel);
+bool file_exists(const std::string& path);
 
 }  // namespace csg::testing
+
+// Skips the current test (returns from the calling function) when a fixture file is missing,
+// saying how to make it.
+#define CSG_REQUIRE_FIXTURE(path)                                                                        \
+  do {                                                                                                   \
+    if (!::csg::testing::file_exists(path))                                                              \
+      GTEST_SKIP() << "fixture " << (path) << " missing: `make test` generates it with python3-torch "   \
+                   << "(bash tools/install-deps.sh --torch)";                                           \
+  } while (0)
 
 // Skips the current test, saying why, when no CUDA device can be used.
 #define CSG_REQUIRE_CUDA()                                                               \
