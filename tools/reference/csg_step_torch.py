@@ -30,7 +30,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torchvision
 
-from resnet_stages import resnet_stages
+from resnet_stages import randomise_bn, resnet_stages
 from safetensors_io import load_safetensors as load_arrays
 from safetensors_io import save_safetensors as save_arrays
 
@@ -160,22 +160,6 @@ def stage_channels(enc, l):
 
 def projection_head(c, dim):  # FC-ReLU-FC, names "0" and "2"
     return nn.Sequential(nn.Linear(c, c), nn.ReLU(inplace=False), nn.Linear(c, dim))
-
-
-def randomise_bn(model, gen):
-    """BN statistics and affine terms that keep random deep nets' activations O(1) in eval mode
-    (as tools/reference/make_model_fixtures.py); only for fresh initial states."""
-    blocks = (torchvision.models.resnet.BasicBlock, torchvision.models.resnet.Bottleneck)
-    last_bn = {id(b.bn3 if hasattr(b, "bn3") else b.bn2) for b in model.modules() if isinstance(b, blocks)}
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            c = m.num_features
-            scale = (0.1, 0.2) if id(m) in last_bn else (0.5, 0.75)
-            with torch.no_grad():
-                m.weight.copy_(torch.rand(c, generator=gen) * scale[0] + scale[1])
-                m.bias.copy_(torch.rand(c, generator=gen) * 0.2 - 0.1)
-                m.running_mean.copy_(torch.rand(c, generator=gen) * 0.2 - 0.1)
-                m.running_var.copy_(torch.rand(c, generator=gen) * 0.5 + 0.75)
 
 
 class CsgNetwork(nn.Module):

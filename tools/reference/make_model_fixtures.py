@@ -24,7 +24,7 @@ import sys
 import torch
 import torchvision
 
-from resnet_stages import resnet_stages
+from resnet_stages import randomise_bn, resnet_stages
 from safetensors_io import save_safetensors as save_arrays
 
 VERSION = 2
@@ -48,22 +48,6 @@ def float64_pass(model, x, loss_of, grads):
     for g in grads:
         out["f64.grad." + g] = params[g].grad
     return out
-
-
-def randomise_bn(model, gen):
-    blocks = (torchvision.models.resnet.BasicBlock, torchvision.models.resnet.Bottleneck)
-    # The last BN of each residual branch gets a small scale so that 33 blocks of random
-    # weights do not blow the activations up (logits stay O(1)-O(10)).
-    last_bn = {id(b.bn3 if hasattr(b, "bn3") else b.bn2) for b in model.modules() if isinstance(b, blocks)}
-    for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            c = m.num_features
-            scale = (0.1, 0.2) if id(m) in last_bn else (0.5, 0.75)
-            with torch.no_grad():
-                m.weight.copy_(torch.rand(c, generator=gen) * scale[0] + scale[1])
-                m.bias.copy_(torch.rand(c, generator=gen) * 0.2 - 0.1)
-                m.running_mean.copy_(torch.rand(c, generator=gen) * 0.2 - 0.1)
-                m.running_var.copy_(torch.rand(c, generator=gen) * 0.5 + 0.75)
 
 
 def make(arch, out_dir, num_classes, dilate, size, grads):
