@@ -110,17 +110,9 @@ void accumulate(Tensor& slot, Tensor g) {
 // Taking g over spares a copy of every parameter's gradient on each step (zero_grad drops them).
 void accumulate_into_leaf(const Tensor& leaf, Tensor g) {
   std::shared_ptr<TensorImpl>& slot = leaf.impl().grad;
-  if (!slot) {
-    slot = (sole_owner(g) ? std::move(g) : g.clone()).impl_ptr();
-    return;
-  }
-  Tensor cur(slot);
-  slot.reset();  // so that `cur` is the only handle while we look
-  if (sole_owner(cur)) {
-    cur.add_(g);
-  } else {
-    cur = add(cur, g);
-  }
+  Tensor cur = slot ? Tensor(std::move(slot)) : Tensor();  // moved out: the leaf no longer counts as a holder
+  if (!cur.defined() && !sole_owner(g)) g = g.clone();
+  accumulate(cur, std::move(g));
   slot = cur.impl_ptr();
 }
 
