@@ -44,7 +44,18 @@ else
   CU_SRC    :=
   FEATURES  := CUDA ✗ (CPU-only build)
 endif
-$(info csg build: OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(FEATURES))
+BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(FEATURES)
+$(info csg build: $(BUILD_FEATURES))
+
+# `csg --version` and config.json name the version and the build: written to a header that is
+# replaced only when its text changes, so a new commit recompiles one file.
+CSG_VERSION  := 0.1.0
+GIT_DESCRIBE := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+VERSION_STAMP := $(BUILD)/version_stamp.h
+VERSION_TEXT := \#define CSG_VERSION "$(CSG_VERSION)"\n\#define CSG_GIT_DESCRIBE "$(GIT_DESCRIBE)"\n\#define CSG_BUILD_FEATURES "$(subst ",',$(BUILD_FEATURES))"
+$(shell mkdir -p $(BUILD) && printf '$(VERSION_TEXT)\n' > $(VERSION_STAMP).new && \
+  (cmp -s $(VERSION_STAMP).new $(VERSION_STAMP) || mv $(VERSION_STAMP).new $(VERSION_STAMP)); rm -f $(VERSION_STAMP).new)
+$(BUILD)/src/core/version.o: CPPFLAGS += -I$(BUILD)
 
 LIB_SRC  := $(shell find src -name '*.cpp' ! -path 'src/cli/*' | sort)
 CLI_SRC  := $(wildcard src/cli/*.cpp)
@@ -53,6 +64,8 @@ BENCH_SRC := $(wildcard tools/bench/*.cpp)
 
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
+# The command line's declarations without main(): the tests check --help and the README against them.
+CLI_DECL_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 BENCH_BIN := $(BENCH_SRC:tools/bench/%.cpp=$(BUILD)/bench/%)
 
@@ -69,8 +82,8 @@ $(LIB): $(LIB_OBJ)
 csg: $(CLI_OBJ) $(LIB)
 	$(CXX) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
-$(BUILD)/csg_tests: $(TEST_OBJ) $(LIB)
-	$(CXX) -o $@ $(TEST_OBJ) $(LIB) -lgtest $(LDLIBS)
+$(BUILD)/csg_tests: $(TEST_OBJ) $(CLI_DECL_OBJ) $(LIB)
+	$(CXX) -o $@ $(TEST_OBJ) $(CLI_DECL_OBJ) $(LIB) -lgtest $(LDLIBS)
 
 # Reference outputs of torchvision models (tools/reference/make_model_fixtures.py), made on
 # demand with Debian's python3-torch; without it the model-parity tests skip and say why.

@@ -55,17 +55,33 @@ TEST(Checkpoint, RefusesForeignAndTruncatedFiles) {
   EXPECT_THROW(load_checkpoint(dir + "/none.ckpt"), Error);
 }
 
-TEST(Checkpoint, PruneKeepsTheNewest) {
+TEST(Checkpoint, PruneKeepsTheNewestOfItsOwnRunOnly) {
   csg::testing::TempDir tmp;
   const std::string dir = tmp.str();
-  Checkpoint c;
-  c.tensors.push_back({"w", zeros({1})});
-  for (int64_t step : {100, 1000, 200, 300}) save_checkpoint(checkpoint_path(dir, "csg", step), c);
+  Checkpoint ours, other, legacy;
+  ours.tensors = other.tensors = legacy.tensors = {{"w", zeros({1})}};
+  ours.meta["run_id"] = "run-a";
+  other.meta["run_id"] = "run-b";
+  for (int64_t step : {100, 1000, 200, 300}) save_checkpoint(checkpoint_path(dir, "csg", step), ours);
+  // Another run's checkpoints with higher and lower step numbers, one from before run ids, and
+  // a truncated file: pruning "run-a" must leave all of them alone.
+  for (int64_t step : {3, 6, 9000}) save_checkpoint(checkpoint_path(dir, "csg", step), other);
+  save_checkpoint(checkpoint_path(dir, "csg", 50), legacy);
+  std::ofstream(checkpoint_path(dir, "csg", 7)) << "truncated";
   std::ofstream(dir + "/other.txt") << "keep me";
-  prune_checkpoints(dir, "csg", 2);
+  prune_checkpoints(dir, "csg", 2, "run-a");
   EXPECT_FALSE(fs::exists(checkpoint_path(dir, "csg", 100)));
   EXPECT_FALSE(fs::exists(checkpoint_path(dir, "csg", 200)));
   EXPECT_TRUE(fs::exists(checkpoint_path(dir, "csg", 300)));
   EXPECT_TRUE(fs::exists(checkpoint_path(dir, "csg", 1000)));
+  for (int64_t step : {3, 6, 7, 50, 9000}) EXPECT_TRUE(fs::exists(checkpoint_path(dir, "csg", step))) << step;
   EXPECT_TRUE(fs::exists(dir + "/other.txt"));
+  EXPECT_THROW(prune_checkpoints(dir, "csg", 2, ""), Error);
+
+  std::vector<CheckpointFile> all = list_checkpoints(dir, "csg");
+  ASSERT_EQ(all.size(), 7u);
+  EXPECT_EQ(all.front().step, 3);
+  EXPECT_EQ(all.back().step, 9000);
+  EXPECT_EQ(load_checkpoint_meta(checkpoint_path(dir, "csg", 9000)).at("run_id"), "run-b");
+  EXPECT_THROW(load_checkpoint_meta(checkpoint_path(dir, "csg", 7)), Error);
 }

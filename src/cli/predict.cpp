@@ -1,61 +1,74 @@
 // src/cli/predict.cpp — `csg predict`: ImageNet-style inference with torchvision weights.
-//
-//   csg predict --arch resnet101 --weights resnet101-63fe2227.pth [--num-classes 1000]
-//               [--resize 256] [--crop 224] [--mean 0.485,0.456,0.406] [--std 0.229,0.224,0.225]
-//               [--device cpu|cuda] [--all] [--out logits.npy] IMAGE...
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
-#include <sstream>
 
 #include "csg/csg.h"
 #include "csg/image.h"
 #include "csg/io/npy.h"
 #include "csg/io/pth.h"
 #include "csg/models/resnet.h"
-#include "src/cli/args.h"
+#include "src/cli/app.h"
+#include "src/cli/flags.h"
 
 namespace csg::cli {
 
 namespace {
-std::array<float, 3> parse_triple(const std::string& flag, const std::string& s) {
-  std::array<float, 3> v{};
-  std::stringstream ss(s);
-  std::string item;
-  int i = 0;
-  while (std::getline(ss, item, ',')) {
-    CSG_CHECK(i < 3, "option ", flag, " takes three comma-separated numbers, got '", s, "'");
-    v[i++] = std::stof(item);
-  }
-  CSG_CHECK(i == 3, "option ", flag, " takes three comma-separated numbers, got '", s, "'");
-  return v;
+
+struct PredictFlags {
+  std::string arch = "resnet101", weights, device = "cpu", out, mean, std;
+  int64_t num_classes = 1000;
+  int resize = 256, crop = 224;
+  bool all = false;
+  std::vector<std::string> inputs;
+};
+
+bool is_image_name(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp";
 }
-}  // namespace
 
-int run_predict(int argc, char** argv) {
-  Args a(argc, argv, {"--arch", "--weights", "--num-classes", "--resize", "--crop", "--mean", "--std", "--device", "--out"},
-         {"--all"});
-  CSG_CHECK(!a.positional().empty(), "predict: give at least one image path");
-  const std::string arch = a.get("--arch", "resnet101");
+// Files as given; a folder stands for its image files (.jpg, .jpeg, .png, .bmp), sorted.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> files;
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    if (!fs::is_directory(in, ec)) {
+      files.push_back(in);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& e : fs::directory_iterator(in, ec))
+      if (e.is_regular_file() && is_image_name(e.path())) found.push_back(e.path().string());
+    CSG_CHECK(!found.empty(), in, ": a folder with no image files (.jpg, .jpeg, .png, .bmp)");
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  }
+  return files;
+}
+
+int predict(const PredictFlags& f) {
   models::ResNetOptions opt;
-  opt.depth = models::resnet_depth_from_name(arch);
-  opt.num_classes = a.get_int("--num-classes", 1000);
+  opt.depth = models::resnet_depth_from_name(f.arch);
+  opt.num_classes = f.num_classes;
+  const std::vector<std::string> images = expand_inputs(f.inputs);
   models::ResNet model(opt);
-  const std::string weights = a.require("--weights");
-  std::fprintf(stderr, "loading %s\n", weights.c_str());
-  std::vector<NamedTensor> sd = load_pth(weights);
-  model.load_state_dict(sd, /*strict=*/true);
+  std::fprintf(stderr, "loading %s\n", f.weights.c_str());
+  model.load_state_dict(load_pth(f.weights), /*strict=*/true);
   model.eval();
-  const Device dev = parse_device(a.get("--device", "cpu"));
+  const Device dev = parse_device(f.device);
   model.to(dev);
-
-  const int resize = static_cast<int>(a.get_int("--resize", 256)), crop = static_cast<int>(a.get_int("--crop", 224));
-  const auto mean = a.has("--mean") ? parse_triple("--mean", a.get("--mean", "")) : image::kImageNetMean;
-  const auto stdv = a.has("--std") ? parse_triple("--std", a.get("--std", "")) : image::kImageNetStd;
+  const auto mean = f.mean.empty() ? image::kImageNetMean : parse_triple("--mean", f.mean);
+  const auto stdv = f.std.empty() ? image::kImageNetStd : parse_triple("--std", f.std);
   std::vector<Tensor> rows;
   NoGradGuard ng;
-  for (const std::string& path : a.positional()) {
-    image::Image im = image::center_crop(image::resize_shorter_side(image::load(path), resize), crop, crop);
+  for (const std::string& path : images) {
+    image::Image im = image::center_crop(image::resize_shorter_side(image::load(path), f.resize), f.crop, f.crop);
     Tensor x = image::to_tensor(im, mean, stdv).unsqueeze(0).to(dev);
     Tensor logits = model.forward(x).to(Device::CPU);
     rows.push_back(logits);
@@ -67,18 +80,39 @@ int run_predict(int argc, char** argv) {
     std::printf("%s: top-%zu", path.c_str(), k);
     for (size_t i = 0; i < k; ++i) std::printf(" %d (%.4f)", order[i], v[order[i]]);
     std::printf("\n");
-    if (a.has("--all")) {
+    if (f.all) {
       std::printf("logits:");
-      for (float f : v) std::printf(" %.6g", f);
+      for (float x : v) std::printf(" %.6g", x);
       std::printf("\n");
     }
   }
-  if (a.has("--out")) {
-    save_npy(a.get("--out", ""), cat(rows, 0));
+  if (!f.out.empty()) {
+    save_npy(f.out, cat(rows, 0));
     std::fprintf(stderr, "wrote logits [%zu,%lld] to %s\n", rows.size(), static_cast<long long>(opt.num_classes),
-                 a.get("--out", "").c_str());
+                 f.out.c_str());
   }
   return 0;
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& root, Invocation& inv) {
+  auto f = std::make_shared<PredictFlags>();
+  CLI::App* c = root.add_subcommand(
+      "predict", "classify images with a torchvision ResNet checkpoint (torchvision's ImageNet preprocessing)");
+  c->add_option("--arch", f->arch, "the network of the weights")->check(CLI::IsMember(kClassifierArchs));
+  c->add_option("--weights", f->weights, "torch.save(model.state_dict()) file (.pth, zip or legacy format)")->required();
+  c->add_option("--num-classes", f->num_classes, "classes of the fc layer")->check(CLI::PositiveNumber);
+  c->add_option("--resize", f->resize, "resize the shorter side to this (PIL's antialiased bilinear)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--crop", f->crop, "centre crop")->check(CLI::PositiveNumber);
+  c->add_option("--mean", f->mean, "normalisation mean R,G,B (default: ImageNet's 0.485,0.456,0.406)");
+  c->add_option("--std", f->std, "normalisation std R,G,B (default: ImageNet's 0.229,0.224,0.225)");
+  c->add_option("--device", f->device, "where to compute")->check(CLI::IsMember(kDevices));
+  c->add_flag("--all", f->all, "print every logit, not only the top 5");
+  c->add_option("--out", f->out, "write the logits [N, classes] as .npy");
+  c->add_option("images", f->inputs, "image files, or folders (their .jpg/.jpeg/.png/.bmp files, sorted)")->required();
+  c->callback([f, &inv] { inv.action = [f] { return predict(*f); }; });
 }
 
 }  // namespace csg::cli

@@ -1,6 +1,7 @@
 // src/data/image.cpp — decoding with stb_image, crops and conversion to tensors.
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "csg/image.h"
@@ -37,6 +38,9 @@ Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t ma
 }
 
 Image load(const std::string& path, int64_t max_pixels) {
+  std::error_code ec;
+  // A folder opens as a stream and then throws from inside the stream library on the first read.
+  CSG_CHECK(!std::filesystem::is_directory(path, ec), path, ": is a folder, not an image file");
   std::ifstream f(path, std::ios::binary);
   CSG_CHECK(f.good(), path, ": cannot open image (missing file or no permission)");
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

@@ -43,37 +43,66 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
   save_safetensors(path, ckpt.tensors, meta);
 }
 
+namespace {
+void check_format(const std::map<std::string, std::string>& meta, const std::string& path) {
+  auto f = meta.find("format");
+  CSG_CHECK(f != meta.end() && f->second == kFormat, path,
+            ": not a csg training checkpoint (a plain safetensors file? load weights with --weights instead)");
+  auto v = meta.find("format_version");
+  const bool known = v != meta.end() && v->second.size() == 1 && v->second[0] >= '1' && v->second[0] - '0' <= kVersion;
+  CSG_CHECK(known, path, ": checkpoint format version '", v == meta.end() ? "" : v->second,
+            "' is not one this csg understands (1..", kVersion, "); a newer csg wrote it?");
+}
+}  // namespace
+
 Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint c;
   c.tensors = load_safetensors(path, &c.meta);
-  auto f = c.meta.find("format");
-  CSG_CHECK(f != c.meta.end() && f->second == kFormat, path,
-            ": not a csg training checkpoint (a plain safetensors file? load weights with --weights instead)");
-  const std::string& v = c.meta["format_version"];
-  const bool known = v.size() == 1 && v[0] >= '1' && v[0] - '0' <= kVersion;
-  CSG_CHECK(known, path, ": checkpoint format version '", v, "' is not one this csg understands (1..", kVersion,
-            "); a newer csg wrote it?");
+  check_format(c.meta, path);
   return c;
+}
+
+std::map<std::string, std::string> load_checkpoint_meta(const std::string& path) {
+  std::map<std::string, std::string> meta = load_safetensors_metadata(path);
+  check_format(meta, path);
+  return meta;
 }
 
 std::string checkpoint_path(const std::string& dir, const std::string& prefix, int64_t step) {
   return (std::filesystem::path(dir) / (prefix + "-" + std::to_string(step) + ".ckpt")).string();
 }
 
-void prune_checkpoints(const std::string& dir, const std::string& prefix, int keep) {
+std::vector<CheckpointFile> list_checkpoints(const std::string& dir, const std::string& prefix) {
   namespace fs = std::filesystem;
-  std::vector<std::pair<int64_t, fs::path>> found;
+  std::vector<CheckpointFile> found;
   std::error_code ec;
+  const std::string head = prefix + "-";
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    const std::string head = prefix + "-";
     if (name.rfind(head, 0) != 0 || e.path().extension() != ".ckpt") continue;
     const std::string num = name.substr(head.size(), name.size() - head.size() - 5);
-    if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos) continue;
-    found.emplace_back(std::stoll(num), e.path());
+    if (num.empty() || num.size() > 18 || num.find_first_not_of("0123456789") != std::string::npos) continue;
+    found.push_back({std::stoll(num), e.path().string()});
   }
-  std::sort(found.begin(), found.end());
-  for (size_t i = 0; i + keep < found.size(); ++i) fs::remove(found[i].second, ec);
+  std::sort(found.begin(), found.end(), [](const CheckpointFile& a, const CheckpointFile& b) { return a.step < b.step; });
+  return found;
+}
+
+void prune_checkpoints(const std::string& dir, const std::string& prefix, int keep, const std::string& run_id,
+                       int64_t up_to_step) {
+  CSG_CHECK(!run_id.empty(), "prune_checkpoints: a run id is needed to know which checkpoints are this run's");
+  std::vector<CheckpointFile> ours;
+  for (const CheckpointFile& f : list_checkpoints(dir, prefix)) {
+    if (f.step > up_to_step) continue;
+    try {
+      const std::map<std::string, std::string> meta = load_checkpoint_meta(f.path);
+      auto it = meta.find("run_id");
+      if (it != meta.end() && it->second == run_id) ours.push_back(f);
+    } catch (const Error&) {  // unreadable: not provably ours, leave it
+    }
+  }
+  std::error_code ec;
+  for (size_t i = 0; i + std::max(keep, 0) < ours.size(); ++i) std::filesystem::remove(ours[i].path, ec);
 }
 
 }  // namespace csg

@@ -1,17 +1,12 @@
 // safetensors read/write (https://github.com/huggingface/safetensors, format v0.x).
 #include "csg/io/safetensors.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <unordered_set>
 
 #include "csg/error.h"
+#include "src/io/atomic_file.h"
 #include "src/io/binary_file.h"
 #include "src/io/json.h"
 #include "src/io/raw_tensor.h"
@@ -90,29 +85,8 @@ uint64_t checked_nbytes(const Shape& shape, size_t es) {
   return n;
 }
 
-// ---- atomic write ----------------------------------------------------------------------------
-
-void write_all(int fd, const void* data, size_t n, const std::string& tmp) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    CSG_CHECK(w > 0, tmp, ": write failed (", std::strerror(errno), ")");
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-std::string parent_dir(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-}  // namespace
-
-std::vector<NamedTensor> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
-  io::BinaryFile f(path);
+// The parsed JSON header of an open file and the byte where the tensor data starts.
+io::json::Value read_header(const io::BinaryFile& f, const std::string& path, uint64_t* data_start) {
   CSG_CHECK(f.size() >= 8, path, ": truncated safetensors file: ", f.size(), " bytes, no 8-byte header length");
   uint8_t len_bytes[8];
   f.read_at(0, len_bytes, 8, "header length");
@@ -126,23 +100,40 @@ std::vector<NamedTensor> load_safetensors(const std::string& path, std::map<std:
   const io::json::Value header = io::json::parse(std::string(hbytes.begin(), hbytes.end()), where);
   CSG_CHECK(header.kind == io::json::Value::Kind::Object, where, ": expected a JSON object, got a ",
             header.kind_name());
+  *data_start = 8 + header_len;
+  return header;
+}
 
-  if (metadata) metadata->clear();
-  std::vector<Entry> entries;
-  for (const auto& [name, v] : header.members) {
-    if (name == kMetadataKey) {
-      CSG_CHECK(v.kind == io::json::Value::Kind::Object, where, ": __metadata__ must be an object");
-      for (const auto& [k, s] : v.members) {
-        CSG_CHECK(s.kind == io::json::Value::Kind::String, where, ": __metadata__ value of '", k,
-                  "' must be a string");
-        if (metadata) (*metadata)[k] = s.text;
-      }
-      continue;
-    }
-    entries.push_back(parse_entry(where, name, v));
+std::map<std::string, std::string> metadata_of(const io::json::Value& header, const std::string& where) {
+  std::map<std::string, std::string> metadata;
+  const io::json::Value* v = header.find(kMetadataKey);
+  if (!v) return metadata;
+  CSG_CHECK(v->kind == io::json::Value::Kind::Object, where, ": __metadata__ must be an object");
+  for (const auto& [k, s] : v->members) {
+    CSG_CHECK(s.kind == io::json::Value::Kind::String, where, ": __metadata__ value of '", k, "' must be a string");
+    metadata[k] = s.text;
   }
+  return metadata;
+}
 
-  const uint64_t data_start = 8 + header_len;
+}  // namespace
+
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
+  io::BinaryFile f(path);
+  uint64_t data_start = 0;
+  return metadata_of(read_header(f, path, &data_start), path + ": safetensors header");
+}
+
+std::vector<NamedTensor> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
+  io::BinaryFile f(path);
+  uint64_t data_start = 0;
+  const io::json::Value header = read_header(f, path, &data_start);
+  const std::string where = path + ": safetensors header";
+  if (metadata) *metadata = metadata_of(header, where);
+  std::vector<Entry> entries;
+  for (const auto& [name, v] : header.members)
+    if (name != kMetadataKey) entries.push_back(parse_entry(where, name, v));
+
   const uint64_t data_size = f.size() - data_start;
   for (const Entry& e : entries) {
     const uint64_t need = checked_nbytes(e.shape, io::raw_size(e.type));
@@ -208,40 +199,15 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   // Pad with spaces so the tensor data starts 8-byte aligned, as the reference writer does.
   header.append((8 - header.size() % 8) % 8, ' ');
 
-  static std::atomic<unsigned> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  CSG_CHECK(fd >= 0, path, ": cannot create temporary file ", tmp, " (", std::strerror(errno), ")");
-  try {
-    uint8_t len[8];
-    const uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
-    write_all(fd, len, 8, tmp);
-    write_all(fd, header.data(), header.size(), tmp);
-    for (const Tensor& t : host)
-      if (t.numel() > 0) write_all(fd, t.raw_data(), static_cast<size_t>(t.numel()) * dtype_size(t.dtype()), tmp);
-    CSG_CHECK(::fsync(fd) == 0, tmp, ": fsync failed (", std::strerror(errno), ")");
-  } catch (...) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    CSG_FAIL(tmp, ": close failed (", std::strerror(err), ")");
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    CSG_FAIL(path, ": cannot rename ", tmp, " over it (", std::strerror(err), ")");
-  }
-  // Make the rename itself durable.
-  const int dfd = ::open(parent_dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  io::AtomicFile f(path);
+  uint8_t len[8];
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+  f.write(len, 8);
+  f.write(header.data(), header.size());
+  for (const Tensor& t : host)
+    if (t.numel() > 0) f.write(t.raw_data(), static_cast<size_t>(t.numel()) * dtype_size(t.dtype()));
+  f.commit();
 }
 
 }  // namespace csg

@@ -15,6 +15,7 @@
 #include "src/train/digits_figures.h"
 #include "src/train/evaluate.h"
 #include "src/train/pretrain.h"
+#include "src/train/run_folder.h"
 
 namespace csg::train {
 
@@ -53,8 +54,13 @@ std::string mean_std(const std::vector<double>& v, int precision) {
 
 }  // namespace
 
-std::vector<DigitsRow> run_digits(const DigitsConfig& dc) {
+std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
   namespace fs = std::filesystem;
+  DigitsConfig dc = requested;
+  // A new folder per run (runs/digits-<date>-<time>); an earlier run's folder is refused
+  // before any work starts, unless --overwrite.
+  dc.out_dir = prepare_run_folder(dc.out_dir, "runs", "digits", /*continuing=*/false, dc.overwrite).out_dir;
+  std::fprintf(stderr, "[digits] run folder %s\n", dc.out_dir.c_str());
   std::fprintf(stderr, "[digits] 1/4 data: synthetic font digits (train), real MNIST digits (test only)\n");
   data::DigitsOptions opt;
   opt.seed = 0;  // one fixed data set; seeds vary the training

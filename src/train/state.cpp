@@ -4,6 +4,7 @@
 
 #include "csg/io/checkpoint.h"
 #include "csg/random.h"
+#include "src/train/settings.h"
 
 namespace csg::train {
 
@@ -17,17 +18,44 @@ std::string layers_string(const Config& cfg) {
 
 bool stored(const std::string& name) { return name.rfind("encoder_k.", 0) != 0; }  // f_eo is reloaded
 
-void expect_same(const Checkpoint& c, const std::string& path, const std::string& key, const std::string& ours) {
-  auto it = c.meta.find(key);
-  CSG_CHECK(it != c.meta.end() && it->second == ours, path, ": trained with ", key, " = ",
-            it == c.meta.end() ? "(unknown)" : it->second, ", this run has ", ours,
+// Checkpoints written before settings were recorded ("config.*") name only these.
+void expect_same(const std::map<std::string, std::string>& meta, const std::string& path, const std::string& key,
+                 const std::string& ours) {
+  auto it = meta.find(key);
+  CSG_CHECK(it != meta.end() && it->second == ours, path, ": trained with ", key, " = ",
+            it == meta.end() ? "(unknown)" : it->second, ", this run has ", ours,
             "; resume with the same settings");
 }
 
 }  // namespace
 
-std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step) {
+void check_resume_settings(const std::string& path, const std::map<std::string, std::string>& meta,
+                           const Config& cfg) {
+  if (meta.count("config.task") == 0) {
+    expect_same(meta, path, "task", cfg.task == Task::Visda ? "visda" : "gta5");
+    expect_same(meta, path, "arch", cfg.arch);
+    expect_same(meta, path, "csg", cfg.csg ? "1" : "0");
+    expect_same(meta, path, "layers", layers_string(cfg));
+    expect_same(meta, path, "seed", std::to_string(cfg.seed));
+    return;
+  }
+  const std::vector<std::string> diffs = resume_differences(meta, cfg);
+  if (diffs.empty()) return;
+  std::string listed, keys;
+  for (const std::string& d : diffs) {
+    listed += "\n  " + d;
+    keys += (keys.empty() ? "" : ",") + d.substr(0, d.find(':'));
+  }
+  CSG_FAIL(path, ": this run's settings differ from the checkpoint's in what the run computes (checkpoint -> now):",
+           listed, "\nResume with the checkpoint's settings, or, if the change is intended, name it: --allow-change ",
+           keys);
+}
+
+std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step,
+                                const std::string& run_id) {
   Checkpoint c;
+  c.meta = settings_metadata(cfg);
+  c.meta["run_id"] = run_id;
   for (const NamedTensor& t : net.state_dict())
     if (stored(t.name)) c.tensors.push_back({"net." + t.name, t.tensor});
   const std::vector<Tensor>& bufs = sgd.momentum_buffers();
@@ -66,11 +94,7 @@ void load_network_weights(const std::string& path, CsgNetwork& net) {
 
 int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNetwork& net, optim::SGD& sgd) {
   Checkpoint c = load_checkpoint(path);
-  expect_same(c, path, "task", cfg.task == Task::Visda ? "visda" : "gta5");
-  expect_same(c, path, "arch", cfg.arch);
-  expect_same(c, path, "csg", cfg.csg ? "1" : "0");
-  expect_same(c, path, "layers", layers_string(cfg));
-  expect_same(c, path, "seed", std::to_string(cfg.seed));
+  check_resume_settings(path, c.meta, cfg);
   load_network_weights(path, net);
   std::vector<Tensor>& bufs = sgd.momentum_buffers();
   size_t k = 0;

@@ -1,5 +1,6 @@
 // src/train/state.h — what a training checkpoint holds and how it is put back.
 #pragma once
+#include <map>
 #include <string>
 
 #include "csg/optim.h"
@@ -10,7 +11,14 @@ namespace csg::train {
 // Writes <out_dir>/csg-<step>.ckpt: f_e, the heads (h and h~), the classifier, SGD momentum,
 // the queues and their pointers, the step, the default generator and the configuration
 // that matters for resuming. f_eo is not stored: it is the ImageNet weights, reloaded.
-std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step);
+// Also every setting ("config.<flag>", src/train/settings.h) and the run's id ("run_id"), by
+// which pruning tells this run's checkpoints from others'.
+std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step,
+                                const std::string& run_id);
+// Refuses (csg::Error listing every difference and the --allow-change that permits it) a
+// resume whose trajectory settings differ from those recorded in the checkpoint's metadata.
+void check_resume_settings(const std::string& path, const std::map<std::string, std::string>& meta,
+                           const Config& cfg);
 // Restores all of it; returns the step to continue from. Errors name the file and what does
 // not match (another architecture, other layers, a foreign file).
 int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNetwork& net, optim::SGD& sgd);

@@ -7,15 +7,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "csg/cuda.h"
 #include "csg/io/checkpoint.h"
 #include "csg/optim.h"
 #include "csg/train.h"
 #include "csg/progress.h"
+#include "src/io/atomic_file.h"
 #include "src/train/csg_step.h"
 #include "src/train/data_setup.h"
 #include "src/train/evaluate.h"
+#include "src/train/run_folder.h"
+#include "src/train/settings.h"
 #include "src/train/state.h"
 
 namespace csg::train {
@@ -76,11 +80,83 @@ struct Window {
   }
 };
 
+struct RunStart {
+  std::string run_id;
+  std::string resume_path;  // the checkpoint to continue from, or empty
+};
+
+// A run id unique across machines and time: start time in microseconds and 64 random bits.
+std::string new_run_id() {
+  std::random_device rd;
+  const uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%llx-%016llx", static_cast<unsigned long long>(us),
+                static_cast<unsigned long long>(r));
+  return buf;
+}
+
+bool same_folder(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
+}
+
+// The run folder and what the run continues: resolves --resume (latest / folder / file), checks
+// the checkpoint's settings against cfg before anything is built, prepares cfg.out_dir (a run
+// that resumes elsewhere than its own folder starts a fresh one) and writes config.json there.
+RunStart start_run(Config& cfg) {
+  namespace fs = std::filesystem;
+  const std::string task = cfg.task == Task::Visda ? "visda" : "gta5";
+  RunStart start;
+  start.run_id = new_run_id();
+  bool continuing = false;
+  std::string config_name = "config.json";
+  if (!cfg.resume.empty()) {
+    start.resume_path = resolve_resume(cfg.resume, cfg.out_dir, cfg.runs_root, task);
+    const std::string folder = fs::path(start.resume_path).parent_path().string();
+    if (cfg.out_dir.empty()) cfg.out_dir = folder.empty() ? "." : folder;
+    continuing = same_folder(folder.empty() ? "." : folder, cfg.out_dir);
+    const std::map<std::string, std::string> meta = load_checkpoint_meta(start.resume_path);
+    check_resume_settings(start.resume_path, meta, cfg);
+    auto id = meta.find("run_id");
+    if (id != meta.end() && !id->second.empty()) start.run_id = id->second;  // one run, continued
+    auto st = meta.find("step");
+    if (continuing) config_name = "config-resume-" + (st == meta.end() ? std::string("0") : st->second) + ".json";
+  }
+  cfg.out_dir = prepare_run_folder(cfg.out_dir, cfg.runs_root, task, continuing, cfg.overwrite).out_dir;
+  io::write_text_file_atomically((fs::path(cfg.out_dir) / config_name).string(),
+                             settings_json(cfg, start.run_id, start.resume_path));
+  std::fprintf(stderr, "run folder %s (settings in %s)\n", cfg.out_dir.c_str(), config_name.c_str());
+  return start;
+}
+
+// log.csv: a new file with its header, or, when resuming at `step`, the rows up to `step` of
+// the existing one (later rows belong to steps the resumed run computes again).
+std::ofstream open_training_log(const std::string& path, const std::string& header, int64_t step) {
+  std::vector<std::string> kept;
+  std::ifstream old(path);
+  std::string line;
+  if (step > 0 && old && std::getline(old, line) && line == header) {
+    while (std::getline(old, line)) {
+      const long long row_step = std::atoll(line.c_str());
+      if (row_step > 0 && row_step <= step) kept.push_back(line);
+    }
+  }
+  std::string text = header + "\n";
+  for (const std::string& row : kept) text += row + "\n";
+  io::write_text_file_atomically(path, text);
+  std::ofstream csv(path, std::ios::app);
+  CSG_CHECK(csv.good(), path, ": cannot write the training log");
+  return csv;
+}
+
 }  // namespace
 
-TrainSummary run_training(const Config& cfg) {
+TrainSummary run_training(const Config& requested) {
+  Config cfg = requested;
   const Device dev = parse_device(cfg.device);
-  std::filesystem::create_directories(cfg.out_dir);
+  const RunStart start = start_run(cfg);  // resolves cfg.out_dir; refuses to reuse another run's folder
   TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end);
 
   data::LoaderOptions lo;
@@ -109,20 +185,17 @@ TrainSummary run_training(const Config& cfg) {
                  cfg.torch_sgd ? optim::SgdVariant::Torch : optim::SgdVariant::Reference);
 
   int64_t step = 0;
-  if (!cfg.resume.empty()) {
-    step = restore_training_state(cfg.resume, cfg, net, sgd);
-    std::fprintf(stderr, "resumed from %s at step %lld\n", cfg.resume.c_str(), static_cast<long long>(step));
+  if (!start.resume_path.empty()) {
+    step = restore_training_state(start.resume_path, cfg, net, sgd);
+    std::fprintf(stderr, "resumed from %s at step %lld\n", start.resume_path.c_str(), static_cast<long long>(step));
   }
 
   const std::string csv_path = cfg.out_dir + "/log.csv";
-  std::ofstream csv(csv_path, step > 0 ? std::ios::app : std::ios::trunc);
-  CSG_CHECK(csv.good(), csv_path, ": cannot write the training log");
-  if (step == 0) {
-    csv << "step,epoch,lr,loss,task";
-    for (int l : cfg.layers)
-      if (cfg.csg) csv << ",nce_layer" << l << ",top1_layer" << l;
-    csv << ",images_per_s,elapsed_s\n";
-  }
+  std::string header = "step,epoch,lr,loss,task";
+  for (int l : cfg.layers)
+    if (cfg.csg) header += ",nce_layer" + std::to_string(l) + ",top1_layer" + std::to_string(l);
+  header += ",images_per_s,elapsed_s";
+  std::ofstream csv = open_training_log(csv_path, header, step);
 
   std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
                cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
@@ -132,6 +205,7 @@ TrainSummary run_training(const Config& cfg) {
   std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
 
   TrainSummary summary;
+  summary.out_dir = cfg.out_dir;
   StopOnSignal stop;
   net.set_training_modes();
   const auto t_start = std::chrono::steady_clock::now();
@@ -190,8 +264,8 @@ TrainSummary run_training(const Config& cfg) {
       }
       const bool interrupted = stop.signal_number() != 0;
       if (step % cfg.checkpoint_every == 0 || step == total_steps || interrupted) {
-        summary.final_checkpoint = save_training_state(cfg, net, sgd, step);
-        prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints);
+        summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id);
+        prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints, start.run_id, step);
       }
       if (interrupted) {
         std::fprintf(stderr, "stopped by signal %d at step %lld; resume with --resume %s\n", stop.signal_number(),

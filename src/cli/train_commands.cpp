@@ -1,0 +1,290 @@
+// src/cli/train_commands.cpp — `csg train visda|gta5`, `csg eval visda|gta5`, `csg hse` and
+// `csg make-tiny`: flags declared onto a train::Config, then src/train/ does the work.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "csg/data/tiny.h"
+#include "csg/io/checkpoint.h"
+#include "csg/train.h"
+#include "src/cli/app.h"
+#include "src/cli/flags.h"
+#include "src/train/settings.h"
+
+namespace csg::cli {
+
+namespace {
+
+using train::Task;
+
+// Puts the options declared since `before` into a help section.
+void group_since(CLI::App* c, size_t before, const std::string& name) {
+  std::vector<CLI::Option*> all = c->get_options();
+  for (size_t i = before; i < all.size(); ++i) all[i]->group(name);
+}
+
+// A Config plus the flags that are not one field of it.
+struct TrainFlags {
+  train::Config cfg;
+  std::string layers = "3,4", pool = "apool";
+  bool no_csg = false, no_augment = false, no_eval = false, freeze_seg_heads = false;
+  std::string checkpoint;
+  int64_t max_images = 2000;
+};
+
+const char* task_name(Task t) { return t == Task::Visda ? "visda" : "gta5"; }
+
+// The flags that choose the network (shared by train, eval and hse).
+void add_network_flags(CLI::App* c, TrainFlags& f, Task task) {
+  const size_t before = c->get_options().size();
+  train::Config& g = f.cfg;
+  c->add_option("--arch", g.arch, "backbone: ResNet (VisDA) or DeepLabv2 on a dilated ResNet (GTA5)")
+      ->check(CLI::IsMember(task == Task::Visda ? kClassifierArchs : kSegmentationArchs));
+  c->add_option("--weights", g.weights,
+                "ImageNet weights for f_e and the frozen f_eo: torchvision .pth or .safetensors (empty: random init)");
+  c->add_option("--width", g.width, "planes of layer1 (64 = torchvision; smaller for quick runs)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--num-classes", g.num_classes, "classes of the task head (VisDA 12, Cityscapes 19)")
+      ->check(CLI::PositiveNumber);
+  if (task == Task::Gta5)
+    c->add_option("--seg-head", g.seg_head,
+                  "segmentation head: the reference's ASPP (aspp-csg) or DeepLabv2's summed dilated convs (aspp-v2)")
+        ->check(CLI::IsMember(kSegHeads));
+  c->add_option("--layers", f.layers, "layer groups of the multi-layer InfoNCE (paper Table 3), e.g. 4, 3,4 or 1,2,3,4")
+      ->check(layers_validator());
+  c->add_option("--pool", f.pool, "pooling before the projection heads: A-pool or global average (Table 4)")
+      ->check(CLI::IsMember(kPools));
+  c->add_option("--embed-dim", g.embed_dim, "output size of the projection heads")->check(CLI::PositiveNumber);
+  group_since(c, before, "Network");
+}
+
+// The data flags of a task (training reads its train split; eval/hse only the target).
+void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
+  const size_t before = c->get_options().size();
+  train::Config& g = f.cfg;
+  c->add_option("--data", g.data,
+                task == Task::Visda ? "VisDA-17 root (train/ and validation/, each with image_list.txt)"
+                : training          ? "GTA5 root (images/, labels/)"
+                                    : "Cityscapes root (leftImg8bit/, gtFine/)")
+      ->required();
+  if (task == Task::Gta5 && training)
+    c->add_option("--val-data", g.val_data, "Cityscapes root for the final evaluation (leftImg8bit/, gtFine/)");
+  if (task == Task::Visda) {
+    if (training) c->add_option("--train-split", g.train_split, "folder of the synthetic training images under --data");
+    c->add_option("--val-split", g.val_split, "folder of the real target images under --data");
+    c->add_option("--image-size", g.image_size, "VisDA: resize the shorter side to this, then crop this square")
+        ->check(CLI::PositiveNumber);
+  }
+  if (task == Task::Gta5 && training)
+    c->add_option("--crop", g.crop, "GTA5: square training crop (pixels)")->check(CLI::PositiveNumber);
+  c->add_option("--workers", g.workers, "data loader threads (the data of a step does not depend on it)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--batch-size", g.batch_size,
+                training ? "images per step" : "images per evaluation batch (VisDA; Cityscapes: 1)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
+  c->add_flag("--quiet", g.quiet, "no progress output");
+  group_since(c, before, "Data");
+}
+
+void add_method_flags(CLI::App* c, TrainFlags& f, Task task) {
+  const size_t before = c->get_options().size();
+  train::Config& g = f.cfg;
+  c->add_flag("--no-csg", f.no_csg, "the vanilla baseline: task loss only");
+  c->add_option("--lambda", g.lambda, "weight of the contrastive loss")->check(CLI::NonNegativeNumber);
+  c->add_option("--temperature", g.temperature, "InfoNCE temperature")->check(CLI::PositiveNumber);
+  c->add_option("--queue-size", g.queue_size, "negatives per layer (the queue of keys)")->check(CLI::PositiveNumber);
+  c->add_option("--ema", g.ema_momentum, "EMA momentum of the key heads")->check(CLI::Range(0.0, 1.0));
+  if (task == Task::Gta5) {
+    c->add_option("--chunks", g.chunks, "dense InfoNCE: the feature map is pooled into chunks x chunks patches")
+        ->check(CLI::PositiveNumber);
+    c->add_flag("--freeze-seg-heads", f.freeze_seg_heads,
+                "keep the segmentation projection heads fixed, as the reference (which never optimises them)");
+  }
+  c->add_flag("--no-augment", f.no_augment, "no augmentation: the key view is the query view");
+  c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M (paper Table 2)")->check(CLI::Range(0.0, 30.0));
+  c->add_option("--randaug-n", g.randaug_n, "RandAugment operations per image N")->check(CLI::NonNegativeNumber);
+  group_since(c, before, "CSG");
+}
+
+void add_optimisation_flags(CLI::App* c, TrainFlags& f) {
+  const size_t before = c->get_options().size();
+  train::Config& g = f.cfg;
+  c->add_option("--lr", g.lr, "learning rate of the heads; the backbone gets lr x factor")->check(CLI::PositiveNumber);
+  c->add_option("--factor", g.factor, "backbone learning-rate factor")->check(CLI::NonNegativeNumber);
+  c->add_option("--momentum", g.momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
+  c->add_option("--weight-decay", g.weight_decay, "SGD weight decay")->check(CLI::NonNegativeNumber);
+  c->add_flag("--torch-sgd", g.torch_sgd, "torch.optim.SGD's update instead of the reference's (lr in the momentum)");
+  c->add_option("--epochs", g.epochs, "training epochs")->check(CLI::PositiveNumber);
+  c->add_option("--iters-per-epoch", g.iters_per_epoch, "steps per epoch (0: data set size / batch; GTA5: 2000)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--max-steps", g.max_steps, "stop after this many steps (0: epochs x steps per epoch)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--warmup", g.warmup, "steps of quadratic learning-rate warm-up before poly(0.9)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--seed", g.seed, "seed of initialisation, data order and augmentation");
+  group_since(c, before, "Optimisation");
+}
+
+void add_run_folder_flags(CLI::App* c, TrainFlags& f) {
+  const size_t before = c->get_options().size();
+  train::Config& g = f.cfg;
+  c->add_option("--out", g.out_dir,
+                "run folder (default: a new runs/<task>-<date>-<time>); one that holds another run is refused");
+  c->add_flag("--overwrite", g.overwrite, "empty --out of an earlier run's files first (lists what it removes)");
+  c->add_option("--resume", g.resume,
+                "continue a run: latest (newest checkpoint in --out, or of the newest runs/<task>-* folder), a run "
+                "folder, or a checkpoint");
+  std::vector<std::string> keys;
+  for (const train::Setting& s : train::settings_of(g))
+    if (s.trajectory) keys.push_back(s.key);
+  c->add_option("--allow-change", g.allow_change,
+                "settings a --resume may change, by flag name, comma-separated (e.g. lr,epochs); any other change "
+                "to what the run computes is refused")
+      ->delimiter(',')
+      ->type_name("KEY,...")
+      ->check(CLI::IsMember(keys).description(""));
+  c->add_option("--log-every", g.log_every, "steps per progress line and log.csv row")->check(CLI::PositiveNumber);
+  c->add_option("--checkpoint-every", g.checkpoint_every, "steps between checkpoints (<out>/csg-<step>.ckpt)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--keep-checkpoints", g.keep_checkpoints, "checkpoints of this run to keep (older ones are deleted)")
+      ->check(CLI::PositiveNumber);
+  c->add_flag("--no-eval", f.no_eval, "skip the evaluation on the target domain at the end");
+  group_since(c, before, "Run folder");
+}
+
+// Applies the flags that are not a Config field, and checks what CLI11's validators cannot.
+train::Config finish(const TrainFlags& f, bool training) {
+  train::Config c = f.cfg;
+  c.layers = parse_layers(f.layers);
+  c.apool = f.pool == "apool";
+  c.csg = !f.no_csg;
+  c.augment = !f.no_augment;
+  c.eval_at_end = !f.no_eval;
+  c.train_seg_heads = !f.freeze_seg_heads;
+  if (training)
+    CSG_CHECK(c.queue_size >= c.batch_size * c.chunks * c.chunks, "--queue-size ", c.queue_size,
+              " must hold at least one step's keys (--batch-size x --chunks^2 = ", c.batch_size * c.chunks * c.chunks,
+              ")");
+  return c;
+}
+
+// The network flags given on the command line (eval/hse take the rest from the checkpoint).
+std::vector<std::string> given_network_flags(CLI::App* c) {
+  std::vector<std::string> given;
+  for (const char* key : {"arch", "width", "num-classes", "seg-head", "layers", "pool", "embed-dim", "image-size"}) {
+    const CLI::Option* o = c->get_option_no_throw(std::string("--") + key);
+    if (o != nullptr && o->count() > 0) given.push_back(key);
+  }
+  return given;
+}
+
+train::Config with_checkpoint(train::Config c, const std::string& checkpoint, CLI::App* cmd) {
+  if (checkpoint.empty()) return c;
+  return train::with_checkpoint_network_settings(c, load_checkpoint_meta(checkpoint), checkpoint,
+                                                 given_network_flags(cmd));
+}
+
+void add_train_task(CLI::App* train, Task task, Invocation& inv) {
+  auto f = std::make_shared<TrainFlags>();
+  f->cfg = train::default_config(task);
+  CLI::App* c = train->add_subcommand(
+      task_name(task), task == Task::Visda
+                           ? "train on VisDA-17's synthetic images, evaluate on its real ones (mean class accuracy)"
+                           : "train DeepLabv2 on GTA5, evaluate on Cityscapes val (mIoU)");
+  add_data_flags(c, *f, task, /*training=*/true);
+  add_network_flags(c, *f, task);
+  add_method_flags(c, *f, task);
+  add_optimisation_flags(c, *f);
+  add_run_folder_flags(c, *f);
+  c->callback([f, task, &inv] {
+    inv.action = [f, task, &inv] {
+      train::Config cfg = finish(*f, /*training=*/true);
+      cfg.command_line = inv.command_line;
+      train::TrainSummary s = train::run_training(cfg);
+      if (s.interrupted) return 130;
+      std::printf("trained %lld steps: loss %.4f -> %.4f, task loss %.4f -> %.4f (first and last logged window)\n",
+                  static_cast<long long>(s.steps), s.first_loss, s.last_loss, s.first_task_loss, s.last_task_loss);
+      if (s.metric >= 0)
+        std::printf("target-domain %s: %.2f\n", task == Task::Visda ? "mean class accuracy" : "mIoU", s.metric);
+      std::printf("run folder: %s\n", s.out_dir.c_str());
+      return 0;
+    };
+  });
+}
+
+void add_eval_task(CLI::App* eval, Task task, Invocation& inv) {
+  auto f = std::make_shared<TrainFlags>();
+  f->cfg = train::default_config(task);
+  CLI::App* c = eval->add_subcommand(task_name(task), task == Task::Visda
+                                                          ? "the per-class accuracy table on VisDA-17's real images"
+                                                          : "the per-class IoU table on Cityscapes val");
+  add_data_flags(c, *f, task, /*training=*/false);
+  c->add_option("--checkpoint", f->checkpoint,
+                "a checkpoint of csg train (its recorded network settings are used; empty: --weights alone)");
+  add_network_flags(c, *f, task);
+  c->callback([f, task, c, &inv] {
+    inv.action = [f, task, c] {
+      train::Config cfg = with_checkpoint(finish(*f, false), f->checkpoint, c);
+      if (task == Task::Gta5) cfg.val_data = cfg.data;  // eval reads Cityscapes only
+      const double m = train::run_evaluation(cfg, f->checkpoint);
+      std::printf("%s: %.2f\n", task == Task::Visda ? "mean class accuracy" : "mIoU", m);
+      return 0;
+    };
+  });
+}
+
+void add_hse_command(CLI::App& root, Invocation& inv) {
+  auto f = std::make_shared<TrainFlags>();
+  f->cfg = train::default_config(Task::Visda);
+  CLI::App* c = root.add_subcommand(
+      "hse", "hyperspherical energy (s = 0, 1, 2) of pooled layer4 features of VisDA's real images (paper Table 1)");
+  add_data_flags(c, *f, Task::Visda, /*training=*/false);
+  c->add_option("--checkpoint", f->checkpoint, "a checkpoint of csg train (empty: the --weights model)");
+  add_network_flags(c, *f, Task::Visda);
+  c->add_option("--max-images", f->max_images, "images to measure (0: all)")->check(CLI::NonNegativeNumber);
+  c->callback([f, c, &inv] {
+    inv.action = [f, c] {
+      train::Config cfg = with_checkpoint(finish(*f, false), f->checkpoint, c);
+      std::vector<double> e = train::run_hse(cfg, f->checkpoint, f->max_images);
+      std::printf("hyperspherical energy of pooled layer4 features: E0 %.4f  E1 %.4f  E2 %.4f\n", e[0], e[1], e[2]);
+      return 0;
+    };
+  });
+}
+
+void add_make_tiny_command(CLI::App& root, Invocation& inv) {
+  auto kind = std::make_shared<std::string>();
+  auto dir = std::make_shared<std::string>();
+  CLI::App* c = root.add_subcommand("make-tiny", "write a few dozen generated images in a data set's published layout");
+  c->add_option("kind", *kind, "visda or gta5 (GTA5 + Cityscapes)")->required()->check(CLI::IsMember({"visda", "gta5"}));
+  c->add_option("dir", *dir, "output folder")->required();
+  c->callback([kind, dir, &inv] {
+    inv.action = [kind, dir] {
+      if (*kind == "visda")
+        data::write_tiny_visda(*dir, 0);
+      else
+        data::write_tiny_gta5_cityscapes(*dir, 0);
+      std::printf("wrote a tiny %s data set to %s\n", kind->c_str(), dir->c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace
+
+void add_train_commands(CLI::App& root, Invocation& inv) {
+  CLI::App* train = root.add_subcommand("train", "train CSG (or the baseline): visda, gta5, or digits (the embedded benchmark)");
+  train->require_subcommand(1);
+  add_train_task(train, Task::Visda, inv);
+  add_train_task(train, Task::Gta5, inv);
+  add_digits_command(*train, inv);
+  CLI::App* eval = root.add_subcommand("eval", "evaluate a checkpoint on the target domain: visda or gta5");
+  eval->require_subcommand(1);
+  add_eval_task(eval, Task::Visda, inv);
+  add_eval_task(eval, Task::Gta5, inv);
+  add_hse_command(root, inv);
+  add_make_tiny_command(root, inv);
+}
+
+}  // namespace csg::cli

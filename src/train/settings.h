@@ -1,0 +1,44 @@
+// src/train/settings.h — a run's settings as text: what config.json and every checkpoint record,
+// and what a resumed run is compared against.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "csg/train.h"
+
+namespace csg::train {
+
+struct Setting {
+  std::string key;    // the command-line flag without "--" ("lr", "batch-size", "layers")
+  std::string value;  // as text: "0.0001", "3,4", "true"
+  bool trajectory;    // changing it on resume changes what the run computes
+};
+
+// Every field of the configuration, in Config's order.
+std::vector<Setting> settings_of(const Config& cfg);
+
+// Checkpoint metadata keys are "config.<key>".
+std::map<std::string, std::string> settings_metadata(const Config& cfg);
+
+// config.json: {"run_id", "csg_version", "build", "command_line", "resumed_from", "settings": {...}}.
+std::string settings_json(const Config& cfg, const std::string& run_id, const std::string& resumed_from);
+
+// The trajectory settings whose value in a checkpoint's metadata differs from `cfg`'s and that
+// `cfg.allow_change` does not name, as "key: checkpoint -> now". Keys the checkpoint does not
+// record (written by an older csg) are not compared.
+std::vector<std::string> resume_differences(const std::map<std::string, std::string>& checkpoint_meta,
+                                            const Config& cfg);
+
+// For evaluating a checkpoint: the settings that shape the network and its input (arch, width,
+// num-classes, seg-head, layers, pool, csg, embed-dim, image-size) as the checkpoint's metadata
+// records them. A setting named in `given` (set on the command line) must agree with the
+// checkpoint (csg::Error naming both values); the others are taken from it. A checkpoint of an
+// older csg records none of them: cfg comes back unchanged.
+Config with_checkpoint_network_settings(Config cfg, const std::map<std::string, std::string>& checkpoint_meta,
+                                        const std::string& checkpoint_path, const std::vector<std::string>& given);
+
+// Shortest text that reads back as the same double ("0.1", not "0.10000000000000001").
+std::string format_number(double v);
+
+}  // namespace csg::train
