@@ -2,6 +2,7 @@
 // published layouts (VisDA-17; GTA5 + Cityscapes): the loss goes down, checkpoints are written,
 // --resume continues, and evaluation prints its table. Small models and images keep it fast.
 #include <filesystem>
+#include <fstream>
 
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
@@ -147,4 +148,22 @@ TEST(TrainGta5, DenseCsgRunsAndEvaluatesMiou) {
   EXPECT_TRUE(fs::exists(c.out_dir + "/csg-4.ckpt"));
   EXPECT_GE(s.metric, 0.0);
   EXPECT_NE(table.find("road"), std::string::npos) << table;
+}
+
+TEST(TrainVisda, EvaluationWithNoReadableImageIsAnErrorNotZeroPercent) {
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_visda_broken");
+  data::write_tiny_visda(data, 2, 12, 6);
+  for (const auto& e : fs::recursive_directory_iterator(data + "/validation"))
+    if (e.path().extension() == ".jpg") std::ofstream(e.path()) << "not a jpeg";
+  train::Config c = tiny_visda(data, tmp.subdir("eval_broken"));
+  ::testing::internal::CaptureStderr();
+  try {
+    train::run_evaluation(c, "");
+    ::testing::internal::GetCapturedStderr();
+    FAIL() << "a table over zero images was reported";
+  } catch (const Error& e) {
+    ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(std::string(e.what()).find("none of the 6 target images"), std::string::npos) << e.what();
+  }
 }

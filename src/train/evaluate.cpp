@@ -59,9 +59,12 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
     std::printf("%s", cm.table().c_str());
     metric = cm.mean_iou();
   }
+  // A metric over no image would print as 0.00, a result; it is an error.
+  CSG_CHECK(loader.skipped_total() < val.size(), "evaluation: none of the ", val.size(),
+            " target images could be read and transformed (see the warnings above); no metric to report");
   if (loader.skipped_total() > 0)
-    std::fprintf(stderr, "warning: %lld evaluation images could not be read and were skipped\n",
-                 static_cast<long long>(loader.skipped_total()));
+    std::fprintf(stderr, "warning: %lld of %lld evaluation images could not be read and were skipped; the metric "
+                 "covers the rest\n", static_cast<long long>(loader.skipped_total()), static_cast<long long>(val.size()));
   return metric;
 }
 
