@@ -1,7 +1,9 @@
 // tests/test_tensorboard.cpp — TensorBoard event files: CRC-32C against published vectors, the
 // protobuf wire encoding, files read back by our reader, every corrupted byte and every cut
-// detected, a failed write leaving whole records.
+// detected, a failed write leaving whole records, and an independent oracle: the protobuf
+// library parsing our files (tools/reference/read_tfevents.py, Debian's python3-protobuf).
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cmath>
@@ -15,6 +17,7 @@
 #include "csg/error.h"
 #include "csg/io/tensorboard.h"
 #include "src/io/crc32c.h"
+#include "src/io/json.h"
 #include "src/io/protobuf_wire.h"
 #include "src/io/tfrecord.h"
 #include "tests/testing.h"
@@ -342,4 +345,110 @@ TEST(TensorBoard, BadInputGivesErrorsNamingTheFile) {
   e = error_of([&] { read_tensorboard_scalars(file); });
   EXPECT_NE(e.find(file + ": record at byte " + std::to_string(header.size()) + " Event"), std::string::npos) << e;
   EXPECT_NE(error_of([&] { tensorboard_event_files(tmp / "missing"); }).find(tmp / "missing"), std::string::npos);
+}
+
+// ---- the independent oracle: protobuf parses our files --------------------------------------------
+
+namespace {
+
+struct Oracle {
+  int status = -1;
+  std::string out, err;
+};
+
+Oracle run_oracle(const std::string& events_path, const std::string& err_path) {
+  Oracle r;
+  const std::string cmd =
+      "/usr/bin/python3 tools/reference/read_tfevents.py '" + events_path + "' 2>'" + err_path + "'";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return r;
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, pipe)) r.out.append(buf, n);
+  const int status = pclose(pipe);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = read_bytes(err_path);
+  return r;
+}
+
+const io::json::Value& member(const io::json::Value& v, const std::string& key) {
+  const io::json::Value* m = v.find(key);
+  if (!m) throw Error("oracle output has no \"" + key + "\"");
+  return *m;
+}
+
+}  // namespace
+
+TEST(TensorBoard, ProtobufParsesOurFilesExactly) {
+  if (std::system("/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "protobuf oracle skipped: /usr/bin/python3 cannot import google.protobuf "
+                 << "(install python3-protobuf: bash tools/install-deps.sh --torch)";
+  ASSERT_TRUE(csg::testing::file_exists("tools/reference/read_tfevents.py")) << "run the tests from the repository root";
+
+  csg::testing::TempDir tmp;
+  const float inf = std::numeric_limits<float>::infinity();
+  // (step, tag -> value) per Event; expected values are the float32 the writer must store.
+  struct Written {
+    int64_t step;
+    std::map<std::string, double> values;
+  };
+  const std::vector<Written> written = {
+      {0, {{"train/loss", 2.302585092994046}}},
+      {1, {{"train/loss", 0.0}, {"train/lr", 1e-40}, {"nce/layer3", -0.0}}},  // zeros, a subnormal
+      {int64_t{1} << 40, {{"loss/\xCE\xBB", 3.14159265358979}}},
+      {-5, {{"nan", std::nan("")}, {"inf", 1e40}, {"-inf", -static_cast<double>(inf)}}},
+  };
+  std::string path;
+  {
+    TensorBoardWriter tb(tmp.str());
+    for (const Written& w : written) {
+      if (w.values.size() == 1)
+        tb.add_scalar(w.values.begin()->first, w.values.begin()->second, w.step);
+      else
+        tb.add_scalars(w.step, w.values);
+    }
+    path = tb.path();
+  }
+  const std::vector<TensorBoardScalar> ours = read_tensorboard_scalars(path);
+  const std::vector<io::TfRecord> records = io::split_tfrecords(read_bytes(path), path);
+
+  const Oracle r = run_oracle(path, tmp / "oracle.err");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const io::json::Value doc = io::json::parse(r.out, "read_tfevents.py output");
+  const auto& recs = member(doc, "records").items;
+  ASSERT_EQ(recs.size(), 1 + written.size());
+  EXPECT_EQ(member(recs[0], "file_version").text, "brain.Event:2");
+  size_t k = 0;  // index into `ours`
+  for (size_t i = 0; i < recs.size(); ++i) {
+    const io::json::Value& rec = recs[i];
+    EXPECT_EQ(member(rec, "offset").integer, static_cast<int64_t>(records[i].offset));
+    EXPECT_TRUE(member(rec, "canonical").boolean) << "record " << i << ": protobuf serializes it differently";
+    if (i == 0) continue;
+    const Written& w = written[i - 1];
+    EXPECT_EQ(member(rec, "step").integer, w.step) << "record " << i;
+    const auto& values = member(rec, "values").items;
+    ASSERT_EQ(values.size(), w.values.size()) << "record " << i;
+    auto expected = w.values.begin();  // the writer stores a map's values in tag order
+    for (const io::json::Value& v : values) {
+      const TensorBoardScalar& mine = ours[k++];
+      EXPECT_EQ(member(v, "tag").text, expected->first);
+      EXPECT_EQ(mine.tag, expected->first);
+      const uint32_t want_bits = float_bits(static_cast<float>(expected->second));
+      EXPECT_EQ(static_cast<uint32_t>(member(v, "simple_value_bits").integer), want_bits) << expected->first;
+      EXPECT_EQ(float_bits(mine.value), want_bits) << expected->first;
+      EXPECT_EQ(member(rec, "wall_time").number, mine.wall_time);
+      EXPECT_EQ(member(rec, "step").integer, mine.step);
+      ++expected;
+    }
+  }
+  EXPECT_EQ(k, ours.size());
+
+  // The oracle checks the CRCs itself: a flipped payload byte makes it fail.
+  std::string bad = read_bytes(path);
+  bad[records[2].offset + 14] ^= 0x01;
+  write_bytes(path, bad);
+  const Oracle broken = run_oracle(path, tmp / "oracle.err");
+  EXPECT_EQ(broken.status, 1);
+  EXPECT_NE(broken.err.find("bad data CRC in the record at byte " + std::to_string(records[2].offset)),
+            std::string::npos)
+      << broken.err;
 }
