@@ -382,7 +382,8 @@ TEST(TensorBoard, ProtobufParsesOurFilesExactly) {
   if (std::system("/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "protobuf oracle skipped: /usr/bin/python3 cannot import google.protobuf "
                  << "(install python3-protobuf: bash tools/install-deps.sh --torch)";
-  ASSERT_TRUE(csg::testing::file_exists("tools/reference/read_tfevents.py")) << "run the tests from the repository root";
+  ASSERT_TRUE(csg::testing::file_exists("tools/reference/read_tfevents.py"))
+      << "tools/reference/read_tfevents.py not found: run the tests from the repository root";
 
   csg::testing::TempDir tmp;
   const float inf = std::numeric_limits<float>::infinity();

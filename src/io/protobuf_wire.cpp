@@ -97,7 +97,8 @@ bool WireReader::next(Field& field) {
       const size_t n = (key & 7) == 1 ? 8 : 4;
       field.type = n == 8 ? WireType::Fixed64 : WireType::Fixed32;
       CSG_CHECK(n <= left, where_, ": truncated ", n * 8, "-bit field ", number, " at byte ", start);
-      for (size_t i = 0; i < n; ++i) field.fixed |= static_cast<uint64_t>(static_cast<uint8_t>(message_[pos_ + i])) << (8 * i);
+      for (size_t i = 0; i < n; ++i)
+        field.fixed |= static_cast<uint64_t>(static_cast<uint8_t>(message_[pos_ + i])) << (8 * i);
       pos_ += n;
       return true;
     }
