@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/install-deps.sh — installs what csg builds and tests with, from Debian's packages.
 #   bash tools/install-deps.sh            # compiler, OpenBLAS, GoogleTest, stb
-#   bash tools/install-deps.sh --torch    # also python3-torch/torchvision (benchmarks, fixture scripts)
+#   bash tools/install-deps.sh --torch    # also the test oracles: python3-torch/torchvision (benchmarks,
+#                                         # fixture scripts), python3-protobuf (TensorBoard files)
 #   bash tools/install-deps.sh --sanitizers  # also clang + libFuzzer for `make asan` / `make fuzz`
 # (options combine: the CI passes --torch --sanitizers). libcli11-dev: the command line parser (header-only).
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
@@ -14,7 +15,7 @@ pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 for opt in "$@"; do
   case $opt in
-    --torch) pkgs+=(python3-torch python3-torchvision python3-numpy) ;;
+    --torch) pkgs+=(python3-torch python3-torchvision python3-numpy python3-protobuf) ;;
     # clang-14; its sanitizer and libFuzzer runtimes (libclang-rt-dev, not pulled in by clang);
     # its OpenMP runtime (libomp-dev); llvm for llvm-symbolizer, which puts file:line in reports.
     --sanitizers) pkgs+=(clang libclang-rt-dev libomp-dev llvm) ;;

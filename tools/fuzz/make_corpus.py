@@ -5,10 +5,10 @@
 
 Writes <out>/<target>/ for every target: the valid (and deliberately invalid) files under
 data/fixtures/ the target reads, small files generated here where the fixtures have none
-(csg checkpoints, palette/grey label PNGs, image lists, BMP/JPEG/GIF images), and a few
-truncations of each seed so the fuzzer starts next to the "truncated file" paths. Only the
-standard library is needed (Pillow, when present, adds JPEG/BMP/GIF seeds). Output is
-deterministic; re-running replaces the directories.
+(csg checkpoints, palette/grey label PNGs, image lists, BMP/JPEG/GIF images, TensorBoard
+events files), and a few truncations of each seed so the fuzzer starts next to the
+"truncated file" paths. Only the standard library is needed (Pillow, when present, adds
+JPEG/BMP/GIF seeds). Output is deterministic; re-running replaces the directories.
 """
 import json
 import os
@@ -147,6 +147,58 @@ def extra_images():
         yield f"img_{mode}.png", buf.getvalue()
 
 
+def _crc32c(data):
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    crc ^= 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF  # TFRecord's mask
+
+
+def _varint(v):
+    v &= (1 << 64) - 1  # an int64 as protobuf writes it: two's complement
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    return bytes(out + bytes([v]))
+
+
+def _pb_bytes(field, payload):
+    return _varint(field << 3 | 2) + _varint(len(payload)) + payload
+
+
+def tfrecord(data):
+    length = struct.pack("<Q", len(data))
+    return length + struct.pack("<I", _crc32c(length)) + data + struct.pack("<I", _crc32c(data))
+
+
+def tfevents():
+    """TensorBoard events files as TensorBoardWriter writes them (Event: wall_time 1, step 2,
+    file_version 3, summary 5; Summary.Value: tag 1, simple_value 2), and a few variations."""
+    def event(step, what):
+        return b"\x09" + struct.pack("<d", 1.7e9 + step) + (b"\x10" + _varint(step) if step else b"") + what
+
+    def scalars(*pairs):
+        values = b"".join(_pb_bytes(1, _pb_bytes(1, tag.encode()) + b"\x15" + struct.pack("<f", v)) for tag, v in pairs)
+        return _pb_bytes(5, values)
+
+    header = tfrecord(event(0, _pb_bytes(3, b"brain.Event:2")))
+    yield "events_header_only.tfevents", header
+    yield "events_scalars.tfevents", header + b"".join(
+        tfrecord(event(step, scalars(("train/loss", 2.3 / step), ("train/lr", 1e-3)))) for step in (1, 10, 1 << 40))
+    yield "events_negative_step.tfevents", header + tfrecord(event(-5, scalars(("nan", float("nan")))))
+    yield "events_unknown_fields.tfevents", header + tfrecord(
+        event(3, _pb_bytes(4, b"graph") + scalars(("x", 1.0)) + b"\x52\x02\x0a\x00"))  # graph_def, source_metadata
+    yield "events_no_file_version.tfevents", tfrecord(event(1, scalars(("x", 1.0))))
+    # "EV" + one Event's bytes (fuzz_tfevents frames it itself, so mutations reach the decoder);
+    # field 12, a fixed32 the Event does not define, is skipped as protobuf skips unknown fields.
+    yield "payload_scalars.ev", b"EV" + event(7, scalars(("train/loss", 0.5), ("val/acc", 0.25)))
+    yield "payload_unknown_fields.ev", b"EV" + event(8, b"\x65\x00\x00\x00\x00" + scalars(("t", -1.0)))
+
+
 def files(pattern_dir, *globs):
     for g in globs:
         for p in sorted((FIX / pattern_dir).glob(g)):
@@ -163,6 +215,7 @@ def targets():
         "fuzz_image_list": list(image_lists()),
         "fuzz_label_png": list(label_pngs()),
         "fuzz_image_decode": list(files("image", "*.png")) + augment + list(extra_images()),
+        "fuzz_tfevents": list(tfevents()),
     }
 
 
