@@ -7,6 +7,7 @@
 
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
+#include "csg/io/tensorboard.h"
 #include "csg/train.h"
 #include "src/train/run_folder.h"
 #include "tests/testing.h"
@@ -51,9 +52,13 @@ std::string error_of(const train::Config& c) {
   return "";
 }
 
+// The files of a folder, sorted, TensorBoard events files (named by time, host and pid) as "events".
 std::vector<std::string> names_in(const std::string& dir) {
   std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    names.push_back(name.rfind("events.out.tfevents.", 0) == 0 ? "events" : name);
+  }
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -71,7 +76,8 @@ TEST(RunFolder, ANewRunIntoAnOldRunsFolderIsRefusedAndDestroysNothing) {
   first.checkpoint_every = 3;
   ASSERT_EQ(train::run_training(first).steps, 9);
   const std::vector<std::string> before = names_in(out);
-  EXPECT_EQ(before, (std::vector<std::string>{"config.json", "csg-3.ckpt", "csg-6.ckpt", "csg-9.ckpt", "log.csv"}));
+  EXPECT_EQ(before,
+            (std::vector<std::string>{"config.json", "csg-3.ckpt", "csg-6.ckpt", "csg-9.ckpt", "events", "log.csv"}));
   const std::string log_before = read(out + "/log.csv"), ckpt_before = read(out + "/csg-9.ckpt");
 
   // The sequence that lost data: a second, shorter run into the same folder. It used to write
@@ -94,9 +100,9 @@ TEST(RunFolder, ANewRunIntoAnOldRunsFolderIsRefusedAndDestroysNothing) {
   train::TrainSummary s = train::run_training(second);
   const std::string said = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(s.steps, 2);
-  EXPECT_NE(said.find("--overwrite: removing 5 entries"), std::string::npos) << said;
+  EXPECT_NE(said.find("--overwrite: removing 6 entries"), std::string::npos) << said;
   EXPECT_NE(said.find("csg-9.ckpt"), std::string::npos) << said;
-  EXPECT_EQ(names_in(out), (std::vector<std::string>{"config.json", "csg-2.ckpt", "log.csv"}));
+  EXPECT_EQ(names_in(out), (std::vector<std::string>{"config.json", "csg-2.ckpt", "events", "log.csv"}));
 
   // --overwrite never deletes what no run wrote.
   std::ofstream(out + "/thesis.tex") << "precious";
@@ -166,6 +172,14 @@ TEST(RunFolder, ResumeIsHonest) {
   std::getline(log, line);
   while (std::getline(log, line)) steps.push_back(std::atoi(line.c_str()));
   EXPECT_EQ(steps, (std::vector<int>{1, 2, 3, 4, 5, 6}));
+  // TensorBoard: one events file per run session, the same losses as log.csv's rows.
+  std::vector<std::string> events = tensorboard_event_files(out);
+  ASSERT_EQ(events.size(), 2u) << "the first run and the resumed one";
+  std::vector<int64_t> tb_steps;
+  for (const std::string& f : events)
+    for (const TensorBoardScalar& v : read_tensorboard_scalars(f))
+      if (v.tag == "train/loss") tb_steps.push_back(v.step);
+  EXPECT_EQ(tb_steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 
   // Resuming from an earlier checkpoint of the same run in its folder: the later checkpoint
   // (csg-6, now "from the future") is not pruned in favour of it, and the log loses rows > 2.

@@ -11,6 +11,7 @@
 
 #include "csg/cuda.h"
 #include "csg/io/checkpoint.h"
+#include "csg/io/tensorboard.h"
 #include "csg/optim.h"
 #include "csg/train.h"
 #include "csg/progress.h"
@@ -196,6 +197,7 @@ TrainSummary run_training(const Config& requested) {
     if (cfg.csg) header += ",nce_layer" + std::to_string(l) + ",top1_layer" + std::to_string(l);
   header += ",images_per_s,elapsed_s";
   std::ofstream csv = open_training_log(csv_path, header, step);
+  TensorBoardWriter tb(cfg.out_dir);  // the same scalars; a resumed run adds a second events file
 
   std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
                cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
@@ -251,6 +253,18 @@ TrainSummary run_training(const Config& requested) {
           if (cfg.csg) csv << "," << window.nce[l] / n << "," << window.top1[l] / n;
         csv << "," << ips << "," << elapsed << "\n";
         csv.flush();
+        std::map<std::string, double> scalars = {{"train/loss", window.total / n},
+                                                 {"train/task", window.task / n},
+                                                 {"train/lr", lr},
+                                                 {"train/images_per_s", ips},
+                                                 {"train/epoch", static_cast<double>(epoch)}};
+        for (int l : cfg.layers)
+          if (cfg.csg) {
+            scalars["train/nce_layer" + std::to_string(l)] = window.nce[l] / n;
+            scalars["train/top1_layer" + std::to_string(l)] = window.top1[l] / n;
+          }
+        tb.add_scalars(step, scalars);
+        tb.flush();
         if (!cfg.quiet) {
           std::fprintf(stderr, "step %lld/%lld epoch %lld | loss %.4f (task %.4f", static_cast<long long>(step),
                        static_cast<long long>(total_steps), static_cast<long long>(epoch), window.total / n,
@@ -279,7 +293,11 @@ TrainSummary run_training(const Config& requested) {
   summary.steps = step;
   std::fprintf(stderr, "training done: %lld steps; checkpoint %s; log %s\n", static_cast<long long>(step),
                summary.final_checkpoint.c_str(), csv_path.c_str());
-  if (cfg.eval_at_end) summary.metric = evaluate(cfg, net, *data.val, data.val_transform, dev);
+  if (cfg.eval_at_end) {
+    summary.metric = evaluate(cfg, net, *data.val, data.val_transform, dev);
+    tb.add_scalar(cfg.task == Task::Visda ? "val/mean_class_accuracy" : "val/miou", summary.metric, step);
+    tb.flush();
+  }
   return summary;
 }
 
