@@ -1,4 +1,6 @@
-// src/data/jpeg_check.h — a structural check of JPEG files before stb_image decodes them.
+// src/data/jpeg_check.h — a structural check of JPEG files before stb_image decodes them. Still
+// needed where stb_image decodes JPEG: builds without libjpeg-turbo (make JPEG=0),
+// JpegDecoder::Stb, and files with fill bytes before SOI (not JPEG to libjpeg or PIL, JPEG to stb).
 #pragma once
 #include <cstddef>
 #include <cstdint>
