@@ -92,8 +92,17 @@ $(FIXTURES)/VERSION: tools/reference/make_model_fixtures.py tools/reference/safe
 	  echo "generating model fixtures in $(FIXTURES)"; /usr/bin/python3 $< $(FIXTURES); \
 	else echo "model fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
 
+# torchvision's logits for `csg predict`'s preprocessing on committed JPEG/PNG fixtures, decoded by
+# PIL (tools/reference/make_predict_fixtures.py; tests/test_predict_parity.cpp).
+PREDICT_FIXTURES := $(FIXTURES)/predict
+$(PREDICT_FIXTURES)/VERSION: tools/reference/make_predict_fixtures.py tools/reference/safetensors_io.py \
+                             tools/reference/resnet_stages.py $(wildcard data/fixtures/jpeg/*.jpg) data/fixtures/image/source.png
+	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
+	  echo "generating predict fixtures in $(PREDICT_FIXTURES)"; /usr/bin/python3 $< $(PREDICT_FIXTURES) && echo 1 > $@; \
+	else echo "predict fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
-test: $(BUILD)/csg_tests $(FIXTURES)/VERSION
+test: $(BUILD)/csg_tests $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION
 	CSG_FIXTURES=$(FIXTURES) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "csg/augment.h"
 #include "csg/csg.h"
 #include "csg/image.h"
 #include "csg/io/npy.h"
@@ -49,14 +50,16 @@ int run_predict(int argc, char** argv) {
   const Device dev = parse_device(a.get("--device", "cpu"));
   model.to(dev);
 
-  const int resize = static_cast<int>(a.get_int("--resize", 256)), crop = static_cast<int>(a.get_int("--crop", 224));
-  const auto mean = a.has("--mean") ? parse_triple("--mean", a.get("--mean", "")) : image::kImageNetMean;
-  const auto stdv = a.has("--std") ? parse_triple("--std", a.get("--std", "")) : image::kImageNetStd;
+  // torchvision's evaluation transform (tests/test_predict_parity.cpp checks it against torchvision).
+  augment::ClassificationTransform t;
+  t.resize = static_cast<int>(a.get_int("--resize", 256));
+  t.crop = static_cast<int>(a.get_int("--crop", 224));
+  if (a.has("--mean")) t.mean = parse_triple("--mean", a.get("--mean", ""));
+  if (a.has("--std")) t.std = parse_triple("--std", a.get("--std", ""));
   std::vector<Tensor> rows;
   NoGradGuard ng;
   for (const std::string& path : a.positional()) {
-    image::Image im = image::center_crop(image::resize_shorter_side(image::load(path), resize), crop, crop);
-    Tensor x = image::to_tensor(im, mean, stdv).unsqueeze(0).to(dev);
+    Tensor x = augment::classification_eval(image::load(path), t).unsqueeze(0).to(dev);
     Tensor logits = model.forward(x).to(Device::CPU);
     rows.push_back(logits);
     std::vector<float> v = logits.to_float_vector();
