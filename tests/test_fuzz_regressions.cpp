@@ -54,6 +54,21 @@ TEST(FuzzRegressions, JpegWithOversizedHuffmanTableIsRefused) {
   EXPECT_NE(e.find("corrupt JPEG (Huffman table with"), std::string::npos) << e;
 }
 
+TEST(FuzzRegressions, JpegScanWithUndefinedHuffmanTableIsRefused) {
+  // A progressive JPEG whose last scan uses AC table 1, which no DHT segment defines: stb_image
+  // decoded it with an uninitialised table (UBSan, index past maxcode[18] at stb_image.h:2102,
+  // depending on the heap's previous contents). The stb path's pre-check refuses it; libjpeg
+  // (and PIL, "broken data stream") refuse it too.
+  const std::string path = "data/fixtures/fuzz/stb_jpeg_undefined_huffman_table.jpg";
+  {
+    csg::testing::JpegDecoderScope stb(image::JpegDecoder::Stb);
+    std::string e = error_of([&] { image::load(path); });
+    EXPECT_NE(e.find("AC Huffman table 1, which no DHT segment defines"), std::string::npos) << e;
+  }
+  std::string e = error_of([&] { image::load(path); });
+  EXPECT_NE(e.find(path), std::string::npos) << e;
+}
+
 TEST(FuzzRegressions, PngWithEmptyIdatChunk) {
   // Signature, IHDR, then an IDAT of length 0 and the end of the file: stb_image memcpy'd zero
   // bytes to a NULL buffer (UBSan nonnull-attribute, suppressed for stbi__getn alone; under
