@@ -6,6 +6,7 @@
 #   make -j2                      # build
 #   make test                     # build + run every test (GPU tests skip without a GPU)
 #   make CUDA=0 test              # CPU-only build
+#   make JPEG=0                   # stb_image decodes JPEG even where libjpeg-turbo is installed
 #   make CUDNN_HOME=/path/to/cudnn  # cuDNN outside CUDA_HOME (e.g. a pip nvidia-cudnn package)
 
 CXX        ?= g++
@@ -43,6 +44,17 @@ ifeq ($(CUDA),1)
 else
   CU_SRC    :=
   FEATURES  := CUDA ✗ (CPU-only build)
+endif
+
+# JPEG through libjpeg-turbo (Debian libjpeg62-turbo-dev, the library PIL decodes with, so pixels
+# match PIL's) when its header compiles; else, or with JPEG=0, stb_image decodes JPEG too.
+JPEG ?= $(shell printf '\#include <cstdio>\n\#include <jpeglib.h>\n' | $(CXX) -E -x c++ - >/dev/null 2>&1 && echo 1 || echo 0)
+ifeq ($(JPEG),1)
+  CPPFLAGS += -DCSG_WITH_LIBJPEG
+  LDLIBS   += -ljpeg
+  FEATURES := $(FEATURES), libjpeg-turbo ✓
+else
+  FEATURES := $(FEATURES), libjpeg-turbo ✗ (stb_image decodes JPEG)
 endif
 BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(FEATURES)
 $(info csg build: $(BUILD_FEATURES))
@@ -93,8 +105,17 @@ $(FIXTURES)/VERSION: tools/reference/make_model_fixtures.py tools/reference/safe
 	  echo "generating model fixtures in $(FIXTURES)"; /usr/bin/python3 $< $(FIXTURES); \
 	else echo "model fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
 
+# torchvision's logits for `csg predict`'s preprocessing on committed JPEG/PNG fixtures, decoded by
+# PIL (tools/reference/make_predict_fixtures.py; tests/test_predict_parity.cpp).
+PREDICT_FIXTURES := $(FIXTURES)/predict
+$(PREDICT_FIXTURES)/VERSION: tools/reference/make_predict_fixtures.py tools/reference/safetensors_io.py \
+                             tools/reference/resnet_stages.py $(wildcard data/fixtures/jpeg/*.jpg) data/fixtures/image/source.png
+	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
+	  echo "generating predict fixtures in $(PREDICT_FIXTURES)"; /usr/bin/python3 $< $(PREDICT_FIXTURES) && echo 1 > $@; \
+	else echo "predict fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
-test: $(BUILD)/csg_tests $(FIXTURES)/VERSION
+test: $(BUILD)/csg_tests $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION
 	CSG_FIXTURES=$(FIXTURES) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
@@ -106,6 +127,12 @@ $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
 BENCH_THREADS ?= $(or $(OMP_NUM_THREADS),$(shell nproc))
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do OMP_NUM_THREADS=$(BENCH_THREADS) $$b || exit 1; done
+
+# The JPEG setting lives in a file that changes only when the setting does, so switching it
+# recompiles the decoder (and relinks) without touching anything else.
+JPEG_SETTING := $(BUILD)/jpeg-setting
+$(shell mkdir -p $(BUILD) && echo $(JPEG) | cmp -s - $(JPEG_SETTING) || echo $(JPEG) > $(JPEG_SETTING))
+$(BUILD)/src/data/jpeg_decode.o $(BUILD)/src/data/image.o: $(JPEG_SETTING)
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)

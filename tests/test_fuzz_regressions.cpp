@@ -36,12 +36,37 @@ TEST(FuzzRegressions, SelfAppendingPickleListIsRefused) {
 }
 
 TEST(FuzzRegressions, JpegWithOversizedHuffmanTableIsRefused) {
-  // 9 bytes (FFD8 FFC4 ...): code counts over 256 made stb_image write past its tables.
-  std::string e = error_of([] { image::load("data/fixtures/fuzz/stb_jpeg_dht_over_256_codes.jpg"); });
-  EXPECT_NE(e.find("corrupt JPEG"), std::string::npos) << e;
-  // The same kind of table behind a run of 0xFF fill bytes, which stb skips before the SOI marker.
-  e = error_of([] { image::load("data/fixtures/fuzz/stb_jpeg_dht_after_fill_bytes.jpg"); });
-  EXPECT_NE(e.find("corrupt JPEG"), std::string::npos) << e;
+  // 9 bytes (FFD8 FFC4 ...): code counts over 256 made stb_image write past its tables; the
+  // structural pre-check refuses them on the stb path (JPEG=0 builds, JpegDecoder::Stb).
+  const std::string over = "data/fixtures/fuzz/stb_jpeg_dht_over_256_codes.jpg",
+                    fill = "data/fixtures/fuzz/stb_jpeg_dht_after_fill_bytes.jpg";
+  {
+    csg::testing::JpegDecoderScope stb(image::JpegDecoder::Stb);
+    std::string e = error_of([&] { image::load(over); });
+    EXPECT_NE(e.find("corrupt JPEG ("), std::string::npos) << e;
+  }
+  // libjpeg-turbo (the default where built) refuses the file too.
+  std::string e = error_of([&] { image::load(over); });
+  EXPECT_NE(e.find(over), std::string::npos) << e;
+  // The same kind of table behind a run of 0xFF fill bytes, which stb skips before the SOI
+  // marker (no JPEG to libjpeg or PIL, so it always goes to stb_image).
+  e = error_of([&] { image::load(fill); });
+  EXPECT_NE(e.find("corrupt JPEG (Huffman table with"), std::string::npos) << e;
+}
+
+TEST(FuzzRegressions, JpegScanWithUndefinedHuffmanTableIsRefused) {
+  // A progressive JPEG whose last scan uses AC table 1, which no DHT segment defines: stb_image
+  // decoded it with an uninitialised table (UBSan, index past maxcode[18] at stb_image.h:2102,
+  // depending on the heap's previous contents). The stb path's pre-check refuses it; libjpeg
+  // (and PIL, "broken data stream") refuse it too.
+  const std::string path = "data/fixtures/fuzz/stb_jpeg_undefined_huffman_table.jpg";
+  {
+    csg::testing::JpegDecoderScope stb(image::JpegDecoder::Stb);
+    std::string e = error_of([&] { image::load(path); });
+    EXPECT_NE(e.find("AC Huffman table 1, which no DHT segment defines"), std::string::npos) << e;
+  }
+  std::string e = error_of([&] { image::load(path); });
+  EXPECT_NE(e.find(path), std::string::npos) << e;
 }
 
 TEST(FuzzRegressions, PngWithEmptyIdatChunk) {

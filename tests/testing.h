@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "csg/csg.h"
+#include "csg/image.h"
 
 namespace csg::testing {
 
@@ -67,6 +68,19 @@ double max_abs(const Tensor& t);
 std::string torch_fixture(const std::string& rel);
 bool file_exists(const std::string& path);
 
+// Sets the process-wide JPEG decoder for one scope, and restores the previous one on exit
+// (also when the test throws), so no other test runs with it.
+class JpegDecoderScope {
+ public:
+  explicit JpegDecoderScope(image::JpegDecoder d) : saved_(image::jpeg_decoder()) { image::set_jpeg_decoder(d); }
+  ~JpegDecoderScope() { image::set_jpeg_decoder(saved_); }
+  JpegDecoderScope(const JpegDecoderScope&) = delete;
+  JpegDecoderScope& operator=(const JpegDecoderScope&) = delete;
+
+ private:
+  image::JpegDecoder saved_;
+};
+
 }  // namespace csg::testing
 
 // Skips the current test (returns from the calling function) when a fixture file is missing,
@@ -76,6 +90,14 @@ bool file_exists(const std::string& path);
     if (!::csg::testing::file_exists(path))                                                              \
       GTEST_SKIP() << "fixture " << (path) << " missing: `make test` generates it with python3-torch "   \
                    << "(bash tools/install-deps.sh --torch)";                                           \
+  } while (0)
+
+// Skips the current test, saying why, when the build decodes JPEG with stb_image only.
+#define CSG_REQUIRE_LIBJPEG()                                                                            \
+  do {                                                                                                   \
+    if (!::csg::image::have_libjpeg_turbo())                                                             \
+      GTEST_SKIP() << "built without libjpeg-turbo (make JPEG=0, or jpeglib.h missing): JPEG pixels are " \
+                      "stb_image's, not PIL's; install libjpeg62-turbo-dev and rebuild";                 \
   } while (0)
 
 // Skips the current test, saying why, when no CUDA device can be used.

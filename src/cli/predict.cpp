@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "csg/augment.h"
 #include "csg/csg.h"
 #include "csg/image.h"
 #include "csg/io/npy.h"
@@ -63,13 +64,16 @@ int predict(const PredictFlags& f) {
   model.eval();
   const Device dev = parse_device(f.device);
   model.to(dev);
-  const auto mean = f.mean.empty() ? image::kImageNetMean : parse_triple("--mean", f.mean);
-  const auto stdv = f.std.empty() ? image::kImageNetStd : parse_triple("--std", f.std);
+  // torchvision's evaluation transform (tests/test_predict_parity.cpp checks it against torchvision).
+  augment::ClassificationTransform t;
+  t.resize = f.resize;
+  t.crop = f.crop;
+  if (!f.mean.empty()) t.mean = parse_triple("--mean", f.mean);
+  if (!f.std.empty()) t.std = parse_triple("--std", f.std);
   std::vector<Tensor> rows;
   NoGradGuard ng;
   for (const std::string& path : images) {
-    image::Image im = image::center_crop(image::resize_shorter_side(image::load(path), f.resize), f.crop, f.crop);
-    Tensor x = image::to_tensor(im, mean, stdv).unsqueeze(0).to(dev);
+    Tensor x = augment::classification_eval(image::load(path), t).unsqueeze(0).to(dev);
     Tensor logits = model.forward(x).to(Device::CPU);
     rows.push_back(logits);
     std::vector<float> v = logits.to_float_vector();

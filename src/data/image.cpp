@@ -1,10 +1,13 @@
-// src/data/image.cpp — decoding with stb_image, crops and conversion to tensors.
+// src/data/image.cpp — decoding (stb_image here, JPEG through jpeg_decode.cpp), crops and
+// conversion to tensors.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "csg/image.h"
+#include "src/data/image_decoders.h"
 #include "src/data/jpeg_check.h"
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -18,7 +21,33 @@
 
 namespace csg::image {
 
+namespace {
+#ifdef CSG_WITH_LIBJPEG
+constexpr bool kHaveLibjpeg = true;
+#else
+constexpr bool kHaveLibjpeg = false;
+#endif
+std::atomic<JpegDecoder> g_jpeg_decoder{kHaveLibjpeg ? JpegDecoder::LibjpegTurbo : JpegDecoder::Stb};
+}  // namespace
+
+bool have_libjpeg_turbo() { return kHaveLibjpeg; }
+
+void set_jpeg_decoder(JpegDecoder d) {
+  CSG_CHECK(d == JpegDecoder::Stb || kHaveLibjpeg,
+            "set_jpeg_decoder: this build has no libjpeg-turbo (make JPEG=0, or jpeglib.h was not found); install "
+            "libjpeg62-turbo-dev and rebuild");
+  g_jpeg_decoder.store(d);
+}
+
+JpegDecoder jpeg_decoder() { return g_jpeg_decoder.load(); }
+
 Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels) {
+  if (starts_like_jpeg(bytes, n) && jpeg_decoder() == JpegDecoder::LibjpegTurbo)
+    return decode_with_libjpeg(bytes, n, what, max_pixels);
+  return decode_with_stb(bytes, n, what, max_pixels);
+}
+
+Image decode_with_stb(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels) {
   int w = 0, h = 0, c = 0;
   CSG_CHECK(n <= static_cast<size_t>(INT32_MAX), what, ": file too large to decode (", n, " bytes)");
   const std::string jpeg_error = jpeg_structure_error(bytes, n);

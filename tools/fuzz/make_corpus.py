@@ -214,7 +214,8 @@ def targets():
         "fuzz_checkpoint": list(checkpoints()) + list(files("metrics", "*.safetensors")),
         "fuzz_image_list": list(image_lists()),
         "fuzz_label_png": list(label_pngs()),
-        "fuzz_image_decode": list(files("image", "*.png")) + augment + list(extra_images()),
+        "fuzz_image_decode": list(files("image", "*.png")) + augment + list(extra_images()) +
+                             list(files("jpeg", "*.jpg")),
         "fuzz_tfevents": list(tfevents()),
     }
 
