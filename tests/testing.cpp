@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -94,6 +95,11 @@ std::string torch_fixture(const std::string& rel) {
 bool file_exists(const std::string& path) {
   std::error_code ec;
   return std::filesystem::exists(path, ec);
+}
+
+bool gpu_required() {
+  const char* v = std::getenv("CSG_REQUIRE_GPU");
+  return v && std::string(v) == "1";
 }
 
 namespace {

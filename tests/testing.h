@@ -67,6 +67,9 @@ double max_abs(const Tensor& t);
 std::string torch_fixture(const std::string& rel);
 bool file_exists(const std::string& path);
 
+// True when the environment says CSG_REQUIRE_GPU=1: CUDA tests must run, not skip.
+bool gpu_required();
+
 }  // namespace csg::testing
 
 // Skips the current test (returns from the calling function) when a fixture file is missing,
@@ -78,8 +81,14 @@ bool file_exists(const std::string& path);
                    << "(bash tools/install-deps.sh --torch)";                                           \
   } while (0)
 
-// Skips the current test, saying why, when no CUDA device can be used.
-#define CSG_REQUIRE_CUDA()                                                               \
-  do {                                                                                   \
-    if (!::csg::cuda::available()) GTEST_SKIP() << "CUDA parity skipped: " << ::csg::cuda::status(); \
+// Skips the current test, saying why, when no CUDA device can be used. With CSG_REQUIRE_GPU=1
+// in the environment (the run on a GPU machine) the skip is a failure instead, so a broken
+// driver cannot turn every GPU test into a green skip.
+#define CSG_REQUIRE_CUDA()                                                                          \
+  do {                                                                                              \
+    if (!::csg::cuda::available()) {                                                                \
+      if (::csg::testing::gpu_required())                                                           \
+        FAIL() << "CSG_REQUIRE_GPU=1 but no usable CUDA device: " << ::csg::cuda::status();         \
+      GTEST_SKIP() << "CUDA parity skipped: " << ::csg::cuda::status();                             \
+    }                                                                                               \
   } while (0)
