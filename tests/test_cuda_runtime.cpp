@@ -1,7 +1,7 @@
 // tests/test_cuda_runtime.cpp — the CUDA path's behaviour that a machine without a GPU can
 // check: the wording of csg::cuda::status() for each probe result, CSG_REQUIRE_GPU, the
-// classification of allocation failures, launch-failure messages, and the PTX embedded in
-// the build.
+// classification of allocation and cuDNN failures, launch-failure messages, the conv
+// algorithm cache's alignment key, and the PTX embedded in the build.
 #include <gtest/gtest-spi.h>
 
 #include <algorithm>
@@ -14,7 +14,9 @@
 
 #ifdef CSG_WITH_CUDA
 #include <cuda_runtime_api.h>
+#include <cudnn.h>
 
+#include "kernels/conv2d.h"
 #include "kernels/runtime.h"
 #endif
 
@@ -144,6 +146,25 @@ TEST(CudaRuntime, LaunchFailureNamesTheKernel) {
   EXPECT_TRUE(contains(synced, "sgd_kernel") && contains(synced, "failed while running") &&
               contains(synced, "an illegal memory access"))
       << synced;
+}
+
+TEST(CudaRuntime, ConvCacheKeysOnAlignment) {
+  alignas(256) static float buf[256];
+  EXPECT_EQ(kernels::pointer_alignment({buf, buf + 64}), 256);
+  EXPECT_EQ(kernels::pointer_alignment({buf, buf + 1}), 4);   // an offset image of a chunked call
+  EXPECT_EQ(kernels::pointer_alignment({buf + 2, buf}), 8);
+  EXPECT_EQ(kernels::pointer_alignment({buf + 4}), 16);
+  EXPECT_EQ(kernels::pointer_alignment({nullptr}), 256);
+}
+
+TEST(CudaRuntime, ConvFallsBackOnlyWhenCudnnRefuses) {
+  EXPECT_TRUE(kernels::conv2d_try_next_algorithm(CUDNN_STATUS_NOT_SUPPORTED));
+  EXPECT_TRUE(kernels::conv2d_try_next_algorithm(CUDNN_STATUS_NOT_SUPPORTED_SHAPE));
+  EXPECT_TRUE(kernels::conv2d_try_next_algorithm(CUDNN_STATUS_BAD_PARAM_MISALIGNED_POINTER));
+  EXPECT_TRUE(kernels::conv2d_try_next_algorithm(CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED));
+  EXPECT_FALSE(kernels::conv2d_try_next_algorithm(CUDNN_STATUS_EXECUTION_FAILED));
+  EXPECT_FALSE(kernels::conv2d_try_next_algorithm(CUDNN_STATUS_INTERNAL_ERROR));
+  EXPECT_FALSE(kernels::conv2d_try_next_algorithm(CUDNN_STATUS_SUCCESS));
 }
 
 // The build embeds SASS for every CUDA_ARCH and PTX for the newest, so that a GPU newer than
