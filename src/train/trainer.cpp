@@ -79,6 +79,7 @@ struct Window {
 }  // namespace
 
 TrainSummary run_training(const Config& cfg) {
+  cuda::set_deterministic(cfg.deterministic);
   const Device dev = parse_device(cfg.device);
   std::filesystem::create_directories(cfg.out_dir);
   TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end);
