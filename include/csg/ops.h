@@ -47,7 +47,9 @@ Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 // Sum a broadcast result back to `shape` (the backward of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
-// Index of the largest value along `dim` (I64, not differentiable).
+// Index of the largest value along `dim` (I64, not differentiable). Ties go to the first
+// index; NaN counts as larger than any number (the first NaN wins), as torch.argmax, on the
+// CPU and on CUDA alike.
 Tensor argmax(const Tensor& x, int64_t dim);
 
 // ---- shape (src/ops/shape.cpp; views are methods of Tensor) --------------------------
