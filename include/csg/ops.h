@@ -113,7 +113,8 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 // logits [N,C] with target [N] (I64), or logits [N,C,H,W] with target [N,H,W]:
 // mean of -log_softmax(logits)[target] over the elements whose target != ignore_index.
 // Returns a 0-d tensor (0 if every target is ignored). A target outside [0,C) that is not
-// ignore_index is an error naming its position.
+// ignore_index is an error naming its position: at once on the CPU; on CUDA at the next read
+// back to the host (item(), to(cpu), csg::cuda::synchronize), so that the loss costs no sync.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index = -100);
 // x / max(||x||_2 along dim, eps), as torch.nn.functional.normalize.
 Tensor l2_normalize(const Tensor& x, int64_t dim, double eps = 1e-12);
