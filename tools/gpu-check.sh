@@ -23,7 +23,6 @@ JOBS=${JOBS:-$(nproc)}
 # cuDNN's convolutions (too slow under the sanitizers for the time box) and without the
 # CPU-side checks of the CUDA path.
 SAN_FILTER=${SAN_FILTER:-'*Cuda*:-CudaTraining.*:CudaStatus.*:CudaRuntime.*:CudaBuild.*:Conv2d.*'}
-mkdir -p "$LOGS"
 
 # ---- no GPU: stop before building anything ----------------------------------------------------
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi -L >/dev/null 2>&1; then
@@ -63,6 +62,7 @@ export LD_LIBRARY_PATH="$CUDNN_HOME/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "gpu-check: CUDA_HOME=$CUDA_HOME CUDNN_HOME=$CUDNN_HOME, $JOBS jobs, budget ${TOTAL_BUDGET}s"
 
 # ---- stages ------------------------------------------------------------------------------------
+mkdir -p "$LOGS"
 START=$(date +%s)
 FAILED=0
 SUMMARY=()
@@ -98,6 +98,7 @@ run_stage() {
 
 MAKE_ARGS=(CUDA_HOME="$CUDA_HOME" CUDNN_HOME="$CUDNN_HOME")
 if run_stage build 200 make -j"$JOBS" "${MAKE_ARGS[@]}" all build/csg_tests build/bench/reduce_bench; then
+  ./csg info | tee "$LOGS/info.log"  # the device, the driver's and the runtime's CUDA versions
   run_stage test 130 env CSG_REQUIRE_GPU=1 make "${MAKE_ARGS[@]}" test
   SANITIZER="$CUDA_HOME/bin/compute-sanitizer"
   if [ -x "$SANITIZER" ]; then
