@@ -17,7 +17,10 @@ CUDNN_HOME ?= $(CUDA_HOME)
 NVCC       ?= $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA       ?= $(if $(NVCC),1,0)
 # sm_90 = H100/H200, the GPUs this project is measured on; add more with CUDA_ARCH="80 90".
+# SASS is emitted for each listed architecture and PTX for the newest one, which the driver
+# compiles for any later GPU (without it a newer GPU fails with "no kernel image").
 CUDA_ARCH  ?= 90
+CUDA_PTX_ARCH := $(shell printf '%s\n' $(CUDA_ARCH) | sort -n | tail -n 1)
 OPT        ?= -O2
 
 # OpenBLAS built on OpenMP shares our OpenMP thread pool; the pthread build's threads and
@@ -35,12 +38,13 @@ ifeq ($(CUDA),1)
   endif
   CPPFLAGS  += -DCSG_WITH_CUDA -isystem $(CUDA_HOME)/include -isystem $(CUDNN_HOME)/include
   NVCCFLAGS := -std=c++17 $(OPT) -Xcompiler -fopenmp $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+               -gencode arch=compute_$(CUDA_PTX_ARCH),code=compute_$(CUDA_PTX_ARCH) \
                --expt-relaxed-constexpr -Wno-deprecated-gpu-targets
   LDLIBS    += -L$(CUDA_HOME)/lib64 -L$(CUDNN_HOME)/lib -L$(CUDNN_HOME)/lib64 \
                -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDNN_HOME)/lib -Wl,-rpath,$(CUDNN_HOME)/lib64 \
                -lcudnn -lcublas -lcudart
   CU_SRC    := $(wildcard kernels/*.cu)
-  FEATURES  := CUDA ✓ (nvcc $(NVCC), sm_$(CUDA_ARCH)), cuDNN ✓ ($(CUDNN_HOME)), cuBLAS ✓
+  FEATURES  := CUDA ✓ (nvcc $(NVCC), $(foreach a,$(CUDA_ARCH),sm_$(a)) + compute_$(CUDA_PTX_ARCH) PTX), cuDNN ✓ ($(CUDNN_HOME)), cuBLAS ✓
 else
   CU_SRC    :=
   FEATURES  := CUDA ✗ (CPU-only build)
@@ -113,6 +117,11 @@ $(PREDICT_FIXTURES)/VERSION: tools/reference/make_predict_fixtures.py tools/refe
 	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating predict fixtures in $(PREDICT_FIXTURES)"; /usr/bin/python3 $< $(PREDICT_FIXTURES) && echo 1 > $@; \
 	else echo "predict fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+
+# README's "Command line reference" from the declarations (tests/test_cli.cpp checks they agree).
+.PHONY: readme-flags
+readme-flags: csg
+	/usr/bin/python3 tools/readme_flags.py ./csg
 
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
 test: $(BUILD)/csg_tests $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION

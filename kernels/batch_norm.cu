@@ -8,10 +8,13 @@
 // unbiased (Bessel-corrected) batch variance, as PyTorch's (PyTorch's CUDA batch norm hands
 // its running stats and momentum straight to this call); resultSaveInvVariance is
 // 1/sqrt(biased_var + eps). CUDNN_BN_MIN_EPSILON is 0 in cuDNN 9, so any eps >= 0 is accepted.
+#include <algorithm>
 #include <climits>
+#include <cub/block/block_reduce.cuh>
 
 #include "kernels/batch_norm.h"
 #include "kernels/common.cuh"
+#include "kernels/reduce.h"
 
 namespace csg::kernels {
 namespace {
@@ -56,7 +59,7 @@ struct AffineParams {
     float* p = storage.as<float>();
     if (!w) {
       fill_kernel<<<grid_for(c), kThreads, 0, stream()>>>(p, 1.f, c);
-      CSG_KERNEL_CHECK();
+      CSG_KERNEL_CHECK("fill_kernel");
       weight = p;
       p += c;
     }
@@ -77,41 +80,40 @@ __global__ void eval_dx_kernel(const float* dy, const float* weight, const float
   }
 }
 
-// One block per channel (grid-stride over channels): dweight[ch] = sum(dy * xhat),
-// dbias[ch] = sum(dy) over the n*s elements of the channel, xhat = (x - mean)*rstd.
-__global__ void eval_param_grad_kernel(const float* x, const float* dy, const float* mean, const float* var,
-                                       float* dweight, float* dbias, int64_t n, int64_t c, int64_t s, float eps) {
-  __shared__ float sum_dy[kChannelThreads];
-  __shared__ float sum_dy_xhat[kChannelThreads];
-  const int64_t m = n * s;
-  for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
+// Block (k, ch) sums chunk k of channel ch's n*s elements: partial_dy[ch, k] = sum(dy) and
+// partial_dy_xhat[ch, k] = sum(dy * xhat), xhat = (x - mean)*rstd. Many blocks per channel
+// keep the GPU busy when channels are few and images large; a row sum then adds the chunks
+// (in a fixed order: deterministic).
+__global__ void eval_param_partials_kernel(const float* x, const float* dy, const float* mean, const float* var,
+                                           float* partial_dy, float* partial_dy_xhat, int64_t n, int64_t c, int64_t s,
+                                           int64_t chunk, float eps) {
+  using BlockSum = cub::BlockReduce<float, kChannelThreads>;
+  __shared__ typename BlockSum::TempStorage tmp;
+  const int64_t m = n * s, chunks = gridDim.x, k = blockIdx.x;
+  const int64_t begin = k * chunk, end = begin + chunk < m ? begin + chunk : m;
+  for (int64_t ch = blockIdx.y; ch < c; ch += gridDim.y) {
     const float mu = mean[ch], rstd = 1.f / sqrtf(var[ch] + eps);
     float a = 0.f, b = 0.f;
-    for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+    for (int64_t j = begin + threadIdx.x; j < end; j += blockDim.x) {
       const int64_t img = j / s, off = (img * c + ch) * s + (j - img * s);
       const float g = dy[off];
       a += g;
-      if (dweight) b += g * (x[off] - mu) * rstd;
+      if (partial_dy_xhat) b += g * (x[off] - mu) * rstd;
     }
-    sum_dy[threadIdx.x] = a;
-    sum_dy_xhat[threadIdx.x] = b;
-    __syncthreads();
-    for (int half = blockDim.x / 2; half > 0; half >>= 1) {
-      if (threadIdx.x < half) {
-        sum_dy[threadIdx.x] += sum_dy[threadIdx.x + half];
-        sum_dy_xhat[threadIdx.x] += sum_dy_xhat[threadIdx.x + half];
-      }
-      __syncthreads();
-    }
+    a = BlockSum(tmp).Sum(a);
+    __syncthreads();  // tmp is reused
+    if (partial_dy_xhat) b = BlockSum(tmp).Sum(b);
     if (threadIdx.x == 0) {
-      if (dbias) dbias[ch] = sum_dy[0];
-      if (dweight) dweight[ch] = sum_dy_xhat[0];
+      partial_dy[ch * chunks + k] = a;
+      if (partial_dy_xhat) partial_dy_xhat[ch * chunks + k] = b;
     }
-    __syncthreads();  // the shared buffers are reused by the next channel
+    __syncthreads();
   }
 }
 
 unsigned channel_grid(int64_t c) { return static_cast<unsigned>(c < 65535 ? (c > 0 ? c : 1) : 65535); }
+
+constexpr int64_t kEvalChunk = 8192;  // elements of one channel per block
 
 }  // namespace
 
@@ -167,12 +169,20 @@ void batch_norm_eval_backward_f32(const float* x, const float* dy, const float* 
   if (dx) {
     eval_dx_kernel<<<grid_for(total), kThreads, 0, stream()>>>(dy, weight, var, dx, total, c, s,
                                                                static_cast<float>(eps));
-    CSG_KERNEL_CHECK();
+    CSG_KERNEL_CHECK("eval_dx_kernel");
   }
   if (dweight || dbias) {
-    eval_param_grad_kernel<<<channel_grid(c), kChannelThreads, 0, stream()>>>(x, dy, mean, var, dweight, dbias, n, c,
-                                                                              s, static_cast<float>(eps));
-    CSG_KERNEL_CHECK();
+    const int64_t m = n * s, chunks = std::min<int64_t>((m + kEvalChunk - 1) / kEvalChunk, 65535);
+    const int64_t chunk = (m + chunks - 1) / chunks;
+    Workspace partials(2 * c * chunks * sizeof(float));
+    float* partial_dy = partials.as<float>();
+    float* partial_dy_xhat = dweight ? partial_dy + c * chunks : nullptr;
+    eval_param_partials_kernel<<<dim3(static_cast<unsigned>(chunks), channel_grid(c)), kChannelThreads, 0,
+                                 stream()>>>(x, dy, mean, var, partial_dy, partial_dy_xhat, n, c, s, chunk,
+                                             static_cast<float>(eps));
+    CSG_KERNEL_CHECK("eval_param_partials_kernel");
+    if (dbias) sum_rows_f32(partial_dy, dbias, c, chunks, 1.f);
+    if (dweight) sum_rows_f32(partial_dy_xhat, dweight, c, chunks, 1.f);
   }
 }
 

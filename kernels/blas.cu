@@ -55,7 +55,7 @@ bool handled_degenerate(int64_t M, int64_t N, int64_t K, float beta, float* C, i
   if (M == 0 || N == 0 || batch == 0) return true;
   if (K > 0) return false;
   scale_matrix<<<grid_for(batch * M * N), kThreads, 0, stream()>>>(C, M, N, ldc, stride_c, batch, beta);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("scale_matrix");
   return true;
 }
 

@@ -12,6 +12,11 @@
 namespace csg::kernels {
 
 [[noreturn]] void cuda_fail(const char* what, const char* detail, const char* file, int line);
+// The same for a cudaError_t: adds its name and what to do (CSG_CUDA_SYNC=1 after a fault,
+// CUDA_ARCH for a missing kernel image).
+[[noreturn]] void cuda_error_fail(const char* what, cudaError_t err, const char* file, int line);
+// After a launch of `kernel` (kernels/runtime.h; synchronises under CSG_CUDA_SYNC=1).
+void check_launch(const char* kernel, const char* file, int line);
 
 // The stream every launcher uses, and the cuBLAS / cuDNN handles bound to it.
 cudaStream_t stream();
@@ -47,7 +52,7 @@ class Workspace {
   do {                                                                                      \
     cudaError_t err_ = (expr);                                                              \
     if (err_ != cudaSuccess)                                                                \
-      ::csg::kernels::cuda_fail(#expr, cudaGetErrorString(err_), __FILE__, __LINE__);       \
+      ::csg::kernels::cuda_error_fail(#expr, err_, __FILE__, __LINE__);                      \
   } while (0)
 
 #define CSG_CUBLAS_CHECK(expr)                                                              \
@@ -64,8 +69,9 @@ class Workspace {
       ::csg::kernels::cuda_fail(#expr, cudnnGetErrorString(st_), __FILE__, __LINE__);       \
   } while (0)
 
-// After a kernel launch: reports bad launch configurations at the launch site.
-#define CSG_KERNEL_CHECK() CSG_CUDA_CHECK(cudaGetLastError())
+// After a kernel launch: reports a bad launch configuration at the launch site, naming the
+// kernel; with CSG_CUDA_SYNC=1 also a fault while the kernel ran.
+#define CSG_KERNEL_CHECK(kernel) ::csg::kernels::check_launch(kernel, __FILE__, __LINE__)
 
 // Grid-stride loop over [0, n).
 #define CSG_KERNEL_LOOP(i, n) \

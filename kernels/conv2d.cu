@@ -1,22 +1,28 @@
 // kernels/conv2d.cu — 2-D convolution through cuDNN: forward, backward-data, backward-filter
 // and bias gradient, NCHW float.
 //
-// For each direction and geometry (the shape key) the algorithm is searched once with
-// cudnnFind*AlgorithmEx on the call's own buffers, then cached: later calls with the same
-// shapes go straight to the fastest algorithm that fits its workspace. Workspaces come from
-// the caching allocator (kernels::Workspace). Batches whose tensors exceed cuDNN's 2^31
+// For each direction, geometry and buffer alignment (the key) the algorithms are searched once
+// with cudnnFind*AlgorithmEx on the call's own buffers and cached fastest first; a call runs
+// the first one whose workspace can be had and that cuDNN accepts (a refusal moves on to the
+// next). Deterministic mode keeps only algorithms cuDNN reports as deterministic. Workspaces
+// come from the caching allocator (kernels::Workspace); the search's own goes back to the driver. Batches whose tensors exceed cuDNN's 2^31
 // element limit are processed in chunks of images.
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <climits>
+#include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/common.cuh"
 #include "kernels/conv2d.h"
+#include "kernels/runtime.h"
 
 namespace csg::kernels {
 
@@ -105,21 +111,24 @@ cudnnMathType_t search_math() { return g_allow_tf32.load() ? CUDNN_DEFAULT_MATH 
 // ---- the algorithm cache ------------------------------------------------------------------
 enum class Direction { Forward, BackwardData, BackwardFilter };
 
+// Geometry, math mode, determinism, direction and the alignment of the buffers: chunked calls
+// pass offset pointers, and an algorithm found on 256-byte aligned buffers may refuse others.
 struct Key {
   std::array<int64_t, 15> dims;
   bool tf32;
+  bool deterministic;
+  int alignment;
   Direction dir;
-  bool operator<(const Key& o) const {
-    if (dims != o.dims) return dims < o.dims;
-    if (tf32 != o.tf32) return tf32 < o.tf32;
-    return dir < o.dir;
-  }
+  auto tie() const { return std::tie(dims, tf32, deterministic, alignment, dir); }
+  bool operator<(const Key& o) const { return tie() < o.tie(); }
 };
 
-Key make_key(const Conv2dShape& s, int64_t n, Direction dir) {
+Key make_key(const Conv2dShape& s, int64_t n, Direction dir, int alignment) {
   return Key{{n, s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h,
               s.dilation_w},
              g_allow_tf32.load(),
+             deterministic(),
+             alignment,
              dir};
 }
 
@@ -128,55 +137,99 @@ struct Choice {
   size_t workspace = 0;
   cudnnMathType_t math = CUDNN_DEFAULT_MATH;
 };
+using Choices = std::vector<Choice>;  // fastest first
 
 std::mutex g_cache_mu;
-std::map<Key, Choice>& cache() {
-  static auto* m = new std::map<Key, Choice>();  // leaked: used until process exit
+std::map<Key, Choices>& cache() {
+  static auto* m = new std::map<Key, Choices>();  // leaked: used until process exit
   return *m;
 }
 
-// Search workspace: the largest any algorithm asks for (capped), or none if even that
-// cannot be had (then only workspace-free algorithms are candidates).
-template <class SizeOf>
-void make_search_workspace(std::optional<Workspace>& ws, int algo_count, SizeOf size_of) {
-  size_t budget = 0;
-  for (int a = 0; a < algo_count; ++a) {
-    size_t sz = 0;
-    if (size_of(a, &sz) == CUDNN_STATUS_SUCCESS && sz <= kMaxSearchWorkspace) budget = std::max(budget, sz);
+// The search workspace: the largest any algorithm asks for (capped at kMaxSearchWorkspace),
+// or none if even that cannot be had (then only workspace-free algorithms are candidates).
+// It goes back to the driver after the search instead of into the allocator's cache, where
+// ~60 searches of a ResNet-101 step would otherwise leave gigabytes that cuDNN and cuBLAS,
+// which allocate on their own, cannot use.
+class SearchWorkspace {
+ public:
+  template <class SizeOf>
+  SearchWorkspace(int algo_count, SizeOf size_of) {
+    for (int a = 0; a < algo_count; ++a) {
+      size_t sz = 0;
+      if (size_of(a, &sz) == CUDNN_STATUS_SUCCESS && sz <= kMaxSearchWorkspace) size_ = std::max(size_, sz);
+    }
+    if (!size_) return;
+    try {
+      ptr_ = device_alloc(size_);
+    } catch (const OutOfMemory&) {
+      size_ = 0;
+    }
   }
-  try {
-    ws.emplace(budget);
-  } catch (const OutOfMemory&) {
-    ws.reset();
-    ws.emplace(0);
-  }
-}
+  ~SearchWorkspace() { device_release(ptr_); }
+  SearchWorkspace(const SearchWorkspace&) = delete;
+  SearchWorkspace& operator=(const SearchWorkspace&) = delete;
+  void* get() const { return ptr_; }
+  size_t size() const { return size_; }
 
-// perf[] is sorted fastest first by cuDNN; take the first algorithm that ran and fits.
+ private:
+  void* ptr_ = nullptr;
+  size_t size_ = 0;
+};
+
+// Every algorithm that ran in the search, fits the budget and (in deterministic mode) is
+// deterministic, in cuDNN's order (fastest first).
 template <class Perf>
-Choice pick(const Perf* perf, int returned, size_t budget, const char* dir, const Conv2dShape& s) {
+Choices rank(const Perf* perf, int returned, size_t budget, const char* dir, const Conv2dShape& s) {
+  Choices out;
   for (int i = 0; i < returned; ++i)
-    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= budget)
-      return Choice{static_cast<int>(perf[i].algo), perf[i].memory, perf[i].mathType};
-  CSG_FAIL("conv2d (cuDNN): no ", dir, " algorithm works for x [", s.N, ",", s.C, ",", s.H, ",", s.W, "] w [", s.O,
-           ",", s.C, ",", s.KH, ",", s.KW, "] (", returned, " tried, workspace budget ", budget, " bytes)");
+    if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= budget &&
+        (!deterministic() || perf[i].determinism == CUDNN_DETERMINISTIC))
+      out.push_back(Choice{static_cast<int>(perf[i].algo), perf[i].memory, perf[i].mathType});
+  CSG_CHECK(!out.empty(), "conv2d (cuDNN): no ", dir, " algorithm works for x [", s.N, ",", s.C, ",", s.H, ",", s.W,
+            "] w [", s.O, ",", s.C, ",", s.KH, ",", s.KW, "] (", returned, " tried, workspace budget ", budget,
+            " bytes", deterministic() ? ", deterministic ones only: try without deterministic mode" : "", ")");
+  return out;
 }
 
-// Looks `key` up; on a miss runs `search` (which returns a Choice) and remembers it.
+// Looks `key` up; on a miss runs `search` (which returns the ranked Choices) and remembers it.
 template <class Search>
-Choice cached_choice(const Key& key, Search search) {
+Choices cached_choices(const Key& key, Search search) {
   std::lock_guard<std::mutex> lock(g_cache_mu);
   auto it = cache().find(key);
   if (it != cache().end()) return it->second;
-  Choice c = search();
+  Choices c = search();
   cache()[key] = c;
   return c;
 }
 
-Choice forward_choice(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* x, const float* w, float* y) {
-  return cached_choice(make_key(s, n, Direction::Forward), [&] {
+// Runs `call(choice, workspace, bytes)` with the first choice that works: a choice whose
+// workspace cannot be had, or that cuDNN refuses (conv2d_try_next_algorithm), gives way to the
+// next; any other failure is reported at once.
+template <class Call>
+void run_first_working(const Choices& choices, ConvDesc& conv, const char* dir, const Conv2dShape& s, Call call) {
+  std::string refused;
+  for (const Choice& c : choices) {
+    conv.set_math(c.math);
     std::optional<Workspace> ws;
-    make_search_workspace(ws, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, size_t* sz) {
+    try {
+      ws.emplace(c.workspace);
+    } catch (const OutOfMemory&) {
+      refused += detail::cat(" algo ", c.algo, ": no ", c.workspace, "-byte workspace;");
+      continue;
+    }
+    const cudnnStatus_t st = call(c, ws->get(), ws->size());
+    if (st == CUDNN_STATUS_SUCCESS) return;
+    if (!conv2d_try_next_algorithm(st)) cuda_fail(dir, cudnnGetErrorString(st), __FILE__, __LINE__);
+    refused += detail::cat(" algo ", c.algo, ": ", cudnnGetErrorString(st), ";");
+  }
+  CSG_FAIL("conv2d (cuDNN): every ", dir, " algorithm found for x [", s.N, ",", s.C, ",", s.H, ",", s.W, "] w [",
+           s.O, ",", s.C, ",", s.KH, ",", s.KW, "] failed:", refused,
+           " free GPU memory (a smaller --batch-size) or turn deterministic mode off");
+}
+
+Choices forward_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* x, const float* w, float* y) {
+  return cached_choices(make_key(s, n, Direction::Forward, pointer_alignment({x, w, y})), [&] {
+    SearchWorkspace ws(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionForwardWorkspaceSize(cudnn(), d.x, d.w, d.conv, d.y,
                                                      static_cast<cudnnConvolutionFwdAlgo_t>(a), sz);
     });
@@ -185,17 +238,16 @@ Choice forward_choice(const Conv2dShape& s, int64_t n, ConvDescs& d, const float
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(std::max(max_count, 1));
     int returned = 0;
     CSG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn(), d.x, x, d.w, w, d.conv, d.y, y,
-                                                           (int)perf.size(), &returned, perf.data(), ws->get(),
-                                                           ws->size()));
-    return pick(perf.data(), returned, ws->size(), "forward", s);
+                                                           (int)perf.size(), &returned, perf.data(), ws.get(),
+                                                           ws.size()));
+    return rank(perf.data(), returned, ws.size(), "forward", s);
   });
 }
 
-Choice backward_data_choice(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* w, const float* dy,
-                            float* dx) {
-  return cached_choice(make_key(s, n, Direction::BackwardData), [&] {
-    std::optional<Workspace> ws;
-    make_search_workspace(ws, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, size_t* sz) {
+Choices backward_data_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* w, const float* dy,
+                              float* dx) {
+  return cached_choices(make_key(s, n, Direction::BackwardData, pointer_alignment({w, dy, dx})), [&] {
+    SearchWorkspace ws(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn(), d.w, d.y, d.conv, d.x,
                                                           static_cast<cudnnConvolutionBwdDataAlgo_t>(a), sz);
     });
@@ -204,19 +256,19 @@ Choice backward_data_choice(const Conv2dShape& s, int64_t n, ConvDescs& d, const
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(std::max(max_count, 1));
     int returned = 0;
     CSG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(cudnn(), d.w, w, d.y, dy, d.conv, d.x, dx,
-                                                                (int)perf.size(), &returned, perf.data(),
-                                                                ws->get(), ws->size()));
-    return pick(perf.data(), returned, ws->size(), "backward-data", s);
+                                                                (int)perf.size(), &returned, perf.data(), ws.get(),
+                                                                ws.size()));
+    return rank(perf.data(), returned, ws.size(), "backward-data", s);
   });
 }
 
 // The search writes its trial results into `dw_scratch`, never into the caller's dw, which
 // may hold partial sums of earlier chunks.
-Choice backward_filter_choice(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* x, const float* dy) {
-  return cached_choice(make_key(s, n, Direction::BackwardFilter), [&] {
+Choices backward_filter_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* x, const float* dy,
+                                const float* dw) {
+  return cached_choices(make_key(s, n, Direction::BackwardFilter, pointer_alignment({x, dy, dw})), [&] {
     Workspace dw_scratch(static_cast<size_t>(s.O * s.C * s.KH * s.KW) * sizeof(float));
-    std::optional<Workspace> ws;
-    make_search_workspace(ws, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, size_t* sz) {
+    SearchWorkspace ws(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn(), d.x, d.y, d.conv, d.w,
                                                             static_cast<cudnnConvolutionBwdFilterAlgo_t>(a), sz);
     });
@@ -226,8 +278,8 @@ Choice backward_filter_choice(const Conv2dShape& s, int64_t n, ConvDescs& d, con
     int returned = 0;
     CSG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnn(), d.x, x, d.y, dy, d.conv, d.w,
                                                                   dw_scratch.get(), (int)perf.size(), &returned,
-                                                                  perf.data(), ws->get(), ws->size()));
-    return pick(perf.data(), returned, ws->size(), "backward-filter", s);
+                                                                  perf.data(), ws.get(), ws.size()));
+    return rank(perf.data(), returned, ws.size(), "backward-filter", s);
   });
 }
 
@@ -249,6 +301,20 @@ void for_each_chunk(const Conv2dShape& s, F f) {
 
 }  // namespace
 
+int pointer_alignment(std::initializer_list<const void*> ptrs) {
+  uintptr_t bits = 0;
+  for (const void* p : ptrs) bits |= reinterpret_cast<uintptr_t>(p);
+  const uintptr_t lowest = bits & (~bits + 1);  // the lowest set bit: the largest common power of two
+  return static_cast<int>(bits == 0 || lowest > 256 ? 256 : lowest);
+}
+
+bool conv2d_try_next_algorithm(int status) {
+  // 2xxx: bad parameter (a misaligned pointer among them), 3xxx: not supported; both are a
+  // refusal of this algorithm for these buffers. Allocation inside cuDNN likewise.
+  return (status >= CUDNN_STATUS_BAD_PARAM && status < CUDNN_STATUS_INTERNAL_ERROR) ||
+         status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+}
+
 void conv2d_set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool conv2d_allow_tf32() { return g_allow_tf32.load(); }
 
@@ -261,12 +327,12 @@ void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, co
     const float* xc = x + n0 * x_image;
     float* yc = y + n0 * y_image;
     ConvDescs d(s, n, search_math());
-    Choice c = forward_choice(s, n, d, xc, w, yc);
-    d.conv.set_math(c.math);
-    Workspace ws(c.workspace);
-    CSG_CUDNN_CHECK(cudnnConvolutionForward(cudnn(), &one, d.x, xc, d.w, w, d.conv,
-                                            static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws.get(), ws.size(),
-                                            &zero, d.y, yc));
+    run_first_working(forward_choices(s, n, d, xc, w, yc), d.conv, "forward", s,
+                      [&](const Choice& c, void* ws, size_t ws_size) {
+                        return cudnnConvolutionForward(cudnn(), &one, d.x, xc, d.w, w, d.conv,
+                                                       static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws, ws_size,
+                                                       &zero, d.y, yc);
+                      });
     if (b) CSG_CUDNN_CHECK(cudnnAddTensor(cudnn(), &one, *bias_desc, b, &one, d.y, yc));
   });
 }
@@ -278,12 +344,12 @@ void conv2d_backward_data_f32(const Conv2dShape& s, const float* w, const float*
     const float* dyc = dy + n0 * y_image;
     float* dxc = dx + n0 * x_image;
     ConvDescs d(s, n, search_math());
-    Choice c = backward_data_choice(s, n, d, w, dyc, dxc);
-    d.conv.set_math(c.math);
-    Workspace ws(c.workspace);
-    CSG_CUDNN_CHECK(cudnnConvolutionBackwardData(cudnn(), &one, d.w, w, d.y, dyc, d.conv,
-                                                 static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws.get(),
-                                                 ws.size(), &zero, d.x, dxc));
+    run_first_working(backward_data_choices(s, n, d, w, dyc, dxc), d.conv, "backward-data", s,
+                      [&](const Choice& c, void* ws, size_t ws_size) {
+                        return cudnnConvolutionBackwardData(cudnn(), &one, d.w, w, d.y, dyc, d.conv,
+                                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws,
+                                                            ws_size, &zero, d.x, dxc);
+                      });
   });
 }
 
@@ -298,13 +364,13 @@ void conv2d_backward_filter_f32(const Conv2dShape& s, const float* x, const floa
     const float* xc = x + n0 * x_image;
     const float* dyc = dy + n0 * y_image;
     ConvDescs d(s, n, search_math());
-    Choice c = backward_filter_choice(s, n, d, xc, dyc);
-    d.conv.set_math(c.math);
-    Workspace ws(c.workspace);
     // The first chunk writes dw, later ones add to it.
-    CSG_CUDNN_CHECK(cudnnConvolutionBackwardFilter(cudnn(), &one, d.x, xc, d.y, dyc, d.conv,
-                                                   static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo), ws.get(),
-                                                   ws.size(), n0 == 0 ? &zero : &one, d.w, dw));
+    run_first_working(backward_filter_choices(s, n, d, xc, dyc, dw), d.conv, "backward-filter", s,
+                      [&](const Choice& c, void* ws, size_t ws_size) {
+                        return cudnnConvolutionBackwardFilter(cudnn(), &one, d.x, xc, d.y, dyc, d.conv,
+                                                              static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
+                                                              ws, ws_size, n0 == 0 ? &zero : &one, d.w, dw);
+                      });
   });
 }
 

@@ -4,6 +4,7 @@
 // The geometry struct is shared with the CPU implementation (src/ops/conv2d_cpu.cpp).
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 
 namespace csg::kernels {
 
@@ -28,5 +29,13 @@ void conv2d_backward_bias_f32(const Conv2dShape& s, const float* dy, float* db);
 // later. Turning it off restricts cuDNN to full-precision FMA kernels (exact parity tests).
 void conv2d_set_allow_tf32(bool allow);
 bool conv2d_allow_tf32();
+
+// The largest power of two (at most 256 bytes) that every pointer is a multiple of: part of
+// the algorithm cache's key, since chunked calls pass offset pointers.
+int pointer_alignment(std::initializer_list<const void*> ptrs);
+// Whether a cudnnStatus_t from running a cached algorithm means "try the next one" (bad
+// parameter such as a misaligned pointer, not supported, cuDNN's own allocation failed)
+// rather than a failure to report.
+bool conv2d_try_next_algorithm(int cudnn_status);
 
 }  // namespace csg::kernels

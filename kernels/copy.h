@@ -14,8 +14,9 @@ void fill_i64(int64_t* dst, int64_t n, int64_t v);
 // y[i] += alpha * x[i]
 void axpy_f32(float* y, const float* x, int64_t n, float alpha);
 void scale_f32(float* y, int64_t n, float s);
-// Counter-based uniform / normal fills (see csg/random.h); identical to the CPU values.
-void fill_uniform_f32(float* dst, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi);
+// Counter-based uniform / normal fills (see csg/random.h): uniform values are bit-identical
+// to the CPU's float32 ones; normal values agree to a few ulps (device transcendentals).
+void fill_uniform_f32(float* dst, int64_t n, uint64_t seed, uint64_t offset, double lo, double hi);
 void fill_normal_f32(float* dst, int64_t n, uint64_t seed, uint64_t offset);
 
 }  // namespace csg::kernels

@@ -16,7 +16,7 @@ __global__ void dropout_kernel(const float* x, float* y, int64_t n, uint64_t see
 void dropout_f32(const float* x, float* y, int64_t n, uint64_t seed, uint64_t offset, double p, float scale) {
   if (n == 0) return;
   dropout_kernel<<<grid_for(n), kThreads, 0, stream()>>>(x, y, n, seed, offset, p, scale);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("dropout_kernel");
 }
 
 }  // namespace csg::kernels

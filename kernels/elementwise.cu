@@ -36,12 +36,12 @@ void launch_binary(float* out, const float* a, const StridedLayout& la, const fl
     binary_dense_kernel<op><<<grid_for(n), kThreads, 0, stream()>>>(out, a, b, n);
   else
     binary_kernel<op><<<grid_for(n), kThreads, 0, stream()>>>(out, a, la, b, lb, n);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK(dense(la) && dense(lb) ? "binary_dense_kernel" : "binary_kernel");
 }
 template <UnaryOp op>
 void launch_unary(float* out, const float* x, int64_t n, float s) {
   unary_kernel<op><<<grid_for(n), kThreads, 0, stream()>>>(out, x, n, s);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("unary_kernel");
 }
 
 }  // namespace

@@ -3,8 +3,9 @@
 //
 // [N,C] logits (InfoNCE: C = 1 + 65536) use one block per row with an online max/sum
 // block reduction; [N,C,H,W] logits (segmentation: C = 19) use one thread per pixel.
-// Targets are validated on the device: a bad one lowers an atomic "first bad index" flag
-// that the launcher reads back after the kernel (that copy also brings the valid count).
+// Targets are validated on the device: a bad one lowers an atomic "first bad index" flag. The
+// flags stay on the device (the mean and the backward scale are computed there) and the host
+// checks them at its next read-back (kernels::deferred_status), so a loss costs no sync.
 #include "kernels/common.cuh"
 #include "kernels/loss.h"
 #include "kernels/reduce.h"
@@ -17,6 +18,7 @@ namespace {
 struct Flags {
   unsigned long long valid;      // number of non-ignored targets
   unsigned long long first_bad;  // min flat index of a bad target; all ones when none
+  long long bad_value;           // target[first_bad], filled by finish_kernel
 };
 
 // x, dx [rows, C]; target, lane_loss [rows]. dx may be null.
@@ -81,20 +83,33 @@ __global__ void cross_entropy_lanes_kernel(const float* x, const int64_t* target
   if (threadIdx.x == 0 && valid) atomicAdd(&flags->valid, valid);
 }
 
+// One thread: the mean (the summed lane losses over the valid count), the backward's scale
+// 1/valid (0 when every lane is ignored) and the value of the first bad target.
+__global__ void finish_kernel(Flags* flags, const int64_t* target, float* loss, float* inv_valid) {
+  const unsigned long long valid = flags->valid;
+  const float inv = valid ? static_cast<float>(1.0 / static_cast<double>(valid)) : 0.f;
+  *loss *= inv;
+  *inv_valid = inv;
+  if (flags->first_bad != ~0ull) flags->bad_value = target[flags->first_bad];
+}
+
 }  // namespace
 
-CrossEntropyStatus cross_entropy_f32(const float* logits, const int64_t* target, float* loss, float* dlogits,
-                                     int64_t outer, int64_t classes, int64_t inner, int64_t ignore_index) {
-  CrossEntropyStatus status;
+void cross_entropy_f32(const float* logits, const int64_t* target, float* loss, float* inv_valid, float* dlogits,
+                       int64_t outer, int64_t classes, int64_t inner, int64_t ignore_index,
+                       std::function<void(int64_t first_bad, int64_t value)> report_bad) {
   const int64_t lanes = outer * inner;
   if (lanes == 0) {
     CSG_CUDA_CHECK(cudaMemsetAsync(loss, 0, sizeof(float), stream()));
-    return status;
+    CSG_CUDA_CHECK(cudaMemsetAsync(inv_valid, 0, sizeof(float), stream()));
+    return;
   }
-  Workspace flags_ws(sizeof(Flags)), lane_loss(lanes * sizeof(float));
-  Flags* flags = flags_ws.as<Flags>();
-  CSG_CUDA_CHECK(cudaMemsetAsync(&flags->valid, 0, sizeof(unsigned long long), stream()));
+  Flags* flags = static_cast<Flags*>(deferred_status(sizeof(Flags), [report_bad](const void* bytes) {
+    const Flags* f = static_cast<const Flags*>(bytes);
+    if (f->first_bad != ~0ull) report_bad(static_cast<int64_t>(f->first_bad), f->bad_value);
+  }));
   CSG_CUDA_CHECK(cudaMemsetAsync(&flags->first_bad, 0xff, sizeof(unsigned long long), stream()));
+  Workspace lane_loss(lanes * sizeof(float));
   if (inner == 1) {
     cross_entropy_rows_kernel<<<row_blocks(outer), row_block_threads(classes), 0, stream()>>>(
         logits, target, lane_loss.as<float>(), dlogits, outer, classes, ignore_index, flags);
@@ -102,19 +117,10 @@ CrossEntropyStatus cross_entropy_f32(const float* logits, const int64_t* target,
     cross_entropy_lanes_kernel<<<grid_for(lanes), kThreads, 0, stream()>>>(
         logits, target, lane_loss.as<float>(), dlogits, outer, classes, inner, ignore_index, flags);
   }
-  CSG_KERNEL_CHECK();
-
-  Flags host{};
-  copy_device_to_host(&host, flags, sizeof(Flags));  // synchronises the stream
-  if (host.first_bad != ~0ull) {
-    status.first_bad = static_cast<int64_t>(host.first_bad);
-    copy_device_to_host(&status.bad_value, target + status.first_bad, sizeof(int64_t));
-    return status;
-  }
-  status.valid = static_cast<int64_t>(host.valid);
-  const float scale = status.valid ? static_cast<float>(1.0 / static_cast<double>(status.valid)) : 0.f;
-  sum_rows_f32(lane_loss.as<float>(), loss, 1, lanes, scale);
-  return status;
+  CSG_KERNEL_CHECK(inner == 1 ? "cross_entropy_rows_kernel" : "cross_entropy_lanes_kernel");
+  sum_rows_f32(lane_loss.as<float>(), loss, 1, lanes, 1.f);
+  finish_kernel<<<1, 1, 0, stream()>>>(flags, target, loss, inv_valid);
+  CSG_KERNEL_CHECK("finish_kernel");
 }
 
 }  // namespace csg::kernels

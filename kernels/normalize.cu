@@ -79,7 +79,7 @@ void l2_normalize_forward_f32(const float* x, float* y, float* norm, int64_t out
     l2_normalize_lanes_kernel<<<grid_for(outer * inner), kThreads, 0, stream()>>>(x, y, norm, outer, dim, inner,
                                                                                  eps);
   }
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK(inner == 1 ? "l2_normalize_rows_kernel" : "l2_normalize_lanes_kernel");
 }
 
 void l2_normalize_backward_f32(const float* y, const float* norm, const float* g, float* gx, int64_t outer,
@@ -92,7 +92,8 @@ void l2_normalize_backward_f32(const float* y, const float* norm, const float* g
     l2_normalize_backward_lanes_kernel<<<grid_for(outer * inner), kThreads, 0, stream()>>>(y, norm, g, gx, outer,
                                                                                           dim, inner, eps);
   }
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK(inner == 1 ? "l2_normalize_backward_rows_kernel"
+                                : "l2_normalize_backward_lanes_kernel");
 }
 
 }  // namespace csg::kernels

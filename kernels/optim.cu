@@ -25,6 +25,6 @@ void sgd_update_f32(float* p, const float* grad, float* v, int64_t n, float lr, 
                     bool first_step, int variant) {
   if (n == 0) return;
   sgd_kernel<<<grid_for(n), kThreads, 0, stream()>>>(p, grad, v, n, lr, momentum, wd, first_step, variant);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("sgd_kernel");
 }
 }  // namespace csg::kernels

@@ -41,42 +41,42 @@ void max_pool2d_forward_f32(const float* x, float* y, int64_t* argmax, const Poo
   const int64_t n = outputs(g);
   if (n == 0) return;
   max_pool2d_forward_kernel<<<grid_for(n), kThreads, 0, stream()>>>(x, y, argmax, g, n);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("max_pool2d_forward_kernel");
 }
 
 void max_pool2d_backward_f32(const float* dy, const int64_t* argmax, float* dx, const PoolGeometry& g) {
   const int64_t n = inputs(g);
   if (n == 0) return;
   max_pool2d_backward_kernel<<<grid_for(n), kThreads, 0, stream()>>>(dy, argmax, dx, g, n);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("max_pool2d_backward_kernel");
 }
 
 void avg_pool2d_forward_f32(const float* x, float* y, const PoolGeometry& g) {
   const int64_t n = outputs(g);
   if (n == 0) return;
   avg_pool2d_forward_kernel<<<grid_for(n), kThreads, 0, stream()>>>(x, y, g, n);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("avg_pool2d_forward_kernel");
 }
 
 void avg_pool2d_backward_f32(const float* dy, float* dx, const PoolGeometry& g) {
   const int64_t n = inputs(g);
   if (n == 0) return;
   avg_pool2d_backward_kernel<<<grid_for(n), kThreads, 0, stream()>>>(dy, dx, g, n);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("avg_pool2d_backward_kernel");
 }
 
 void adaptive_avg_pool2d_forward_f32(const float* x, float* y, const PoolGeometry& g) {
   const int64_t n = outputs(g);
   if (n == 0) return;
   adaptive_avg_pool2d_forward_kernel<<<grid_for(n), kThreads, 0, stream()>>>(x, y, g, n);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("adaptive_avg_pool2d_forward_kernel");
 }
 
 void adaptive_avg_pool2d_backward_f32(const float* dy, float* dx, const PoolGeometry& g) {
   const int64_t n = inputs(g);
   if (n == 0) return;
   adaptive_avg_pool2d_backward_kernel<<<grid_for(n), kThreads, 0, stream()>>>(dy, dx, g, n);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("adaptive_avg_pool2d_backward_kernel");
 }
 
 }  // namespace csg::kernels

@@ -1,4 +1,6 @@
-// kernels/reduce.cu — one block per row, a shared-memory tree for the block total.
+// kernels/reduce.cu — one block per row; CUB's BlockReduce combines the threads' partials.
+#include <cub/block/block_reduce.cuh>
+
 #include "kernels/common.cuh"
 #include "kernels/reduce.h"
 
@@ -7,48 +9,41 @@ namespace {
 
 constexpr int kReduceThreads = 256;
 
+using BlockSum = cub::BlockReduce<float, kReduceThreads>;
+
 // Rows are visited with a grid-stride loop so any row count fits the grid limit.
 __global__ void sum_rows_kernel(const float* x, float* out, int64_t rows, int64_t cols, float scale) {
-  __shared__ float partial[kReduceThreads];
+  __shared__ typename BlockSum::TempStorage tmp;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* row = x + r * cols;
     float acc = 0.f;
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) acc += row[c];
-    partial[threadIdx.x] = acc;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-      if (threadIdx.x < s) partial[threadIdx.x] += partial[threadIdx.x + s];
-      __syncthreads();
-    }
-    if (threadIdx.x == 0) out[r] = partial[0] * scale;
-    __syncthreads();
+    const float total = BlockSum(tmp).Sum(acc);
+    if (threadIdx.x == 0) out[r] = total * scale;
+    __syncthreads();  // tmp is reused by the next row
   }
 }
 
+struct Candidate {
+  float v;
+  int64_t i;
+};
+struct BetterOf {
+  __device__ Candidate operator()(const Candidate& a, const Candidate& b) const {
+    return argmax_better(b.v, b.i, a.v, a.i) ? b : a;
+  }
+};
+using BlockArgmax = cub::BlockReduce<Candidate, kReduceThreads>;
+
 __global__ void argmax_rows_kernel(const float* x, int64_t* out, int64_t rows, int64_t cols) {
-  __shared__ float best_v[kReduceThreads];
-  __shared__ int64_t best_i[kReduceThreads];
+  __shared__ typename BlockArgmax::TempStorage tmp;
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float* row = x + r * cols;
-    float bv = -INFINITY;
-    int64_t bi = cols;  // larger than any index: loses every tie
+    Candidate best{-INFINITY, cols};  // index past the end: loses every tie
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
-      if (row[c] > bv || (row[c] == bv && c < bi)) { bv = row[c]; bi = c; }
-    best_v[threadIdx.x] = bv;
-    best_i[threadIdx.x] = bi;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-      if (threadIdx.x < s) {
-        float ov = best_v[threadIdx.x + s];
-        int64_t oi = best_i[threadIdx.x + s];
-        if (ov > best_v[threadIdx.x] || (ov == best_v[threadIdx.x] && oi < best_i[threadIdx.x])) {
-          best_v[threadIdx.x] = ov;
-          best_i[threadIdx.x] = oi;
-        }
-      }
-      __syncthreads();
-    }
-    if (threadIdx.x == 0) out[r] = best_i[0] < cols ? best_i[0] : 0;
+      if (argmax_better(row[c], c, best.v, best.i)) best = Candidate{row[c], c};
+    best = BlockArgmax(tmp).Reduce(best, BetterOf{});
+    if (threadIdx.x == 0) out[r] = best.i < cols ? best.i : 0;
     __syncthreads();
   }
 }
@@ -56,18 +51,13 @@ __global__ void argmax_rows_kernel(const float* x, int64_t* out, int64_t rows, i
 // Long rows with few of them (a loss summed to a scalar): blockIdx.y picks the row,
 // blockIdx.x a chunk of it; each block writes one partial sum.
 __global__ void sum_chunks_kernel(const float* x, float* partial, int64_t cols, int64_t chunk) {
-  __shared__ float buf[kReduceThreads];
+  __shared__ typename BlockSum::TempStorage tmp;
   const int64_t r = blockIdx.y, begin = blockIdx.x * chunk;
   const int64_t end = begin + chunk < cols ? begin + chunk : cols;
   float acc = 0.f;
   for (int64_t c = begin + threadIdx.x; c < end; c += blockDim.x) acc += x[r * cols + c];
-  buf[threadIdx.x] = acc;
-  __syncthreads();
-  for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partial[r * gridDim.x + blockIdx.x] = buf[0];
+  const float total = BlockSum(tmp).Sum(acc);
+  if (threadIdx.x == 0) partial[r * gridDim.x + blockIdx.x] = total;
 }
 
 unsigned row_grid(int64_t rows) { return static_cast<unsigned>(rows < 65535 ? (rows > 0 ? rows : 1) : 65535); }
@@ -81,18 +71,18 @@ void sum_rows_f32(const float* x, float* out, int64_t rows, int64_t cols, float 
     Workspace partial(rows * chunks * sizeof(float));
     sum_chunks_kernel<<<dim3(static_cast<unsigned>(chunks), static_cast<unsigned>(rows)), kReduceThreads, 0,
                         stream()>>>(x, partial.as<float>(), cols, chunk);
-    CSG_KERNEL_CHECK();
+    CSG_KERNEL_CHECK("sum_chunks_kernel");
     sum_rows_kernel<<<row_grid(rows), kReduceThreads, 0, stream()>>>(partial.as<float>(), out, rows, chunks, scale);
-    CSG_KERNEL_CHECK();
+    CSG_KERNEL_CHECK("sum_rows_kernel");
     return;
   }
   sum_rows_kernel<<<row_grid(rows), kReduceThreads, 0, stream()>>>(x, out, rows, cols, scale);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("sum_rows_kernel");
 }
 void argmax_rows_f32(const float* x, int64_t* out, int64_t rows, int64_t cols) {
   if (rows == 0) return;
   argmax_rows_kernel<<<row_grid(rows), kReduceThreads, 0, stream()>>>(x, out, rows, cols);
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK("argmax_rows_kernel");
 }
 
 }  // namespace csg::kernels

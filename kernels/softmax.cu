@@ -85,7 +85,7 @@ void softmax_forward_f32(const float* x, float* y, int64_t outer, int64_t dim, i
   } else {
     softmax_lanes_kernel<<<grid_for(outer * inner), kThreads, 0, stream()>>>(x, y, outer, dim, inner, log_output);
   }
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK(inner == 1 ? "softmax_rows_kernel" : "softmax_lanes_kernel");
 }
 
 void softmax_backward_f32(const float* y, const float* g, float* gx, int64_t outer, int64_t dim, int64_t inner,
@@ -98,7 +98,7 @@ void softmax_backward_f32(const float* y, const float* g, float* gx, int64_t out
     softmax_backward_lanes_kernel<<<grid_for(outer * inner), kThreads, 0, stream()>>>(y, g, gx, outer, dim, inner,
                                                                                      log_output);
   }
-  CSG_KERNEL_CHECK();
+  CSG_KERNEL_CHECK(inner == 1 ? "softmax_backward_rows_kernel" : "softmax_backward_lanes_kernel");
 }
 
 }  // namespace csg::kernels

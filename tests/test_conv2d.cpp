@@ -268,6 +268,29 @@ TEST(Conv2d, CudaParity) {
                        1e-4);
 }
 
+// Images from an offset view (the pointer 4-byte aligned, as in a chunked call) and the same
+// shapes from an aligned buffer: the algorithm cache keys on alignment, so both run.
+TEST(Conv2d, CudaOffsetPointersAndDeterministicMode) {
+  CSG_REQUIRE_CUDA();
+#ifdef CSG_WITH_CUDA
+  NoTf32 exact;
+#endif
+  const Conv2dOptions pad1 = make_opt(1, 1, 1, 1, 1, 1);
+  Tensor x = uniform({3, 16, 14, 14}, 11), w = uniform({16, 16, 3, 3}, 12, DType::F64, -0.2, 0.2);
+  auto f = [pad1](const Ins& in) { return conv2d(in[0].slice(0, 1, 3), in[1], Tensor(), pad1); };
+  // The flat offset of image 1 is 16*14*14 floats: slice a flat buffer one float in instead.
+  auto g = [pad1](const Ins& in) {
+    return conv2d(in[0].reshape({-1}).slice(0, 1, 1 + 2 * 16 * 14 * 14).reshape({2, 16, 14, 14}), in[1], Tensor(),
+                  pad1);
+  };
+  expect_cuda_parity(f, {x.clone().requires_grad_(), w.clone().requires_grad_()}, 1e-4, 1e-4);
+  expect_cuda_parity(g, {x.clone().requires_grad_(), w.clone().requires_grad_()}, 1e-4, 1e-4);
+  const bool before = cuda::deterministic();
+  cuda::set_deterministic(true);
+  expect_cuda_parity(g, {x.clone().requires_grad_(), w.clone().requires_grad_()}, 1e-4, 1e-4);
+  cuda::set_deterministic(before);
+}
+
 // With TF32 allowed (the default) results stay within TF32's rounding of the exact ones.
 TEST(Conv2d, CudaTf32WithinTolerance) {
   CSG_REQUIRE_CUDA();

@@ -5,10 +5,12 @@
 #include <limits>
 #include <random>
 
+#include "tests/expected_tensors.h"
 #include "tests/testing.h"
 
 using namespace csg;
 using csg::testing::expect_cuda_parity;
+using csg::testing::expect_error_with;
 using csg::testing::expect_gradients_match;
 using csg::testing::max_abs_diff;
 using csg::testing::uniform;
@@ -333,10 +335,10 @@ TEST(Pool, Errors) {
 
 TEST(Pool, CudaRejectsDouble) {
   CSG_REQUIRE_CUDA();
-  Tensor x = zeros({1, 1, 4, 4}, {DType::F64, Device::CUDA});
-  EXPECT_THROW(max_pool2d(x, pool_opts(2, 2, 2, 2, 0, 0, false)), Error);
-  EXPECT_THROW(avg_pool2d(x, pool_opts(2, 2, 2, 2, 0, 0, false)), Error);
-  EXPECT_THROW(adaptive_avg_pool2d(x, 2, 2), Error);
+  Tensor x = zeros({1, 1, 4, 4}, {DType::F64}).to(Device::CUDA);  // fill_ refuses f64 on CUDA
+  expect_error_with([&] { max_pool2d(x, pool_opts(2, 2, 2, 2, 0, 0, false)); }, {"max_pool2d", "float32"});
+  expect_error_with([&] { avg_pool2d(x, pool_opts(2, 2, 2, 2, 0, 0, false)); }, {"avg_pool2d", "float32"});
+  expect_error_with([&] { adaptive_avg_pool2d(x, 2, 2); }, {"adaptive_avg_pool2d", "float32"});
 }
 
 // ---- CUDA parity ------------------------------------------------------------------------------

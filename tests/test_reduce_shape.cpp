@@ -1,4 +1,6 @@
 // tests/test_reduce_shape.cpp — sum/mean/sum_to/argmax and the differentiable views + cat.
+#include <cmath>
+
 #include "tests/testing.h"
 
 using namespace csg;
@@ -38,6 +40,25 @@ TEST(Reduce, Argmax) {
   EXPECT_EQ(argmax(x, 1).to_vector(), (std::vector<double>{1, 1}));  // first maximum wins
   EXPECT_EQ(argmax(x, 0).to_vector(), (std::vector<double>{0, 1, 0}));
   EXPECT_EQ(argmax(x, 1).dtype(), DType::I64);
+}
+
+// NaN counts as the largest value, the first one winning (torch.argmax), wherever it stands.
+TEST(Reduce, ArgmaxTakesTheFirstNaN) {
+  const double nan = std::nan("");
+  Tensor x = from_vector(std::vector<double>{nan, 1, 2, 1, nan, nan, 3, 2, 1, -INFINITY, -INFINITY, -INFINITY},
+                         {4, 3});
+  EXPECT_EQ(argmax(x, 1).to_vector(), (std::vector<double>{0, 1, 0, 0}));
+  EXPECT_EQ(argmax(x.to(DType::F32), 1).to_vector(), (std::vector<double>{0, 1, 0, 0}));
+  EXPECT_EQ(argmax(x, 0).to_vector(), (std::vector<double>{0, 1, 1}));
+}
+
+TEST(Reduce, ArgmaxNaNCudaParity) {
+  CSG_REQUIRE_CUDA();
+  Tensor y = uniform({64, 700}, 9, DType::F32);
+  float* p = y.data<float>();
+  for (int64_t r = 0; r < 64; r += 3) p[r * 700 + (r * 37) % 700] = NAN;  // one NaN in every third row
+  for (int64_t c = 5; c < 700; c += 50) p[63 * 700 + c] = NAN;            // several in the last: the first wins
+  EXPECT_EQ(csg::testing::max_abs_diff(argmax(y, 1), argmax(y.to(Device::CUDA), 1)), 0);
 }
 
 TEST(Shape, ViewGradients) {

@@ -148,12 +148,32 @@ TEST(Random, SeededAndDeviceIndependent) {
   EXPECT_NEAR(s, 1, 0.03);
 }
 
+// rand maps each counter's u through the formula both devices share (uniform_in_range).
+TEST(Random, RangeFollowsTheSharedFormula) {
+  Generator g(13);
+  const uint64_t seed = g.seed(), off = g.offset();
+  const std::vector<double> v = rand({1000}, g, {DType::F32}, -2.0, 3.0).to_vector();
+  for (int64_t i = 0; i < 1000; ++i) {
+    const float u = counter_uniform(seed, off + i);
+    const float want = static_cast<float>(-2.0 + 5.0 * static_cast<double>(u));
+    ASSERT_EQ(static_cast<float>(v[i]), want) << "element " << i;
+    ASSERT_EQ(static_cast<float>(uniform_in_range(u, -2.0, 3.0)), want) << "element " << i;
+    ASSERT_TRUE(v[i] >= -2.0 && v[i] < 3.0) << v[i];
+  }
+}
+
 TEST(Random, CudaMatchesCpuBitForBit) {
   CSG_REQUIRE_CUDA();
-  Generator g1(11), g2(11);
-  Tensor a = rand({4097}, g1, {DType::F32, Device::CPU});
-  Tensor b = rand({4097}, g2, {DType::F32, Device::CUDA});
-  EXPECT_EQ(csg::testing::max_abs_diff(a, b), 0);
+  for (auto [lo, hi] : {std::pair<double, double>{0, 1}, {-2, 3}, {-0.1, 0.1}, {1e-3, 7.5}}) {
+    Generator g1(11), g2(11);
+    Tensor a = rand({4097}, g1, {DType::F32, Device::CPU}, lo, hi);
+    Tensor b = rand({4097}, g2, {DType::F32, Device::CUDA}, lo, hi);
+    EXPECT_EQ(csg::testing::max_abs_diff(a, b), 0) << "[" << lo << ", " << hi << ")";
+  }
+  // randn: the device's logf/cosf/sqrtf differ from libm in the last bits.
+  Generator g3(12), g4(12);
+  Tensor n1 = randn({4097}, g3, {DType::F32, Device::CPU}), n2 = randn({4097}, g4, {DType::F32, Device::CUDA});
+  csg::testing::expect_close(n2, n1, 1e-5, 1e-5, csg::testing::Tolerance::PerElement, "randn CUDA vs CPU");
 }
 
 TEST(Tensor, ParseDeviceNamesTheFlagAndWhyCudaIsMissing) {

@@ -114,3 +114,26 @@ TEST(Upsample, CudaParity) {
   expect_cuda_parity([](const Ins& in) { return upsample_bilinear2d(in[0], 37, 50, false); }, {big});
   EXPECT_THROW(upsample_bilinear2d(uniform({1, 1, 2, 2}, 78).to(Device::CUDA), 3, 3, true), Error);  // f64 on CUDA
 }
+
+// Deterministic mode: the gather-based backward agrees with the CPU and gives the same bits
+// run after run (the atomicAdd scatter adds in thread order).
+TEST(Upsample, CudaDeterministicBackward) {
+  CSG_REQUIRE_CUDA();
+  const bool before = cuda::deterministic();
+  cuda::set_deterministic(true);
+  Tensor x = uniform({2, 3, 5, 6}, 75).requires_grad_();
+  for (bool ac : {true, false})
+    for (auto [oh, ow] : {std::pair<int64_t, int64_t>{11, 17}, {3, 4}, {1, 1}, {5, 6}, {2, 13}, {40, 3}})
+      expect_cuda_parity([ac, oh = oh, ow = ow](const Ins& in) { return upsample_bilinear2d(in[0], oh, ow, ac); },
+                         {x}, 1e-5, 1e-5, csg::testing::Tolerance::PerElement);
+  Tensor logits = uniform({1, 19, 65, 65}, 76, DType::F32).to(Device::CUDA).requires_grad_();
+  Tensor w = uniform({1, 19, 513, 513}, 79, DType::F32).to(Device::CUDA);
+  auto grad_once = [&] {
+    logits.zero_grad();
+    sum(mul(upsample_bilinear2d(logits, 513, 513, true), w)).backward();
+    return logits.grad().to(Device::CPU);
+  };
+  const Tensor g1 = grad_once(), g2 = grad_once();
+  EXPECT_EQ(csg::testing::max_abs_diff(g1, g2), 0);
+  cuda::set_deterministic(before);
+}

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 
@@ -96,6 +97,11 @@ bool file_exists(const std::string& path) {
   return std::filesystem::exists(path, ec);
 }
 
+bool gpu_required() {
+  const char* v = std::getenv("CSG_REQUIRE_GPU");
+  return v && std::string(v) == "1";
+}
+
 namespace {
 
 // The scalar whose gradient is checked: sum(w * f(inputs)).
@@ -146,7 +152,27 @@ void expect_gradients_match(const OpFn& f, const std::vector<Tensor>& inputs, do
   }
 }
 
-void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol, double rtol) {
+void expect_close(const Tensor& got, const Tensor& want, double atol, double rtol, Tolerance mode,
+                  const std::string& what) {
+  ASSERT_EQ(shape_str(got.shape()), shape_str(want.shape())) << what;
+  const std::vector<double> g = got.to_vector(), w = want.to_vector();
+  const double scale = mode == Tolerance::ScaledByMax ? max_abs(want) : 0.0;
+  int64_t bad = 0;
+  std::ostringstream first;
+  for (size_t i = 0; i < g.size(); ++i) {
+    const double tol = atol + rtol * (mode == Tolerance::PerElement ? std::fabs(w[i]) : scale);
+    const double d = std::fabs(g[i] - w[i]);
+    if (d <= tol) continue;  // NaN fails here too
+    if (bad++ < 5) first << "\n  [" << i << "] got " << g[i] << ", want " << w[i] << " (|diff| " << d << ", tol " << tol
+                         << ")";
+  }
+  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << g.size() << " elements out of tolerance (atol " << atol
+                    << ", rtol " << rtol << (mode == Tolerance::PerElement ? " per element" : " x max|want|")
+                    << "); first ones:" << first.str();
+}
+
+void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol, double rtol,
+                        Tolerance mode) {
   std::vector<Tensor> cpu, gpu;
   for (const Tensor& t : inputs) {
     if (!t.defined()) {
@@ -167,8 +193,7 @@ void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double
   }
   Tensor oc = f(cpu), og = f(gpu);
   ASSERT_EQ(og.device(), Device::CUDA) << "the CUDA run produced a CPU tensor";
-  double tol_out = atol + rtol * max_abs(oc);
-  EXPECT_LE(max_abs_diff(oc, og), tol_out) << "forward output differs between CPU and CUDA";
+  expect_close(og, oc, atol, rtol, mode, "forward output (CUDA vs CPU)");
   if (!oc.requires_grad() || oc.dtype() == DType::I64) return;
   Tensor w = uniform(oc.shape(), 4243, DType::F32, 0.5, 1.5);
   sum(mul(oc, w)).backward();
@@ -179,7 +204,7 @@ void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double
     ASSERT_EQ(gc.defined(), gg.defined()) << "input " << k << ": gradient on one device only";
     if (!gc.defined()) continue;
     EXPECT_EQ(gg.device(), Device::CUDA);
-    EXPECT_LE(max_abs_diff(gc, gg), atol + rtol * max_abs(gc)) << "gradient of input " << k << " differs";
+    expect_close(gg, gc, atol, rtol, mode, detail::cat("gradient of input ", k, " (CUDA vs CPU)"));
   }
 }
 

@@ -27,10 +27,22 @@ Tensor uniform(const Shape& shape, uint64_t seed, DType dt = DType::F64, double 
 void expect_gradients_match(const OpFn& f, const std::vector<Tensor>& inputs, double eps = 1e-6,
                             double atol = 1e-7, double rtol = 1e-5);
 
+// How two tensors are compared: ScaledByMax passes when max|a-b| <= atol + rtol*max|b| (one
+// bound for every element); PerElement when |a_i-b_i| <= atol + rtol*|b_i| for each element,
+// which also catches a wrong small entry (the zero gradient of an ignored pixel) next to
+// large ones.
+enum class Tolerance { ScaledByMax, PerElement };
+
 // Runs f on F32 CPU copies and on CUDA copies of `inputs` (requires_grad carried over),
-// backpropagates the same random weights, and compares outputs and input grads with
-// max|a-b| <= atol + rtol*max|b|. Call through CSG_EXPECT_CUDA_PARITY so it can skip.
-void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol = 1e-4, double rtol = 1e-4);
+// backpropagates the same random weights, and compares outputs and input grads (`mode`).
+// Call after CSG_REQUIRE_CUDA().
+void expect_cuda_parity(const OpFn& f, const std::vector<Tensor>& inputs, double atol = 1e-4, double rtol = 1e-4,
+                        Tolerance mode = Tolerance::ScaledByMax);
+
+// got vs want (any devices, same shape) under `mode`; a failure names `what`, the number of
+// elements out of tolerance and the worst ones with their flat indices.
+void expect_close(const Tensor& got, const Tensor& want, double atol, double rtol, Tolerance mode,
+                  const std::string& what);
 
 // A fresh directory named after the running test and this process (test binaries running at
 // once never share one), removed at scope exit.
@@ -81,6 +93,9 @@ class JpegDecoderScope {
   image::JpegDecoder saved_;
 };
 
+// True when the environment says CSG_REQUIRE_GPU=1: CUDA tests must run, not skip.
+bool gpu_required();
+
 }  // namespace csg::testing
 
 // Skips the current test (returns from the calling function) when a fixture file is missing,
@@ -100,8 +115,14 @@ class JpegDecoderScope {
                       "stb_image's, not PIL's; install libjpeg62-turbo-dev and rebuild";                 \
   } while (0)
 
-// Skips the current test, saying why, when no CUDA device can be used.
-#define CSG_REQUIRE_CUDA()                                                               \
-  do {                                                                                   \
-    if (!::csg::cuda::available()) GTEST_SKIP() << "CUDA parity skipped: " << ::csg::cuda::status(); \
+// Skips the current test, saying why, when no CUDA device can be used. With CSG_REQUIRE_GPU=1
+// in the environment (the run on a GPU machine) the skip is a failure instead, so a broken
+// driver cannot turn every GPU test into a green skip.
+#define CSG_REQUIRE_CUDA()                                                                          \
+  do {                                                                                              \
+    if (!::csg::cuda::available()) {                                                                \
+      if (::csg::testing::gpu_required())                                                           \
+        FAIL() << "CSG_REQUIRE_GPU=1 but no usable CUDA device: " << ::csg::cuda::status();         \
+      GTEST_SKIP() << "CUDA parity skipped: " << ::csg::cuda::status();                             \
+    }                                                                                               \
   } while (0)

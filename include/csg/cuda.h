@@ -9,8 +9,13 @@ namespace csg::cuda {
 
 bool built_with_cuda();      // compiled with nvcc (CSG_WITH_CUDA)
 bool available();            // built with CUDA and a usable device is present
-std::string status();        // one line: device name and memory, or why CUDA is unavailable
-void synchronize();          // waits for all work on the current stream
+// One line: the device (name, memory, compute capability), the CUDA version the driver
+// supports and the runtime's; or why CUDA is unavailable and what to do (no driver, a
+// driver older than the runtime, no device).
+std::string status();
+// Waits for all work on the current stream, then runs the checks deferred to that point
+// (cross_entropy's target check): a bad target throws here or at the next read-back.
+void synchronize();
 
 // Caching allocator statistics (bytes).
 struct MemoryStats {
@@ -33,5 +38,15 @@ struct Tf32Settings {
 };
 void set_tf32(const Tf32Settings& settings);
 Tf32Settings tf32();
+
+// Deterministic mode (off by default): the same inputs and weights give bit-identical results
+// run after run on the same GPU. cuDNN is restricted to algorithms it reports as deterministic
+// (CUDNN_DETERMINISTIC; often slower) and bilinear upsampling's backward gathers instead of
+// scattering with atomicAdd. Without it, cuDNN may pick non-deterministic algorithms (e.g.
+// backward-filter/backward-data variants that accumulate with atomics) and upsample's backward
+// adds in thread order, so CUDA training runs differ in the last bits and then drift apart.
+// Applies to algorithms chosen after the call. The CPU backend is deterministic either way.
+void set_deterministic(bool on);
+bool deterministic();
 
 }  // namespace csg::cuda

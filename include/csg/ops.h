@@ -47,7 +47,9 @@ Tensor mean(const Tensor& x);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim = false);
 // Sum a broadcast result back to `shape` (the backward of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
-// Index of the largest value along `dim` (I64, not differentiable).
+// Index of the largest value along `dim` (I64, not differentiable). Ties go to the first
+// index; NaN counts as larger than any number (the first NaN wins), as torch.argmax, on the
+// CPU and on CUDA alike.
 Tensor argmax(const Tensor& x, int64_t dim);
 
 // ---- shape (src/ops/shape.cpp; views are methods of Tensor) --------------------------
@@ -111,7 +113,8 @@ Tensor log_softmax(const Tensor& x, int64_t dim);
 // logits [N,C] with target [N] (I64), or logits [N,C,H,W] with target [N,H,W]:
 // mean of -log_softmax(logits)[target] over the elements whose target != ignore_index.
 // Returns a 0-d tensor (0 if every target is ignored). A target outside [0,C) that is not
-// ignore_index is an error naming its position.
+// ignore_index is an error naming its position: at once on the CPU; on CUDA at the next read
+// back to the host (item(), to(cpu), csg::cuda::synchronize), so that the loss costs no sync.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, int64_t ignore_index = -100);
 // x / max(||x||_2 along dim, eps), as torch.nn.functional.normalize.
 Tensor l2_normalize(const Tensor& x, int64_t dim, double eps = 1e-12);

@@ -1,8 +1,10 @@
 // csg/random.h — seeded random numbers that are the same on the CPU and on CUDA.
 //
 // Random values come from a counter-based generator: value i of a draw is a hash of
-// (seed, offset + i), so a kernel can compute element i without shared state and the
-// CPU and CUDA backends produce bit-identical masks and noise for the same seed.
+// (seed, offset + i), so a kernel can compute element i without shared state. For the same
+// seed the CPU and CUDA backends draw bit-identical dropout masks and float32 rand() values
+// (any range), and randn() values that agree to a few ulps (the device's logf/cosf/sqrtf
+// differ from the host's libm in the last bits).
 // A Generator only hands out disjoint counter ranges.
 #pragma once
 #include <cstdint>
@@ -28,6 +30,17 @@ CSG_HOST_DEVICE uint64_t mix64(uint64_t z) {
 CSG_HOST_DEVICE float counter_uniform(uint64_t seed, uint64_t counter) {
   uint64_t h = mix64(seed ^ mix64(counter));
   return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);
+}
+
+// Uniform u in [0, 1) mapped to [lo, hi): lo + (hi - lo) * u in double, then rounded to the
+// tensor's type by the caller. The device rounds each operation on its own (no fused
+// multiply-add), as the host does on x86-64, so float32 results match bit for bit.
+CSG_HOST_DEVICE double uniform_in_range(float u, double lo, double hi) {
+#if defined(__CUDA_ARCH__)
+  return __dadd_rn(lo, __dmul_rn(hi - lo, static_cast<double>(u)));
+#else
+  return lo + (hi - lo) * static_cast<double>(u);
+#endif
 }
 
 class Generator {

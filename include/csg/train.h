@@ -55,6 +55,9 @@ struct Config {
   // ---- bookkeeping ----
   uint64_t seed = 0;
   std::string device = "cpu";  // or "cuda"
+  // CUDA: bit-identical runs (csg::cuda::set_deterministic: deterministic cuDNN algorithms,
+  // gather-based upsample backward), at some cost in speed. The CPU is deterministic anyway.
+  bool deterministic = false;
   int64_t log_every = 10;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;

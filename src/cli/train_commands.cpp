@@ -123,6 +123,9 @@ void add_optimisation_flags(CLI::App* c, TrainFlags& f) {
   c->add_option("--warmup", g.warmup, "steps of quadratic learning-rate warm-up before poly(0.9)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--seed", g.seed, "seed of initialisation, data order and augmentation");
+  c->add_flag("--deterministic", g.deterministic,
+              "CUDA: bit-identical runs (deterministic cuDNN algorithms only, gather-based upsample backward), "
+              "slower; the CPU is deterministic anyway");
   group_since(c, before, "Optimisation");
 }
 

@@ -11,24 +11,14 @@ namespace csg::cuda {
 
 #ifdef CSG_WITH_CUDA
 namespace {
-struct Probe {
-  bool ok = false;
-  std::string why;
-};
-const Probe& probe() {
-  static Probe p = [] {
-    Probe r;
-    r.ok = kernels::device_present(&r.why);
-    return r;
-  }();
+const CudaProbe& probe() {
+  static const CudaProbe p = kernels::probe_device();
   return p;
 }
 }  // namespace
 bool built_with_cuda() { return true; }
-bool available() { return probe().ok; }
-std::string status() {
-  return available() ? "CUDA device: " + kernels::device_description() : "no usable CUDA device (" + probe().why + ")";
-}
+bool available() { return probe().result == CudaProbe::Result::Ok; }
+std::string status() { return describe_cuda_probe(probe()); }
 void synchronize() {
   if (available()) kernels::synchronize();
 }
@@ -44,6 +34,8 @@ void set_tf32(const Tf32Settings& s) {
   kernels::gemm_set_allow_tf32(s.matmuls);
 }
 Tf32Settings tf32() { return {kernels::conv2d_allow_tf32(), kernels::gemm_allow_tf32()}; }
+void set_deterministic(bool on) { kernels::set_deterministic(on); }
+bool deterministic() { return kernels::deterministic(); }
 #else
 bool built_with_cuda() { return false; }
 bool available() { return false; }
@@ -54,9 +46,12 @@ void reset_peak_memory() {}
 void empty_cache() {}
 namespace {
 Tf32Settings g_tf32;  // nothing to apply it to without CUDA
-}
+bool g_deterministic = false;
+}  // namespace
 void set_tf32(const Tf32Settings& s) { g_tf32 = s; }
 Tf32Settings tf32() { return g_tf32; }
+void set_deterministic(bool on) { g_deterministic = on; }
+bool deterministic() { return g_deterministic; }
 #endif
 
 }  // namespace csg::cuda

@@ -22,14 +22,13 @@ Tensor rand(const Shape& shape, Generator& gen, TensorOptions opt, double lo, do
   const uint64_t seed = gen.seed(), off = gen.take(n);
   if (t.is_cuda()) {
     check_cuda_float("rand", t);
-    CSG_CUDA_CALL("rand", kernels::fill_uniform_f32(t.data<float>(), n, seed, off, static_cast<float>(lo),
-                                                    static_cast<float>(hi)));
+    CSG_CUDA_CALL("rand", kernels::fill_uniform_f32(t.data<float>(), n, seed, off, lo, hi));
     return t;
   }
   dispatch_float(opt.dtype, "rand", [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(lo + (hi - lo) * counter_uniform(seed, off + i));
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(uniform_in_range(counter_uniform(seed, off + i), lo, hi));
   });
   return t;
 }
@@ -46,7 +45,7 @@ Tensor randn(const Shape& shape, Generator& gen, TensorOptions opt) {
   dispatch_float(opt.dtype, "randn", [&](auto tag) {
     using T = decltype(tag);
     T* p = t.data<T>();
-    for (int64_t i = 0; i < n; ++i) {  // Box-Muller, as kernels/copy.cu
+    for (int64_t i = 0; i < n; ++i) {  // Box-Muller, as kernels/copy.cu (equal there to a few ulps)
       float u1 = counter_uniform(seed, off + 2 * i), u2 = counter_uniform(seed, off + 2 * i + 1);
       p[i] = static_cast<T>(std::sqrt(-2.0f * std::log(1.0f - u1)) * std::cos(6.28318530717958647692f * u2));
     }

@@ -16,6 +16,7 @@
 #include "csg/data/labels.h"
 #include "csg/metrics.h"
 #include "csg/ops.h"
+#include "kernels/reduce.h"
 #include "src/core/dispatch.h"
 #include "src/metrics/text_format.h"
 
@@ -127,18 +128,13 @@ void ConfusionMatrix::add(const Tensor& scores, const Tensor& labels) {
     dispatch_float(logits.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
       const T* x = logits.data<T>();
-      // Pixel i = (n, p): channel c of it lies at n*C*HW + c*HW + p. First maximum wins, as argmax.
+      // Pixel i = (n, p): channel c of it lies at n*C*HW + c*HW + p. argmax's order (first
+      // maximum, NaN first), so CPU and CUDA logits count alike.
       counts = count_pixels(total, C, ignore_index_, gt, [x, C, HW](int64_t i) {
         const T* px = x + (i / HW) * C * HW + (i % HW);
         int64_t best = 0;
-        T best_v = px[0];
-        for (int64_t c = 1; c < C; ++c) {
-          const T v = px[c * HW];
-          if (v > best_v) {
-            best_v = v;
-            best = c;
-          }
-        }
+        for (int64_t c = 1; c < C; ++c)
+          if (argmax_better(px[c * HW], c, px[best * HW], best)) best = c;
         return best;
       });
     });

@@ -100,23 +100,32 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target_in, int64_t igno
   const bool need_grad = any_requires_grad({logits});
   Tensor dlogits = need_grad ? empty(x.shape(), x.options()) : Tensor();
   Tensor loss = empty({}, x.options());
-  int64_t valid = 0;
   if (x.is_cuda()) {
-    kernels::CrossEntropyStatus st;
-    CSG_CUDA_CALL(kOp, st = kernels::cross_entropy_f32(x.data<float>(), target.data<int64_t>(), loss.data<float>(),
-                                                       need_grad ? dlogits.data<float>() : nullptr, s.outer, s.dim,
-                                                       s.inner, ignore_index));
-    if (st.first_bad >= 0) fail_bad_target(st.first_bad, st.bad_value, target, s.dim, ignore_index);
-    valid = st.valid;
-  } else {
-    valid = count_valid_targets(target, s.dim, ignore_index);
-    dispatch_float(x.dtype(), kOp, [&](auto tag) {
-      using T = decltype(tag);
-      const double total = cross_entropy_cpu<T>(x.data<T>(), target.data<int64_t>(),
-                                                need_grad ? dlogits.data<T>() : nullptr, s, ignore_index);
-      *loss.data<T>() = static_cast<T>(valid ? total / static_cast<double>(valid) : 0.0);
+    // The valid count stays on the device: 1/valid as a device scalar scales the backward.
+    Tensor inv_valid = empty({}, x.options());
+    const Shape target_shape = target.shape();
+    const std::string target_desc = target.describe();
+    CSG_CUDA_CALL(kOp, kernels::cross_entropy_f32(
+                           x.data<float>(), target.data<int64_t>(), loss.data<float>(), inv_valid.data<float>(),
+                           need_grad ? dlogits.data<float>() : nullptr, s.outer, s.dim, s.inner, ignore_index,
+                           [=, classes = s.dim](int64_t flat, int64_t value) {
+                             CSG_FAIL(kOp, ": target", position_str(flat, target_shape), " = ", value,
+                                      " is outside [0, ", classes, ") and is not ignore_index (", ignore_index,
+                                      "); target ", target_desc, " (found on the device, reported at this read-back)");
+                           }));
+    if (!need_grad) return loss;
+    Saved saved_dlogits(dlogits);
+    return record(kOp, loss, {logits}, [=](const Tensor& g) -> std::vector<Tensor> {
+      return {mul(saved_dlogits.get(kOp), mul(g, inv_valid))};
     });
   }
+  const int64_t valid = count_valid_targets(target, s.dim, ignore_index);
+  dispatch_float(x.dtype(), kOp, [&](auto tag) {
+    using T = decltype(tag);
+    const double total = cross_entropy_cpu<T>(x.data<T>(), target.data<int64_t>(),
+                                              need_grad ? dlogits.data<T>() : nullptr, s, ignore_index);
+    *loss.data<T>() = static_cast<T>(valid ? total / static_cast<double>(valid) : 0.0);
+  });
   if (!need_grad) return loss;
   Saved saved_dlogits(dlogits);
   const double inv_valid = valid ? 1.0 / static_cast<double>(valid) : 0.0;  // all ignored: zero gradient

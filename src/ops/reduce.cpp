@@ -143,7 +143,7 @@ Tensor argmax(const Tensor& x, int64_t dim) {
       for (int64_t r = 0; r < rows; ++r) {
         int64_t best = 0;
         for (int64_t c = 1; c < cols; ++c)
-          if (px[r * cols + c] > px[r * cols + best]) best = c;
+          if (argmax_better(px[r * cols + c], c, px[r * cols + best], best)) best = c;
         po[r] = best;
       }
     });

@@ -79,6 +79,7 @@ std::vector<Setting> settings_of(const Config& c) {
       {"warmup", text(c.warmup), true},
       {"seed", text(c.seed), true},
       {"device", text(c.device), false},  // CPU and CUDA round differently; moving a run is allowed
+      {"deterministic", text(c.deterministic), false},
       {"out", text(c.out_dir), false},
       {"log-every", text(c.log_every), false},
       {"checkpoint-every", text(c.checkpoint_every), false},

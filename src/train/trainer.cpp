@@ -156,6 +156,7 @@ std::ofstream open_training_log(const std::string& path, const std::string& head
 
 TrainSummary run_training(const Config& requested) {
   Config cfg = requested;
+  cuda::set_deterministic(cfg.deterministic);
   const Device dev = parse_device(cfg.device);
   const RunStart start = start_run(cfg);  // resolves cfg.out_dir; refuses to reuse another run's folder
   TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end);
