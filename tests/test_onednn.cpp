@@ -1,6 +1,6 @@
-// tests/test_onednn.cpp — the oneDNN path of the f32 CPU ops against the im2col + OpenBLAS path
-// (itself checked against naive loops and finite differences in double): the same inputs
-// through both, forward and every gradient. oneDNN sums in another order (and in blocked
+// tests/test_onednn.cpp — the oneDNN path of the f32 CPU ops (conv2d, the GEMM of matmul and
+// linear) against the im2col + OpenBLAS path (itself checked against naive loops and finite
+// differences in double): the same inputs through both, forward and every gradient. oneDNN sums in another order (and in blocked
 // layouts), so results agree to f32 rounding, not bit for bit: per element
 //   |onednn - plain| <= 1e-5 * max|plain| + 1e-4 * |plain|.
 #include <cmath>
@@ -93,4 +93,65 @@ TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
     expect_close(dnnl[2], plain[2], "weight gradient");
     if (c.bias) expect_close(dnnl[3], plain[3], "bias gradient");
   }
+}
+
+// matmul and linear (the f32 GEMM: oneDNN's sgemm against OpenBLAS's), with transposed views so
+// every transpose flag is taken, and the InfoNCE logits' shape (features against a queue).
+TEST(OneDnnGemm, MatmulAndLinearMatchOpenBlas) {
+  CSG_REQUIRE_ONEDNN();
+  struct Mm {
+    const char* name;
+    Shape a, b;
+    bool ta, tb;  // given as the transpose of a stored [K,M] / [N,K]
+  };
+  const Mm cases[] = {
+      {"plain 2-D", {7, 33}, {33, 5}, false, false},
+      {"a transposed", {9, 16}, {16, 12}, true, false},
+      {"b transposed", {4, 128}, {128, 300}, false, true},
+      {"both transposed", {3, 17}, {17, 6}, true, true},
+      {"batched 3-D", {3, 5, 8}, {3, 8, 4}, false, false},
+  };
+  uint64_t seed = 900;
+  for (const Mm& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto stored = [&](Shape s, bool t) {
+      if (!t) return uniform(s, seed++, DType::F32);
+      std::swap(s[s.size() - 1], s[s.size() - 2]);
+      return uniform(s, seed++, DType::F32);
+    };
+    const Tensor a0 = stored(c.a, c.ta), b0 = stored(c.b, c.tb);
+    auto run = [&] {
+      Tensor a = a0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+      Tensor y = matmul(c.ta ? a.transpose(-1, -2) : a, c.tb ? b.transpose(-1, -2) : b);
+      y.backward(ones(y.shape(), {DType::F32}) * 0.5);
+      return std::vector<Tensor>{y.detach(), a.grad(), b.grad()};
+    };
+    std::vector<Tensor> plain;
+    {
+      onednn::PlainPathGuard openblas;
+      plain = run();
+    }
+    const std::vector<Tensor> dnnl = run();
+    expect_close(dnnl[0], plain[0], "product");
+    expect_close(dnnl[1], plain[1], "gradient of a");
+    expect_close(dnnl[2], plain[2], "gradient of b");
+  }
+
+  Tensor x0 = uniform({6, 40}, 1, DType::F32), w0 = uniform({10, 40}, 2, DType::F32), b0 = uniform({10}, 3, DType::F32);
+  auto run_linear = [&] {
+    Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+    Tensor y = linear(x, w, b);
+    y.backward(uniform(y.shape(), 4, DType::F32));
+    return std::vector<Tensor>{y.detach(), x.grad(), w.grad(), b.grad()};
+  };
+  std::vector<Tensor> plain;
+  {
+    onednn::PlainPathGuard openblas;
+    plain = run_linear();
+  }
+  const std::vector<Tensor> dnnl = run_linear();
+  expect_close(dnnl[0], plain[0], "linear output");
+  expect_close(dnnl[1], plain[1], "linear input gradient");
+  expect_close(dnnl[2], plain[2], "linear weight gradient");
+  expect_close(dnnl[3], plain[3], "linear bias gradient");
 }
