@@ -92,8 +92,12 @@ LIB := $(BUILD)/libcsg.a
 .SECONDARY:  # keep object files make would otherwise treat as intermediate (the bench objects)
 all: csg
 
+# Made afresh each time: ar names members by file name alone, and several objects share one
+# (src/ops/conv2d.o, src/ops/onednn/conv2d.o, kernels/conv2d.o), so updating an archive in place
+# can replace the wrong one.
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
+	@rm -f $@
 	ar rcs $@ $^
 
 csg: $(CLI_OBJ) $(LIB)
