@@ -8,6 +8,7 @@
 #   make CUDA=0 test              # CPU-only build
 #   make JPEG=0                   # stb_image decodes JPEG even where libjpeg-turbo is installed
 #   make CUDNN_HOME=/path/to/cudnn  # cuDNN outside CUDA_HOME (e.g. a pip nvidia-cudnn package)
+#   make DNNL=0                   # without oneDNN: f32 CPU convolutions and GEMMs on im2col + OpenBLAS
 
 CXX        ?= g++
 comma      := ,
@@ -31,6 +32,22 @@ OPENBLAS_KIND := $(if $(OPENBLAS_DIR),OpenMP,pthread: install libopenblas-openmp
 CPPFLAGS := -Iinclude -I. -MMD -MP
 CXXFLAGS := -std=c++17 $(OPT) -g1 -fopenmp -Wall -Wextra -Wno-unused-parameter
 LDLIBS   := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
+
+# oneDNN (libdnnl-dev) runs the f32 CPU convolutions and GEMMs with kernels picked from the CPU's
+# feature flags at run time; double stays on im2col + OpenBLAS (oneDNN has no f64). Debian's
+# libdnnl is built on GNU OpenMP, the runtime g++ -fopenmp links: one thread pool for both.
+DNNL_HOME ?= /usr
+DNNL      ?= $(if $(wildcard $(DNNL_HOME)/include/oneapi/dnnl/dnnl.hpp),1,0)
+ifeq ($(DNNL),1)
+  ifeq ($(wildcard $(DNNL_HOME)/include/oneapi/dnnl/dnnl.hpp),)
+    $(error oneapi/dnnl/dnnl.hpp not found under $(DNNL_HOME)/include: install libdnnl-dev or build with DNNL=0)
+  endif
+  CPPFLAGS += -DCSG_WITH_DNNL $(if $(filter /usr,$(DNNL_HOME)),,-isystem $(DNNL_HOME)/include)
+  LDLIBS   += $(if $(filter /usr,$(DNNL_HOME)),,-L$(DNNL_HOME)/lib -Wl$(comma)-rpath$(comma)$(DNNL_HOME)/lib) -ldnnl
+  DNNL_FEATURE := oneDNN ✓
+else
+  DNNL_FEATURE := oneDNN ✗ (f32 CPU convolutions on im2col + OpenBLAS)
+endif
 
 ifeq ($(CUDA),1)
   ifeq ($(wildcard $(CUDNN_HOME)/include/cudnn.h),)
@@ -60,7 +77,7 @@ ifeq ($(JPEG),1)
 else
   FEATURES := $(FEATURES), libjpeg-turbo ✗ (stb_image decodes JPEG)
 endif
-BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(FEATURES)
+BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(DNNL_FEATURE), $(FEATURES)
 $(info csg build: $(BUILD_FEATURES))
 
 # `csg --version` and config.json name the version and the build: written to a header that is
@@ -91,8 +108,12 @@ LIB := $(BUILD)/libcsg.a
 .SECONDARY:  # keep object files make would otherwise treat as intermediate (the bench objects)
 all: csg
 
+# Made afresh each time: ar names members by file name alone, and several objects share one
+# (src/ops/conv2d.o, src/ops/onednn/conv2d.o, kernels/conv2d.o), so updating an archive in place
+# can replace the wrong one.
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
+	@rm -f $@
 	ar rcs $@ $^
 
 csg: $(CLI_OBJ) $(LIB)
@@ -181,6 +202,9 @@ UBSAN_OPTIONS_RUN ?= halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/t
 # libFuzzer handles the deaths itself (and its own leak checks), so no abort_on_error there.
 FUZZ_ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1
 # The suite runs in SAN_SHARDS processes side by side (gtest sharding).
+# The sanitizer build leaves oneDNN out (DNNL=0): Debian's libdnnl is linked against GNU libgomp
+# while clang's -fopenmp brings LLVM's libomp, and two OpenMP runtimes in one process each start
+# their own pool; its JIT kernels are also invisible to ASan. It checks the im2col path instead.
 SAN_SHARDS   ?= 2
 
 FUZZ_SRC     := $(wildcard tools/fuzz/*.cpp)
@@ -190,7 +214,7 @@ FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=$(SAN_BUILD)/fuzz/%)
 # A phony step that hands the files to one sub-make (whose rules, with BUILD=$(SAN_BUILD), own them
 # and track their header dependencies): the test binary and every fuzz target.
 san-build:
-	$(MAKE) --no-print-directory CUDA=0 BUILD=$(SAN_BUILD) OPT='$(SAN_OPT)' CXX='$(SAN_COMPILE)' \
+	$(MAKE) --no-print-directory CUDA=0 DNNL=0 BUILD=$(SAN_BUILD) OPT='$(SAN_OPT)' CXX='$(SAN_COMPILE)' \
 	  $(SAN_BUILD)/csg_tests $(FUZZ_BIN)
 fuzz-build: san-build
 

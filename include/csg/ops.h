@@ -55,13 +55,13 @@ Tensor argmax(const Tensor& x, int64_t dim);
 // ---- shape (src/ops/shape.cpp; views are methods of Tensor) --------------------------
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 
-// ---- linear algebra (src/ops/matmul.cpp; OpenBLAS on CPU, cuBLAS on CUDA) ------------
+// ---- linear algebra (src/ops/matmul.cpp; CPU: oneDNN sgemm for f32, OpenBLAS for f64; cuBLAS on CUDA)
 // a [M,K] @ b [K,N] -> [M,N]; or batched a [B,M,K] @ b [B,K,N] -> [B,M,N].
 Tensor matmul(const Tensor& a, const Tensor& b);
 // x [...,in] @ weight[out,in]^T + bias[out] -> [...,out]; bias may be undefined.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
-// ---- convolution (src/ops/conv2d.cpp; im2col + OpenBLAS on CPU, cuDNN on CUDA) -------
+// ---- convolution (src/ops/conv2d.cpp; CPU: oneDNN for f32, im2col + OpenBLAS for f64; cuDNN on CUDA)
 struct Conv2dOptions {
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_h = 0, pad_w = 0;

@@ -1,4 +1,5 @@
-// src/cli/info.cpp — `csg info`: the build, the CUDA device, and a forward/backward self-check.
+// src/cli/info.cpp — `csg info`: the build, the CPU kernels (OpenBLAS core, oneDNN ISA), the CUDA
+// device, and a forward/backward self-check.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -6,6 +7,8 @@
 #include "csg/csg.h"
 #include "csg/version.h"
 #include "src/cli/app.h"
+#include "src/ops/blas.h"
+#include "src/ops/onednn/context.h"
 
 namespace csg::cli {
 
@@ -31,6 +34,11 @@ void add_info_command(CLI::App& root, Invocation& inv) {
   c->callback([&inv] {
     inv.action = [] {
       std::printf("csg %s\nbuilt with: %s\n", version().c_str(), build_features().c_str());
+      std::printf("CPU: f32 convolutions and GEMMs on %s; double on OpenBLAS\n",
+                  onednn::active() ? "oneDNN" : "im2col + OpenBLAS");
+      std::printf("  OpenBLAS core: %s\n", blas::core_name().c_str());
+      if (const std::string advice = blas::core_advice(); !advice.empty()) std::printf("  %s\n", advice.c_str());
+      std::printf("  oneDNN ISA: %s\n", onednn::isa_name().c_str());
       std::printf("CUDA backend %s\n", cuda::built_with_cuda() ? "compiled" : "not compiled");
       std::printf("  %s\n", cuda::status().c_str());
       bool ok = self_check(Device::CPU);

@@ -1,4 +1,5 @@
-// src/ops/conv2d.cpp — conv2d: entry checks, dispatch to the CPU (im2col + OpenBLAS,
+// src/ops/conv2d.cpp — conv2d: entry checks, dispatch to oneDNN (f32 on the CPU,
+// src/ops/onednn/conv2d.cpp), im2col + OpenBLAS (double, or a build without oneDNN,
 // src/ops/conv2d_cpu.cpp) or cuDNN (kernels/conv2d.cu), and the backward, which computes only
 // the gradients some input needs.
 #include "csg/autograd.h"
@@ -6,6 +7,8 @@
 #include "kernels/conv2d.h"
 #include "src/core/dispatch.h"
 #include "src/ops/conv2d_cpu.h"
+#include "src/ops/onednn/context.h"
+#include "src/ops/onednn/conv2d.h"
 
 namespace csg {
 
@@ -53,6 +56,10 @@ T* ptr_or_null(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
+// The one choice of CPU backend for this op: oneDNN for f32 (an empty batch stays on the plain
+// path, which needs no primitive for it).
+bool on_onednn(const Tensor& t, const kernels::Conv2dShape& s) { return onednn::takes(t) && s.N > 0; }
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
@@ -63,6 +70,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   if (x.is_cuda()) {
     CSG_CUDA_CALL(kOp, kernels::conv2d_forward_f32(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
                                                    y.data<float>()));
+  } else if (on_onednn(x, s)) {
+    CSG_DNNL_CALL(kOp, onednn::conv2d_forward(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
+                                              y.data<float>()));
   } else {
     dispatch_float(x.dtype(), kOp, [&](auto tag) {
       using T = decltype(tag);
@@ -89,6 +99,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
         CSG_CUDA_CALL(kOp,
                       kernels::conv2d_backward_filter_f32(s, xs.data<float>(), dy.data<float>(), dw.data<float>()));
       if (need_b) CSG_CUDA_CALL(kOp, kernels::conv2d_backward_bias_f32(s, dy.data<float>(), db.data<float>()));
+    } else if (on_onednn(dy, s)) {
+      CSG_DNNL_CALL(kOp, onednn::conv2d_backward(s, ptr_or_null<float>(xs), ptr_or_null<float>(ws), dy.data<float>(),
+                                                 ptr_or_null<float>(dx), ptr_or_null<float>(dw),
+                                                 ptr_or_null<float>(db)));
     } else {
       dispatch_float(dy.dtype(), kOp, [&](auto tag) {
         using T = decltype(tag);

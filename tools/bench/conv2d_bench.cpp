@@ -1,12 +1,16 @@
-// tools/bench/conv2d_bench.cpp — CPU time of a ResNet-style 3x3 convolution (batch 32, 64 -> 64
-// channels, 56x56, stride 1, pad 1, no bias), forward and forward+backward (input and weight
-// gradients), next to PyTorch's time for the same op with the same number of threads,
-// measured in the same run by tools/bench/conv2d_torch.py under /usr/bin/python3.
+// tools/bench/conv2d_bench.cpp — CPU time of two ResNet convolutions, forward and forward+backward,
+// on each of our CPU paths (oneDNN and im2col + OpenBLAS, when built with oneDNN) next to
+// PyTorch's time for the same op with the same number of threads, measured in the same run by
+// tools/bench/conv2d_torch.py under /usr/bin/python3:
+//   3x3 64->64 56x56 batch 32, stride 1, pad 1 (layer1): backward computes input and weight gradients;
+//   7x7 3->64 224x224 batch 32, stride 2, pad 3 (the stem): backward computes the weight gradient
+//   only, as in the model (the image needs none).
 //
 //   build/bench/conv2d_bench [--iters K] [--torch-script PATH]
 // Threads: OMP_NUM_THREADS if set, else every core (omp_get_num_procs); OpenBLAS gets the same.
 // Each figure is the median (and the minimum) of K timed iterations (default 7) after one
-// warm-up; the ratio compares medians.
+// warm-up, with GFLOP/s from the median (2 FLOPs per multiply-add, each pass counted); the
+// ratios compare medians (csg / torch < 1 is faster than PyTorch).
 #include <cblas.h>
 #include <omp.h>
 
@@ -15,17 +19,32 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <unistd.h>
 #include <vector>
 
 #include "csg/csg.h"
+#include "src/ops/onednn/context.h"
 
 using namespace csg;
 
 namespace {
 
-constexpr int64_t kBatch = 32, kChannels = 64, kSize = 56;
+struct Case {
+  const char* label;
+  int64_t batch, in_ch, out_ch, size, kernel, stride, pad;
+  bool input_grad;
+  int64_t out_size() const { return (size + 2 * pad - kernel) / stride + 1; }
+  double gflop_per_pass() const {
+    return 2.0 * batch * out_ch * out_size() * out_size() * in_ch * kernel * kernel * 1e-9;
+  }
+};
+
+const Case kCases[] = {
+    {"conv2d 3x3 64->64 56x56 b32", 32, 64, 64, 56, 3, 1, 1, true},
+    {"conv2d 7x7s2 3->64 224x224 b32 (stem)", 32, 3, 64, 224, 7, 2, 3, false},
+};
 
 struct Timing {
   double median, min;  // ms
@@ -50,26 +69,32 @@ int thread_count() {
   return omp_get_num_procs();
 }
 
-// Runs the PyTorch side; returns its fwd+bwd median in ms, or a negative value (and says why).
-double run_torch(const std::string& script, int threads, int iters) {
+// Runs the PyTorch side of one case; returns its medians ("fwd", "fwd+bwd") in ms (empty, and
+// says why, when it cannot run).
+std::map<std::string, double> run_torch(const std::string& script, const Case& c, int threads, int iters) {
   const char* python = "/usr/bin/python3";
   if (access(python, X_OK) != 0) {
     std::printf("PyTorch comparison skipped: %s not found (Debian's python3 with python3-torch is expected)\n", python);
-    return -1;
+    return {};
   }
   if (access(script.c_str(), R_OK) != 0) {
     std::printf("PyTorch comparison skipped: %s not found (run from the repository root)\n", script.c_str());
-    return -1;
+    return {};
   }
-  std::string cmd = std::string(python) + " " + script + " --threads " + std::to_string(threads) + " --iters " +
-                    std::to_string(iters) + " --batch " + std::to_string(kBatch) + " --channels " +
-                    std::to_string(kChannels) + " --size " + std::to_string(kSize) + " 2>&1";
+  char args[512];
+  std::snprintf(args, sizeof args,
+                " --threads %d --iters %d --batch %lld --in-channels %lld --out-channels %lld --size %lld --kernel %lld "
+                "--stride %lld --pad %lld %s --label '%s' 2>&1",
+                threads, iters, (long long)c.batch, (long long)c.in_ch, (long long)c.out_ch, (long long)c.size,
+                (long long)c.kernel, (long long)c.stride, (long long)c.pad, c.input_grad ? "" : "--no-input-grad",
+                c.label);
+  const std::string cmd = std::string(python) + " " + script + args;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) {
     std::printf("PyTorch comparison skipped: could not run %s\n", cmd.c_str());
-    return -1;
+    return {};
   }
-  double both = -1;
+  std::map<std::string, double> medians;
   char line[1024];
   std::string skipped;
   while (std::fgets(line, sizeof line, p)) {
@@ -78,16 +103,57 @@ double run_torch(const std::string& script, int threads, int iters) {
       continue;
     }
     std::fputs(line, stdout);
-    const char* at = std::strstr(line, "fwd+bwd cpu: torch ");
-    if (at) both = std::atof(at + std::strlen("fwd+bwd cpu: torch "));
+    for (const char* pass : {"fwd", "fwd+bwd"}) {
+      const std::string tag = std::string(" ") + pass + " cpu: torch ";
+      if (const char* at = std::strstr(line, tag.c_str())) medians[pass] = std::atof(at + tag.size());
+    }
   }
   const int status = pclose(p);
   if (!skipped.empty()) {
     std::printf("PyTorch comparison skipped: %s", skipped.c_str());
-    return -1;
+    return {};
   }
-  if (both <= 0) std::printf("PyTorch comparison skipped: %s gave no timing (exit status %d)\n", script.c_str(), status);
-  return both;
+  if (medians.size() != 2)
+    std::printf("PyTorch comparison skipped: %s gave no timing (exit status %d)\n", script.c_str(), status);
+  return medians;
+}
+
+// Our fwd and fwd+bwd medians for one case on the current CPU path, one line each.
+std::map<std::string, double> run_ours(const Case& c, const char* path, int iters) {
+  Generator gen(0);
+  Tensor x = rand({c.batch, c.in_ch, c.size, c.size}, gen, {}, -1.0, 1.0);
+  Tensor w = mul(rand({c.out_ch, c.in_ch, c.kernel, c.kernel}, gen, {}, -1.0, 1.0), 0.05);
+  Tensor dy = rand({c.batch, c.out_ch, c.out_size(), c.out_size()}, gen);
+  Conv2dOptions opt;
+  opt.stride_h = opt.stride_w = c.stride;
+  opt.pad_h = opt.pad_w = c.pad;
+
+  std::map<std::string, double> medians;
+  const Timing fwd = time_ms(
+      [&] {
+        NoGradGuard ng;
+        conv2d(x, w, Tensor(), opt);
+      },
+      1, iters);
+  std::printf("%s fwd cpu: csg-%s %.1f ms (min %.1f) %.0f GFLOP/s\n", c.label, path, fwd.median, fwd.min,
+              c.gflop_per_pass() / (fwd.median * 1e-3));
+  std::fflush(stdout);
+  medians["fwd"] = fwd.median;
+
+  Tensor xg = c.input_grad ? x.clone().requires_grad_() : x, wg = w.clone().requires_grad_();
+  const Timing both = time_ms(
+      [&] {
+        if (c.input_grad) xg.zero_grad();
+        wg.zero_grad();
+        conv2d(xg, wg, Tensor(), opt).backward(dy);
+      },
+      1, iters);
+  const int passes = c.input_grad ? 3 : 2;
+  std::printf("%s fwd+bwd cpu: csg-%s %.1f ms (min %.1f) %.0f GFLOP/s\n", c.label, path, both.median, both.min,
+              passes * c.gflop_per_pass() / (both.median * 1e-3));
+  std::fflush(stdout);
+  medians["fwd+bwd"] = both.median;
+  return medians;
 }
 
 }  // namespace
@@ -109,41 +175,21 @@ int main(int argc, char** argv) {
   omp_set_num_threads(threads);
   openblas_set_num_threads(threads);
 
-  Generator gen(0);
-  Tensor x = rand({kBatch, kChannels, kSize, kSize}, gen, {}, -1.0, 1.0);
-  Tensor w = mul(rand({kChannels, kChannels, 3, 3}, gen, {}, -1.0, 1.0), 0.05);
-  Tensor dy = rand({kBatch, kChannels, kSize, kSize}, gen);
-  Conv2dOptions opt;
-  opt.pad_h = opt.pad_w = 1;
-  char label[128];
-  std::snprintf(label, sizeof label, "conv2d 3x3 %lld->%lld %lldx%lld b%lld", (long long)kChannels,
-                (long long)kChannels, (long long)kSize, (long long)kSize, (long long)kBatch);
-
-  std::printf("conv2d CPU benchmark: %d threads (OMP_NUM_THREADS / cores), median of %d after 1 warm-up\n", threads,
-              iters);
-  const Timing fwd = time_ms(
-      [&] {
-        NoGradGuard ng;
-        conv2d(x, w, Tensor(), opt);
-      },
-      1, iters);
-  std::printf("%s fwd cpu: csg %.1f ms (min %.1f)\n", label, fwd.median, fwd.min);
-  std::fflush(stdout);
-
-  Tensor xg = x.clone().requires_grad_(), wg = w.clone().requires_grad_();
-  const Timing both = time_ms(
-      [&] {
-        xg.zero_grad();
-        wg.zero_grad();
-        conv2d(xg, wg, Tensor(), opt).backward(dy);
-      },
-      1, iters);
-  std::printf("%s fwd+bwd cpu: csg %.1f ms (min %.1f)\n", label, both.median, both.min);
-  std::fflush(stdout);
-
-  const double torch_both = run_torch(script, threads, iters);
-  if (torch_both > 0)
-    std::printf("%s fwd+bwd cpu: csg / torch = %.2f (medians: csg %.1f ms, torch %.1f ms, %d threads)\n", label,
-                both.median / torch_both, both.median, torch_both, threads);
+  std::printf("conv2d CPU benchmark: %d threads (OMP_NUM_THREADS / cores), median of %d after 1 warm-up; "
+              "OpenBLAS core %s, oneDNN ISA %s\n",
+              threads, iters, openblas_get_corename(), onednn::isa_name().c_str());
+  for (const Case& c : kCases) {
+    std::map<std::string, std::map<std::string, double>> ours;
+    if (onednn::active()) ours["onednn"] = run_ours(c, "onednn", iters);
+    {
+      onednn::PlainPathGuard plain;
+      ours["im2col"] = run_ours(c, "im2col", iters);
+    }
+    const std::map<std::string, double> torch = run_torch(script, c, threads, iters);
+    for (const auto& [path, medians] : ours)
+      for (const auto& [pass, torch_ms] : torch)
+        std::printf("%s %s cpu: csg-%s / torch = %.2f (medians: csg %.1f ms, torch %.1f ms, %d threads)\n", c.label,
+                    pass.c_str(), path.c_str(), medians.at(pass) / torch_ms, medians.at(pass), torch_ms, threads);
+  }
   return 0;
 }

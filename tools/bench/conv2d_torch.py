@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""PyTorch's CPU time for the conv2d benchmarked by tools/bench/conv2d_bench.cpp.
+"""PyTorch's CPU time for one conv2d benchmarked by tools/bench/conv2d_bench.cpp.
 
 Run with Debian's interpreter, /usr/bin/python3 (python3-torch lives in its dist-packages).
 Prints one line per figure in the format of the C++ bench, with "torch" in place of "csg":
-    conv2d 3x3 64->64 56x56 b32 fwd cpu: torch 123.4 ms (min 120.1)
+    conv2d 3x3 64->64 56x56 b32 fwd cpu: torch 123.4 ms (min 120.1) 95 GFLOP/s
 Exits with status 2 and one "skipped: <reason>" line if torch cannot be imported.
 """
 import argparse
@@ -28,8 +28,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--channels", type=int, default=64)
+    ap.add_argument("--in-channels", type=int, default=64)
+    ap.add_argument("--out-channels", type=int, default=64)
     ap.add_argument("--size", type=int, default=56)
+    ap.add_argument("--kernel", type=int, default=3)
+    ap.add_argument("--stride", type=int, default=1)
+    ap.add_argument("--pad", type=int, default=1)
+    ap.add_argument("--no-input-grad", action="store_true", help="backward computes the weight gradient only")
+    ap.add_argument("--label", default=None)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--iters", type=int, default=7)
     args = ap.parse_args()
@@ -43,29 +49,33 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    n, c, s = args.batch, args.channels, args.size
+    n, c, o, s, k = args.batch, args.in_channels, args.out_channels, args.size, args.kernel
     x = torch.rand(n, c, s, s) * 2 - 1
-    w = (torch.rand(c, c, 3, 3) * 2 - 1) * 0.05
-    dy = torch.rand(n, c, s, s)
-    label = f"conv2d 3x3 {c}->{c} {s}x{s} b{n}"
+    w = (torch.rand(o, c, k, k) * 2 - 1) * 0.05
+    out = (s + 2 * args.pad - k) // args.stride + 1
+    dy = torch.rand(n, o, out, out)
+    label = args.label or f"conv2d {k}x{k} {c}->{o} {s}x{s} b{n}"
+    gflop = 2.0 * n * o * out * out * c * k * k * 1e-9
+    passes = 2 if args.no_input_grad else 3
 
     def forward():
         with torch.no_grad():
-            F.conv2d(x, w, None, stride=1, padding=1)
+            F.conv2d(x, w, None, stride=args.stride, padding=args.pad)
 
-    xg = x.clone().requires_grad_()
+    xg = x if args.no_input_grad else x.clone().requires_grad_()
     wg = w.clone().requires_grad_()
 
     def forward_backward():
         xg.grad = None
         wg.grad = None
-        F.conv2d(xg, wg, None, stride=1, padding=1).backward(dy)
+        F.conv2d(xg, wg, None, stride=args.stride, padding=args.pad).backward(dy)
 
     fwd, fwd_min = time_ms(forward, args.warmup, args.iters)
     both, both_min = time_ms(forward_backward, args.warmup, args.iters)
-    print(f"{label} fwd cpu: torch {fwd:.1f} ms (min {fwd_min:.1f})", flush=True)
-    print(f"{label} fwd+bwd cpu: torch {both:.1f} ms (min {both_min:.1f}; {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'})", flush=True)
+    print(f"{label} fwd cpu: torch {fwd:.1f} ms (min {fwd_min:.1f}) {gflop / (fwd * 1e-3):.0f} GFLOP/s", flush=True)
+    print(f"{label} fwd+bwd cpu: torch {both:.1f} ms (min {both_min:.1f}) {passes * gflop / (both * 1e-3):.0f} GFLOP/s"
+          f" ({torch.get_num_threads()} threads, torch {torch.__version__}, "
+          f"mkldnn {'on' if torch.backends.mkldnn.is_available() else 'off'})", flush=True)
     return 0
 
 

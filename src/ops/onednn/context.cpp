@@ -1,0 +1,87 @@
+// src/ops/onednn/context.cpp — the oneDNN engine, stream, staging buffers and the switch to the
+// im2col + OpenBLAS path.
+#include "src/ops/onednn/context.h"
+
+#include <sys/mman.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+
+namespace csg::onednn {
+
+namespace {
+
+#ifdef CSG_WITH_DNNL
+std::atomic<bool> g_active{true};
+#else
+std::atomic<bool> g_active{false};
+#endif
+
+}  // namespace
+
+bool active() { return g_active.load(std::memory_order_relaxed); }
+
+bool takes(const Tensor& t) { return active() && !t.is_cuda() && t.dtype() == DType::F32; }
+
+PlainPathGuard::PlainPathGuard() : prev_(g_active.exchange(false)) {}
+PlainPathGuard::~PlainPathGuard() { g_active.store(prev_); }
+
+#ifdef CSG_WITH_DNNL
+
+std::string isa_name() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx512_core_amx: return "AVX-512 with AMX and AVX512_BF16 (avx512_core_amx)";
+    case dnnl::cpu_isa::avx512_core_bf16: return "AVX-512 with AVX512_BF16 (avx512_core_bf16)";
+    case dnnl::cpu_isa::avx512_core_vnni: return "AVX-512 with VNNI (avx512_core_vnni)";
+    case dnnl::cpu_isa::avx512_core: return "AVX-512 (avx512_core)";
+    case dnnl::cpu_isa::avx2_vnni: return "AVX2 with VNNI (avx2_vnni)";
+    case dnnl::cpu_isa::avx2: return "AVX2 (avx2)";
+    case dnnl::cpu_isa::avx: return "AVX (avx)";
+    case dnnl::cpu_isa::sse41: return "SSE4.1 (sse41)";
+    default: return "generic (no JIT kernels for this CPU)";
+  }
+}
+
+dnnl::engine& engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+
+void* buffer(Slot slot, size_t bytes) {
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
+  struct Buffer {
+    std::unique_ptr<void, Free> data;
+    size_t bytes = 0;
+  };
+  constexpr size_t kHugePage = size_t(2) << 20;
+  thread_local Buffer buffers[static_cast<int>(Slot::Count)];
+  Buffer& b = buffers[static_cast<int>(slot)];
+  if (b.bytes < bytes) {
+    b.data.reset();  // free the old one first: never hold both
+    const size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, size);
+    CSG_CHECK(p, "oneDNN: out of host memory allocating ", size, " bytes of staging buffer");
+#ifdef MADV_HUGEPAGE
+    madvise(p, size, MADV_HUGEPAGE);  // advisory: failure only means 4 KB pages
+#endif
+    b.data.reset(p);
+    b.bytes = size;
+  }
+  return b.data.get();
+}
+
+#else
+
+std::string isa_name() { return "not built (make DNNL=0, or libdnnl-dev missing)"; }
+
+#endif
+
+}  // namespace csg::onednn

@@ -1,0 +1,62 @@
+// src/ops/onednn/context.h — what every oneDNN op shares: whether the oneDNN path is taken, the
+// CPU engine and stream, and the grow-only buffers that hold reordered operands and scratchpads.
+//
+// The ops dispatch here once each (conv2d, the f32 GEMM): `onednn::takes(t)` for an f32 CPU
+// tensor in a build with oneDNN, else the im2col + OpenBLAS code. Double never comes here
+// (oneDNN has no f64), so the finite-difference tests keep checking the OpenBLAS path and the
+// oneDNN path is checked against it in f32 (tests/test_onednn.cpp).
+#pragma once
+#include <cstddef>
+
+#include "csg/error.h"
+#include "csg/tensor.h"
+
+#ifdef CSG_WITH_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace csg::onednn {
+
+// True in a build with oneDNN unless a PlainPathGuard is alive.
+bool active();
+// True when `t` is an f32 CPU tensor and active(): the tensor's op then runs on oneDNN.
+bool takes(const Tensor& t);
+
+// Within its scope the f32 CPU ops take the im2col + OpenBLAS path (the parity tests and
+// benchmarks compare both paths in one process). Not thread-safe: one test at a time.
+class PlainPathGuard {
+ public:
+  PlainPathGuard();
+  ~PlainPathGuard();
+  PlainPathGuard(const PlainPathGuard&) = delete;
+  PlainPathGuard& operator=(const PlainPathGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+// The instruction set oneDNN dispatches to on this CPU (e.g. "AVX-512 with AMX (avx512_core_amx)"),
+// or why there is none.
+std::string isa_name();
+
+#ifdef CSG_WITH_DNNL
+dnnl::engine& engine();
+dnnl::stream& stream();  // one per thread; execution is synchronous on the CPU
+
+// Grow-only 2 MB-aligned buffers, one per slot and thread: the staging copies of operands in
+// the primitive's preferred layout and the primitive's scratchpad. Kept between calls because a
+// fresh allocation this size is mmap'ed, and faulting its pages in again on every call costs
+// more than a small convolution.
+enum class Slot { Src, Weights, Dst, Scratchpad, Count };
+void* buffer(Slot slot, size_t bytes);
+#endif
+
+}  // namespace csg::onednn
+
+// Wrap every call into src/ops/onednn/: a build without oneDNN compiles the call out (takes()
+// is then always false, so it is never reached).
+#ifdef CSG_WITH_DNNL
+#define CSG_DNNL_CALL(op, ...) __VA_ARGS__
+#else
+#define CSG_DNNL_CALL(op, ...) CSG_FAIL(op, ": this csg was built without oneDNN (make DNNL=0)")
+#endif

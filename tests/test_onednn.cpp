@@ -1,0 +1,157 @@
+// tests/test_onednn.cpp — the oneDNN path of the f32 CPU ops (conv2d, the GEMM of matmul and
+// linear) against the im2col + OpenBLAS path (itself checked against naive loops and finite
+// differences in double): the same inputs through both, forward and every gradient. oneDNN sums in another order (and in blocked
+// layouts), so results agree to f32 rounding, not bit for bit: per element
+//   |onednn - plain| <= 1e-5 * max|plain| + 1e-4 * |plain|.
+#include <cmath>
+
+#include "src/ops/onednn/context.h"
+#include "tests/testing.h"
+
+using namespace csg;
+using csg::testing::uniform;
+
+namespace {
+
+#define CSG_REQUIRE_ONEDNN()                                                                          \
+  do {                                                                                                \
+    if (!::csg::onednn::active()) GTEST_SKIP() << "this csg was built without oneDNN (make DNNL=0)"; \
+  } while (0)
+
+// Every element of `got` within the tolerance above of `want`; a failure names the element.
+void expect_close(const Tensor& got, const Tensor& want, const char* what) {
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  const std::vector<double> g = got.to_vector(), w = want.to_vector();
+  const double atol = 1e-5 * std::max(csg::testing::max_abs(want), 1e-30);
+  int64_t bad = 0;
+  for (size_t i = 0; i < g.size(); ++i)
+    if (!(std::fabs(g[i] - w[i]) <= atol + 1e-4 * std::fabs(w[i])) && bad++ < 3)
+      ADD_FAILURE() << what << ": element " << i << " oneDNN " << g[i] << " vs im2col " << w[i];
+  EXPECT_EQ(bad, 0) << what << ": elements out of tolerance";
+}
+
+struct ConvCase {
+  const char* name;
+  Shape x, w;
+  int64_t stride, pad, dilation;
+  bool bias;
+};
+
+// The model's geometries (ResNet stem and stages, DeepLab's dilated layers and ASPP) plus odd
+// sizes, batch 1, channel counts that are not multiples of the 16-lane blocks.
+std::vector<ConvCase> conv_cases() {
+  return {
+      {"7x7 stride2 stem", {2, 3, 33, 31}, {16, 3, 7, 7}, 2, 3, 1, false},
+      {"3x3 pad1 64ch", {2, 64, 14, 14}, {64, 64, 3, 3}, 1, 1, 1, false},
+      {"3x3 stride2 odd size", {3, 24, 15, 13}, {40, 24, 3, 3}, 2, 1, 1, false},
+      {"1x1 stride2 downsample", {2, 32, 14, 14}, {48, 32, 1, 1}, 2, 0, 1, false},
+      {"1x1 stride1 batch1", {1, 20, 9, 11}, {36, 20, 1, 1}, 1, 0, 1, true},
+      {"3x3 dilation2", {2, 16, 17, 17}, {16, 16, 3, 3}, 1, 2, 2, false},
+      {"3x3 dilation4 batch1", {1, 16, 16, 15}, {32, 16, 3, 3}, 1, 4, 4, false},
+      {"3x3 dilation6 ASPP with bias", {2, 32, 9, 9}, {5, 32, 3, 3}, 1, 6, 6, true},
+      {"5x5 stride3 odd", {2, 3, 11, 10}, {4, 3, 5, 5}, 3, 1, 1, true},
+  };
+}
+
+// conv2d forward and backward on f32 copies of the inputs (all requiring grad); returns
+// {y, dx, dw, db}.
+Conv2dOptions conv_options(const ConvCase& c) {
+  Conv2dOptions o;
+  o.stride_h = o.stride_w = c.stride;
+  o.pad_h = o.pad_w = c.pad;
+  o.dilation_h = o.dilation_w = c.dilation;
+  return o;
+}
+std::vector<Tensor> conv_run(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& dy) {
+  const Conv2dOptions o = conv_options(c);
+  Tensor xi = x.clone().requires_grad_(), wi = w.clone().requires_grad_();
+  Tensor bi = b.defined() ? b.clone().requires_grad_() : Tensor();
+  Tensor y = conv2d(xi, wi, bi, o);
+  y.backward(dy);
+  return {y.detach(), xi.grad(), wi.grad(), bi.defined() ? bi.grad() : Tensor()};
+}
+
+}  // namespace
+
+TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
+  CSG_REQUIRE_ONEDNN();
+  uint64_t seed = 700;
+  for (const ConvCase& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    Tensor x = uniform(c.x, seed++, DType::F32);
+    Tensor w = uniform(c.w, seed++, DType::F32, -0.2, 0.2);
+    Tensor b = c.bias ? uniform({c.w[0]}, seed++, DType::F32) : Tensor();
+    const Tensor dy = uniform(conv2d(x, w, b, conv_options(c)).shape(), seed++, DType::F32);
+    std::vector<Tensor> plain;
+    {
+      onednn::PlainPathGuard im2col;
+      plain = conv_run(c, x, w, b, dy);
+    }
+    const std::vector<Tensor> dnnl = conv_run(c, x, w, b, dy);
+    expect_close(dnnl[0], plain[0], "output");
+    expect_close(dnnl[1], plain[1], "input gradient");
+    expect_close(dnnl[2], plain[2], "weight gradient");
+    if (c.bias) expect_close(dnnl[3], plain[3], "bias gradient");
+  }
+}
+
+// matmul and linear (the f32 GEMM: oneDNN's sgemm against OpenBLAS's), with transposed views so
+// every transpose flag is taken, and the InfoNCE logits' shape (features against a queue).
+TEST(OneDnnGemm, MatmulAndLinearMatchOpenBlas) {
+  CSG_REQUIRE_ONEDNN();
+  struct Mm {
+    const char* name;
+    Shape a, b;
+    bool ta, tb;  // given as the transpose of a stored [K,M] / [N,K]
+  };
+  const Mm cases[] = {
+      {"plain 2-D", {7, 33}, {33, 5}, false, false},
+      {"a transposed", {9, 16}, {16, 12}, true, false},
+      {"b transposed", {4, 128}, {128, 300}, false, true},
+      {"both transposed", {3, 17}, {17, 6}, true, true},
+      {"batched 3-D", {3, 5, 8}, {3, 8, 4}, false, false},
+  };
+  uint64_t seed = 900;
+  for (const Mm& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto stored = [&](Shape s, bool t) {
+      if (!t) return uniform(s, seed++, DType::F32);
+      std::swap(s[s.size() - 1], s[s.size() - 2]);
+      return uniform(s, seed++, DType::F32);
+    };
+    const Tensor a0 = stored(c.a, c.ta), b0 = stored(c.b, c.tb);
+    auto run = [&] {
+      Tensor a = a0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+      Tensor y = matmul(c.ta ? a.transpose(-1, -2) : a, c.tb ? b.transpose(-1, -2) : b);
+      y.backward(ones(y.shape(), {DType::F32}) * 0.5);
+      return std::vector<Tensor>{y.detach(), a.grad(), b.grad()};
+    };
+    std::vector<Tensor> plain;
+    {
+      onednn::PlainPathGuard openblas;
+      plain = run();
+    }
+    const std::vector<Tensor> dnnl = run();
+    expect_close(dnnl[0], plain[0], "product");
+    expect_close(dnnl[1], plain[1], "gradient of a");
+    expect_close(dnnl[2], plain[2], "gradient of b");
+  }
+
+  Tensor x0 = uniform({6, 40}, 1, DType::F32), w0 = uniform({10, 40}, 2, DType::F32), b0 = uniform({10}, 3, DType::F32);
+  auto run_linear = [&] {
+    Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+    Tensor y = linear(x, w, b);
+    y.backward(uniform(y.shape(), 4, DType::F32));
+    return std::vector<Tensor>{y.detach(), x.grad(), w.grad(), b.grad()};
+  };
+  std::vector<Tensor> plain;
+  {
+    onednn::PlainPathGuard openblas;
+    plain = run_linear();
+  }
+  const std::vector<Tensor> dnnl = run_linear();
+  expect_close(dnnl[0], plain[0], "linear output");
+  expect_close(dnnl[1], plain[1], "linear input gradient");
+  expect_close(dnnl[2], plain[2], "linear weight gradient");
+  expect_close(dnnl[3], plain[3], "linear bias gradient");
+}
