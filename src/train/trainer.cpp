@@ -224,16 +224,17 @@ TrainSummary run_training(const Config& requested) {
   std::ofstream csv;
   if (parallel.is_root()) csv = open_training_log(csv_path, header, step);
 
-  if (parallel.is_root() && parallel.ranks() > 1)
-    std::fprintf(stderr, "%d processes (%s): %lld images of each batch per process\n", parallel.ranks(),
-                 comm.backend().c_str(), static_cast<long long>(cfg.batch_size / parallel.ranks()));
-  if (parallel.is_root()) std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
-               cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
-               static_cast<long long>(total_steps), static_cast<long long>(iters_per_epoch),
-               static_cast<long long>(cfg.batch_size), cfg.csg ? "CSG" : "baseline (no CSG)");
-  for (int l : cfg.layers)
-    if (parallel.is_root()) std::fprintf(stderr, " %d", l);
-  if (parallel.is_root()) std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
+  if (parallel.is_root()) {
+    if (parallel.ranks() > 1)
+      std::fprintf(stderr, "%d processes (%s): %lld images of each batch per process\n", parallel.ranks(),
+                   comm.backend().c_str(), static_cast<long long>(cfg.batch_size / parallel.ranks()));
+    std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
+                 cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
+                 static_cast<long long>(total_steps), static_cast<long long>(iters_per_epoch),
+                 static_cast<long long>(cfg.batch_size), cfg.csg ? "CSG" : "baseline (no CSG)");
+    for (int l : cfg.layers) std::fprintf(stderr, " %d", l);
+    std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
+  }
 
   TrainSummary summary;
   summary.out_dir = cfg.out_dir;
@@ -280,10 +281,13 @@ TrainSummary run_training(const Config& requested) {
           summary.first_loss = summary.last_loss;
           summary.first_task_loss = summary.last_task_loss;
         }
-        if (parallel.is_root()) csv << step << "," << epoch << "," << lr << "," << window.total / n << "," << window.task / n;
-        for (int l : cfg.layers)
-          if (cfg.csg && parallel.is_root()) csv << "," << window.nce[l] / n << "," << window.top1[l] / n;
-        if (parallel.is_root()) csv << "," << ips << "," << elapsed << "\n" << std::flush;
+        if (parallel.is_root()) {  // rank 0 writes the log (the figures are already the ranks' mean)
+          csv << step << "," << epoch << "," << lr << "," << window.total / n << "," << window.task / n;
+          for (int l : cfg.layers)
+            if (cfg.csg) csv << "," << window.nce[l] / n << "," << window.top1[l] / n;
+          csv << "," << ips << "," << elapsed << "\n";
+          csv.flush();
+        }
         if (!cfg.quiet) {
           std::fprintf(stderr, "step %lld/%lld epoch %lld | loss %.4f (task %.4f", static_cast<long long>(step),
                        static_cast<long long>(total_steps), static_cast<long long>(epoch), window.total / n,
