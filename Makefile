@@ -77,7 +77,28 @@ ifeq ($(JPEG),1)
 else
   FEATURES := $(FEATURES), libjpeg-turbo ✗ (stb_image decodes JPEG)
 endif
-BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(DNNL_FEATURE), $(FEATURES)
+# MPI (OpenMPI's mpicxx; Debian libopenmpi-dev): data-parallel training across processes,
+# `mpirun -np N ./csg train ...`. Only src/distributed/mpi*.cpp and nccl.cpp see MPI's headers
+# (compiled with mpicxx's flags); the rest of the engine does not depend on it. NCCL (beside the
+# CUDA toolkit) exchanges the gradients of CUDA tensors; it needs both CUDA and MPI (which starts
+# the processes and hands out NCCL's id).
+MPICXX ?= $(shell command -v mpicxx 2>/dev/null)
+MPI    ?= $(if $(MPICXX),1,0)
+NCCL   ?= $(if $(and $(filter 1,$(CUDA)),$(filter 1,$(MPI)),$(wildcard $(CUDA_HOME)/include/nccl.h)),1,0)
+ifeq ($(MPI),1)
+  MPI_CPPFLAGS := $(shell $(MPICXX) --showme:compile)
+  LDLIBS       += $(filter-out -lmpi_cxx,$(shell $(MPICXX) --showme:link))
+  MPI_FEATURE  := MPI ✓ ($(MPICXX))
+else
+  MPI_FEATURE  := MPI ✗ (one process per run: install libopenmpi-dev for mpirun)
+endif
+ifeq ($(NCCL),1)
+  LDLIBS       += -lnccl
+  NCCL_FEATURE := NCCL ✓
+else
+  NCCL_FEATURE := NCCL ✗ ($(if $(filter 1,$(CUDA)),$(if $(filter 1,$(MPI)),no nccl.h under $(CUDA_HOME)/include,needs MPI),needs CUDA))
+endif
+BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(DNNL_FEATURE), $(FEATURES), $(MPI_FEATURE), $(NCCL_FEATURE)
 $(info csg build: $(BUILD_FEATURES))
 
 # `csg --version` and config.json name the version and the build: written to a header that is
@@ -89,8 +110,13 @@ VERSION_TEXT := \#define CSG_VERSION "$(CSG_VERSION)"\n\#define CSG_GIT_DESCRIBE
 $(shell mkdir -p $(BUILD) && printf '$(VERSION_TEXT)\n' > $(VERSION_STAMP).new && \
   (cmp -s $(VERSION_STAMP).new $(VERSION_STAMP) || mv $(VERSION_STAMP).new $(VERSION_STAMP)); rm -f $(VERSION_STAMP).new)
 $(BUILD)/src/core/version.o: CPPFLAGS += -I$(BUILD)
+$(BUILD)/src/distributed/mpi.o $(BUILD)/src/distributed/nccl.o: CPPFLAGS += $(MPI_CPPFLAGS)
 
-LIB_SRC  := $(shell find src -name '*.cpp' ! -path 'src/cli/*' | sort)
+# src/distributed/: one launcher file per build (mpi.cpp with MPI, no_mpi.cpp without), nccl.cpp
+# with NCCL.
+DIST_SKIP := $(if $(filter 1,$(MPI)),src/distributed/no_mpi.cpp,src/distributed/mpi.cpp) \
+             $(if $(filter 1,$(NCCL)),src/distributed/no_nccl.cpp,src/distributed/nccl.cpp)
+LIB_SRC  := $(filter-out $(DIST_SKIP),$(shell find src -name '*.cpp' ! -path 'src/cli/*' | sort))
 CLI_SRC  := $(wildcard src/cli/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 BENCH_SRC := $(wildcard tools/bench/*.cpp)
@@ -145,8 +171,9 @@ readme-flags: csg
 	/usr/bin/python3 tools/readme_flags.py ./csg
 
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
-test: $(BUILD)/csg_tests $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION
-	CSG_FIXTURES=$(FIXTURES) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
+# CSG_BINARY: the program the multi-process tests start under mpirun.
+test: $(BUILD)/csg_tests csg $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION
+	CSG_FIXTURES=$(FIXTURES) CSG_BINARY=$(CURDIR)/csg $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
 	@mkdir -p $(@D)
@@ -214,7 +241,7 @@ FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=$(SAN_BUILD)/fuzz/%)
 # A phony step that hands the files to one sub-make (whose rules, with BUILD=$(SAN_BUILD), own them
 # and track their header dependencies): the test binary and every fuzz target.
 san-build:
-	$(MAKE) --no-print-directory CUDA=0 DNNL=0 BUILD=$(SAN_BUILD) OPT='$(SAN_OPT)' CXX='$(SAN_COMPILE)' \
+	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(SAN_BUILD) OPT='$(SAN_OPT)' CXX='$(SAN_COMPILE)' \
 	  $(SAN_BUILD)/csg_tests $(FUZZ_BIN)
 fuzz-build: san-build
 

@@ -417,3 +417,64 @@ TEST(Loader, CollateRefusesMismatchedItems) {
   EXPECT_EQ(batch.views[0].shape(), (Shape{2, 3, 4, 4}));
   EXPECT_EQ(batch.labels.to_vector(), (std::vector<double>{1, 0}));
 }
+
+// Data-parallel shards: the rows of every batch, shard by shard in order, are exactly the
+// unsharded batch (same samples, same per-position augmentation), whatever the worker count,
+// also for a last partial batch that leaves one shard empty.
+TEST(LoaderShards, ShardsTogetherAreTheUnshardedBatch) {
+  auto ds = std::make_shared<FakeDataset>(22, std::set<int64_t>{}, /*jitter=*/true);
+  for (bool drop_last : {true, false}) {
+    LoaderOptions whole;
+    whole.batch_size = 8;
+    whole.shuffle = true;
+    whole.drop_last = drop_last;
+    whole.seed = 5;
+    whole.num_workers = 2;
+    DataLoader one(ds, noisy_transform, whole);
+    one.start_epoch(1);
+    std::vector<Batch> expected;
+    while (auto b = one.next()) expected.push_back(*b);
+    ASSERT_EQ(expected.size(), drop_last ? 2u : 3u);
+
+    const int shards = 4;  // batch 8: 2 rows each; the partial last batch (6 rows) leaves shard 3 empty
+    std::vector<std::vector<Batch>> got(shards);
+    for (int s = 0; s < shards; ++s) {
+      LoaderOptions o = whole;
+      o.shard = s;
+      o.shard_count = shards;
+      o.num_workers = s % 2 == 0 ? 0 : 3;
+      DataLoader l(ds, noisy_transform, o);
+      EXPECT_EQ(l.batches_per_epoch(), one.batches_per_epoch());
+      l.start_epoch(1);
+      while (auto b = l.next()) got[s].push_back(*b);
+    }
+    for (size_t b = 0; b < expected.size(); ++b) {
+      std::vector<int64_t> indices;
+      std::vector<Tensor> views;
+      for (int s = 0; s < shards; ++s) {
+        if (b >= got[s].size()) continue;  // this shard has no rows of the last batch
+        EXPECT_EQ(got[s][b].number, static_cast<int64_t>(b));
+        indices.insert(indices.end(), got[s][b].indices.begin(), got[s][b].indices.end());
+        views.push_back(got[s][b].views[0]);
+      }
+      EXPECT_EQ(indices, expected[b].indices) << "batch " << b << " drop_last " << drop_last;
+      EXPECT_EQ(cat(views, 0).to_vector(), expected[b].views[0].to_vector()) << "batch " << b;
+    }
+    if (!drop_last) EXPECT_EQ(got[3].size(), 2u) << "shard 3 has no rows of the partial last batch";
+  }
+}
+
+TEST(LoaderShards, RefusesABatchThatDoesNotSplit) {
+  auto ds = std::make_shared<FakeDataset>(20);
+  LoaderOptions o;
+  o.batch_size = 6;
+  o.shard_count = 4;
+  o.shard = 1;
+  std::string msg;
+  try {
+    DataLoader l(ds, noisy_transform, o);
+  } catch (const csg::Error& e) {
+    msg = e.what();
+  }
+  EXPECT_CONTAINS(msg, "a batch of 6 does not split into 4 equal shards");
+}

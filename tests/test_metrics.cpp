@@ -477,3 +477,36 @@ TEST(HypersphericalEnergy, CudaFloatGramMatchesCpu) {
   // Default options on CUDA features: copied to the CPU, double Gram, same as the CPU result.
   EXPECT_NEAR(hyperspherical_energies(x.to(Device::CUDA)).e1, cpu.e1, 1e-12 * cpu.e1);
 }
+
+// Data-parallel evaluation sums every count over processes: the counts of two halves, added to
+// an empty accumulator, give the whole set's table.
+TEST(Metrics, CountVectorsOfShardsAddUpToTheWhole) {
+  ClassAccuracy whole(3), half1(3), half2(3), summed(3);
+  const Tensor pred1 = from_vector(std::vector<int64_t>{0, 1, 2, 2}, {4}), gt1 = from_vector(std::vector<int64_t>{0, 1, 1, 2}, {4});
+  const Tensor pred2 = from_vector(std::vector<int64_t>{1, 0}, {2}), gt2 = from_vector(std::vector<int64_t>{1, 2}, {2});
+  whole.add(pred1, gt1);
+  whole.add(pred2, gt2);
+  half1.add(pred1, gt1);
+  half2.add(pred2, gt2);
+  std::vector<int64_t> v = half1.count_vector();
+  const std::vector<int64_t> w = half2.count_vector();
+  for (size_t i = 0; i < v.size(); ++i) v[i] += w[i];
+  summed.add_counts(v);
+  EXPECT_EQ(summed.count_vector(), whole.count_vector());
+  EXPECT_DOUBLE_EQ(summed.mean_accuracy(), whole.mean_accuracy());
+  EXPECT_THROW(summed.add_counts({1, 2}), Error);
+
+  ConfusionMatrix cm_whole(2), cm_a(2), cm_b(2), cm_sum(2);
+  const Tensor pa = from_vector(std::vector<int64_t>{0, 1, 1, 0}, {1, 2, 2}), ga = from_vector(std::vector<int64_t>{0, 1, 255, 1}, {1, 2, 2});
+  const Tensor pb = from_vector(std::vector<int64_t>{1, 1}, {1, 1, 2}), gb = from_vector(std::vector<int64_t>{1, 0}, {1, 1, 2});
+  cm_whole.add(pa, ga);
+  cm_whole.add(pb, gb);
+  cm_a.add(pa, ga);
+  cm_b.add(pb, gb);
+  std::vector<int64_t> c = cm_a.count_vector();
+  for (size_t i = 0; i < c.size(); ++i) c[i] += cm_b.count_vector()[i];
+  cm_sum.add_counts(c);
+  EXPECT_EQ(cm_sum.count_vector(), cm_whole.count_vector());
+  EXPECT_EQ(cm_sum.ignored_pixels(), 1);
+  EXPECT_DOUBLE_EQ(cm_sum.mean_iou(), cm_whole.mean_iou());
+}

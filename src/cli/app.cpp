@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "csg/distributed.h"
 #include "csg/error.h"
 #include "csg/version.h"
 
@@ -128,10 +129,10 @@ int run_cli(int argc, char** argv) {
   try {
     return inv.action();
   } catch (const csg::Error& e) {
-    std::fprintf(stderr, "csg: error: %s\n", e.what());
+    std::fprintf(stderr, "csg: error%s: %s\n", csg::dist::rank_suffix().c_str(), e.what());
     return 1;
   } catch (const std::exception& e) {  // e.g. std::filesystem errors: still a message, never an abort
-    std::fprintf(stderr, "csg: error: %s\n", e.what());
+    std::fprintf(stderr, "csg: error%s: %s\n", csg::dist::rank_suffix().c_str(), e.what());
     return 1;
   }
 }

@@ -34,7 +34,7 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
   c->add_option("--prior-images", g.prior_images, "prior images per epoch (0: all 60,000)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--epochs", g.epochs, "epochs on the synthetic digits")->check(CLI::PositiveNumber);
-  c->add_option("--batch-size", g.batch_size, "images per step")->check(CLI::PositiveNumber);
+  c->add_option("--batch-size", g.batch_size, "images per step; under mpirun the global batch, split evenly over the processes")->check(CLI::PositiveNumber);
   c->add_option("--lr", g.lr, "learning rate")->check(CLI::PositiveNumber);
   c->add_option("--lambda", g.lambda, "weight of the contrastive loss")->check(CLI::NonNegativeNumber);
   c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M")->check(CLI::Range(0.0, 30.0));

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "csg/data/tiny.h"
+#include "csg/distributed.h"
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
 #include "src/cli/app.h"
@@ -80,7 +81,8 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
   c->add_option("--workers", g.workers, "data loader threads (the data of a step does not depend on it)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--batch-size", g.batch_size,
-                training ? "images per step" : "images per evaluation batch (VisDA; Cityscapes: 1)")
+                training ? "images per step; under mpirun the global batch, split evenly over the processes"
+                         : "images per evaluation batch (VisDA; Cityscapes: 1 per process)")
       ->check(CLI::PositiveNumber);
   c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
   c->add_flag("--quiet", g.quiet, "no progress output");
@@ -206,6 +208,7 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
       cfg.command_line = inv.command_line;
       train::TrainSummary s = train::run_training(cfg);
       if (s.interrupted) return 130;
+      if (dist::world().rank() != 0) return 0;  // under mpirun rank 0 reports for all
       std::printf("trained %lld steps: loss %.4f -> %.4f, task loss %.4f -> %.4f (first and last logged window)\n",
                   static_cast<long long>(s.steps), s.first_loss, s.last_loss, s.first_task_loss, s.last_task_loss);
       if (s.metric >= 0)
@@ -231,7 +234,8 @@ void add_eval_task(CLI::App* eval, Task task, Invocation& inv) {
       train::Config cfg = with_checkpoint(finish(*f, false), f->checkpoint, c);
       if (task == Task::Gta5) cfg.val_data = cfg.data;  // eval reads Cityscapes only
       const double m = train::run_evaluation(cfg, f->checkpoint);
-      std::printf("%s: %.2f\n", task == Task::Visda ? "mean class accuracy" : "mIoU", m);
+      if (dist::world().rank() == 0)
+        std::printf("%s: %.2f\n", task == Task::Visda ? "mean class accuracy" : "mIoU", m);
       return 0;
     };
   });

@@ -10,6 +10,16 @@ namespace csg {
 
 namespace {
 thread_local bool g_grad_mode = true;
+thread_local std::function<void(const Tensor&)>* g_leaf_hook = nullptr;
+}
+
+LeafGradientHook::LeafGradientHook(std::function<void(const Tensor&)> fn) {
+  CSG_CHECK(g_leaf_hook == nullptr, "LeafGradientHook: one is already installed on this thread");
+  g_leaf_hook = new std::function<void(const Tensor&)>(std::move(fn));
+}
+LeafGradientHook::~LeafGradientHook() {
+  delete g_leaf_hook;
+  g_leaf_hook = nullptr;
 }
 
 bool grad_mode_enabled() { return g_grad_mode; }
@@ -135,12 +145,27 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) 
     return;
   }
   std::vector<std::shared_ptr<Node>> order = order_nodes(root.grad_fn());
+  // For LeafGradientHook: how many nodes still to be walked feed each leaf.
+  std::unordered_map<const TensorImpl*, int> leaf_feeds;
+  if (g_leaf_hook)
+    for (const std::shared_ptr<Node>& n : order)
+      for (const Tensor& in : n->inputs)
+        if (in.defined() && !in.grad_fn() && in.requires_grad()) ++leaf_feeds[&in.impl()];
+  auto node_done = [&](const std::vector<Tensor>& inputs) {
+    if (!g_leaf_hook) return;
+    for (const Tensor& in : inputs)
+      if (in.defined() && !in.grad_fn() && in.requires_grad() && --leaf_feeds[&in.impl()] == 0 && in.grad().defined())
+        (*g_leaf_hook)(in);
+  };
   std::unordered_map<Node*, Tensor> grads;
   grads[root.grad_fn().get()] = grad;
   for (const std::shared_ptr<Node>& owned : order) {
     Node* node = owned.get();
     auto it = grads.find(node);
-    if (it == grads.end()) continue;  // no gradient reached this node
+    if (it == grads.end()) {  // no gradient reached this node
+      node_done(node->inputs);
+      continue;
+    }
     Tensor g = std::move(it->second);
     grads.erase(it);
     CSG_CHECK(node->backward, "backward through ", node->op,
@@ -159,6 +184,7 @@ void run_backward(const Tensor& root, const Tensor& grad_in, bool retain_graph) 
       else
         accumulate_into_leaf(in, std::move(gi));
     }
+    node_done(node->inputs);
     if (!retain_graph) {
       node->backward = nullptr;
       node->inputs.clear();

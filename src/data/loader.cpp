@@ -2,6 +2,7 @@
 // with its bounded ring of batch slots, failure handling and collation.
 #include "csg/data/loader.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <numeric>
@@ -190,6 +191,10 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, Transform transfo
   CSG_CHECK(opt_.prefetch_batches >= 1, "DataLoader: prefetch_batches must be >= 1, got ", opt_.prefetch_batches);
   CSG_CHECK(opt_.epoch_size >= 0, "DataLoader: epoch_size must be >= 0, got ", opt_.epoch_size);
   CSG_CHECK(opt_.max_substitutions >= 1, "DataLoader: max_substitutions must be >= 1");
+  CSG_CHECK(opt_.shard_count >= 1 && opt_.shard >= 0 && opt_.shard < opt_.shard_count, "DataLoader: shard ",
+            opt_.shard, " of ", opt_.shard_count);
+  CSG_CHECK(opt_.batch_size % opt_.shard_count == 0, "DataLoader: a batch of ", opt_.batch_size,
+            " does not split into ", opt_.shard_count, " equal shards");
   CSG_CHECK(batches_per_epoch() > 0, "DataLoader: ", dataset_->name(), ": ", samples_per_epoch(),
             " samples make no full batch of ", opt_.batch_size, " with drop_last");
 }
@@ -223,8 +228,12 @@ void DataLoader::start_epoch(int64_t epoch) {
   std::lock_guard<std::mutex> lk(mu_);
   epoch_ = epoch;
   order_ = epoch_indices(dataset_->size(), opt_, epoch);
-  num_batches_ = batches_per_epoch();
-  num_positions_ = std::min<int64_t>(static_cast<int64_t>(order_.size()), num_batches_ * opt_.batch_size);
+  const int64_t global_positions = std::min<int64_t>(static_cast<int64_t>(order_.size()),
+                                                     batches_per_epoch() * opt_.batch_size);
+  // This shard's rows of the full batches, then of the last partial one.
+  const int64_t full = global_positions / opt_.batch_size, tail = global_positions % opt_.batch_size;
+  num_positions_ = full * shard_batch() + std::clamp<int64_t>(tail - opt_.shard * shard_batch(), 0, shard_batch());
+  num_batches_ = (num_positions_ + shard_batch() - 1) / shard_batch();
   next_position_ = 0;
   next_batch_ = 0;
   stop_ = false;
@@ -287,13 +296,13 @@ void DataLoader::worker_loop() {
     Slot& slot = *slots_[static_cast<size_t>(b % opt_.prefetch_batches)];
     if (slot.batch != b) {  // first position of batch b claimed: the slot was freed by next()
       slot.batch = b;
-      slot.remaining = std::min(opt_.batch_size, num_positions_ - b * opt_.batch_size);
+      slot.remaining = std::min(shard_batch(), num_positions_ - b * shard_batch());
       slot.outcomes.assign(static_cast<size_t>(slot.remaining), Outcome());
     }
     lk.unlock();
-    Outcome out = process(position);
+    Outcome out = process(global_position(position));
     lk.lock();
-    slot.outcomes[static_cast<size_t>(position - b * opt_.batch_size)] = std::move(out);
+    slot.outcomes[static_cast<size_t>(position - b * shard_batch())] = std::move(out);
     if (--slot.remaining == 0) {
       // Only this thread touches a complete, not yet ready slot.
       lk.unlock();
@@ -341,10 +350,10 @@ std::optional<Batch> DataLoader::next() {
     if (opt_.num_workers == 0) {
       // Same positions, seeds and collation as the workers, on this thread.
       slot.batch = b;
-      const int64_t first = b * opt_.batch_size, last = std::min(num_positions_, first + opt_.batch_size);
+      const int64_t first = b * shard_batch(), last = std::min(num_positions_, first + shard_batch());
       next_position_ = last;
       lk.unlock();
-      for (int64_t p = first; p < last; ++p) slot.outcomes.push_back(process(p));
+      for (int64_t p = first; p < last; ++p) slot.outcomes.push_back(process(global_position(p)));
       finish_slot(b);
       lk.lock();
     } else {

@@ -81,6 +81,22 @@ void ClassAccuracy::merge(const ClassAccuracy& other) {
   }
 }
 
+std::vector<int64_t> ClassAccuracy::count_vector() const {
+  std::vector<int64_t> v = correct_;
+  v.insert(v.end(), total_.begin(), total_.end());
+  return v;
+}
+
+void ClassAccuracy::add_counts(const std::vector<int64_t>& v) {
+  const size_t n = correct_.size();
+  CSG_CHECK(v.size() == 2 * n, "ClassAccuracy::add_counts: ", v.size(), " counts for ", n, " classes (expected ",
+            2 * n, ")");
+  for (size_t c = 0; c < n; ++c) {
+    correct_[c] += v[c];
+    total_[c] += v[n + c];
+  }
+}
+
 void ClassAccuracy::reset() {
   std::fill(correct_.begin(), correct_.end(), 0);
   std::fill(total_.begin(), total_.end(), 0);

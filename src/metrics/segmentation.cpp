@@ -157,6 +157,21 @@ void ConfusionMatrix::merge(const ConfusionMatrix& other) {
   unexpected_ += other.unexpected_;
 }
 
+std::vector<int64_t> ConfusionMatrix::count_vector() const {
+  std::vector<int64_t> v = hist_;
+  v.push_back(ignored_);
+  v.push_back(unexpected_);
+  return v;
+}
+
+void ConfusionMatrix::add_counts(const std::vector<int64_t>& v) {
+  CSG_CHECK(v.size() == hist_.size() + 2, "ConfusionMatrix::add_counts: ", v.size(), " counts for ", num_classes_,
+            " classes (expected ", hist_.size() + 2, ")");
+  for (size_t k = 0; k < hist_.size(); ++k) hist_[k] += v[k];
+  ignored_ += v[hist_.size()];
+  unexpected_ += v[hist_.size() + 1];
+}
+
 void ConfusionMatrix::reset() {
   std::fill(hist_.begin(), hist_.end(), 0);
   ignored_ = unexpected_ = 0;

@@ -25,13 +25,15 @@ Tensor pool(const Tensor& values, const Tensor& attention_source, bool apool) {
 
 }  // namespace
 
-StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double lr_scale, const StepInput& in) {
+StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double lr_scale, const StepInput& in,
+                    DataParallel& parallel) {
   StepResult r;
 
   // ---- 1. the task: f_e on the query view, supervised by the synthetic labels -------------
   models::ResNetFeatures f_q;
   Tensor logits = net.task_logits(in.x_q, &f_q);
   Tensor task_loss = cross_entropy(logits, in.labels, net.segmentation() ? 255 : -100);
+  if (in.task_loss_share != 1.0) task_loss = mul(task_loss, in.task_loss_share);  // several ranks: see StepInput
   Tensor loss = task_loss;
 
   std::map<int, Tensor> new_keys, nce_terms, nce_ranks;
@@ -69,13 +71,14 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
 
   // ---- 5. backward and the SGD step ---------------------------------------------------------
   sgd.zero_grad();
-  loss.backward();
+  parallel.backward(loss);  // several ranks: gradients averaged over them, as one global batch
   sgd.step(lr_scale);
 
   // ---- 6. the keys join their queues as negatives for later steps ----------------------------
   // (The reference enqueues right after forming the logits; the queue was saved for backward,
   // so we enqueue after it. Nothing reads the queue in between: the result is the same.)
-  for (auto& [l, k] : new_keys) net.queues[l]->enqueue(k);
+  // Several ranks: every rank enqueues the keys of all, in the global batch's order.
+  for (auto& [l, k] : new_keys) net.queues[l]->enqueue(parallel.gather_keys(k, cfg.chunks * cfg.chunks));
 
   // ---- 7. the figures for the log, read back once all of the step's work is queued ---------
   // (On CUDA a read waits for the device; one in the middle of the step would stall the queue.)

@@ -12,6 +12,8 @@
 #include "csg/metrics.h"
 #include "csg/progress.h"
 #include "csg/train.h"
+#include "csg/distributed.h"
+#include "src/train/data_parallel.h"
 #include "src/train/digits_figures.h"
 #include "src/train/evaluate.h"
 #include "src/train/pretrain.h"
@@ -52,13 +54,10 @@ std::string mean_std(const std::vector<double>& v, int precision) {
   return buf;
 }
 
-}  // namespace
-
-std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
+// Stages 1-2: the run folder (a new runs/digits-<date>-<time>; an earlier run's folder is
+// refused before any work starts, unless --overwrite), the prepared digits and the prior.
+void prepare_data_and_prior(DigitsConfig& dc, std::string& data_root, std::string& prior) {
   namespace fs = std::filesystem;
-  DigitsConfig dc = requested;
-  // A new folder per run (runs/digits-<date>-<time>); an earlier run's folder is refused
-  // before any work starts, unless --overwrite.
   dc.out_dir = prepare_run_folder(dc.out_dir, "runs", "digits", /*continuing=*/false, dc.overwrite).out_dir;
   std::fprintf(stderr, "[digits] run folder %s\n", dc.out_dir.c_str());
   std::fprintf(stderr, "[digits] 1/4 data: synthetic font digits (train), real MNIST digits (test only)\n");
@@ -73,7 +72,7 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
 
   PretrainConfig pc = digits_prior_config(dc);
   pc.out_path = prior_cache_path(dc.dir, pc);
-  const std::string prior = pc.out_path;
+  prior = pc.out_path;
   if (!fs::exists(prior)) {
     std::fprintf(stderr, "[digits] 2/4 real-image prior: %s (width %lld) on Fashion-MNIST\n", dc.arch.c_str(),
                  static_cast<long long>(dc.width));
@@ -82,10 +81,31 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
   } else {
     std::fprintf(stderr, "[digits] 2/4 real-image prior: reusing %s\n", prior.c_str());
   }
+  data_root = layout.root;
+}
+
+}  // namespace
+
+std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
+  namespace fs = std::filesystem;
+  DigitsConfig dc = requested;
+  // Under mpirun rank 0 alone prepares the run folder, the data and the prior (stages 1-2), then
+  // every rank trains its shard of each batch (run_training); rank 0 measures and reports.
+  dist::Communicator& comm = dist::world();
+  const bool root = comm.rank() == 0;
+  std::string data_root, prior;
+  const std::string shared = on_root(comm, [&] {
+    prepare_data_and_prior(dc, data_root, prior);
+    return dc.out_dir + "\n" + data_root + "\n" + prior;
+  });
+  const size_t a = shared.find('\n'), b = shared.find('\n', a + 1);
+  dc.out_dir = shared.substr(0, a);
+  data_root = shared.substr(a + 1, b - a - 1);
+  prior = shared.substr(b + 1);
 
   auto base_config = [&](uint64_t seed, bool csg) {
     Config c = default_config(Task::Visda);
-    c.data = layout.root;
+    c.data = data_root;
     c.train_split = "train";
     c.val_split = "test_real";
     c.weights = prior;
@@ -120,6 +140,7 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
   std::vector<SphereFeatures> sphere;  // the first seed's features per model (Figure 2)
   std::vector<TrainingRunLog> logs;
   auto measure_energy = [&](DigitsRow& row, const Config& c, const std::string& checkpoint, const std::string& panel) {
+    if (!root) return;  // rank 0 measures (the checkpoint is its own)
     PooledFeatures f = pooled_layer4_features(c, checkpoint, dc.hse_images);
     HypersphericalEnergies e = hyperspherical_energies(f.features);
     row.e0.push_back(e.e0);
@@ -131,7 +152,8 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;
     for (bool csg : {false, true}) {
-      std::fprintf(stderr, "[digits] %d/4 seed %llu: %s on synthetic digits, evaluated on real MNIST\n", csg ? 4 : 3,
+      if (root)
+        std::fprintf(stderr, "[digits] %d/4 seed %llu: %s on synthetic digits, evaluated on real MNIST\n", csg ? 4 : 3,
                    static_cast<unsigned long long>(seed), csg ? "CSG" : "baseline");
       Config c = base_config(seed, csg);
       TrainSummary s = run_training(c);
@@ -142,6 +164,7 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
     }
   }
   std::vector<DigitsRow> rows = {prior_row, base_row, csg_row};
+  if (!root) return rows;
   std::printf("\ndigits: synthetic -> real MNIST, %s width %lld, %d seed(s) (mean +- std)\n", dc.arch.c_str(),
               static_cast<long long>(dc.width), dc.seeds);
   std::printf("%-42s %-16s %-16s %-16s %s\n", "model", "E0", "E1", "E2", "accuracy (%)");

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "csg/autograd.h"
+#include "csg/distributed.h"
 #include "csg/metrics.h"
 #include "csg/progress.h"
 #include "src/train/data_setup.h"
@@ -21,12 +22,27 @@ std::shared_ptr<const data::Dataset> borrow(const data::Dataset& d) {
   return std::shared_ptr<const data::Dataset>(&d, [](const data::Dataset*) {});
 }
 
-data::LoaderOptions eval_loader_options(const Config& cfg) {
+data::LoaderOptions eval_loader_options(const Config& cfg, int ranks = 1, int rank = 0) {
   data::LoaderOptions lo;
-  lo.batch_size = cfg.task == Task::Visda ? cfg.batch_size : 1;  // Cityscapes: whole images, one at a time
+  // Cityscapes: whole images, one at a time per process.
+  const int64_t per_rank = cfg.task == Task::Visda ? std::max<int64_t>(1, cfg.batch_size / ranks) : 1;
+  lo.batch_size = per_rank * ranks;  // several processes: each evaluates its shard of every batch
+  lo.shard = rank;
+  lo.shard_count = ranks;
   lo.num_workers = cfg.workers;
   lo.on_error = data::OnError::Skip;
   return lo;
+}
+
+// Several processes: every rank's counts summed, so each holds the whole validation set's.
+template <class Counts>
+void sum_over_ranks(dist::Communicator& comm, Counts& counts) {
+  if (comm.size() == 1) return;
+  const std::vector<int64_t> mine = counts.count_vector();
+  std::vector<double> all(mine.begin(), mine.end());  // exact: counts stay far below 2^53
+  comm.all_reduce_sum(all);
+  counts.reset();
+  counts.add_counts(std::vector<int64_t>(all.begin(), all.end()));
 }
 
 }  // namespace
@@ -35,9 +51,10 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
                 Device dev) {
   NoGradGuard no_grad;
   net.set_eval_modes();
-  data::DataLoader loader(borrow(val), transform, eval_loader_options(cfg));
+  dist::Communicator& comm = dist::world();
+  data::DataLoader loader(borrow(val), transform, eval_loader_options(cfg, comm.size(), comm.rank()));
   loader.start_epoch(0);
-  ProgressBar progress("eval", loader.batches_per_epoch(), cfg.quiet);  // in batches
+  ProgressBar progress("eval", loader.batches_per_epoch(), cfg.quiet || comm.rank() != 0);  // in batches
   int64_t done = 0;
   double metric = 0;
   if (cfg.task == Task::Visda) {
@@ -47,7 +64,8 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
       acc.add(net.task_logits(batch->views[0].to(dev), &f), batch->labels);
       progress.update(++done);
     }
-    std::printf("%s", acc.table().c_str());
+    sum_over_ranks(comm, acc);
+    if (comm.rank() == 0) std::printf("%s", acc.table().c_str());
     metric = acc.mean_accuracy();
   } else {
     ConfusionMatrix cm = cfg.num_classes == 19 ? ConfusionMatrix::cityscapes() : ConfusionMatrix(cfg.num_classes);
@@ -56,7 +74,8 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
       cm.add(net.task_logits(batch->views[0].to(dev), &f), batch->labels);
       progress.update(++done);
     }
-    std::printf("%s", cm.table().c_str());
+    sum_over_ranks(comm, cm);
+    if (comm.rank() == 0) std::printf("%s", cm.table().c_str());
     metric = cm.mean_iou();
   }
   // A metric over no image would print as 0.00, a result; it is an error.

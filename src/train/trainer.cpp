@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "csg/cuda.h"
@@ -17,6 +18,7 @@
 #include "csg/progress.h"
 #include "src/io/atomic_file.h"
 #include "src/train/csg_step.h"
+#include "src/train/data_parallel.h"
 #include "src/train/data_setup.h"
 #include "src/train/evaluate.h"
 #include "src/train/run_folder.h"
@@ -132,6 +134,20 @@ RunStart start_run(Config& cfg) {
   return start;
 }
 
+// start_run on rank 0 alone (it writes config.json); every rank gets its result.
+RunStart start_run_on_root(dist::Communicator& comm, Config& cfg) {
+  const std::string text = on_root(comm, [&] {
+    const RunStart s = start_run(cfg);
+    return s.run_id + "\n" + s.resume_path + "\n" + cfg.out_dir;
+  });
+  const size_t a = text.find('\n'), b = text.find('\n', a + 1);
+  RunStart start;
+  start.run_id = text.substr(0, a);
+  start.resume_path = text.substr(a + 1, b - a - 1);
+  cfg.out_dir = text.substr(b + 1);
+  return start;
+}
+
 // log.csv: a new file with its header, or, when resuming at `step`, the rows up to `step` of
 // the existing one (later rows belong to steps the resumed run computes again).
 std::ofstream open_training_log(const std::string& path, const std::string& header, int64_t step) {
@@ -157,8 +173,13 @@ std::ofstream open_training_log(const std::string& path, const std::string& head
 TrainSummary run_training(const Config& requested) {
   Config cfg = requested;
   cuda::set_deterministic(cfg.deterministic);
+  // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes
+  // the run folder, logs and checkpoints (src/train/data_parallel.h).
+  dist::Communicator& comm = dist::world();
+  check_data_parallel_config(cfg, comm.size());
+  if (comm.rank() != 0) cfg.quiet = true;
   const Device dev = parse_device(cfg.device);
-  const RunStart start = start_run(cfg);  // resolves cfg.out_dir; refuses to reuse another run's folder
+  const RunStart start = start_run_on_root(comm, cfg);  // resolves cfg.out_dir; refuses another run's folder
   TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end);
 
   data::LoaderOptions lo;
@@ -167,6 +188,8 @@ TrainSummary run_training(const Config& requested) {
   lo.drop_last = true;
   lo.num_workers = cfg.workers;
   lo.seed = cfg.seed;
+  lo.shard = comm.rank();  // this rank's rows of every (global) batch
+  lo.shard_count = comm.size();
   if (cfg.task == Task::Gta5) {  // the reference draws every sample independently (with replacement)
     lo.epoch_size = cfg.batch_size * cfg.iters_per_epoch;
     lo.sample_with_replacement = true;
@@ -185,11 +208,15 @@ TrainSummary run_training(const Config& requested) {
                                        {"projection", groups.projection, cfg.lr}};
   optim::SGD sgd(pg, cfg.momentum, cfg.weight_decay,
                  cfg.torch_sgd ? optim::SgdVariant::Torch : optim::SgdVariant::Reference);
+  std::vector<Tensor> trained;
+  for (const optim::ParamGroup& g : pg) trained.insert(trained.end(), g.params.begin(), g.params.end());
+  DataParallel parallel(comm, trained);
 
   int64_t step = 0;
   if (!start.resume_path.empty()) {
     step = restore_training_state(start.resume_path, cfg, net, sgd);
-    std::fprintf(stderr, "resumed from %s at step %lld\n", start.resume_path.c_str(), static_cast<long long>(step));
+    if (parallel.is_root())
+      std::fprintf(stderr, "resumed from %s at step %lld\n", start.resume_path.c_str(), static_cast<long long>(step));
   }
 
   const std::string csv_path = cfg.out_dir + "/log.csv";
@@ -197,15 +224,24 @@ TrainSummary run_training(const Config& requested) {
   for (int l : cfg.layers)
     if (cfg.csg) header += ",nce_layer" + std::to_string(l) + ",top1_layer" + std::to_string(l);
   header += ",images_per_s,elapsed_s";
-  std::ofstream csv = open_training_log(csv_path, header, step);
-  TensorBoardWriter tb(cfg.out_dir);  // the same scalars; a resumed run adds a second events file
+  std::ofstream csv;
+  std::unique_ptr<TensorBoardWriter> tb;  // the same scalars; a resumed run adds a second events file
+  if (parallel.is_root()) {
+    csv = open_training_log(csv_path, header, step);
+    tb = std::make_unique<TensorBoardWriter>(cfg.out_dir);
+  }
 
-  std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
-               cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
-               static_cast<long long>(total_steps), static_cast<long long>(iters_per_epoch),
-               static_cast<long long>(cfg.batch_size), cfg.csg ? "CSG" : "baseline (no CSG)");
-  for (int l : cfg.layers) std::fprintf(stderr, " %d", l);
-  std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
+  if (parallel.is_root()) {
+    if (parallel.ranks() > 1)
+      std::fprintf(stderr, "%d processes (%s): %lld images of each batch per process\n", parallel.ranks(),
+                   comm.backend().c_str(), static_cast<long long>(cfg.batch_size / parallel.ranks()));
+    std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
+                 cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
+                 static_cast<long long>(total_steps), static_cast<long long>(iters_per_epoch),
+                 static_cast<long long>(cfg.batch_size), cfg.csg ? "CSG" : "baseline (no CSG)");
+    for (int l : cfg.layers) std::fprintf(stderr, " %d", l);
+    std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
+  }
 
   TrainSummary summary;
   summary.out_dir = cfg.out_dir;
@@ -228,13 +264,16 @@ TrainSummary run_training(const Config& requested) {
       // Without augmentation the key view is the query view (the reference passes one tensor).
       in.x_k = batch->views.size() > 1 ? batch->views[1].to(dev) : in.x_q;
       in.labels = batch->labels.to(dev);
+      in.task_loss_share = parallel.task_loss_share(batch->labels, 255);
       const double lr_scale = optim::warmup_poly_lr_scale(step, total_steps, cfg.warmup);
-      StepResult r = csg_step(net, cfg, sgd, lr_scale, in);
+      StepResult r = csg_step(net, cfg, sgd, lr_scale, in, parallel);
+      // The global batch's figures, and one stop decision for all ranks (a signal may reach one).
+      const bool interrupted = parallel.average_and_agree_stop(r, stop.signal_number() != 0);
       CSG_CHECK(std::isfinite(r.total), "step ", step, ": the loss is ", r.total, " (task ", r.task,
                 "); stopping; the last checkpoint in ", cfg.out_dir, " is intact");
       ++step;
       ++steps_this_run;
-      window.add(r, batch->size());
+      window.add(r, batch->size() * parallel.ranks());
 
       if (step % cfg.log_every == 0 || step == total_steps) {
         const auto now = std::chrono::steady_clock::now();
@@ -249,23 +288,25 @@ TrainSummary run_training(const Config& requested) {
           summary.first_loss = summary.last_loss;
           summary.first_task_loss = summary.last_task_loss;
         }
-        csv << step << "," << epoch << "," << lr << "," << window.total / n << "," << window.task / n;
-        for (int l : cfg.layers)
-          if (cfg.csg) csv << "," << window.nce[l] / n << "," << window.top1[l] / n;
-        csv << "," << ips << "," << elapsed << "\n";
-        csv.flush();
-        std::map<std::string, double> scalars = {{"train/loss", window.total / n},
-                                                 {"train/task", window.task / n},
-                                                 {"train/lr", lr},
-                                                 {"train/images_per_s", ips},
-                                                 {"train/epoch", static_cast<double>(epoch)}};
-        for (int l : cfg.layers)
-          if (cfg.csg) {
-            scalars["train/nce_layer" + std::to_string(l)] = window.nce[l] / n;
-            scalars["train/top1_layer" + std::to_string(l)] = window.top1[l] / n;
-          }
-        tb.add_scalars(step, scalars);
-        tb.flush();
+        if (parallel.is_root()) {  // rank 0 writes the log (the figures are already the ranks' mean)
+          csv << step << "," << epoch << "," << lr << "," << window.total / n << "," << window.task / n;
+          for (int l : cfg.layers)
+            if (cfg.csg) csv << "," << window.nce[l] / n << "," << window.top1[l] / n;
+          csv << "," << ips << "," << elapsed << "\n";
+          csv.flush();
+          std::map<std::string, double> scalars = {{"train/loss", window.total / n},
+                                                   {"train/task", window.task / n},
+                                                   {"train/lr", lr},
+                                                   {"train/images_per_s", ips},
+                                                   {"train/epoch", static_cast<double>(epoch)}};
+          for (int l : cfg.layers)
+            if (cfg.csg) {
+              scalars["train/nce_layer" + std::to_string(l)] = window.nce[l] / n;
+              scalars["train/top1_layer" + std::to_string(l)] = window.top1[l] / n;
+            }
+          tb->add_scalars(step, scalars);
+          tb->flush();
+        }
         if (!cfg.quiet) {
           std::fprintf(stderr, "step %lld/%lld epoch %lld | loss %.4f (task %.4f", static_cast<long long>(step),
                        static_cast<long long>(total_steps), static_cast<long long>(epoch), window.total / n,
@@ -277,14 +318,14 @@ TrainSummary run_training(const Config& requested) {
         window = Window();
         t_window = now;
       }
-      const bool interrupted = stop.signal_number() != 0;
-      if (step % cfg.checkpoint_every == 0 || step == total_steps || interrupted) {
+      if ((step % cfg.checkpoint_every == 0 || step == total_steps || interrupted) && parallel.is_root()) {
         summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id);
         prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints, start.run_id, step);
       }
       if (interrupted) {
-        std::fprintf(stderr, "stopped by signal %d at step %lld; resume with --resume %s\n", stop.signal_number(),
-                     static_cast<long long>(step), summary.final_checkpoint.c_str());
+        if (parallel.is_root())
+          std::fprintf(stderr, "stopped by a signal at step %lld; resume with --resume %s\n",
+                       static_cast<long long>(step), summary.final_checkpoint.c_str());
         summary.steps = step;
         summary.interrupted = true;
         return summary;
@@ -292,12 +333,15 @@ TrainSummary run_training(const Config& requested) {
     }
   }
   summary.steps = step;
-  std::fprintf(stderr, "training done: %lld steps; checkpoint %s; log %s\n", static_cast<long long>(step),
-               summary.final_checkpoint.c_str(), csv_path.c_str());
+  if (parallel.is_root())
+    std::fprintf(stderr, "training done: %lld steps; checkpoint %s; log %s\n", static_cast<long long>(step),
+                 summary.final_checkpoint.c_str(), csv_path.c_str());
   if (cfg.eval_at_end) {
     summary.metric = evaluate(cfg, net, *data.val, data.val_transform, dev);
-    tb.add_scalar(cfg.task == Task::Visda ? "val/mean_class_accuracy" : "val/miou", summary.metric, step);
-    tb.flush();
+    if (tb) {
+      tb->add_scalar(cfg.task == Task::Visda ? "val/mean_class_accuracy" : "val/miou", summary.metric, step);
+      tb->flush();
+    }
   }
   return summary;
 }

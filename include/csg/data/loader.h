@@ -79,6 +79,12 @@ struct LoaderOptions {
   OnError on_error = OnError::Skip;
   int max_substitutions = 8;     // OnError::Substitute: attempts per position before failing
   bool warn = true;              // print a line on stderr for each skipped sample
+  // Data-parallel shards: this process takes rows [shard * b, (shard + 1) * b) of every batch,
+  // b = batch_size / shard_count (batch_size is the global batch and must divide). Positions,
+  // order and per-sample seeds stay those of the whole batch, so the shards of all processes
+  // together are exactly the unsharded batch. A last, partial batch (no drop_last) may leave a
+  // shard with fewer rows or none; batches_per_epoch() still counts the global batches.
+  int shard = 0, shard_count = 1;
 };
 
 // Stacks items into a batch (shapes must agree; errors name the differing files).
@@ -127,7 +133,12 @@ class DataLoader {
   void stop_workers();
   bool claimable_locked() const;
   void finish_slot(int64_t batch);
-  int64_t batch_of(int64_t position) const { return position / opt_.batch_size; }
+  // Positions of this shard are numbered 0, 1, ... ("local"); the epoch's position is global.
+  int64_t shard_batch() const { return opt_.batch_size / opt_.shard_count; }
+  int64_t batch_of(int64_t local) const { return local / shard_batch(); }
+  int64_t global_position(int64_t local) const {
+    return batch_of(local) * opt_.batch_size + opt_.shard * shard_batch() + local % shard_batch();
+  }
 
   std::shared_ptr<const Dataset> dataset_;
   Transform transform_;
@@ -138,8 +149,8 @@ class DataLoader {
   std::condition_variable work_cv_, ready_cv_;
   int64_t epoch_ = -1;
   std::vector<int64_t> order_;  // data set index per position
-  int64_t num_positions_ = 0;   // positions that are batched (drop_last removes the tail)
-  int64_t num_batches_ = 0;
+  int64_t num_positions_ = 0;   // local positions that are batched (drop_last removes the tail)
+  int64_t num_batches_ = 0;     // batches this shard hands out
   int64_t next_position_ = 0;   // next position to claim
   int64_t next_batch_ = 0;      // next batch the consumer gets
   std::vector<std::unique_ptr<Slot>> slots_;  // ring of prefetch_batches slots, batch b in slots_[b % n]
