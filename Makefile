@@ -25,7 +25,8 @@ OPENBLAS_DIR ?= $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch 2>/
 OPENBLAS_KIND := $(if $(OPENBLAS_DIR),OpenMP,pthread: install libopenblas-openmp-dev for faster CPU training)
 
 CPPFLAGS := -Iinclude -I. -MMD -MP
-CXXFLAGS := -std=c++17 $(OPT) -g1 -fopenmp -Wall -Wextra -Wno-unused-parameter
+# -fPIC: the same objects go into libcsg.a and the shared libcsg.so.
+CXXFLAGS := -std=c++17 $(OPT) -g1 -fopenmp -fPIC -Wall -Wextra -Wno-unused-parameter
 LDLIBS   := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
 
 ifeq ($(CUDA),1)
@@ -33,7 +34,7 @@ ifeq ($(CUDA),1)
     $(error cudnn.h not found under $(CUDNN_HOME)/include: set CUDNN_HOME to the cuDNN install, or build with CUDA=0)
   endif
   CPPFLAGS  += -DCSG_WITH_CUDA -isystem $(CUDA_HOME)/include -isystem $(CUDNN_HOME)/include
-  NVCCFLAGS := -std=c++17 $(OPT) -Xcompiler -fopenmp $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+  NVCCFLAGS := -std=c++17 $(OPT) -Xcompiler -fopenmp -Xcompiler -fPIC $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
                --expt-relaxed-constexpr -Wno-deprecated-gpu-targets
   LDLIBS    += -L$(CUDA_HOME)/lib64 -L$(CUDNN_HOME)/lib -L$(CUDNN_HOME)/lib64 \
                -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDNN_HOME)/lib -Wl,-rpath,$(CUDNN_HOME)/lib64 \
@@ -57,16 +58,48 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 BENCH_BIN := $(BENCH_SRC:tools/bench/%.cpp=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/libcsg.a
+# The shared library: soname libcsg.so.$(SO_MAJOR) -> libcsg.so.$(VERSION). SO_MAJOR changes when
+# the C API (include/csg/c_api.h) breaks binary compatibility.
+VERSION  := 0.1.0
+SO_MAJOR := $(firstword $(subst ., ,$(VERSION)))
+SHLIB    := $(BUILD)/libcsg.so.$(VERSION)
 
-.PHONY: all test bench clean
+.PHONY: all test bench clean shared install
 .SECONDARY:  # keep object files make would otherwise treat as intermediate (the bench objects)
-all: csg
+# The command-line program: ./csg, or $(BUILD)/csg for another BUILD directory (e.g. a CPU-only
+# `make CUDA=0 BUILD=build-cpu` next to the default build).
+CLI := $(if $(filter build,$(BUILD)),csg,$(BUILD)/csg)
+all: $(CLI)
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	ar rcs $@ $^
 
-csg: $(CLI_OBJ) $(LIB)
+$(SHLIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CXX) -shared -Wl,-soname,libcsg.so.$(SO_MAJOR) -o $@ $^ $(LDLIBS)
+	ln -sf libcsg.so.$(VERSION) $(BUILD)/libcsg.so.$(SO_MAJOR)
+	ln -sf libcsg.so.$(SO_MAJOR) $(BUILD)/libcsg.so
+shared: $(SHLIB)
+
+# `make install PREFIX=/opt/csg`: libcsg.a, libcsg.so (versioned), include/csg/ and
+# lib/pkgconfig/csg.pc, whose Libs.private carries this build's OpenBLAS/CUDA link flags
+# (static linking: `pkg-config --static --libs csg`).
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+install: $(LIB) $(SHLIB)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libcsg.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libcsg.so.$(VERSION)
+	ln -sf libcsg.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcsg.so.$(SO_MAJOR)
+	ln -sf libcsg.so.$(SO_MAJOR) $(DESTDIR)$(LIBDIR)/libcsg.so
+	cp -r include/csg $(DESTDIR)$(INCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LDLIBS) -lstdc++ -lm|' tools/csg.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/csg.pc
+	@echo "installed csg $(VERSION) under $(DESTDIR)$(PREFIX) ($(FEATURES))"
+
+$(CLI): $(CLI_OBJ) $(LIB)
 	$(CXX) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
 $(BUILD)/csg_tests: $(TEST_OBJ) $(LIB)
