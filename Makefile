@@ -117,6 +117,21 @@ $(FIXTURES)/VERSION: tools/reference/make_model_fixtures.py tools/reference/safe
 test: $(BUILD)/csg_tests $(FIXTURES)/VERSION
 	CSG_FIXTURES=$(FIXTURES) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
+# Examples (examples/*.c, *.cpp) built as a user of the installed library would: installed into
+# $(BUILD)/examples-prefix, compiled with `pkg-config --cflags --libs csg`. examples-test does the
+# same in a temporary prefix and runs them on a generated model and image (tools/examples_test.sh).
+EXAMPLES_PREFIX := $(abspath $(BUILD))/examples-prefix
+.PHONY: examples examples-test
+examples: $(LIB) $(SHLIB)
+	@$(MAKE) --no-print-directory -s install PREFIX=$(EXAMPLES_PREFIX)
+	@mkdir -p $(BUILD)/examples
+	PKG_CONFIG_PATH=$(EXAMPLES_PREFIX)/lib/pkgconfig; export PKG_CONFIG_PATH; \
+	cc -std=c99 -Wall -Wextra -o $(BUILD)/examples/classify-c examples/classify.c $$(pkg-config --cflags --libs csg) && \
+	c++ -std=c++17 -O2 -Wall -Wextra -o $(BUILD)/examples/classify-cpp examples/classify.cpp $$(pkg-config --cflags --libs csg) && \
+	c++ -std=c++17 -O2 -Wall -Wextra -o $(BUILD)/examples/make-example-model examples/make_example_model.cpp $$(pkg-config --cflags --libs csg)
+examples-test: $(LIB) $(SHLIB)
+	bash tools/examples_test.sh BUILD=$(BUILD) CUDA=$(CUDA)
+
 $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CXX) -o $@ $< $(LIB) $(LDLIBS)
