@@ -239,6 +239,15 @@ BENCH_STEPS      ?= 20
 BENCH_WARMUP     ?= 5
 STEP_BENCH       := $(BUILD)/bench/csg_step_bench
 
+# Inference: csg's compiled network (tools/bench/infer_bench.cpp) vs PyTorch eager under
+# torch.no_grad() (tools/bench/infer_torch.py), the same random weights (written once to
+# $(BUILD)/bench-infer) and BENCH_THREADS threads; ResNet-50/101 at 224 px (batch 1, 16) and
+# DeepLabv2-ResNet-101 at 512x1024. BENCH_INFER_ONLY=resnet50 narrows it.
+.PHONY: bench-infer
+bench-infer: $(BUILD)/bench/infer_bench
+	/usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench --weights $(BUILD)/bench-infer \
+	  --threads $(BENCH_THREADS) $(if $(BENCH_INFER_ONLY),--only $(BENCH_INFER_ONLY))
+
 .PHONY: bench-gpu bench-step-cpu
 bench-gpu: $(STEP_BENCH)
 	$(BENCH_PYTHON) tools/bench/step_bench.py --device cuda --bench $(STEP_BENCH) --python $(BENCH_PYTHON) \

@@ -31,11 +31,11 @@ void ModelInfo::validate(const std::string& where) const {
   CSG_CHECK(seg ? width == 64 : true, where, ": DeepLab is built at width 64, the file says ", width);
   CSG_CHECK(class_names.size() == static_cast<size_t>(num_classes), where, ": ", class_names.size(),
             " class names for ", num_classes, " classes");
-  CSG_CHECK(resize >= 1 && crop >= 1 && crop <= resize && resize <= 65536, where, ": resize ", resize, " / crop ", crop,
-            " must satisfy 1 <= crop <= resize <= 65536");
-  CSG_CHECK(input_width >= 0 && input_height >= 0 && input_width <= 65536 && input_height <= 65536 &&
+  CSG_CHECK(resize >= 1 && crop >= 1 && crop <= resize && resize <= 16384, where, ": resize ", resize, " / crop ", crop,
+            " must satisfy 1 <= crop <= resize <= 16384");
+  CSG_CHECK(input_width >= 0 && input_height >= 0 && input_width <= 16384 && input_height <= 16384 &&
                 (input_width == 0) == (input_height == 0),
-            where, ": input size ", input_width, "x", input_height, " must be both 0 or both in 1 .. 65536");
+            where, ": input size ", input_width, "x", input_height, " must be both 0 or both in 1 .. 16384");
   for (int c = 0; c < 3; ++c)
     CSG_CHECK(std[c] > 0 && std[c] < 1e6 && mean[c] > -1e6 && mean[c] < 1e6, where,
               ": mean/std channel ", c, " (", mean[c], ", ", std[c], ") must be finite with std > 0");
