@@ -99,6 +99,7 @@ TEST(Predict, WritesLabelAndColourMapsForSegmentation) {
   p.model = dir / "seg.safetensors";
   p.inputs = {dir / "street.png"};
   p.out_dir = dir / "out";
+  p.threads = 1;
   p.quiet = true;
   infer::PredictSummary s;
   predict_lines(p, &s);

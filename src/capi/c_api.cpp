@@ -2,8 +2,6 @@
 // everything: a C caller sees a status and csg_last_error(), never an exception.
 #include "csg/c_api.h"
 
-#include <omp.h>
-
 #include <cstring>
 #include <new>
 #include <string>
@@ -12,8 +10,7 @@
 #include "csg/error.h"
 #include "csg/image.h"
 #include "csg/infer.h"
-
-extern "C" void openblas_set_num_threads(int n);  // OpenBLAS; its OpenMP build shares our pool
+#include "src/infer/threads.h"
 
 struct csg_model {
   std::unique_ptr<csg::infer::Engine> engine;
@@ -61,17 +58,6 @@ csg_status guarded(csg_status kind, F&& f) {
   }
 }
 
-int default_threads() {
-  static const int n = omp_get_max_threads();  // OMP_NUM_THREADS, else every core; read once
-  return n;
-}
-
-void apply_threads(const csg_model& m) {
-  const int n = m.threads > 0 ? m.threads : default_threads();
-  omp_set_num_threads(n);
-  openblas_set_num_threads(n);
-}
-
 void require(bool ok, const char* what) {
   if (!ok) fail(CSG_ERR_INVALID_ARGUMENT, what);
 }
@@ -107,7 +93,7 @@ std::vector<csg::image::Image> load_images(const char* const* paths, int n) {
 
 // Preprocesses and runs one batch; the logits stay valid until the model's next run.
 csg::Tensor run_batch(csg_model& m, const std::vector<csg::image::Image>& images) {
-  apply_threads(m);
+  csg::infer::set_threads(m.threads);
   csg::Tensor x;
   try {
     x = m.engine->preprocess(images);

@@ -1,8 +1,6 @@
 // src/infer/predict.cpp — `csg predict` and `csg export` as library calls (csg/predict.h).
 #include "csg/predict.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -17,8 +15,7 @@
 #include "csg/io/npy.h"
 #include "csg/ops.h"
 #include "csg/progress.h"
-
-extern "C" void openblas_set_num_threads(int n);
+#include "src/infer/threads.h"
 
 namespace csg::infer {
 
@@ -60,13 +57,6 @@ data::Palette colour_palette(int64_t classes) {
   for (int64_t c = 0; c < classes; ++c)
     p.push_back({uint8_t((c * 67 + 40) % 256), uint8_t((c * 131 + 90) % 256), uint8_t((c * 197 + 160) % 256)});
   return p;
-}
-
-void set_threads(int n) {
-  static const int default_threads = omp_get_max_threads();
-  const int t = n > 0 ? n : default_threads;
-  omp_set_num_threads(t);
-  openblas_set_num_threads(t);
 }
 
 void print_top(std::FILE* out, const std::string& path, const float* v, const ModelInfo& info, int top_k, bool all) {
