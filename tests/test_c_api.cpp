@@ -193,7 +193,9 @@ TEST(CApi, BadArgumentsAreErrors) {
   EXPECT_EQ(csg_classify_files(model.get(), paths, 1, nullptr, &id), CSG_ERR_IMAGE);
   EXPECT_NE(std::string(csg_last_error()).find(missing), std::string::npos) << csg_last_error();
   EXPECT_EQ(csg_model_set_device(model.get(), "tpu"), CSG_ERR_INVALID_ARGUMENT);
-  if (!cuda::available()) EXPECT_EQ(csg_model_set_device(model.get(), "cuda"), CSG_ERR_DEVICE);
+  if (!cuda::available()) {
+    EXPECT_EQ(csg_model_set_device(model.get(), "cuda"), CSG_ERR_DEVICE);
+  }
   EXPECT_EQ(csg_model_task(nullptr), -1);
   csg_model_free(nullptr);
   EXPECT_STREQ(csg_version(), "0.1.0");

@@ -2,11 +2,14 @@
 // parses flags into these structs).
 //
 //   csg predict --model M [--arch A] [--threads N] [--batch-size B] [--device cpu|cuda]
-//               [--top K] [--all] [--out logits.npy] [--out-dir DIR] [--quiet] INPUT...
+//               [--top K] [--all] [--out logits.npy] [--out-dir DIR] [--quiet]
+//               [--resize R] [--crop C] [--mean m,m,m] [--std s,s,s] INPUT...
 //   csg export  --checkpoint C.ckpt --out model.safetensors [--arch A]
 #pragma once
+#include <array>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,10 @@ struct PredictOptions {
   // <image stem>_color.png (Cityscapes colours for 19 classes, a fixed palette otherwise).
   std::string out_dir = ".";
   bool quiet = false;  // no progress bar
+  // Preprocessing overrides (0 / unset: the model file's): classification resize and crop,
+  // mean and std per channel.
+  int resize = 0, crop = 0;
+  std::optional<std::array<float, 3>> mean, std;
 };
 
 struct PredictSummary {

@@ -109,7 +109,13 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   set_threads(o.threads);
   using Clock = std::chrono::steady_clock;
   const Clock::time_point t_load = Clock::now();
-  Engine engine(read_model(o.model, o.arch), parse_device(o.device));
+  ModelWeights weights = read_model(o.model, o.arch);
+  if (o.resize > 0) weights.info.resize = o.resize;
+  if (o.crop > 0) weights.info.crop = o.crop;
+  if (o.mean) weights.info.mean = *o.mean;
+  if (o.std) weights.info.std = *o.std;
+  weights.info.validate("predict (--resize/--crop/--mean/--std)");
+  Engine engine(weights, parse_device(o.device));
   const ModelInfo& info = engine.info();
   PredictSummary s;
   s.load_seconds = std::chrono::duration<double>(Clock::now() - t_load).count();
