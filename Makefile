@@ -243,9 +243,12 @@ STEP_BENCH       := $(BUILD)/bench/csg_step_bench
 # torch.no_grad() (tools/bench/infer_torch.py), the same random weights (written once to
 # $(BUILD)/bench-infer) and BENCH_THREADS threads; ResNet-50/101 at 224 px (batch 1, 16) and
 # DeepLabv2-ResNet-101 at 512x1024. BENCH_INFER_ONLY=resnet50 narrows it.
+# OpenBLAS 0.3.21 falls back to its SSE3 (Prescott) GEMM on CPUs it does not know (Zen 5, Emerald
+# Rapids); OPENBLAS_CORETYPE picks the kernels the CPU's flags allow unless it is set already.
+BENCH_CORETYPE := $(or $(OPENBLAS_CORETYPE),$(if $(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),SkylakeX,$(if $(shell grep -m1 -ow avx2 /proc/cpuinfo 2>/dev/null),Haswell)))
 .PHONY: bench-infer
 bench-infer: $(BUILD)/bench/infer_bench
-	/usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench --weights $(BUILD)/bench-infer \
+	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE)) /usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench --weights $(BUILD)/bench-infer \
 	  --threads $(BENCH_THREADS) $(if $(BENCH_INFER_ONLY),--only $(BENCH_INFER_ONLY))
 
 .PHONY: bench-gpu bench-step-cpu

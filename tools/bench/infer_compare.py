@@ -17,11 +17,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 # (arch, batch, height, width, warmup, iters): few iterations where one run takes seconds.
 CASES = [
-    ("resnet50", 1, 224, 224, 2, 10),
-    ("resnet50", 16, 224, 224, 1, 3),
-    ("resnet101", 1, 224, 224, 2, 10),
-    ("resnet101", 16, 224, 224, 1, 3),
-    ("deeplab101", 1, 512, 1024, 1, 2),
+    ("resnet50", 1, 224, 224, 1, 5),
+    ("resnet50", 16, 224, 224, 1, 2),
+    ("resnet101", 1, 224, 224, 1, 5),
+    ("resnet101", 16, 224, 224, 1, 2),
+    ("deeplab101", 1, 512, 1024, 1, 1),
 ]
 
 
