@@ -37,6 +37,10 @@ def median_ms(line):
     return float(re.search(r": ([0-9.]+) ms", line).group(1))
 
 
+def cpu_ms(line):
+    return float(re.search(r"CPU ([0-9.]+) ms/run", line).group(1))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bench", required=True)
@@ -51,7 +55,8 @@ def main():
         print(first)
         return 0
     with open("/proc/loadavg") as f:
-        print(f"threads {args.threads}; load average before: {f.read().split()[0]}")
+        print(f"threads {args.threads}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
+              f"load average before: {f.read().split()[0]}")
     for arch, batch, h, w, warmup, iters in CASES:
         if args.only and arch not in args.only.split(","):
             continue
@@ -62,7 +67,8 @@ def main():
         theirs = run([args.python, torch_py, "--model", model, "--arch", arch] + common)
         print(ours)
         print(theirs)
-        print(f"ratio {arch} b{batch} {h}x{w}: csg is {median_ms(theirs) / median_ms(ours):.2f}x PyTorch's speed")
+        print(f"ratio {arch} b{batch} {h}x{w}: csg is {median_ms(theirs) / median_ms(ours):.2f}x PyTorch's speed "
+              f"(wall), {cpu_ms(theirs) / cpu_ms(ours):.2f}x (CPU time)")
         sys.stdout.flush()
     with open("/proc/loadavg") as f:
         print(f"load average after: {f.read().split()[0]}")

@@ -24,6 +24,12 @@ import sys  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "reference"))
 
 
+def cpu_ms():
+    """User + system CPU time of this process so far (as infer_bench reports it)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return (ru.ru_utime + ru.ru_stime) * 1e3
+
+
 def build(arch):
     import torch
     import torch.nn.functional as F
@@ -117,14 +123,17 @@ def main():
     with torch.no_grad():
         for _ in range(args.warmup):
             model(x)
+        cpu0 = cpu_ms()
         for _ in range(args.iters):
             t0 = time.perf_counter()
             model(x)
             times.append((time.perf_counter() - t0) * 1e3)
+    cpu_per_run = (cpu_ms() - cpu0) / args.iters
     median = sorted(times)[len(times) // 2]  # the upper median, as infer_bench
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(f"torch {args.arch} b{args.batch} {args.height}x{args.width}: {median:.1f} ms (min {min(times):.1f}), "
-          f"{args.batch * 1000.0 / median:.2f} images/s, startup {startup:.0f} ms, peak RSS {rss:.0f} MB")
+          f"{args.batch * 1000.0 / median:.2f} images/s, CPU {cpu_per_run:.0f} ms/run, startup {startup:.0f} ms, "
+          f"peak RSS {rss:.0f} MB")
     return 0
 
 
