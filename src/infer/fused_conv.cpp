@@ -2,6 +2,7 @@
 #include "src/infer/fused_conv.h"
 
 #include <cmath>
+#include <limits>
 
 #include "csg/autograd.h"
 #include "csg/error.h"
@@ -31,6 +32,14 @@ FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu) {
       for (int64_t i = 0; i < per_out; ++i) wp[o * per_out + i] *= s;
       bp[o] = (bp[o] - mean.data<double>()[o]) * s + beta.data<double>()[o];
     }
+  }
+  // Folding a tiny running_var can leave float's range; converting such a value is undefined.
+  for (const Tensor* t : {&w, &b}) {
+    const double* p = t->data<double>();
+    for (int64_t i = 0; i < t->numel(); ++i)
+      CSG_CHECK(std::isfinite(p[i]) && std::fabs(p[i]) <= std::numeric_limits<float>::max(), "batch-norm folding of ",
+                conv.weight.name(), ": a folded value is ", p[i],
+                " (running_var + eps <= 0, or weights beyond float32); the model file is damaged");
   }
   f.weight = w.to(DType::F32);
   f.bias = b.to(DType::F32);

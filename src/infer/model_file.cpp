@@ -1,6 +1,8 @@
 // src/infer/model_file.cpp — reading every model file csg deploys (exported, training
 // checkpoint, torchvision or DeepLab state dict) into ModelWeights, and writing the export.
+#include <cmath>
 #include <cstdio>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <set>
@@ -62,9 +64,17 @@ int depth_of(const Names& names, const std::string& where) {
            bottleneck ? "bottleneck" : "basic", " blocks); expected torchvision names such as layer1.0.conv1.weight");
 }
 
-std::vector<NamedTensor> as_float32(std::vector<NamedTensor> tensors) {
-  for (NamedTensor& t : tensors)
-    if (t.tensor.dtype() == DType::F64) t.tensor = t.tensor.to(DType::F32);
+// F64 tensors become F32; a value beyond float's range is an error (converting it is undefined).
+std::vector<NamedTensor> as_float32(std::vector<NamedTensor> tensors, const std::string& where) {
+  for (NamedTensor& t : tensors) {
+    if (t.tensor.dtype() != DType::F64) continue;
+    const Tensor c = t.tensor.contiguous();
+    const double* p = c.data<double>();
+    for (int64_t i = 0; i < c.numel(); ++i)
+      CSG_CHECK(!(std::fabs(p[i]) > std::numeric_limits<float>::max()) || std::isinf(p[i]), where, ": ", t.name,
+                " holds ", p[i], ", beyond float32's range");
+    t.tensor = c.to(DType::F32);
+  }
   return tensors;
 }
 
@@ -109,7 +119,7 @@ ModelWeights from_state_dict(std::vector<NamedTensor> tensors, const std::string
   if (m.info.task() == Task::Segmentation)  // the reference's unused backbone fc is not part of DeepLab
     for (auto it = tensors.begin(); it != tensors.end();)
       it = it->name.rfind("fc.", 0) == 0 ? tensors.erase(it) : it + 1;
-  m.tensors = as_float32(std::move(tensors));
+  m.tensors = as_float32(std::move(tensors), where);
   check_arch(m.info, arch, where);
   m.info.validate(where);
   return m;
@@ -137,7 +147,7 @@ ModelWeights from_training_checkpoint(const std::vector<NamedTensor>& all,
   } else if (m.info.task() == Task::Classification) {
     m.info.resize = m.info.crop = 224;  // `csg train`'s default --image-size, for checkpoints that do not say
   }
-  m.tensors = as_float32(std::move(tensors));
+  m.tensors = as_float32(std::move(tensors), where);
   m.info.validate(where);
   return m;
 }
@@ -189,7 +199,7 @@ ModelWeights read_model(const std::string& path, const std::string& arch) {
   CSG_CHECK(model != meta.end(), path, ": csg-model file without its \"model\" metadata; re-export it");
   ModelWeights m;
   m.info = model_info_from_json(model->second, path);
-  m.tensors = as_float32(std::move(tensors));
+  m.tensors = as_float32(std::move(tensors), path);
   check_arch(m.info, arch, path);
   return m;
 }

@@ -77,7 +77,9 @@ std::array<float, 3> read_triple(const Value& obj, const char* key, const std::s
   std::array<float, 3> out{};
   for (int i = 0; i < 3; ++i) {
     CSG_CHECK(v.items[i].kind == Value::Kind::Number, where, ": model metadata \"", key, "\" must hold numbers");
-    out[i] = static_cast<float>(v.items[i].is_integer ? double(v.items[i].integer) : v.items[i].number);
+    const double x = v.items[i].is_integer ? double(v.items[i].integer) : v.items[i].number;
+    CSG_CHECK(x > -1e6 && x < 1e6, where, ": model metadata \"", key, "\" holds ", x, ", outside (-1e6, 1e6)");
+    out[i] = static_cast<float>(x);
   }
   return out;
 }
