@@ -1,5 +1,5 @@
 /* csg/c_api.h — the C interface of libcsg: load a model once, classify or segment images
- * many times. C89-compatible; no C++ type or exception crosses it.
+ * many times. Plain C99; no C++ type or exception crosses it.
  *
  *   csg_model* m = NULL;
  *   if (csg_model_open("model.safetensors", NULL, &m) != CSG_OK) {
