@@ -30,7 +30,8 @@ OPENBLAS_DIR ?= $(firstword $(wildcard /usr/lib/$(shell gcc -print-multiarch 2>/
 OPENBLAS_KIND := $(if $(OPENBLAS_DIR),OpenMP,pthread: install libopenblas-openmp-dev for faster CPU training)
 
 CPPFLAGS := -Iinclude -I. -MMD -MP
-CXXFLAGS := -std=c++17 $(OPT) -g1 -fopenmp -Wall -Wextra -Wno-unused-parameter
+# -fPIC: the same objects go into libcsg.a and the shared libcsg.so.
+CXXFLAGS := -std=c++17 $(OPT) -g1 -fopenmp -fPIC -Wall -Wextra -Wno-unused-parameter
 LDLIBS   := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
 
 # oneDNN (libdnnl-dev) runs the f32 CPU convolutions and GEMMs with kernels picked from the CPU's
@@ -54,7 +55,7 @@ ifeq ($(CUDA),1)
     $(error cudnn.h not found under $(CUDNN_HOME)/include: set CUDNN_HOME to the cuDNN install, or build with CUDA=0)
   endif
   CPPFLAGS  += -DCSG_WITH_CUDA -isystem $(CUDA_HOME)/include -isystem $(CUDNN_HOME)/include
-  NVCCFLAGS := -std=c++17 $(OPT) -Xcompiler -fopenmp $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
+  NVCCFLAGS := -std=c++17 $(OPT) -Xcompiler -fopenmp -Xcompiler -fPIC $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a)) \
                -gencode arch=compute_$(CUDA_PTX_ARCH),code=compute_$(CUDA_PTX_ARCH) \
                --expt-relaxed-constexpr -Wno-deprecated-gpu-targets
   LDLIBS    += -L$(CUDA_HOME)/lib64 -L$(CUDNN_HOME)/lib -L$(CUDNN_HOME)/lib64 \
@@ -129,10 +130,18 @@ TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 BENCH_BIN := $(BENCH_SRC:tools/bench/%.cpp=$(BUILD)/bench/%)
 
 LIB := $(BUILD)/libcsg.a
+# The shared library: soname libcsg.so.$(SO_MAJOR) -> libcsg.so.$(VERSION). SO_MAJOR changes when
+# the C API (include/csg/c_api.h) breaks binary compatibility.
+VERSION  := $(CSG_VERSION)
+SO_MAJOR := $(firstword $(subst ., ,$(VERSION)))
+SHLIB    := $(BUILD)/libcsg.so.$(VERSION)
 
-.PHONY: all test bench clean
+.PHONY: all test bench clean shared install
 .SECONDARY:  # keep object files make would otherwise treat as intermediate (the bench objects)
-all: csg
+# The command-line program: ./csg, or $(BUILD)/csg for another BUILD directory (e.g. a CPU-only
+# `make CUDA=0 BUILD=build-cpu` next to the default build).
+CLI := $(if $(filter build,$(BUILD)),csg,$(BUILD)/csg)
+all: $(CLI)
 
 # Made afresh each time: ar names members by file name alone, and several objects share one
 # (src/ops/conv2d.o, src/ops/onednn/conv2d.o, kernels/conv2d.o), so updating an archive in place
@@ -142,7 +151,31 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-csg: $(CLI_OBJ) $(LIB)
+$(SHLIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CXX) -shared -Wl,-soname,libcsg.so.$(SO_MAJOR) -o $@ $^ $(LDLIBS)
+	ln -sf libcsg.so.$(VERSION) $(BUILD)/libcsg.so.$(SO_MAJOR)
+	ln -sf libcsg.so.$(SO_MAJOR) $(BUILD)/libcsg.so
+shared: $(SHLIB)
+
+# `make install PREFIX=/opt/csg`: libcsg.a, libcsg.so (versioned), include/csg/ and
+# lib/pkgconfig/csg.pc, whose Libs.private carries this build's OpenBLAS/CUDA link flags
+# (static linking: `pkg-config --static --libs csg`).
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+install: $(LIB) $(SHLIB)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libcsg.a
+	install -m 755 $(SHLIB) $(DESTDIR)$(LIBDIR)/libcsg.so.$(VERSION)
+	ln -sf libcsg.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libcsg.so.$(SO_MAJOR)
+	ln -sf libcsg.so.$(SO_MAJOR) $(DESTDIR)$(LIBDIR)/libcsg.so
+	cp -r include/csg $(DESTDIR)$(INCDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|; s|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LDLIBS) -lstdc++ -lm|' tools/csg.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/csg.pc
+	@echo "installed csg $(VERSION) under $(DESTDIR)$(PREFIX) ($(FEATURES))"
+
+$(CLI): $(CLI_OBJ) $(LIB)
 	$(CXX) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
 
 $(BUILD)/csg_tests: $(TEST_OBJ) $(CLI_DECL_OBJ) $(LIB)
@@ -172,8 +205,23 @@ readme-flags: csg
 
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
 # CSG_BINARY: the program the multi-process tests start under mpirun.
-test: $(BUILD)/csg_tests csg $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION
-	CSG_FIXTURES=$(FIXTURES) CSG_BINARY=$(CURDIR)/csg $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
+test: $(BUILD)/csg_tests $(CLI) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION
+	CSG_FIXTURES=$(FIXTURES) CSG_BINARY=$(abspath $(CLI)) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
+
+# Examples (examples/*.c, *.cpp) built as a user of the installed library would: installed into
+# $(BUILD)/examples-prefix, compiled with `pkg-config --cflags --libs csg`. examples-test does the
+# same in a temporary prefix and runs them on a generated model and image (tools/examples_test.sh).
+EXAMPLES_PREFIX := $(abspath $(BUILD))/examples-prefix
+.PHONY: examples examples-test
+examples: $(LIB) $(SHLIB)
+	@$(MAKE) --no-print-directory -s install PREFIX=$(EXAMPLES_PREFIX)
+	@mkdir -p $(BUILD)/examples
+	PKG_CONFIG_PATH=$(EXAMPLES_PREFIX)/lib/pkgconfig; export PKG_CONFIG_PATH; \
+	cc -std=c99 -Wall -Wextra -o $(BUILD)/examples/classify-c examples/classify.c $$(pkg-config --cflags --libs csg) && \
+	c++ -std=c++17 -O2 -Wall -Wextra -o $(BUILD)/examples/classify-cpp examples/classify.cpp $$(pkg-config --cflags --libs csg) && \
+	c++ -std=c++17 -O2 -Wall -Wextra -o $(BUILD)/examples/make-example-model examples/make_example_model.cpp $$(pkg-config --cflags --libs csg)
+examples-test: $(LIB) $(SHLIB)
+	bash tools/examples_test.sh BUILD=$(BUILD) CUDA=$(CUDA)
 
 $(BUILD)/bench/%: $(BUILD)/tools/bench/%.o $(LIB)
 	@mkdir -p $(@D)
@@ -290,6 +338,18 @@ BENCH_TASKS      ?= visda gta5
 BENCH_STEPS      ?= 20
 BENCH_WARMUP     ?= 5
 STEP_BENCH       := $(BUILD)/bench/csg_step_bench
+
+# Inference: csg's compiled network (tools/bench/infer_bench.cpp) vs PyTorch eager under
+# torch.no_grad() (tools/bench/infer_torch.py), the same random weights (written once to
+# $(BUILD)/bench-infer) and BENCH_THREADS threads; ResNet-50/101 at 224 px (batch 1, 16) and
+# DeepLabv2-ResNet-101 at 512x1024. BENCH_INFER_ONLY=resnet50 narrows it.
+# OpenBLAS 0.3.21 falls back to its SSE3 (Prescott) GEMM on CPUs it does not know (Zen 5, Emerald
+# Rapids); OPENBLAS_CORETYPE picks the kernels the CPU's flags allow unless it is set already.
+BENCH_CORETYPE := $(or $(OPENBLAS_CORETYPE),$(if $(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),SkylakeX,$(if $(shell grep -m1 -ow avx2 /proc/cpuinfo 2>/dev/null),Haswell)))
+.PHONY: bench-infer
+bench-infer: $(BUILD)/bench/infer_bench
+	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE)) /usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench --weights $(BUILD)/bench-infer \
+	  --threads $(BENCH_THREADS) $(if $(BENCH_INFER_ONLY),--only $(BENCH_INFER_ONLY))
 
 .PHONY: bench-gpu bench-step-cpu
 bench-gpu: $(STEP_BENCH)

@@ -124,7 +124,8 @@ TEST(Cli, ChoicesAndValuesAreValidatedBeforeAnythingRuns) {
       {{"train", "cifar"}, "csg train: expected one of: visda, gta5, digits"},
       {{"eval"}, "csg eval: expected one of: visda, gta5"},
       {{"make-tiny", "imagenet", "dir"}, "imagenet"},
-      {{"predict", "--weights", "w.pth"}, "images"},
+      {{"predict", "--weights", "w.pth"}, "inputs"},
+      {{"export", "--out", "m.safetensors"}, "--checkpoint"},
   };
   for (const Case& c : cases) {
     CliResult r = run(c.args);
@@ -155,7 +156,7 @@ TEST(Cli, PredictTakesAFolderAndRefusesOneWithoutImages) {
   image::save_png(dir + "/b.png", im);
   image::save_png(dir + "/a.png", im);
   std::ofstream(dir + "/notes.txt") << "not an image";
-  CliResult r = run({"predict", "--arch", "resnet18", "--num-classes", "10", "--weights", weights, "--resize", "32",
+  CliResult r = run({"predict", "--arch", "resnet18", "--weights", weights, "--resize", "32",
                      "--crop", "32", dir});
   ASSERT_EQ(r.status, 0) << r.err;
   const size_t a = r.out.find("a.png: top-5"), b = r.out.find("b.png: top-5");
@@ -165,9 +166,9 @@ TEST(Cli, PredictTakesAFolderAndRefusesOneWithoutImages) {
   EXPECT_EQ(r.out.find("notes.txt"), std::string::npos);
 
   const std::string empty = tmp.subdir("empty");
-  CliResult e = run({"predict", "--arch", "resnet18", "--num-classes", "10", "--weights", weights, empty});
+  CliResult e = run({"predict", "--arch", "resnet18", "--weights", weights, empty});
   EXPECT_EQ(e.status, 1);
-  EXPECT_NE(e.err.find("no image files"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("a folder without images"), std::string::npos) << e.err;
 }
 
 TEST(Cli, ImageLoadOfAFolderIsAClearError) {

@@ -69,6 +69,7 @@ std::unique_ptr<CLI::App> make_app(Invocation& inv) {
   add_train_commands(*app, inv);
   add_pretrain_command(*app, inv);
   add_predict_command(*app, inv);
+  add_export_command(*app, inv);
   // Hidden (empty group): prints the README's flag tables from these declarations.
   CLI::App* md = app->add_subcommand("flags-markdown", "the flag tables of every command, as Markdown")->group("");
   CLI::App* root = app.get();

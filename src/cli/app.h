@@ -35,6 +35,7 @@ void add_info_command(CLI::App& root, Invocation& inv);
 void add_train_commands(CLI::App& root, Invocation& inv);  // train visda|gta5, eval, hse, make-tiny
 void add_digits_command(CLI::App& train, Invocation& inv);  // train digits
 void add_pretrain_command(CLI::App& root, Invocation& inv);
-void add_predict_command(CLI::App& root, Invocation& inv);
+void add_predict_command(CLI::App& root, Invocation& inv);  // predict, export
+void add_export_command(CLI::App& root, Invocation& inv);
 
 }  // namespace csg::cli

@@ -1,8 +1,10 @@
 // src/core/tensor.cpp — storage, tensor metadata, factories and host access.
 // Views live in src/core/views.cpp, copies and conversions in src/core/copy.cpp.
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
+#include "csg/alloc_stats.h"
 #include "csg/autograd.h"
 #include "csg/cuda.h"
 #include "csg/tensor.h"
@@ -60,7 +62,14 @@ Shape contiguous_strides(const Shape& s) {
 }
 
 // ---- storage -------------------------------------------------------------------------------
+namespace {
+std::atomic<uint64_t> g_storage_allocations{0};
+}  // namespace
+
+uint64_t storage_allocations() { return g_storage_allocations.load(std::memory_order_relaxed); }
+
 Storage::Storage(size_t nbytes, Device dev) : nbytes_(nbytes), device_(dev) {
+  g_storage_allocations.fetch_add(1, std::memory_order_relaxed);
   if (dev == Device::CPU) {
     size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;  // 64-byte aligned for SIMD
     data_ = std::aligned_alloc(64, rounded);

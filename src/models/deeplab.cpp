@@ -1,6 +1,8 @@
 // src/models/deeplab.cpp — DeepLab's two heads on the dilated ResNet.
 #include "csg/models/deeplab.h"
 
+#include "csg/nn_init.h"
+
 namespace csg::models {
 
 namespace {
@@ -13,11 +15,13 @@ ResNetOptions backbone_options(const DeepLabOptions& opt) {
   r.num_classes = opt.backbone_fc;
   r.dilate_layer3 = r.dilate_layer4 = true;  // output stride 8, as the reference's layer3/layer4
   r.seed = opt.seed;
+  r.init_weights = opt.init_weights;
   return r;
 }
 }  // namespace
 
 DeepLab::DeepLab(const DeepLabOptions& opt) : ResNet(backbone_options(opt)), head_kind_(opt.head) {
+  nn::InitGuard init(opt.init_weights);
   Generator gen(opt.seed + 1);
   fc_new_ = register_module("fc_new", std::make_shared<nn::ModuleDict>());
   auto list = fc_new_->add("conv2d_list", std::make_shared<nn::ModuleDict>());

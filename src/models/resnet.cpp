@@ -1,6 +1,8 @@
 // src/models/resnet.cpp — torchvision's ResNet, block by block.
 #include "csg/models/resnet.h"
 
+#include "csg/nn_init.h"
+
 namespace csg::models {
 
 namespace {
@@ -88,6 +90,7 @@ ResNet::ResNet(const ResNetOptions& opt) {
   expansion_ = bottleneck ? Bottleneck::kExpansion : BasicBlock::kExpansion;
   CSG_CHECK(opt.width >= 1, "ResNet: width ", opt.width, " must be positive");
   width_ = opt.width;
+  nn::InitGuard init(opt.init_weights);
   Generator gen(opt.seed);
   conv1 = register_module("conv1", conv(3, width_, 7, 2, 3, 1, gen));
   bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(width_));

@@ -198,6 +198,58 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
   }
 }
 
+// The forward above with the inference epilogue (conv2d_cpu.h). Kept apart so that training
+// keeps its arithmetic (bias first, then the GEMM) bit for bit.
+template <class T>
+void forward_fused(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y, const Epilogue<T>& e) {
+  const int64_t rows = s.C * s.KH * s.KW, OHW = s.OH * s.OW;
+  const int64_t x_image = s.C * s.H * s.W, y_image = s.O * OHW;
+  const int64_t y_stride = e.y_image_stride > 0 ? e.y_image_stride : y_image;
+  const bool pointwise = s.KH == 1 && s.KW == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+  // Large 1x1 maps: one GEMM per image straight from x beats transposing the batch into col.
+  const bool direct = pointwise && OHW >= 784;
+  const int64_t G = direct ? 1 : images_per_group(s, sizeof(T));
+  T* col = direct ? nullptr : scratch<T>(0, rows * G * OHW);
+  T* out = G > 1 ? scratch<T>(1, s.O * G * OHW) : nullptr;
+  // act(v + b[o] + residual) for one output plane; `from` may equal `to`.
+  auto finish = [&](const T* from, T* to, int64_t o, const T* res) {
+    const T bias = b ? b[o] : T(0);
+    if (res && e.relu)
+      for (int64_t p = 0; p < OHW; ++p) to[p] = std::max(from[p] + bias + res[p], T(0));
+    else if (res)
+      for (int64_t p = 0; p < OHW; ++p) to[p] = from[p] + bias + res[p];
+    else if (e.relu)
+      for (int64_t p = 0; p < OHW; ++p) to[p] = std::max(from[p] + bias, T(0));
+    else
+      for (int64_t p = 0; p < OHW; ++p) to[p] = from[p] + bias;
+  };
+  for (int64_t n0 = 0; n0 < s.N; n0 += G) {
+    const int64_t g = std::min(G, s.N - n0), cols = g * OHW;
+    const T* xg = x + n0 * x_image;
+    const T* res0 = e.residual ? e.residual + n0 * y_image : nullptr;
+    T* y0 = y + n0 * y_stride;
+    if (g == 1) {  // [O, OH*OW] is this image's layout: GEMM into y, then one pass in place
+      const T* src = xg;  // a 1x1 unpadded, unstrided column matrix is the image itself
+      if (!pointwise) {
+        im2col(s, xg, 1, col);
+        src = col;
+      }
+      blas::gemm(false, false, s.O, OHW, rows, T(1), w, rows, src, OHW, T(0), y0, OHW);
+#pragma omp parallel for schedule(static) if (y_image > 16384)
+      for (int64_t o = 0; o < s.O; ++o) finish(y0 + o * OHW, y0 + o * OHW, o, res0 ? res0 + o * OHW : nullptr);
+      continue;
+    }
+    im2col(s, xg, g, col);
+    blas::gemm(false, false, s.O, cols, rows, T(1), w, rows, col, cols, T(0), out, cols);
+    // [O, g, OH*OW] -> [g, O, OH*OW] with the epilogue on the way.
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int64_t img = 0; img < g; ++img)
+      for (int64_t o = 0; o < s.O; ++o)
+        finish(out + o * cols + img * OHW, y0 + img * y_stride + o * OHW, o,
+               res0 ? res0 + img * y_image + o * OHW : nullptr);
+  }
+}
+
 template <class T>
 void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
   const int64_t rows = s.C * s.KH * s.KW, OHW = s.OH * s.OW;
@@ -246,6 +298,10 @@ void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, 
 
 template void forward<float>(const Conv2dShape&, const float*, const float*, const float*, float*);
 template void forward<double>(const Conv2dShape&, const double*, const double*, const double*, double*);
+template void forward_fused<float>(const Conv2dShape&, const float*, const float*, const float*, float*,
+                                   const Epilogue<float>&);
+template void forward_fused<double>(const Conv2dShape&, const double*, const double*, const double*, double*,
+                                    const Epilogue<double>&);
 template void backward<float>(const Conv2dShape&, const float*, const float*, const float*, float*, float*, float*);
 template void backward<double>(const Conv2dShape&, const double*, const double*, const double*, double*, double*,
                                double*);

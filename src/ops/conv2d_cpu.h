@@ -11,6 +11,20 @@ using kernels::Conv2dShape;
 template <class T>
 void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y);
 
+// What an inference network fuses into a convolution's output pass:
+//   y = act(conv(x) + b + residual), act = ReLU when `relu`, residual [N,O,OH,OW] (null: none),
+// with y's images `y_image_stride` elements apart (0: O*OH*OW; larger writes a channel slice
+// of a wider tensor, as a concatenation). y must not overlap x or residual. A 1x1, stride-1,
+// unpadded convolution of large maps reads x directly (no im2col copy).
+template <class T>
+struct Epilogue {
+  const T* residual = nullptr;
+  bool relu = false;
+  int64_t y_image_stride = 0;
+};
+template <class T>
+void forward_fused(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y, const Epilogue<T>& e);
+
 // Writes the gradients whose pointers are non-null (each overwritten, not accumulated):
 // dx [N,C,H,W], dw [O,C,KH,KW], db [O], from dy [N,O,OH,OW]. x is needed only for dw, w only for dx.
 template <class T>

@@ -4,6 +4,7 @@
 
 #include "csg/io/checkpoint.h"
 #include "csg/random.h"
+#include "src/infer/training_info.h"
 #include "src/train/settings.h"
 
 namespace csg::train {
@@ -74,6 +75,12 @@ std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim:
   c.meta["seed"] = std::to_string(cfg.seed);
   c.meta["generator_seed"] = std::to_string(default_generator().seed());
   c.meta["generator_offset"] = std::to_string(default_generator().offset());
+  // What export and predict need to rebuild f_e and its task head without flags.
+  c.meta["width"] = std::to_string(cfg.width);
+  c.meta["image_size"] = std::to_string(cfg.image_size);
+  c.meta["num_classes"] = std::to_string(cfg.num_classes);
+  c.meta["seg_head"] = cfg.seg_head;
+  c.meta["model"] = infer::model_info_to_json(infer::training_model_info(cfg));
   const std::string path = checkpoint_path(cfg.out_dir, "csg", step);
   save_checkpoint(path, c);
   return path;

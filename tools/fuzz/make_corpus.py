@@ -199,6 +199,57 @@ def tfevents():
     yield "payload_unknown_fields.ev", b"EV" + event(8, b"\x65\x00\x00\x00\x00" + scalars(("t", -1.0)))
 
 
+def tiny_resnet18(width=1, classes=2):
+    """A ResNet-18 state dict at width 1 (a few KB), torchvision's names, small float values."""
+    tensors, k = [], [0]
+
+    def t(name, *shape):
+        n = 1
+        for d in shape:
+            n *= d
+        k[0] += 1
+        vals = [((i * 7 + k[0]) % 11 - 5) / 10.0 for i in range(n)]
+        tensors.append((name, "F32", shape, struct.pack("<%df" % n, *vals)))
+
+    def bn(prefix, c):
+        t(prefix + ".weight", c), t(prefix + ".bias", c), t(prefix + ".running_mean", c)
+        tensors.append((prefix + ".running_var", "F32", (c,), struct.pack("<%df" % c, *([1.0] * c))))
+
+    t("conv1.weight", width, 3, 7, 7)
+    bn("bn1", width)
+    inplanes = width
+    for s in range(4):
+        planes = width << s
+        for b in range(2):
+            p = "layer%d.%d" % (s + 1, b)
+            cin = inplanes if b == 0 else planes
+            t(p + ".conv1.weight", planes, cin, 3, 3)
+            bn(p + ".bn1", planes)
+            t(p + ".conv2.weight", planes, planes, 3, 3)
+            bn(p + ".bn2", planes)
+            if b == 0 and (s > 0 or inplanes != planes):
+                t(p + ".downsample.0.weight", planes, cin, 1, 1)
+                bn(p + ".downsample.1", planes)
+        inplanes = planes
+    t("fc.weight", classes, inplanes)
+    t("fc.bias", classes)
+    return tensors
+
+
+def csg_models():
+    """Exported models (csg-model metadata), a bare state dict, and broken metadata."""
+    info = {"arch": "resnet18", "width": 1, "num_classes": 2, "head": "fc", "task": "classification",
+            "class_names": ["a", "b"], "resize": 36, "crop": 32, "input_width": 0, "input_height": 0,
+            "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+    meta = {"format": "csg-model", "format_version": "1", "model": json.dumps(info, separators=(",", ":"))}
+    tensors = tiny_resnet18()
+    yield "model_resnet18_w1.safetensors", safetensors_bytes(tensors, meta)
+    yield "state_dict_resnet18_w1.safetensors", safetensors_bytes(tensors, None)
+    yield "model_missing_fc.safetensors", safetensors_bytes(tensors[:-2], meta)
+    bad = dict(info, head="aspp-v2", class_names=["a"])
+    yield "model_bad_head.safetensors", safetensors_bytes(tensors, dict(meta, model=json.dumps(bad)))
+
+
 def files(pattern_dir, *globs):
     for g in globs:
         for p in sorted((FIX / pattern_dir).glob(g)):
@@ -217,6 +268,7 @@ def targets():
         "fuzz_image_decode": list(files("image", "*.png")) + augment + list(extra_images()) +
                              list(files("jpeg", "*.jpg")),
         "fuzz_tfevents": list(tfevents()),
+        "fuzz_model_open": list(csg_models()) + list(checkpoints())[:1] + list(files("pth", "*.pth"))[:2],
     }
 
 

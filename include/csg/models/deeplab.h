@@ -18,6 +18,7 @@ struct DeepLabOptions {
   DeepLabHead head = DeepLabHead::AsppCsg;
   int64_t backbone_fc = 0;     // the reference keeps an unused fc (2048 -> 128); 0 omits it
   uint64_t seed = 0;
+  bool init_weights = true;    // false: zero parameters, to be loaded (see ResNetOptions)
 };
 
 class DeepLab : public ResNet {
@@ -30,15 +31,28 @@ class DeepLab : public ResNet {
   // The head's modules (trained with BN in train mode while the backbone stays frozen).
   nn::Module& head() const { return *fc_new_; }
 
- private:
-  DeepLabHead head_kind_;
-  std::shared_ptr<nn::ModuleDict> fc_new_;
-  // AsppCsg
+  // A conv, its BN and the ReLU after them.
   struct ConvBn {
     std::shared_ptr<nn::Conv2d> conv;
     std::shared_ptr<nn::BatchNorm2d> bn;
     Tensor forward(const Tensor& x) const { return relu(bn->forward(conv->forward(x))); }
   };
+  // The head's layers in evaluation order, for an inference compiler that folds them (src/infer).
+  struct HeadLayers {
+    DeepLabHead kind;
+    std::vector<ConvBn> aspp;            // AsppCsg: 1x1, rates 12/24/36
+    ConvBn aspp_pool, project, refine;   // AsppCsg: image pooling branch, 1x1 projection, 3x3 refine
+    std::shared_ptr<nn::Conv2d> classifier;  // AsppCsg: 1x1 to the classes
+    std::vector<std::shared_ptr<nn::Conv2d>> v2;  // AsppV2: the summed 3x3 convs
+  };
+  HeadLayers head_layers() const {
+    return {head_kind_, aspp_branches_, aspp_pool_, project_, refine_, classifier_, v2_branches_};
+  }
+
+ private:
+  DeepLabHead head_kind_;
+  std::shared_ptr<nn::ModuleDict> fc_new_;
+  // AsppCsg
   std::vector<ConvBn> aspp_branches_;  // 1x1, then rates 12/24/36
   ConvBn aspp_pool_, project_, refine_;
   std::shared_ptr<nn::Conv2d> classifier_;

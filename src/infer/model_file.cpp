@@ -1,0 +1,216 @@
+// src/infer/model_file.cpp — reading every model file csg deploys (exported, training
+// checkpoint, torchvision or DeepLab state dict) into ModelWeights, and writing the export.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "csg/data/datasets.h"
+#include "csg/data/labels.h"
+#include "csg/error.h"
+#include "csg/infer.h"
+#include "csg/io/checkpoint.h"
+#include "csg/io/pth.h"
+#include "csg/io/safetensors.h"
+#include "src/infer/training_info.h"
+
+namespace csg::infer {
+
+namespace {
+
+constexpr const char* kFormat = "csg-model";
+constexpr const char* kFormatVersion = "1";
+
+class Names {
+ public:
+  explicit Names(const std::vector<NamedTensor>& t) {
+    for (const NamedTensor& n : t) by_name_[n.name] = &n.tensor;
+  }
+  const Tensor* find(const std::string& name) const {
+    auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : it->second;
+  }
+  bool has_prefix(const std::string& prefix) const {
+    auto it = by_name_.lower_bound(prefix);
+    return it != by_name_.end() && it->first.rfind(prefix, 0) == 0;
+  }
+  // Blocks of "layer<s>": the largest i with "layer<s>.<i>." present, plus one.
+  int64_t blocks(int stage) const {
+    int64_t n = 0;
+    while (has_prefix("layer" + std::to_string(stage) + "." + std::to_string(n) + ".")) ++n;
+    return n;
+  }
+
+ private:
+  std::map<std::string, const Tensor*> by_name_;
+};
+
+int64_t rows_of(const Tensor* t, const std::string& name, const std::string& where) {
+  CSG_CHECK(t && t->dim() >= 1, where, ": ", name, " is missing or has no rows");
+  return t->size(0);
+}
+
+// Depth from the block counts of a torchvision-style backbone.
+int depth_of(const Names& names, const std::string& where) {
+  const bool bottleneck = names.find("layer1.0.conv3.weight") != nullptr;
+  const int64_t b3 = names.blocks(3);
+  if (bottleneck && b3 == 6) return 50;
+  if (bottleneck && b3 == 23) return 101;
+  if (!bottleneck && b3 == 2) return 18;
+  if (!bottleneck && b3 == 6) return 34;
+  CSG_FAIL(where, ": not a ResNet-18/34/50/101 backbone (", b3, " blocks in layer3, ",
+           bottleneck ? "bottleneck" : "basic", " blocks); expected torchvision names such as layer1.0.conv1.weight");
+}
+
+// F64 tensors become F32; a value beyond float's range is an error (converting it is undefined).
+std::vector<NamedTensor> as_float32(std::vector<NamedTensor> tensors, const std::string& where) {
+  for (NamedTensor& t : tensors) {
+    if (t.tensor.dtype() != DType::F64) continue;
+    const Tensor c = t.tensor.contiguous();
+    const double* p = c.data<double>();
+    for (int64_t i = 0; i < c.numel(); ++i)
+      CSG_CHECK(!(std::fabs(p[i]) > std::numeric_limits<float>::max()) || std::isinf(p[i]), where, ": ", t.name,
+                " holds ", p[i], ", beyond float32's range");
+    t.tensor = c.to(DType::F32);
+  }
+  return tensors;
+}
+
+void check_arch(const ModelInfo& info, const std::string& arch, const std::string& where) {
+  CSG_CHECK(arch.empty() || arch == info.arch, where, ": holds a ", info.arch, " but ", arch,
+            " was asked for; drop the arch or give ", info.arch);
+}
+
+// The ModelInfo a state dict implies: backbone depth and width, task head, classes.
+ModelInfo infer_info(const std::vector<NamedTensor>& tensors, const std::string& where) {
+  Names names(tensors);
+  CSG_CHECK(names.find("conv1.weight"), where,
+            ": no conv1.weight; not a ResNet/DeepLab state dict (torchvision names expected)");
+  ModelInfo m;
+  m.width = rows_of(names.find("conv1.weight"), "conv1.weight", where);
+  const int depth = depth_of(names, where);
+  if (names.has_prefix("fc_new.conv2d_list.")) {
+    m.arch = "deeplab" + std::to_string(depth);
+    const Tensor* v2 = names.find("fc_new.conv2d_list.0.weight");
+    m.head = v2 ? "aspp-v2" : "aspp-csg";
+    m.num_classes = v2 ? rows_of(v2, "fc_new.conv2d_list.0.weight", where)
+                       : rows_of(names.find("fc_new.conv2d_list.0.4.weight"), "fc_new.conv2d_list.0.4.weight", where);
+    m.resize = m.crop = 1;  // unused for segmentation
+  } else {
+    m.arch = "resnet" + std::to_string(depth);
+    if (names.find("head.2.weight")) {
+      m.head = "mlp";
+      m.num_classes = rows_of(names.find("head.2.weight"), "head.2.weight", where);
+    } else {
+      CSG_CHECK(names.find("fc.weight"), where, ": no classifier (fc.weight or head.2.weight) in the state dict");
+      m.head = "fc";
+      m.num_classes = rows_of(names.find("fc.weight"), "fc.weight", where);
+    }
+  }
+  m.class_names = default_class_names(m.task(), m.num_classes);
+  return m;
+}
+
+ModelWeights from_state_dict(std::vector<NamedTensor> tensors, const std::string& arch, const std::string& where) {
+  ModelWeights m;
+  m.info = infer_info(tensors, where);
+  if (m.info.task() == Task::Segmentation)  // the reference's unused backbone fc is not part of DeepLab
+    for (auto it = tensors.begin(); it != tensors.end();)
+      it = it->name.rfind("fc.", 0) == 0 ? tensors.erase(it) : it + 1;
+  m.tensors = as_float32(std::move(tensors), where);
+  check_arch(m.info, arch, where);
+  m.info.validate(where);
+  return m;
+}
+
+ModelWeights from_training_checkpoint(const std::vector<NamedTensor>& all,
+                                      const std::map<std::string, std::string>& meta, const std::string& where) {
+  std::vector<NamedTensor> tensors;
+  for (const NamedTensor& t : all) {
+    if (t.name.rfind("net.encoder_q.", 0) == 0) tensors.push_back({t.name.substr(14), t.tensor});
+    if (t.name.rfind("net.fc_new.", 0) == 0) tensors.push_back({"head." + t.name.substr(11), t.tensor});
+  }
+  CSG_CHECK(!tensors.empty(), where, ": a csg training checkpoint without f_e weights (net.encoder_q.*)");
+  ModelWeights m;
+  m.info = infer_info(tensors, where);
+  auto model = meta.find("model");  // checkpoints since the export format carry the whole ModelInfo
+  if (model != meta.end()) {
+    ModelInfo saved = model_info_from_json(model->second, where);
+    CSG_CHECK(saved.arch == m.info.arch && saved.width == m.info.width && saved.num_classes == m.info.num_classes &&
+                  saved.head == m.info.head,
+              where, ": metadata says ", saved.arch, " width ", saved.width, " ", saved.num_classes, " classes head ",
+              saved.head, ", the tensors are ", m.info.arch, " width ", m.info.width, " ", m.info.num_classes,
+              " classes head ", m.info.head);
+    m.info = saved;
+  } else if (m.info.task() == Task::Classification) {
+    m.info.resize = m.info.crop = 224;  // `csg train`'s default --image-size, for checkpoints that do not say
+  }
+  m.tensors = as_float32(std::move(tensors), where);
+  m.info.validate(where);
+  return m;
+}
+
+bool looks_like_safetensors(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  CSG_CHECK(f, path, ": cannot open the model file (missing or unreadable)");
+  char head[9] = {};
+  f.read(head, 9);
+  return f.gcount() == 9 && head[8] == '{';
+}
+
+}  // namespace
+
+std::vector<std::string> default_class_names(Task task, int64_t n) {
+  std::vector<std::string> names;
+  if (task == Task::Classification && n == 12)
+    for (const char* c : data::visda_class_names()) names.emplace_back(c);
+  else if (task == Task::Segmentation && n == data::kCityscapesNumClasses)
+    for (const char* c : data::cityscapes_class_names()) names.emplace_back(c);
+  else
+    for (int64_t i = 0; i < n && i <= (int64_t(1) << 20); ++i) names.push_back(std::to_string(i));
+  return names;
+}
+
+ModelWeights read_training_checkpoint(const std::string& path) {
+  Checkpoint c = load_checkpoint(path);
+  return from_training_checkpoint(c.tensors, c.meta, path);
+}
+
+ModelWeights read_model(const std::string& path, const std::string& arch) {
+  if (!looks_like_safetensors(path)) return from_state_dict(load_pth(path), arch, path);
+  std::map<std::string, std::string> meta;
+  std::vector<NamedTensor> tensors = load_safetensors(path, &meta);
+  auto format = meta.find("format");
+  if (format == meta.end()) return from_state_dict(std::move(tensors), arch, path);
+  if (format->second == "csg-checkpoint") {
+    ModelWeights m = from_training_checkpoint(tensors, meta, path);
+    check_arch(m.info, arch, path);
+    return m;
+  }
+  CSG_CHECK(format->second == kFormat, path, ": safetensors format '", format->second,
+            "' is neither csg-model nor csg-checkpoint");
+  auto version = meta.find("format_version");
+  CSG_CHECK(version != meta.end() && version->second == kFormatVersion, path, ": csg-model format version '",
+            version == meta.end() ? "(none)" : version->second, "' is not ", kFormatVersion,
+            "; re-export it with this csg");
+  auto model = meta.find("model");
+  CSG_CHECK(model != meta.end(), path, ": csg-model file without its \"model\" metadata; re-export it");
+  ModelWeights m;
+  m.info = model_info_from_json(model->second, path);
+  m.tensors = as_float32(std::move(tensors), path);
+  check_arch(m.info, arch, path);
+  return m;
+}
+
+void export_model(const std::string& path, const ModelWeights& m) {
+  m.info.validate("export " + path);
+  std::vector<NamedTensor> tensors;
+  for (const NamedTensor& t : m.tensors)
+    if (t.tensor.dtype() != DType::I64) tensors.push_back(t);  // BN's num_batches_tracked: not needed to infer
+  save_safetensors(path, tensors,
+                   {{"format", kFormat}, {"format_version", kFormatVersion}, {"model", model_info_to_json(m.info)}});
+}
+
+}  // namespace csg::infer

@@ -1,0 +1,164 @@
+// src/infer/predict.cpp — `csg predict` and `csg export` as library calls (csg/predict.h).
+#include "csg/predict.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+
+#include "csg/data/label_png.h"
+#include "csg/data/labels.h"
+#include "csg/error.h"
+#include "csg/image.h"
+#include "csg/infer.h"
+#include "csg/io/npy.h"
+#include "csg/ops.h"
+#include "csg/progress.h"
+#include "src/infer/threads.h"
+
+namespace csg::infer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_image_name(const fs::path& p) {
+  std::string ext = p.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".ppm", ".pgm", ".tga"})
+    if (ext == e) return true;
+  return false;
+}
+
+std::vector<std::string> read_list(const fs::path& list) {
+  std::ifstream f(list);
+  CSG_CHECK(f, list.string(), ": cannot read the image list");
+  std::vector<std::string> paths;
+  std::string line;
+  while (std::getline(f, line)) {
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    line.erase(0, line.find_first_not_of(" \t"));
+    if (line.empty() || line[0] == '#') continue;
+    fs::path p(line);
+    paths.push_back((p.is_absolute() ? p : list.parent_path() / p).string());
+  }
+  return paths;
+}
+
+// Colours for a label map: Cityscapes' for its 19 train ids, else a fixed spread of hues.
+data::Palette colour_palette(int64_t classes) {
+  data::Palette p;
+  if (classes == data::kCityscapesNumClasses) {
+    const data::Palette by_id = data::cityscapes_palette();
+    for (uint8_t id : data::cityscapes_train_id_to_id()) p.push_back(by_id[id]);
+    return p;
+  }
+  for (int64_t c = 0; c < classes; ++c)
+    p.push_back({uint8_t((c * 67 + 40) % 256), uint8_t((c * 131 + 90) % 256), uint8_t((c * 197 + 160) % 256)});
+  return p;
+}
+
+void print_top(std::FILE* out, const std::string& path, const float* v, const ModelInfo& info, int top_k, bool all) {
+  std::vector<int64_t> order(info.num_classes);
+  std::iota(order.begin(), order.end(), 0);
+  const size_t k = std::min<size_t>(std::max(top_k, 1), order.size());
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](int64_t a, int64_t b) { return v[a] > v[b]; });
+  std::fprintf(out, "%s: top-%zu", path.c_str(), k);
+  for (size_t i = 0; i < k; ++i)
+    std::fprintf(out, " %s (%lld, %.4f)", info.class_names[order[i]].c_str(), static_cast<long long>(order[i]),
+                 v[order[i]]);
+  std::fprintf(out, "\n");
+  if (all) {
+    std::fprintf(out, "logits:");
+    for (int64_t c = 0; c < info.num_classes; ++c) std::fprintf(out, " %.6g", v[c]);
+    std::fprintf(out, "\n");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> paths;
+  for (const std::string& in : inputs) {
+    const fs::path p(in);
+    std::error_code ec;
+    CSG_CHECK(fs::exists(p, ec), in, ": no such image, folder or list file");
+    if (fs::is_directory(p, ec)) {
+      std::vector<std::string> found;
+      for (const auto& e : fs::directory_iterator(p))
+        if (e.is_regular_file() && is_image_name(e.path())) found.push_back(e.path().string());
+      CSG_CHECK(!found.empty(), in, ": a folder without images (.png, .jpg, .jpeg, .bmp, ...)");
+      std::sort(found.begin(), found.end());
+      paths.insert(paths.end(), found.begin(), found.end());
+    } else if (p.extension() == ".txt") {
+      std::vector<std::string> listed = read_list(p);
+      CSG_CHECK(!listed.empty(), in, ": an empty image list");
+      paths.insert(paths.end(), listed.begin(), listed.end());
+    } else {
+      paths.push_back(in);
+    }
+  }
+  return paths;
+}
+
+PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
+  CSG_CHECK(o.batch_size >= 1, "predict: --batch-size must be at least 1, got ", o.batch_size);
+  CSG_CHECK(!o.inputs.empty(), "predict: give at least one image, folder or list file");
+  const std::vector<std::string> paths = expand_inputs(o.inputs);
+  set_threads(o.threads);
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point t_load = Clock::now();
+  ModelWeights weights = read_model(o.model, o.arch);
+  if (o.resize > 0) weights.info.resize = o.resize;
+  if (o.crop > 0) weights.info.crop = o.crop;
+  if (o.mean) weights.info.mean = *o.mean;
+  if (o.std) weights.info.std = *o.std;
+  weights.info.validate("predict (--resize/--crop/--mean/--std)");
+  Engine engine(weights, parse_device(o.device));
+  const ModelInfo& info = engine.info();
+  PredictSummary s;
+  s.load_seconds = std::chrono::duration<double>(Clock::now() - t_load).count();
+  const bool seg = info.task() == Task::Segmentation;
+  if (seg) fs::create_directories(o.out_dir);
+  const data::Palette colours = seg ? colour_palette(info.num_classes) : data::Palette();
+  std::vector<Tensor> all_logits;
+  ProgressBar bar("predict", static_cast<int64_t>(paths.size()), o.quiet);
+  const Clock::time_point t0 = Clock::now();
+  for (size_t b0 = 0; b0 < paths.size(); b0 += o.batch_size) {
+    const size_t b1 = std::min(paths.size(), b0 + size_t(o.batch_size));
+    std::vector<image::Image> images;
+    for (size_t i = b0; i < b1; ++i) images.push_back(image::load(paths[i]));
+    const Tensor logits = engine.run(engine.preprocess(images)).to(Device::CPU).contiguous();
+    if (!seg) {
+      for (size_t i = b0; i < b1; ++i)
+        print_top(out, paths[i], logits.data<float>() + (i - b0) * info.num_classes, info, o.top_k, o.all_logits);
+      if (!o.logits_out.empty()) all_logits.push_back(logits.clone());
+    } else {
+      const std::vector<image::LabelMap> maps = label_maps(logits);
+      for (size_t i = b0; i < b1; ++i) {
+        const std::string stem = (fs::path(o.out_dir) / fs::path(paths[i]).stem()).string();
+        data::write_grey_png(stem + "_labels.png", maps[i - b0]);
+        data::write_palette_png(stem + "_color.png", maps[i - b0], colours);
+        std::fprintf(out, "%s: wrote %s_labels.png, %s_color.png\n", paths[i].c_str(), stem.c_str(), stem.c_str());
+      }
+    }
+    bar.update(static_cast<int64_t>(b1));
+  }
+  s.images = static_cast<int64_t>(paths.size());
+  s.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  s.images_per_second = s.images / std::max(s.seconds, 1e-9);
+  if (!o.logits_out.empty() && !seg) save_npy(o.logits_out, cat(all_logits, 0));
+  std::fprintf(stderr, "%lld images in %.2f s (%.2f images/s; model loaded in %.2f s)\n",
+               static_cast<long long>(s.images), s.seconds, s.images_per_second, s.load_seconds);
+  return s;
+}
+
+std::string export_model_file(const std::string& model_path, const std::string& out_path, const std::string& arch) {
+  const ModelWeights m = read_model(model_path, arch);
+  export_model(out_path, m);
+  return out_path + ": " + m.info.arch + ", " + m.info.head + " head, " + std::to_string(m.info.num_classes) +
+         " classes, " + std::to_string(m.tensors.size()) + " tensors";
+}
+
+}  // namespace csg::infer

@@ -1,0 +1,283 @@
+// tests/test_infer.cpp — the inference engine against the training-time networks (batch norm
+// folded, ReLU and residual fused, buffers reused), model files and export round trips.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <map>
+
+#include "csg/alloc_stats.h"
+#include "csg/infer.h"
+#include "csg/io/safetensors.h"
+#include "csg/models/deeplab.h"
+#include "csg/models/resnet.h"
+#include "csg/nn_init.h"
+#include "src/infer/fused_conv.h"
+#include "src/train/network.h"
+#include "src/train/state.h"
+#include "tests/testing.h"
+
+namespace csg {
+namespace {
+
+using testing::max_abs;
+using testing::max_abs_diff;
+
+// BN statistics and affine parameters away from their (foldable-to-identity) defaults, so the
+// folding is exercised; a fresh network has mean 0, var 1, gamma 1, beta 0.
+void randomise_batch_norm(nn::Module& net, uint64_t seed) {
+  Generator gen(seed);
+  NoGradGuard ng;
+  const std::string suffix = "running_var";
+  std::map<std::string, Tensor> by_name;
+  for (const NamedTensor& t : net.state_dict()) by_name[t.name] = t.tensor;
+  for (const auto& [name, var] : by_name) {
+    if (name.size() < suffix.size() || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+    const std::string bn = name.substr(0, name.size() - suffix.size());  // "layer1.0.bn1."
+    Tensor(var).copy_(rand(var.shape(), gen, var.options(), 0.5, 1.5));
+    Tensor(by_name[bn + "running_mean"]).copy_(mul(randn(var.shape(), gen, var.options()), 0.1));
+    Tensor(by_name[bn + "weight"]).copy_(rand(var.shape(), gen, var.options(), 0.5, 1.5));
+    Tensor(by_name[bn + "bias"]).copy_(mul(randn(var.shape(), gen, var.options()), 0.1));
+  }
+}
+
+infer::ModelWeights weights_of(const nn::Module& net, infer::ModelInfo info) {
+  info.class_names = infer::default_class_names(info.task(), info.num_classes);
+  return {info, net.state_dict()};
+}
+
+// max |a - b| / max |b|: the relative error of a whole logit tensor.
+double relative_error(const Tensor& got, const Tensor& want) { return max_abs_diff(got, want) / max_abs(want); }
+
+Tensor random_input(const Shape& s, uint64_t seed) {
+  Generator gen(seed);
+  return randn(s, gen);
+}
+
+infer::ModelInfo resnet_info(int depth, int64_t width, int64_t classes) {
+  infer::ModelInfo m;
+  m.arch = "resnet" + std::to_string(depth);
+  m.width = width;
+  m.num_classes = classes;
+  m.head = "fc";
+  return m;
+}
+
+void expect_engine_matches_resnet(int depth, int64_t width, const Shape& input) {
+  models::ResNetOptions o;
+  o.depth = depth;
+  o.width = width;
+  o.num_classes = 10;
+  o.seed = 3;
+  models::ResNet net(o);
+  randomise_batch_norm(net, 4);
+  net.eval();
+  const Tensor x = random_input(input, 5);
+  Tensor want;
+  {
+    NoGradGuard ng;
+    want = net.forward(x);
+  }
+  infer::Engine engine(net, weights_of(net, resnet_info(depth, width, 10)).info);
+  const Tensor got = engine.run(x).clone();
+  EXPECT_LE(relative_error(got, want), 1e-5) << "resnet" << depth << " max |diff| " << max_abs_diff(got, want);
+}
+
+TEST(InferEngine, ResNet18MatchesTrainingNetwork) { expect_engine_matches_resnet(18, 16, {2, 3, 64, 64}); }
+
+TEST(InferEngine, ResNet50MatchesTrainingNetwork) { expect_engine_matches_resnet(50, 64, {2, 3, 64, 48}); }
+
+void expect_engine_matches_deeplab(models::DeepLabHead head) {
+  models::DeepLabOptions o;
+  o.depth = 18;
+  o.num_classes = 5;
+  o.head = head;
+  o.seed = 7;
+  models::DeepLab net(o);
+  randomise_batch_norm(net, 8);
+  // The head's BN layers too (their names are not bn1/bn2...): every running_var/mean got one.
+  net.eval();
+  const Tensor x = random_input({2, 3, 41, 57}, 9);
+  Tensor want;
+  {
+    NoGradGuard ng;
+    want = net.forward(x);
+  }
+  infer::ModelInfo info;
+  info.arch = "deeplab18";
+  info.num_classes = 5;
+  info.head = head == models::DeepLabHead::AsppV2 ? "aspp-v2" : "aspp-csg";
+  infer::Engine engine(net, weights_of(net, info).info);
+  const Tensor got = engine.run(x).clone();
+  ASSERT_EQ(got.shape(), want.shape());
+  EXPECT_LE(relative_error(got, want), 1e-5) << "max |diff| " << max_abs_diff(got, want);
+}
+
+TEST(InferEngine, DeepLabAsppCsgMatchesTrainingNetwork) { expect_engine_matches_deeplab(models::DeepLabHead::AsppCsg); }
+TEST(InferEngine, DeepLabAsppV2MatchesTrainingNetwork) { expect_engine_matches_deeplab(models::DeepLabHead::AsppV2); }
+
+TEST(InferEngine, FoldedConvEqualsConvThenBatchNorm) {
+  Generator gen(1);
+  nn::Conv2d conv(3, 4, 3, 1, 1, 1, true, gen);
+  nn::BatchNorm2d bn(4);
+  {
+    NoGradGuard ng;
+    bn.weight.fill_(2.0), bn.bias.fill_(1.0), bn.running_mean.fill_(0.5), bn.running_var.fill_(3.0);
+  }
+  bn.eval();
+  const Tensor x = random_input({1, 3, 5, 5}, 2);
+  NoGradGuard ng;
+  const Tensor want = bn.forward(conv.forward(x));
+  const infer::FusedConv f = infer::fold(conv, &bn, /*relu=*/false);
+  // By hand: w * 2/sqrt(3 + eps), (b - 0.5) * 2/sqrt(3 + eps) + 1.
+  const double s = 2.0 / std::sqrt(3.0 + 1e-5);
+  EXPECT_LE(max_abs_diff(f.weight, mul(conv.weight, s)), 1e-6);
+  EXPECT_LE(max_abs_diff(f.bias, add(mul(sub(conv.bias, full({4}, 0.5)), s), 1.0)), 1e-6);
+  EXPECT_LE(relative_error(conv2d(x, f.weight, f.bias, f.opt), want), 1e-6);
+}
+
+TEST(InferEngine, WarmRunsAllocateNoTensorStorage) {
+  models::ResNetOptions o;
+  o.depth = 18, o.width = 8, o.num_classes = 4;
+  models::ResNet net(o);
+  net.eval();
+  infer::ModelInfo info = resnet_info(18, 8, 4);
+  info.resize = 40, info.crop = 32;
+  infer::Engine engine(net, weights_of(net, info).info);
+  std::vector<image::Image> images(3);
+  for (image::Image& im : images) {
+    im.width = 48, im.height = 40;
+    im.rgb.assign(48 * 40 * 3, 0);
+    for (size_t i = 0; i < im.rgb.size(); ++i) im.rgb[i] = static_cast<uint8_t>(i * 7 + im.rgb.size());
+  }
+  const Tensor first = engine.run(engine.preprocess(images)).clone();
+  const uint64_t pool_after_first = engine.buffer_allocations();
+  const uint64_t storages_before = storage_allocations();
+  for (int run = 0; run < 3; ++run) engine.run(engine.preprocess(images));
+  EXPECT_EQ(storage_allocations(), storages_before) << "a warm run allocated tensor storage";
+  EXPECT_EQ(engine.buffer_allocations(), pool_after_first);
+  EXPECT_GT(pool_after_first, 3u);  // the counter counts: the first run did allocate
+  // And the reused buffers give the same answer.
+  EXPECT_EQ(max_abs_diff(engine.run(engine.preprocess(images)), first), 0.0);
+}
+
+TEST(InferEngine, PreprocessMatchesTorchvisionPipeline) {
+  models::ResNetOptions o;
+  o.depth = 18, o.width = 8, o.num_classes = 3;
+  models::ResNet net(o);
+  net.eval();
+  infer::ModelInfo info = resnet_info(18, 8, 3);
+  info.resize = 36, info.crop = 32;
+  infer::Engine engine(net, weights_of(net, info).info);
+  image::Image im;
+  im.width = 50, im.height = 45;
+  for (int i = 0; i < 50 * 45 * 3; ++i) im.rgb.push_back(static_cast<uint8_t>((i * 31) % 251));
+  const Tensor got = engine.preprocess({im}).clone();
+  const Tensor want = image::to_tensor(image::center_crop(image::resize_shorter_side(im, 36), 32, 32)).unsqueeze(0);
+  EXPECT_EQ(max_abs_diff(got, want), 0.0);
+}
+
+TEST(InferModelFile, ExportRoundTripGivesTheSameLogits) {
+  testing::TempDir dir;
+  models::ResNetOptions o;
+  o.depth = 18, o.width = 8, o.num_classes = 6, o.seed = 11;
+  models::ResNet net(o);
+  randomise_batch_norm(net, 12);
+  net.eval();
+  infer::ModelWeights m = weights_of(net, resnet_info(18, 8, 6));
+  m.info.class_names = {"a", "b", "c", "d", "e", "f"};
+  m.info.mean = {0.5f, 0.25f, 0.125f};
+  infer::export_model(dir / "m.safetensors", m);
+  const infer::ModelWeights back = infer::read_model(dir / "m.safetensors");
+  EXPECT_EQ(back.info.arch, "resnet18");
+  EXPECT_EQ(back.info.width, 8);
+  EXPECT_EQ(back.info.class_names, m.info.class_names);
+  EXPECT_EQ(back.info.mean, m.info.mean);
+  const Tensor x = random_input({2, 3, 32, 32}, 13);
+  infer::Engine a(m), b(back);
+  EXPECT_EQ(max_abs_diff(a.run(x), b.run(x)), 0.0);
+  EXPECT_THROW(infer::read_model(dir / "m.safetensors", "resnet50"), Error);
+}
+
+TEST(InferModelFile, StateDictIsRecognisedWithoutArch) {
+  testing::TempDir dir;
+  models::ResNetOptions o;
+  o.depth = 34, o.width = 4, o.num_classes = 7;
+  models::ResNet net(o);
+  save_safetensors(dir / "r34.safetensors", net.state_dict());
+  const infer::ModelWeights m = infer::read_model(dir / "r34.safetensors");
+  EXPECT_EQ(m.info.arch, "resnet34");
+  EXPECT_EQ(m.info.width, 4);
+  EXPECT_EQ(m.info.num_classes, 7);
+  EXPECT_EQ(m.info.head, "fc");
+  EXPECT_EQ(m.info.crop, 224);
+}
+
+// A `csg train` checkpoint: the exported network must equal f_e + the classifier as training
+// computes them (CsgNetwork::task_logits), and carry the run's settings.
+TEST(InferModelFile, TrainingCheckpointExportsTaskNetwork) {
+  testing::TempDir dir;
+  train::Config cfg = train::default_config(train::Task::Visda);
+  cfg.arch = "resnet18", cfg.width = 8, cfg.num_classes = 12, cfg.image_size = 32, cfg.queue_size = 64;
+  cfg.out_dir = dir.str();
+  train::CsgNetwork net(cfg);
+  randomise_batch_norm(*net.encoder_q, 21);
+  net.set_eval_modes();
+  optim::SGD sgd({{"all", net.parameters(), 0.1}});
+  const std::string ckpt = train::save_training_state(cfg, net, sgd, 5);
+  const infer::ModelWeights m = infer::read_model(ckpt);
+  EXPECT_EQ(m.info.arch, "resnet18");
+  EXPECT_EQ(m.info.head, "mlp");
+  EXPECT_EQ(m.info.crop, 32);
+  EXPECT_EQ(m.info.class_names[0], "aeroplane");
+  infer::export_model(dir / "exported.safetensors", m);
+  infer::Engine engine(infer::read_model(dir / "exported.safetensors"));
+  const Tensor x = random_input({2, 3, 32, 32}, 22);
+  models::ResNetFeatures features;
+  Tensor want;
+  {
+    NoGradGuard ng;
+    want = net.task_logits(x, &features);
+  }
+  EXPECT_LE(relative_error(engine.run(x), want), 1e-5);
+}
+
+TEST(InferModelFile, ErrorsNameTheFile) {
+  testing::TempDir dir;
+  const std::string bad = dir / "not_a_model.safetensors";
+  std::ofstream(bad) << "this is not a model";
+  try {
+    infer::read_model(bad);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+  }
+  // A state dict of a network that is not a ResNet.
+  save_safetensors(dir / "other.safetensors", {{"encoder.weight", ones({2, 2})}});
+  EXPECT_THROW(infer::read_model(dir / "other.safetensors"), Error);
+}
+
+TEST(InferModels, InitWeightsOffLeavesZerosAndIsFaster) {
+  models::ResNetOptions o;
+  o.depth = 50;
+  o.init_weights = false;
+  auto t0 = std::chrono::steady_clock::now();
+  models::ResNet skipped(o);
+  auto t1 = std::chrono::steady_clock::now();
+  o.init_weights = true;
+  models::ResNet drawn(o);
+  auto t2 = std::chrono::steady_clock::now();
+  EXPECT_EQ(max_abs(skipped.conv1->weight), 0.0);
+  EXPECT_EQ(max_abs(skipped.fc->weight), 0.0);
+  EXPECT_GT(max_abs(drawn.conv1->weight), 0.0);
+  EXPECT_TRUE(nn::init_enabled());  // the guard is scoped to the constructor
+  std::printf("ResNet-50 construction: %.0f ms without initialisation, %.0f ms with\n",
+              std::chrono::duration<double, std::milli>(t1 - t0).count(),
+              std::chrono::duration<double, std::milli>(t2 - t1).count());
+}
+
+}  // namespace
+}  // namespace csg
