@@ -227,7 +227,7 @@ TEST(InferModelFile, TrainingCheckpointExportsTaskNetwork) {
   randomise_batch_norm(*net.encoder_q, 21);
   net.set_eval_modes();
   optim::SGD sgd({{"all", net.parameters(), 0.1}});
-  const std::string ckpt = train::save_training_state(cfg, net, sgd, 5);
+  const std::string ckpt = train::save_training_state(cfg, net, sgd, 5, "test-run");
   const infer::ModelWeights m = infer::read_model(ckpt);
   EXPECT_EQ(m.info.arch, "resnet18");
   EXPECT_EQ(m.info.head, "mlp");
