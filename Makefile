@@ -26,7 +26,7 @@ OPENBLAS_KIND := $(if $(OPENBLAS_DIR),OpenMP,pthread: install libopenblas-openmp
 
 CPPFLAGS := -Iinclude -I. -MMD -MP
 CXXFLAGS := -std=c++17 $(OPT) -g1 -fopenmp -Wall -Wextra -Wno-unused-parameter
-LDLIBS   := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
+LDLIBS   := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -lz -fopenmp -pthread
 
 ifeq ($(CUDA),1)
   ifeq ($(wildcard $(CUDNN_HOME)/include/cudnn.h),)
