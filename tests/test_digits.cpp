@@ -11,7 +11,7 @@
 #include <set>
 
 #include "tests/testing.h"
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "tests/digits_fixtures.h"
 
 extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len, int quality);

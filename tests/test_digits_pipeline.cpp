@@ -5,10 +5,11 @@
 #include <fstream>
 #include <sstream>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
+#include "csg/digits/benchmark.h"
 #include "csg/train.h"
 #include "csg/version.h"
-#include "src/train/pretrain.h"
+#include "src/digits/pretrain.h"
 #include "tests/digits_fixtures.h"
 #include "tests/testing.h"
 

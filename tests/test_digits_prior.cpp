@@ -9,9 +9,9 @@
 #include <fstream>
 #include <set>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/io/safetensors.h"
-#include "src/train/pretrain.h"
+#include "src/digits/pretrain.h"
 #include "tests/digits_fixtures.h"
 #include "tests/testing.h"
 

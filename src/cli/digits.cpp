@@ -1,8 +1,8 @@
-// src/cli/digits.cpp — `csg train digits`: the embedded benchmark (src/train/digits.cpp).
+// src/cli/digits.cpp — `csg train digits`: the embedded benchmark (src/digits/benchmark.cpp).
 #include <CLI/CLI.hpp>
 
-#include "csg/data/digits.h"
-#include "csg/train.h"
+#include "csg/digits/data.h"
+#include "csg/digits/benchmark.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
 
@@ -37,7 +37,8 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
   c->add_option("--heldout-count", g.heldout_count, "synthetic digits rendered from the held-out faces")
       ->check(CLI::PositiveNumber);
   c->add_option("--prior-epochs", g.prior_epochs, "epochs of the prior")->check(CLI::PositiveNumber);
-  c->add_option("--prior-images", g.prior_images, "prior images per epoch (0: all 60,000)")
+  c->add_option("--prior-images", g.prior_images,
+                "prior images per epoch (0: all: 60,000; fashion+uci 70,059 with the oversampled digits)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--epochs", g.epochs, "epochs on the synthetic digits")->check(CLI::PositiveNumber);
   c->add_option("--batch-size", g.batch_size, "images per step")->check(CLI::PositiveNumber);

@@ -10,7 +10,7 @@
 
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
-#include "src/train/pretrain.h"
+#include "src/digits/pretrain.h"
 
 namespace csg::cli {
 

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <filesystem>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 
 namespace csg::data {
 

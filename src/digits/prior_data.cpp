@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 
 namespace csg::data {
 

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 
 namespace fs = std::filesystem;
 

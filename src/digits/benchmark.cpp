@@ -1,5 +1,6 @@
-// src/train/digits.cpp — the embedded syn-to-real benchmark, end to end, with the paper's
-// three stages: a prior pretrained on real images (Fashion-MNIST for ImageNet), training on
+// src/digits/benchmark.cpp — the embedded syn-to-real benchmark, end to end, with the paper's
+// three stages: a prior pretrained on real images (Fashion-MNIST, or Fashion-MNIST plus the UCI
+// handwritten digits, for ImageNet), training on
 // synthetic images only (digits rendered from fonts), zero-shot evaluation on real images
 // (MNIST). The baseline and CSG get the same seed, data and budget; the table reports
 // accuracy and hyperspherical energy as the paper's Table 1.
@@ -9,14 +10,15 @@
 #include <fstream>
 #include <memory>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/metrics.h"
 #include "csg/progress.h"
+#include "csg/digits/benchmark.h"
 #include "csg/train.h"
-#include "src/digits/digits_table.h"
-#include "src/train/digits_figures.h"
+#include "src/digits/table.h"
+#include "src/digits/figures.h"
 #include "src/train/evaluate.h"
-#include "src/train/pretrain.h"
+#include "src/digits/pretrain.h"
 #include "src/train/run_folder.h"
 
 namespace csg::train {

@@ -1,4 +1,4 @@
-// src/data/digits_prepare.cpp — writes the digits benchmark to disk in the VisDA layout.
+// src/digits/prepare.cpp — writes the digits benchmark to disk in the VisDA layout.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/random.h"
 
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-// src/digits/digits_table.h — the digits benchmark's result table, in Markdown: per model the
+// src/digits/table.h — the digits benchmark's result table, in Markdown: per model the
 // energies and accuracies (mean +- std over seeds), then CSG - baseline per seed with the mean
 // difference, its 95% Student-t interval and the seeds CSG wins, under a line naming the CPU and
 // BLAS kernels that produced it.
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "csg/train.h"
+#include "csg/digits/benchmark.h"
 
 namespace csg::train {
 

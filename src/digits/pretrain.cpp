@@ -1,8 +1,9 @@
-// src/train/pretrain.cpp — the real-image prior of the embedded benchmark: a small ResNet
-// trained with labels on Fashion-MNIST (real photographs of products), standing in for the
+// src/digits/pretrain.cpp — the real-image prior of the embedded benchmark: a small ResNet
+// trained with labels on Fashion-MNIST (real photographs of products), alone or with the UCI
+// handwritten digits as 10 more classes (src/digits/prior_data.cpp), standing in for the
 // ImageNet pretraining that CSG starts from. Saved as a safetensors state dict with
 // torchvision's names, so `--weights prior.safetensors` loads it like an ImageNet .pth.
-#include "src/train/pretrain.h"
+#include "src/digits/pretrain.h"
 
 #include <chrono>
 #include <cstdio>
@@ -11,7 +12,7 @@
 
 #include "csg/augment.h"
 #include "csg/autograd.h"
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/data/loader.h"
 #include "csg/io/safetensors.h"
 #include "csg/metrics.h"

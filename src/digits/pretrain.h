@@ -1,11 +1,11 @@
-// src/train/pretrain.h — supervised pretraining of the embedded benchmark's real-image prior.
+// src/digits/pretrain.h — supervised pretraining of the embedded benchmark's real-image prior.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "csg/train.h"
+#include "csg/digits/benchmark.h"
 
 namespace csg::train {
 

