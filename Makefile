@@ -32,7 +32,7 @@ OPENBLAS_KIND := $(if $(OPENBLAS_DIR),OpenMP,pthread: install libopenblas-openmp
 CPPFLAGS := -Iinclude -I. -MMD -MP
 # -fPIC: the same objects go into libcsg.a and the shared libcsg.so.
 CXXFLAGS := -std=c++17 $(OPT) -g1 -fopenmp -fPIC -Wall -Wextra -Wno-unused-parameter
-LDLIBS   := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -fopenmp -pthread
+LDLIBS   := $(if $(OPENBLAS_DIR),-L$(OPENBLAS_DIR) -Wl$(comma)-rpath$(comma)$(OPENBLAS_DIR)) -lopenblas -lz -fopenmp -pthread
 
 # oneDNN (libdnnl-dev) runs the f32 CPU convolutions and GEMMs with kernels picked from the CPU's
 # feature flags at run time; double stays on im2col + OpenBLAS (oneDNN has no f64). Debian's

@@ -11,7 +11,7 @@
 #include <set>
 
 #include "tests/testing.h"
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "tests/digits_fixtures.h"
 
 extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len, int quality);
@@ -68,6 +68,11 @@ const DigitRenderer& renderer() {
 }
 
 bool have_fonts() { return !find_digit_fonts().empty(); }
+// The training (DejaVu) and held-out (other families) faces prepare_digits needs.
+bool have_font_split() {
+  const DigitFontSplit split = split_digit_fonts(find_digit_fonts());
+  return !split.train.empty() && !split.heldout.empty();
+}
 
 
 }  // namespace
@@ -295,7 +300,7 @@ TEST(MnistJson, RealPackageWhenPresent) {
 // ---- prepare_digits ---------------------------------------------------------------------
 
 TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
-  if (!have_fonts()) GTEST_SKIP() << "no TrueType fonts (apt-get install fonts-dejavu-core)";
+  if (!have_font_split()) GTEST_SKIP() << "needs DejaVu and held-out faces (bash tools/install-deps.sh)";
   TempDir tmp;
   write_mnist_fixture(tmp / "mnist", 3);
   fs::create_directories(tmp / "fashion");
@@ -307,6 +312,7 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
   o.seed = 5;
   o.train_count = 30;
   o.val_count = 12;
+  o.heldout_count = 10;
   o.test_count = 20;
   o.mnist_package_dir = tmp / "mnist";
   o.fashion_mnist_dir = tmp / "fashion";
@@ -319,6 +325,7 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
   EXPECT_FALSE(layout.reused);
   EXPECT_EQ(last_done["train"], 30);
   EXPECT_EQ(last_done["val_synthetic"], 12);
+  EXPECT_EQ(last_done["test_fonts"], 10);
   EXPECT_EQ(last_done["test_real"], 20);
   EXPECT_EQ(last_done["fashion_mnist"], 4);
 
@@ -350,6 +357,14 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
   EXPECT_EQ(prior->get(3).label, 9);
   // Train and validation are different samples.
   EXPECT_NE(train->get(0).image.rgb, val->get(0).image.rgb);
+  // The held-out-fonts split: balanced labels, rendered from faces whose families training never saw.
+  auto fonts = open_visda(layout.root, "test_fonts");
+  ASSERT_EQ(fonts->size(), 10);
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(fonts->entries()[i].label, i % 10);
+  ASSERT_FALSE(layout.heldout_fonts.empty());
+  std::set<std::string> train_families;
+  for (const std::string& f : layout.fonts) train_families.insert(font_family(f));
+  for (const std::string& f : layout.heldout_fonts) EXPECT_EQ(train_families.count(font_family(f)), 0u) << f;
 
   // Second run: nothing rewritten.
   const auto mtime = fs::last_write_time(train->path(0));
@@ -372,13 +387,68 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
 }
 
 TEST(DigitsPrepare, MissingPackageIsAClearError) {
-  if (!have_fonts()) GTEST_SKIP() << "no TrueType fonts (apt-get install fonts-dejavu-core)";
+  if (!have_font_split()) GTEST_SKIP() << "needs DejaVu and held-out faces (bash tools/install-deps.sh)";
   TempDir tmp;
   DigitsOptions o;
   o.train_count = 10;
   o.val_count = 10;
+  o.heldout_count = 10;
   o.fashion_mnist = false;
   o.mnist_package_dir = tmp / "no-package";
   const std::string msg = expect_error([&] { prepare_digits(tmp / "out", o); });
   EXPECT_NE(msg.find("no-package"), std::string::npos) << msg;
+}
+
+// ---- the held-out-fonts split -----------------------------------------------------------
+
+TEST(DigitFonts, FamilyOfAFontFile) {
+  EXPECT_EQ(font_family("/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"), "DejaVuSansMono");
+  EXPECT_EQ(font_family("DejaVuSansCondensed-BoldOblique.ttf"), "DejaVuSansCondensed");
+  EXPECT_EQ(font_family("DejaVuMathTeXGyre.ttf"), "DejaVuMathTeXGyre");
+  EXPECT_EQ(font_family("/x/LiberationSansNarrow-Italic.ttf"), "LiberationSansNarrow");
+  EXPECT_EQ(font_family("FreeSerifBoldItalic.ttf"), "FreeSerif");
+  EXPECT_EQ(font_family("FreeMonoOblique.ttf"), "FreeMono");
+  EXPECT_EQ(font_family("FreeSans.ttf"), "FreeSans");
+}
+
+TEST(DigitFonts, SplitKeepsDejaVuForTrainingAndEveryOtherFamilyOut) {
+  const DigitFontSplit split = split_digit_fonts(
+      {"/f/dejavu/DejaVuSans.ttf", "/f/dejavu/DejaVuSerif-Bold.ttf", "/f/liberation/LiberationSerif-Regular.ttf",
+       "/f/freefont/FreeSans.ttf"});
+  EXPECT_EQ(split.train, (std::vector<std::string>{"/f/dejavu/DejaVuSans.ttf", "/f/dejavu/DejaVuSerif-Bold.ttf"}));
+  EXPECT_EQ(split.heldout,
+            (std::vector<std::string>{"/f/liberation/LiberationSerif-Regular.ttf", "/f/freefont/FreeSans.ttf"}));
+}
+
+TEST(DigitFonts, InstalledSplitIsDisjointByFamily) {
+  if (!have_font_split()) GTEST_SKIP() << "needs DejaVu and held-out faces (bash tools/install-deps.sh)";
+  const std::vector<std::string> all = find_digit_fonts();
+  const DigitFontSplit split = split_digit_fonts(all);
+  EXPECT_EQ(split.train.size() + split.heldout.size(), all.size());  // every face in exactly one list
+  std::set<std::string> train_families, heldout_families;
+  for (const std::string& f : split.train) train_families.insert(font_family(f));
+  for (const std::string& f : split.heldout) heldout_families.insert(font_family(f));
+  for (const std::string& f : heldout_families) EXPECT_EQ(train_families.count(f), 0u) << f;
+  for (const std::string& f : train_families) EXPECT_EQ(f.rfind("DejaVu", 0), 0u) << f;
+  // The held-out faces render every digit (the renderer drops faces that cannot).
+  const DigitRenderer heldout(split.heldout);
+  EXPECT_FALSE(heldout.fonts().empty());
+  for (const std::string& f : heldout.fonts()) EXPECT_EQ(train_families.count(font_family(f)), 0u) << f;
+}
+
+TEST(DigitFonts, PrepareRefusesAHeldOutFaceOfATrainingFamily) {
+  const std::vector<std::string> all = find_digit_fonts();
+  std::vector<std::string> sans;
+  for (const std::string& f : all)
+    if (font_family(f) == "DejaVuSans") sans.push_back(f);
+  if (sans.size() < 2) GTEST_SKIP() << "needs two DejaVuSans faces (apt-get install fonts-dejavu-core)";
+  TempDir tmp;
+  DigitsOptions o;
+  o.train_count = o.val_count = o.heldout_count = 10;
+  o.fashion_mnist = false;
+  o.font_files = {sans[0]};
+  o.heldout_font_files = {sans[1]};  // another face of the same family: not unseen
+  const std::string msg = expect_error([&] { prepare_digits(tmp / "out", o); });
+  EXPECT_NE(msg.find("shares its family (DejaVuSans)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(sans[1]), std::string::npos) << msg;
 }

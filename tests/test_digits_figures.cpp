@@ -8,7 +8,7 @@
 #include "csg/image.h"
 #include "csg/plot.h"
 #include "csg/train.h"
-#include "src/train/digits_figures.h"
+#include "src/digits/figures.h"
 #include "src/train/evaluate.h"
 #include "tests/testing.h"
 

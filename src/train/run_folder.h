@@ -19,7 +19,7 @@ std::string resolve_resume(const std::string& resume, const std::string& out_dir
                            const std::string& task);
 
 // Files a run writes: config*.json, log.csv, <prefix>-<step>.ckpt (and their temporary files),
-// best.ckpt, events.out.tfevents.*, *.png; a sub-folder counts when everything in it does.
+// best.ckpt, events.out.tfevents.*, *.png, table.md; a sub-folder counts when everything in it does.
 bool is_run_file(const std::string& path);
 
 struct RunFolderPlan {

@@ -333,6 +333,9 @@ TrainSummary run_training(const Config& requested) {
     }
   }
   summary.steps = step;
+  // Every rank learns where rank 0 wrote the final checkpoint, once it is on disk.
+  summary.final_checkpoint = comm.broadcast_text(summary.final_checkpoint);
+  comm.barrier();
   if (parallel.is_root())
     std::fprintf(stderr, "training done: %lld steps; checkpoint %s; log %s\n", static_cast<long long>(step),
                  summary.final_checkpoint.c_str(), csv_path.c_str());

@@ -1,6 +1,6 @@
-// src/train/digits_figures.cpp — training curves and the feature-sphere figure (paper Fig. 2)
+// src/digits/figures.cpp — training curves and the feature-sphere figure (paper Fig. 2)
 // of the digits benchmark, drawn with csg/plot.h.
-#include "src/train/digits_figures.h"
+#include "src/digits/figures.h"
 
 #include <algorithm>
 #include <cmath>

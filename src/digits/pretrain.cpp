@@ -1,16 +1,18 @@
-// src/train/pretrain.cpp — the real-image prior of the embedded benchmark: a small ResNet
-// trained with labels on Fashion-MNIST (real photographs of products), standing in for the
+// src/digits/pretrain.cpp — the real-image prior of the embedded benchmark: a small ResNet
+// trained with labels on Fashion-MNIST (real photographs of products), alone or with the UCI
+// handwritten digits as 10 more classes (src/digits/prior_data.cpp), standing in for the
 // ImageNet pretraining that CSG starts from. Saved as a safetensors state dict with
 // torchvision's names, so `--weights prior.safetensors` loads it like an ImageNet .pth.
-#include "src/train/pretrain.h"
+#include "src/digits/pretrain.h"
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "csg/augment.h"
 #include "csg/autograd.h"
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 #include "csg/data/loader.h"
 #include "csg/io/safetensors.h"
 #include "csg/metrics.h"
@@ -37,12 +39,16 @@ data::Transform prior_transform(int size) {
 
 PretrainResult pretrain_prior(const PretrainConfig& cfg) {
   const Device dev = parse_device(cfg.device);
-  auto train_set = std::shared_ptr<const data::Dataset>(data::open_fashion_mnist(cfg.fashion_dir, "train", cfg.image_size));
-  auto test_set = std::shared_ptr<const data::Dataset>(data::open_fashion_mnist(cfg.fashion_dir, "test", cfg.image_size));
+  const data::PriorSets sets = data::open_prior_sets(cfg.kind, cfg.fashion_dir, cfg.uci_path, cfg.image_size);
+  const std::shared_ptr<const data::Dataset>& train_set = sets.train;
+  if (!cfg.quiet && sets.uci_train > 0)
+    std::fprintf(stderr, "  prior %s: %lld images per epoch, %lld UCI digits x %lld copies\n", cfg.kind.c_str(),
+                 static_cast<long long>(train_set->size()), static_cast<long long>(sets.uci_train),
+                 static_cast<long long>(sets.uci_copies));
   models::ResNetOptions mo;
   mo.depth = models::resnet_depth_from_name(cfg.arch);
   mo.width = cfg.width;
-  mo.num_classes = 10;
+  mo.num_classes = sets.num_classes;
   mo.seed = cfg.seed;
   models::ResNet model(mo);
   model.to(dev);
@@ -79,7 +85,8 @@ PretrainResult pretrain_prior(const PretrainConfig& cfg) {
       }
     }
   }
-  // Accuracy on the Fashion-MNIST test split: is the prior any good at real images?
+  // Accuracy on each test split (Fashion-MNIST; held-out UCI digits): is the prior any good at
+  // real images, and at real handwriting?
   PretrainResult r;
   {
     NoGradGuard ng;
@@ -87,23 +94,31 @@ PretrainResult pretrain_prior(const PretrainConfig& cfg) {
     data::LoaderOptions eo;
     eo.batch_size = 256;
     eo.num_workers = cfg.workers;
-    data::DataLoader eval(test_set, prior_transform(cfg.image_size), eo);
-    eval.start_epoch(0);
-    ClassAccuracy acc(10);
-    while (auto batch = eval.next()) acc.add(model.forward(batch->views[0].to(dev)), batch->labels);
-    r.test_accuracy = acc.overall_accuracy();
+    for (const auto& [name, test_set] : sets.tests) {
+      data::DataLoader eval(test_set, prior_transform(cfg.image_size), eo);
+      eval.start_epoch(0);
+      ClassAccuracy acc(sets.num_classes);
+      while (auto batch = eval.next()) acc.add(model.forward(batch->views[0].to(dev)), batch->labels);
+      r.test_accuracies.push_back({name, acc.overall_accuracy()});
+    }
+    r.test_accuracy = r.test_accuracies.front().second;
   }
   model.to(Device::CPU);
-  save_safetensors(cfg.out_path, model.state_dict(),
-                   {{"what", "csg digits prior (Fashion-MNIST)"}, {"arch", cfg.arch}, {"width", std::to_string(cfg.width)},
-                    {"test_accuracy", std::to_string(r.test_accuracy)}});
+  std::map<std::string, std::string> meta = {{"what", "csg digits prior (" + cfg.kind + ")"},
+                                             {"arch", cfg.arch},
+                                             {"width", std::to_string(cfg.width)},
+                                             {"classes", std::to_string(sets.num_classes)}};
+  for (const auto& [name, acc] : r.test_accuracies) meta["accuracy " + name] = std::to_string(acc);
+  save_safetensors(cfg.out_path, model.state_dict(), meta);
   r.path = cfg.out_path;
   return r;
 }
 
 PretrainConfig digits_prior_config(const DigitsConfig& dc) {
   PretrainConfig pc;
+  pc.kind = dc.prior;
   pc.fashion_dir = dc.fashion_dir;
+  pc.uci_path = dc.uci_path;
   pc.arch = dc.arch;
   pc.width = dc.width;
   pc.epochs = dc.prior_epochs;
@@ -118,7 +133,7 @@ std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg) 
   const std::string images = cfg.images_per_epoch > 0 ? std::to_string(cfg.images_per_epoch) : "all";
   char lr[32];
   std::snprintf(lr, sizeof lr, "%g", cfg.lr);
-  const std::string name = "digits-prior-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-s" +
+  const std::string name = "digits-prior-" + cfg.kind + "-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-s" +
                            std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-b" +
                            std::to_string(cfg.batch_size) + "-lr" + lr + "-seed" + std::to_string(cfg.seed) +
                            ".safetensors";

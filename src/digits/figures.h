@@ -1,4 +1,4 @@
-// src/train/digits_figures.h — the figures of the digits benchmark: training curves from the
+// src/digits/figures.h — the figures of the digits benchmark: training curves from the
 // runs' CSV logs, and the paper's Figure 2 (real-digit features on the unit circle with a
 // kernel density estimate, one panel per model).
 #pragma once
