@@ -10,6 +10,7 @@
 #include "csg/error.h"
 #include "csg/metrics.h"
 #include "csg/version.h"
+#include "src/ops/onednn/context.h"
 
 namespace csg::train {
 
@@ -54,7 +55,10 @@ std::string digits_table(const DigitsConfig& dc, const std::vector<DigitsRow>& r
   os << "\nbudget: prior " << dc.prior_epochs << " epoch(s) x " << prior_images << " images; " << dc.epochs
      << " epochs x " << dc.train_count << " synthetic digits; " << dc.heldout_count << " held-out-font digits; "
      << (dc.test_count < 0 ? std::string("all 10,000") : std::to_string(dc.test_count)) << " real test digits";
-  os << "\nmachine: " << cpu_model_name() << ", " << blas_core_name() << ", " << omp_get_max_threads()
+  // The kernels that round the f32 convolutions and GEMMs: oneDNN's (by ISA) or im2col + OpenBLAS.
+  const std::string kernels = onednn::active() ? "oneDNN " + onednn::isa_name() + " (f32 convolutions, GEMMs), "
+                                               : std::string("im2col + ");
+  os << "\nmachine: " << cpu_model_name() << ", " << kernels << blas_core_name() << ", " << omp_get_max_threads()
      << " OpenMP threads\n\n";
   os << "| model | E0 | E1 | E2 | real MNIST (%) | held-out fonts (%) |\n|---|---|---|---|---|---|\n";
   for (const DigitsRow& r : rows)
