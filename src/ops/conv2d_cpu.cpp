@@ -12,8 +12,6 @@
 // regions (OpenBLAS threads itself).
 #include "src/ops/conv2d_cpu.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -22,6 +20,7 @@
 
 #include "csg/error.h"
 
+#include "src/core/host_scratch.h"
 #include "src/ops/blas.h"
 
 namespace csg::conv2d_cpu {
@@ -39,37 +38,12 @@ int64_t images_per_group(const Conv2dShape& s, size_t elem_size) {
   return std::clamp<int64_t>(kScratchBudget / per_image, 1, std::max<int64_t>(s.N, 1));
 }
 
-// Column and staging buffers are kept between calls (per thread, grow-only): a fresh
-// allocation this large is served by mmap, and touching its pages again on every call costs
-// a page fault per 4 KB, which in a VM can exceed the time of the GEMM itself.
-constexpr size_t kHugePage = size_t(2) << 20;
-
+// Column and staging buffers are kept between calls, per thread, grow-only (see HostScratch).
 template <class T>
 T* scratch(int slot, int64_t n) {
-  struct Free {
-    void operator()(unsigned char* p) const { std::free(p); }
-  };
-  struct Buffer {
-    std::unique_ptr<unsigned char, Free> data;
-    size_t bytes = 0;
-  };
-  thread_local Buffer buffers[2];
+  thread_local HostScratch buffers[2];
   const size_t need = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T);
-  Buffer& b = buffers[slot];
-  if (b.bytes < need) {
-    b.data.reset();  // free the old one first: never hold both
-    // 2 MB aligned and backed by huge pages where the kernel allows: GEMM streams through
-    // tens of MB of columns, and 4 KB pages would cost a TLB miss every 1024 floats.
-    const size_t bytes = (need + kHugePage - 1) / kHugePage * kHugePage;
-    void* p = std::aligned_alloc(kHugePage, bytes);
-    CSG_CHECK(p, "conv2d: out of host memory allocating ", bytes, " bytes of im2col scratch");
-#ifdef MADV_HUGEPAGE
-    madvise(p, bytes, MADV_HUGEPAGE);  // advisory: failure only means 4 KB pages
-#endif
-    b.data.reset(static_cast<unsigned char*>(p));
-    b.bytes = bytes;
-  }
-  return reinterpret_cast<T*>(b.data.get());
+  return static_cast<T*>(buffers[slot].reserve(need, "conv2d: im2col scratch"));
 }
 
 // The outputs o in [lo, hi) whose input o*stride + i0 lies inside [0, n), for an output of

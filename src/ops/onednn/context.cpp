@@ -2,11 +2,11 @@
 // im2col + OpenBLAS path.
 #include "src/ops/onednn/context.h"
 
-#include <sys/mman.h>
-
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+
+#include "src/core/host_scratch.h"
 
 namespace csg::onednn {
 
@@ -54,28 +54,8 @@ dnnl::stream& stream() {
 }
 
 void* buffer(Slot slot, size_t bytes) {
-  struct Free {
-    void operator()(void* p) const { std::free(p); }
-  };
-  struct Buffer {
-    std::unique_ptr<void, Free> data;
-    size_t bytes = 0;
-  };
-  constexpr size_t kHugePage = size_t(2) << 20;
-  thread_local Buffer buffers[static_cast<int>(Slot::Count)];
-  Buffer& b = buffers[static_cast<int>(slot)];
-  if (b.bytes < bytes) {
-    b.data.reset();  // free the old one first: never hold both
-    const size_t size = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-    void* p = std::aligned_alloc(kHugePage, size);
-    CSG_CHECK(p, "oneDNN: out of host memory allocating ", size, " bytes of staging buffer");
-#ifdef MADV_HUGEPAGE
-    madvise(p, size, MADV_HUGEPAGE);  // advisory: failure only means 4 KB pages
-#endif
-    b.data.reset(p);
-    b.bytes = size;
-  }
-  return b.data.get();
+  thread_local HostScratch buffers[static_cast<int>(Slot::Count)];
+  return buffers[static_cast<int>(slot)].reserve(bytes, "oneDNN: staging buffer");
 }
 
 #else
