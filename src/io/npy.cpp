@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "src/io/atomic_file.h"
+
 namespace csg {
 
 namespace {
@@ -29,19 +31,15 @@ void save_npy(const std::string& path, const Tensor& t_in) {
   const size_t unpadded = 10 + header.size() + 1;  // magic(6) + version(2) + len(2) + header + '\n'
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    CSG_CHECK(f.good(), path, ": cannot write (directory missing or not writable)");
-    const uint16_t len = static_cast<uint16_t>(header.size());
-    f.write("\x93NUMPY\x01\x00", 8);
-    f.put(static_cast<char>(len & 0xff));
-    f.put(static_cast<char>(len >> 8));
-    f << header;
-    f.write(static_cast<const char*>(t.raw_data()), t.numel() * dtype_size(t.dtype()));
-    CSG_CHECK(f.good(), path, ": write failed (disk full?)");
-  }
-  CSG_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, path, ": cannot rename ", tmp, " into place");
+  // Written whole or not at all (a crash keeps the previous file), as checkpoints are.
+  io::AtomicFile f(path);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  const char magic[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', '\x01', '\x00', static_cast<char>(len & 0xff),
+                          static_cast<char>(len >> 8)};
+  f.write(magic, sizeof magic);
+  f.write(header.data(), header.size());
+  f.write(t.raw_data(), static_cast<size_t>(t.numel()) * dtype_size(t.dtype()));
+  f.commit();
 }
 
 Tensor load_npy(const std::string& path) {
