@@ -177,8 +177,8 @@ train::Config finish(const TrainFlags& f, bool training) {
 // The network flags given on the command line (eval/hse take the rest from the checkpoint).
 std::vector<std::string> given_network_flags(CLI::App* c) {
   std::vector<std::string> given;
-  for (const char* key : {"arch", "width", "num-classes", "seg-head", "layers", "pool", "embed-dim", "image-size"}) {
-    const CLI::Option* o = c->get_option_no_throw(std::string("--") + key);
+  for (const std::string& key : train::network_setting_keys()) {  // "csg" has no flag: never given
+    const CLI::Option* o = c->get_option_no_throw("--" + key);
     if (o != nullptr && o->count() > 0) given.push_back(key);
   }
   return given;

@@ -150,12 +150,16 @@ void apply_network_setting(Config& c, const std::string& key, const std::string&
 
 }  // namespace
 
+const std::vector<std::string>& network_setting_keys() {
+  static const std::vector<std::string> keys = {"arch", "width", "num-classes", "seg-head", "layers",
+                                                "pool", "csg", "embed-dim", "image-size"};
+  return keys;
+}
+
 Config with_checkpoint_network_settings(Config cfg, const std::map<std::string, std::string>& meta,
                                         const std::string& path, const std::vector<std::string>& given) {
-  static const std::vector<std::string> kKeys = {"arch", "width", "num-classes", "seg-head", "layers",
-                                                 "pool", "csg", "embed-dim", "image-size"};
   const std::vector<Setting> now = settings_of(cfg);
-  for (const std::string& key : kKeys) {
+  for (const std::string& key : network_setting_keys()) {
     auto it = meta.find("config." + key);
     if (it == meta.end()) continue;
     std::string current;

@@ -35,6 +35,8 @@ std::vector<std::string> resume_differences(const std::map<std::string, std::str
 // records them. A setting named in `given` (set on the command line) must agree with the
 // checkpoint (csg::Error naming both values); the others are taken from it. A checkpoint of an
 // older csg records none of them: cfg comes back unchanged.
+// The keys of those settings, in that order.
+const std::vector<std::string>& network_setting_keys();
 Config with_checkpoint_network_settings(Config cfg, const std::map<std::string, std::string>& checkpoint_meta,
                                         const std::string& checkpoint_path, const std::vector<std::string>& given);
 
