@@ -11,6 +11,8 @@
 namespace csg::train {
 
 enum class Task { Visda, Gta5 };
+// "visda" / "gta5": the command-line word, run folder prefix and checkpoint record of a task.
+const char* task_name(Task task);
 
 struct Config {
   Task task = Task::Visda;

@@ -33,8 +33,6 @@ struct TrainFlags {
   int64_t max_images = 2000;
 };
 
-const char* task_name(Task t) { return t == Task::Visda ? "visda" : "gta5"; }
-
 // The flags that choose the network (shared by train, eval and hse).
 void add_network_flags(CLI::App* c, TrainFlags& f, Task task) {
   const size_t before = c->get_options().size();
@@ -194,7 +192,7 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
   auto f = std::make_shared<TrainFlags>();
   f->cfg = train::default_config(task);
   CLI::App* c = train->add_subcommand(
-      task_name(task), task == Task::Visda
+      train::task_name(task), task == Task::Visda
                            ? "train on VisDA-17's synthetic images, evaluate on its real ones (mean class accuracy)"
                            : "train DeepLabv2 on GTA5, evaluate on Cityscapes val (mIoU)");
   add_data_flags(c, *f, task, /*training=*/true);
@@ -222,7 +220,7 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
 void add_eval_task(CLI::App* eval, Task task, Invocation& inv) {
   auto f = std::make_shared<TrainFlags>();
   f->cfg = train::default_config(task);
-  CLI::App* c = eval->add_subcommand(task_name(task), task == Task::Visda
+  CLI::App* c = eval->add_subcommand(train::task_name(task), task == Task::Visda
                                                           ? "the per-class accuracy table on VisDA-17's real images"
                                                           : "the per-class IoU table on Cityscapes val");
   add_data_flags(c, *f, task, /*training=*/false);

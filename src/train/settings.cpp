@@ -41,7 +41,7 @@ std::vector<Setting> settings_of(const Config& c) {
   // --weights is reloaded on resume (f_eo is not stored), so a different file is a user error
   // this check cannot see; the README says so.
   return {
-      {"task", c.task == Task::Visda ? "visda" : "gta5", true},
+      {"task", task_name(c.task), true},
       {"data", text(c.data), false},
       {"val-data", text(c.val_data), false},
       {"train-split", text(c.train_split), true},

@@ -33,7 +33,7 @@ void expect_same(const std::map<std::string, std::string>& meta, const std::stri
 void check_resume_settings(const std::string& path, const std::map<std::string, std::string>& meta,
                            const Config& cfg) {
   if (meta.count("config.task") == 0) {
-    expect_same(meta, path, "task", cfg.task == Task::Visda ? "visda" : "gta5");
+    expect_same(meta, path, "task", task_name(cfg.task));
     expect_same(meta, path, "arch", cfg.arch);
     expect_same(meta, path, "csg", cfg.csg ? "1" : "0");
     expect_same(meta, path, "layers", layers_string(cfg));
@@ -67,7 +67,7 @@ std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim:
     c.meta["queue_pointer." + std::to_string(l)] = std::to_string(q->pointer());
   }
   c.meta["step"] = std::to_string(step);
-  c.meta["task"] = cfg.task == Task::Visda ? "visda" : "gta5";
+  c.meta["task"] = task_name(cfg.task);
   c.meta["arch"] = cfg.arch;
   c.meta["csg"] = cfg.csg ? "1" : "0";
   c.meta["layers"] = layers_string(cfg);

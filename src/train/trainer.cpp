@@ -27,6 +27,8 @@
 
 namespace csg::train {
 
+const char* task_name(Task task) { return task == Task::Visda ? "visda" : "gta5"; }
+
 Config default_config(Task task) {
   Config c;
   c.task = task;
@@ -110,7 +112,7 @@ bool same_folder(const std::string& a, const std::string& b) {
 // that resumes elsewhere than its own folder starts a fresh one) and writes config.json there.
 RunStart start_run(Config& cfg) {
   namespace fs = std::filesystem;
-  const std::string task = cfg.task == Task::Visda ? "visda" : "gta5";
+  const std::string task = task_name(cfg.task);
   RunStart start;
   start.run_id = new_run_id();
   bool continuing = false;
@@ -236,7 +238,7 @@ TrainSummary run_training(const Config& requested) {
       std::fprintf(stderr, "%d processes (%s): %lld images of each batch per process\n", parallel.ranks(),
                    comm.backend().c_str(), static_cast<long long>(cfg.batch_size / parallel.ranks()));
     std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
-                 cfg.task == Task::Visda ? "visda" : "gta5", cfg.arch.c_str(), device_name(dev),
+                 task_name(cfg.task), cfg.arch.c_str(), device_name(dev),
                  static_cast<long long>(total_steps), static_cast<long long>(iters_per_epoch),
                  static_cast<long long>(cfg.batch_size), cfg.csg ? "CSG" : "baseline (no CSG)");
     for (int l : cfg.layers) std::fprintf(stderr, " %d", l);
