@@ -7,7 +7,7 @@
 # OMP_NUM_THREADS=1 DeepLab50's gradients differ by 1e-2 relative), with passive waiting so that
 # idle threads of one process do not spin on the cores the other needs.
 # Each shard's output goes to BUILD_DIR/logs/tests-shard-I.log. Prints each shard's summary line,
-# the total, the slowest tests, and for a failing shard its failures and the end of its log
+# the total ("sanitizers: N passed, N failed, N skipped"), the slowest tests, and for a failing shard its failures and the end of its log
 # (where a sanitizer report is). Exits 1 if any shard failed.
 set -u
 shards=$1 build=$2 bin=$3
@@ -38,7 +38,8 @@ for ((i = 0; i < shards; ++i)); do
     echo "---- reproduce: GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$i $bin, or $bin --gtest_filter='${running#*] }'"
   fi
 done
-echo "tests (all shards): $passed_all passed, $failed_all failed, $skipped_all skipped"
+# The plain closing line a CI log reader counts ("word: N passed, N failed, N skipped").
+echo "sanitizers: $passed_all passed, $failed_all failed, $skipped_all skipped"
 echo "slowest tests:"
 cat "$build"/logs/tests-shard-*.log | sed -n 's/^\[       OK \] \(.*\) (\([0-9]*\) ms)$/\2 \1/p' | sort -rn | head -n 8 |
   awk '{ printf "  %7.1f s  %s\n", $1 / 1000, $2 }'
