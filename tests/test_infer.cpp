@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "csg/alloc_stats.h"
 #include "csg/infer.h"
@@ -16,6 +17,7 @@
 #include "csg/models/resnet.h"
 #include "csg/nn_init.h"
 #include "src/infer/fused_conv.h"
+#include "src/ops/onednn/context.h"
 #include "src/train/network.h"
 #include "src/train/state.h"
 #include "tests/testing.h"
@@ -66,7 +68,17 @@ infer::ModelInfo resnet_info(int depth, int64_t width, int64_t classes) {
   return m;
 }
 
+// Each engine test runs twice: on oneDNN (the default where built; its post-ops fuse bias,
+// residual and ReLU) and on the im2col + OpenBLAS path (the fallback, conv2d_cpu::forward_fused).
+std::vector<bool> conv_paths() {
+  return onednn::active() ? std::vector<bool>{false, true} : std::vector<bool>{true};
+}
+const char* path_name(bool plain) { return plain ? "im2col + OpenBLAS" : "oneDNN"; }
+
 void expect_engine_matches_resnet(int depth, int64_t width, const Shape& input) {
+  for (bool plain : conv_paths()) {
+    std::optional<onednn::PlainPathGuard> guard;
+    if (plain) guard.emplace();
   models::ResNetOptions o;
   o.depth = depth;
   o.width = width;
@@ -83,7 +95,9 @@ void expect_engine_matches_resnet(int depth, int64_t width, const Shape& input) 
   }
   infer::Engine engine(net, weights_of(net, resnet_info(depth, width, 10)).info);
   const Tensor got = engine.run(x).clone();
-  EXPECT_LE(relative_error(got, want), 1e-5) << "resnet" << depth << " max |diff| " << max_abs_diff(got, want);
+  EXPECT_LE(relative_error(got, want), 1e-5) << "resnet" << depth << " on " << path_name(plain) << ": max |diff| "
+                                            << max_abs_diff(got, want);
+  }
 }
 
 TEST(InferEngine, ResNet18MatchesTrainingNetwork) { expect_engine_matches_resnet(18, 16, {2, 3, 64, 64}); }
@@ -91,6 +105,9 @@ TEST(InferEngine, ResNet18MatchesTrainingNetwork) { expect_engine_matches_resnet
 TEST(InferEngine, ResNet50MatchesTrainingNetwork) { expect_engine_matches_resnet(50, 64, {2, 3, 64, 48}); }
 
 void expect_engine_matches_deeplab(models::DeepLabHead head) {
+  for (bool plain : conv_paths()) {
+    std::optional<onednn::PlainPathGuard> guard;
+    if (plain) guard.emplace();
   models::DeepLabOptions o;
   o.depth = 18;
   o.num_classes = 5;
@@ -113,7 +130,8 @@ void expect_engine_matches_deeplab(models::DeepLabHead head) {
   infer::Engine engine(net, weights_of(net, info).info);
   const Tensor got = engine.run(x).clone();
   ASSERT_EQ(got.shape(), want.shape());
-  EXPECT_LE(relative_error(got, want), 1e-5) << "max |diff| " << max_abs_diff(got, want);
+  EXPECT_LE(relative_error(got, want), 1e-5) << path_name(plain) << ": max |diff| " << max_abs_diff(got, want);
+  }
 }
 
 TEST(InferEngine, DeepLabAsppCsgMatchesTrainingNetwork) { expect_engine_matches_deeplab(models::DeepLabHead::AsppCsg); }

@@ -2,8 +2,9 @@
 //
 // One walk over the compiled layers (forward() below), written once against two backends:
 //   CpuBackend  float32 on the CPU: folded convolutions with the bias, residual add and ReLU in
-//               their output pass (conv2d_cpu::forward_fused), every activation in a BufferPool
-//               buffer, released as soon as its last reader has run;
+//               their output pass (oneDNN's post-ops, weights kept in its layout after the first
+//               call; conv2d_cpu::forward_fused in a build without it), every activation in a
+//               BufferPool buffer, released as soon as its last reader has run;
 //   OpsBackend  the differentiable ops of csg/ops.h on any device (CUDA) under NoGradGuard,
 //               with the same folded weights.
 #include <algorithm>
@@ -15,6 +16,8 @@
 #include "src/infer/cpu_layers.h"
 #include "src/infer/fused_conv.h"
 #include "src/ops/conv2d_cpu.h"
+#include "src/ops/onednn/context.h"
+#include "src/ops/onednn/conv2d.h"
 
 namespace csg::infer {
 
@@ -47,7 +50,7 @@ kernels::Conv2dShape conv_shape(const FusedConv& f, const Tensor& x) {
 
 class CpuBackend {
  public:
-  explicit CpuBackend(BufferPool& pool) : pool_(pool) {}
+  CpuBackend(BufferPool& pool, onednn::InferenceConvCache& convs) : pool_(pool), convs_(convs) {}
   Tensor empty(const Shape& s) { return pool_.acquire(s); }
   void release(const Tensor& t) { pool_.release(t); }
 
@@ -97,6 +100,14 @@ class CpuBackend {
  private:
   void run_conv(const FusedConv& f, const kernels::Conv2dShape& s, const Tensor& x, const Tensor& residual, float* y,
                 int64_t y_image_stride) {
+    if (onednn::active()) {
+      CSG_DNNL_CALL("inference conv2d",
+                    onednn::conv2d_forward_inference(convs_, s, x.data<float>(), f.weight.data<float>(),
+                                                     f.bias.data<float>(), y,
+                                                     residual.defined() ? residual.data<float>() : nullptr, f.relu,
+                                                     y_image_stride));
+      return;
+    }
     conv2d_cpu::Epilogue<float> e;
     e.residual = residual.defined() ? residual.data<float>() : nullptr;
     e.relu = f.relu;
@@ -104,6 +115,7 @@ class CpuBackend {
     conv2d_cpu::forward_fused<float>(s, x.data<float>(), f.weight.data<float>(), f.bias.data<float>(), y, e);
   }
   BufferPool& pool_;
+  onednn::InferenceConvCache& convs_;
 };
 
 class OpsBackend {
@@ -201,6 +213,7 @@ struct Engine::Impl {
   CompiledNetwork net;
   Device device = Device::CPU;
   BufferPool pool{Device::CPU};
+  onednn::InferenceConvCache convs;  // holds the CPU weights in oneDNN's layout: cleared when they move
   Tensor input;  // preprocess()'s buffer, grown when a larger batch comes
   uint64_t input_allocations = 0;
 };
@@ -223,6 +236,7 @@ void Engine::to(Device device) {
   impl_->net.to(device);
   impl_->device = device;
   impl_->pool.clear();
+  impl_->convs.clear();
   impl_->input = Tensor();
 }
 
@@ -237,7 +251,7 @@ Tensor Engine::run(const Tensor& x) {
   }
   Tensor in = x.device() == Device::CPU ? x.contiguous() : x.to(Device::CPU);
   impl_->pool.begin(in.shape());
-  CpuBackend be(impl_->pool);
+  CpuBackend be(impl_->pool, impl_->convs);
   return forward(be, impl_->net, in);
 }
 

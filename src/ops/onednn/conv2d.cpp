@@ -235,6 +235,97 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
   }
 }
 
+// ---- inference ----
+
+namespace {
+
+// One convolution of an inference network at one input shape: the primitive and its weights,
+// reordered once into the primitive's layout.
+struct InferenceEntry {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward prim;
+  memory weights;
+  InferenceEntry(const dnnl::convolution_forward::primitive_desc& p, const memory::dims& dims, const float* w)
+      : pd(p), prim(p), weights(p.weights_desc(), engine()) {
+    memory user(plain_desc(dims), engine(), const_cast<float*>(w));
+    dnnl::reorder(user, weights).execute(stream(), user, weights);
+  }
+};
+
+// The post-ops that make the output pass relu?(conv + b + residual): oneDNN's `sum` adds what
+// dst holds before the call, so the residual is put there first.
+dnnl::primitive_attr inference_attr(bool residual, bool relu) {
+  dnnl::primitive_attr attr = user_scratchpad();
+  dnnl::post_ops ops;
+  if (residual) ops.append_sum(1.0f);
+  if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+memory::desc strided_desc(const memory::dims& d, int64_t image_stride) {
+  return {d, memory::data_type::f32, memory::dims{image_stride, d[2] * d[3], d[3], 1}};
+}
+
+}  // namespace
+
+struct InferenceConvCache::Impl {
+  std::unordered_map<Key, std::unique_ptr<InferenceEntry>, KeyHash> entries;
+};
+InferenceConvCache::InferenceConvCache() : impl_(std::make_unique<Impl>()) {}
+InferenceConvCache::~InferenceConvCache() = default;
+void InferenceConvCache::clear() { impl_->entries.clear(); }
+
+void conv2d_forward_inference(InferenceConvCache& cache, const Conv2dShape& s, const float* x, const float* w,
+                              const float* b, float* y, const float* residual, bool relu, int64_t y_image_stride) {
+  guarded("inference", s, [&] {
+    const Geometry g(s);
+    Key k = key_of(s, b != nullptr);
+    k.v[14] = reinterpret_cast<intptr_t>(w) ^ (residual ? 1 : 0) ^ (relu ? 2 : 0);  // w is 4-byte aligned
+    std::unique_ptr<InferenceEntry>& e = cache.impl_->entries[k];
+    if (!e) {
+      dnnl::convolution_forward::desc d =
+          b ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              any_desc(g.src), any_desc(g.weights), plain_desc(g.bias),
+                                              any_desc(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r)
+            : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                              any_desc(g.src), any_desc(g.weights), any_desc(g.dst), g.strides,
+                                              g.dilates, g.pad_l, g.pad_r);
+      e = std::make_unique<InferenceEntry>(
+          dnnl::convolution_forward::primitive_desc(d, inference_attr(residual != nullptr, relu), engine()),
+          g.weights, w);
+    }
+    const int64_t stride = y_image_stride > 0 ? y_image_stride : s.O * s.OH * s.OW;
+    const memory::desc user_dst = strided_desc(g.dst, stride);
+    memory src = input(e->pd.src_desc(), g.src, x, Slot::Src);
+    const bool direct = e->pd.dst_desc() == user_dst;  // the primitive writes y itself
+    memory dst = direct ? memory(user_dst, engine(), y) : memory(e->pd.dst_desc(), engine(), buffer(Slot::Dst, e->pd.dst_desc().get_size()));
+    if (residual) {  // dst starts as the residual, which the sum post-op adds
+      memory r(plain_desc(g.dst), engine(), const_cast<float*>(residual));
+      dnnl::reorder(r, dst).execute(stream(), r, dst);
+    }
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_WEIGHTS, e->weights},
+                                         {DNNL_ARG_DST, dst},
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(e->pd.scratchpad_desc())}};
+    if (b) args.emplace(DNNL_ARG_BIAS, memory(plain_desc(g.bias), engine(), const_cast<float*>(b)));
+    e->prim.execute(stream(), args);
+    if (!direct) {
+      memory out(user_dst, engine(), y);
+      dnnl::reorder(dst, out).execute(stream(), dst, out);
+    }
+  });
+}
+
+}  // namespace csg::onednn
+
+#else  // no oneDNN: the cache exists, so that its owners compile, and is never used
+
+namespace csg::onednn {
+struct InferenceConvCache::Impl {};
+InferenceConvCache::InferenceConvCache() : impl_(std::make_unique<Impl>()) {}
+InferenceConvCache::~InferenceConvCache() = default;
+void InferenceConvCache::clear() {}
 }  // namespace csg::onednn
 
 #endif  // CSG_WITH_DNNL
