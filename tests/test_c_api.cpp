@@ -13,6 +13,7 @@
 #include "csg/io/safetensors.h"
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
+#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 
 namespace csg {
@@ -195,6 +196,17 @@ TEST(CApi, BadArgumentsAreErrors) {
   EXPECT_EQ(csg_model_set_device(model.get(), "tpu"), CSG_ERR_INVALID_ARGUMENT);
   if (!cuda::available()) {
     EXPECT_EQ(csg_model_set_device(model.get(), "cuda"), CSG_ERR_DEVICE);
+  }
+  EXPECT_EQ(csg_model_set_precision(model.get(), "fp8"), CSG_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(csg_last_error()).find("bf16"), std::string::npos) << csg_last_error();
+  std::string no_bf16;
+  if (!onednn::has_bf16(&no_bf16)) {  // the reason comes back through the API
+    EXPECT_EQ(csg_model_set_precision(model.get(), "bf16"), CSG_ERR_DEVICE);
+    EXPECT_EQ(std::string(csg_last_error()).find("bf16 inference"), 0u) << csg_last_error();
+  } else {
+    EXPECT_EQ(csg_model_set_precision(model.get(), "bf16"), CSG_OK) << csg_last_error();
+    EXPECT_EQ(csg_classify_images(model.get(), &img, 1, nullptr, &id), CSG_ERR_INVALID_ARGUMENT);  // still checked
+    EXPECT_EQ(csg_model_set_precision(model.get(), "f32"), CSG_OK);
   }
   EXPECT_EQ(csg_model_task(nullptr), -1);
   csg_model_free(nullptr);

@@ -137,6 +137,35 @@ void expect_engine_matches_deeplab(models::DeepLabHead head) {
 TEST(InferEngine, DeepLabAsppCsgMatchesTrainingNetwork) { expect_engine_matches_deeplab(models::DeepLabHead::AsppCsg); }
 TEST(InferEngine, DeepLabAsppV2MatchesTrainingNetwork) { expect_engine_matches_deeplab(models::DeepLabHead::AsppV2); }
 
+// BF16 convolutions (oneDNN, AVX512_BF16 / AMX) against the f32 engine on the same network: the
+// rounding of inputs and weights to 8 significant bits leaves the logits within 3e-2 relative;
+// and an f32 engine never takes the BF16 kernels (its error stays at the f32 level above).
+TEST(InferEngine, Bf16LogitsStayCloseToF32) {
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  models::DeepLabOptions o;
+  o.depth = 18, o.num_classes = 5, o.seed = 7;
+  models::DeepLab net(o);
+  randomise_batch_norm(net, 8);
+  net.eval();
+  infer::ModelInfo info;
+  info.arch = "deeplab18", info.num_classes = 5, info.head = "aspp-csg";
+  infer::Engine engine(net, weights_of(net, info).info);
+  const Tensor x = random_input({2, 3, 41, 57}, 9);
+  const Tensor f32 = engine.run(x).clone();
+  engine.set_precision(infer::Precision::BF16);
+  const Tensor bf16 = engine.run(x).clone();
+  const double err = relative_error(bf16, f32);
+  EXPECT_LE(err, 3e-2);
+  EXPECT_GE(err, 1e-5) << "the bf16 engine gave f32's logits: the BF16 kernels did not run";
+  engine.set_precision(infer::Precision::F32);
+  EXPECT_EQ(max_abs_diff(engine.run(x), f32), 0.0);
+  {
+    onednn::PlainPathGuard im2col;  // BF16 exists on oneDNN only: an error, not a silent f32 run
+    EXPECT_THROW(engine.set_precision(infer::Precision::BF16), Error);
+  }
+}
+
 TEST(InferEngine, FoldedConvEqualsConvThenBatchNorm) {
   Generator gen(1);
   nn::Conv2d conv(3, 4, 3, 1, 1, 1, true, gen);

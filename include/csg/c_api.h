@@ -76,6 +76,10 @@ void csg_model_free(csg_model* model);
  * or OMP_NUM_THREADS). */
 csg_status csg_model_set_threads(csg_model* model, int n);
 
+/* The convolutions' arithmetic: "f32" (the default) or "bf16" (BF16 inputs and weights, f32
+ * accumulation; CPU only, with AVX512_BF16 or AMX: CSG_ERR_DEVICE and a message otherwise). */
+csg_status csg_model_set_precision(csg_model* model, const char* precision);
+
 /* Moves the model to "cpu" or "cuda" (the first GPU). */
 csg_status csg_model_set_device(csg_model* model, const char* device);
 

@@ -81,6 +81,15 @@ void export_model(const std::string& path, const ModelWeights& m);
 std::shared_ptr<nn::Module> build_network(const ModelWeights& m);
 Tensor forward_network(const nn::Module& net, const ModelInfo& info, const Tensor& x);
 
+// Arithmetic of the CPU convolutions. BF16: each convolution reads its input, weights and
+// residual rounded to BF16 and writes BF16 (accumulating in f32), on AVX512_BF16 / AMX kernels
+// through oneDNN; pooling, the classifier and the logits stay f32. Logits then differ from f32
+// by about 1e-2 relative.
+enum class Precision { F32, BF16 };
+// "f32" (or "fp32") / "bf16"; an error lists the names.
+Precision parse_precision(const std::string& name);
+const char* precision_name(Precision p);
+
 class Engine {
  public:
   // Compiles the network of `m` for `device` (the folded weights are moved there).
@@ -94,6 +103,10 @@ class Engine {
   const ModelInfo& info() const;
   Device device() const;
   void to(Device device);
+  // BF16 needs the CPU device, a build with oneDNN and a CPU with AVX512_BF16 or AMX: an error
+  // says which is missing.
+  void set_precision(Precision p);
+  Precision precision() const;
 
   // x [N,3,H,W] normalised -> logits [N,classes] (classification) or [N,classes,H,W]
   // (segmentation, at the input size). On the CPU the result lives in the engine's buffers:

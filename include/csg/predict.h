@@ -24,6 +24,7 @@ struct PredictOptions {
   int threads = 0;     // OpenMP/OpenBLAS threads; 0: the default (OMP_NUM_THREADS or every core)
   int batch_size = 1;  // images per run (segmentation: images of one batch must share a size)
   std::string device = "cpu";
+  std::string precision = "f32";  // or "bf16" (csg/infer.h Precision): CPU with AVX512_BF16 or AMX
   int top_k = 5;             // classification: classes printed per image
   bool all_logits = false;   // classification: also print every logit
   std::string logits_out;    // classification: all logits as one .npy [N, classes]

@@ -172,6 +172,15 @@ csg_status csg_model_set_threads(csg_model* model, int n) {
   });
 }
 
+csg_status csg_model_set_precision(csg_model* model, const char* precision) {
+  return guarded(CSG_ERR_DEVICE, [&] {
+    require(model != nullptr && precision != nullptr, "csg_model_set_precision: model or precision is NULL");
+    const std::string name = precision;
+    require(name == "f32" || name == "bf16", "csg_model_set_precision: precision must be \"f32\" or \"bf16\"");
+    model->engine->set_precision(csg::infer::parse_precision(name));
+  });
+}
+
 csg_status csg_model_set_device(csg_model* model, const char* device) {
   return guarded(CSG_ERR_DEVICE, [&] {
     require(model != nullptr && device != nullptr, "csg_model_set_device: model or device is NULL");

@@ -33,6 +33,9 @@ void add_predict_command(CLI::App& root, Invocation& inv) {
   c->add_option("--batch-size", o.batch_size, "images per run (a segmentation batch needs images of one size)")
       ->check(CLI::PositiveNumber);
   c->add_option("--device", o.device, "where to compute")->check(CLI::IsMember(kDevices));
+  c->add_option("--precision", o.precision,
+                "convolution arithmetic: f32, or bf16 (BF16 in, f32 accumulation; CPU with AVX512_BF16 or AMX)")
+      ->check(CLI::IsMember({"f32", "bf16"}));
   c->add_option("--top", o.top_k, "classification: classes printed per image")->check(CLI::PositiveNumber);
   c->add_flag("--all", o.all_logits, "classification: also print every logit");
   c->add_option("--out", o.logits_out, "classification: write all logits [N, classes] as .npy");

@@ -50,7 +50,8 @@ kernels::Conv2dShape conv_shape(const FusedConv& f, const Tensor& x) {
 
 class CpuBackend {
  public:
-  CpuBackend(BufferPool& pool, onednn::InferenceConvCache& convs) : pool_(pool), convs_(convs) {}
+  CpuBackend(BufferPool& pool, onednn::InferenceConvCache& convs, bool bf16)
+      : pool_(pool), convs_(convs), bf16_(bf16) {}
   Tensor empty(const Shape& s) { return pool_.acquire(s); }
   void release(const Tensor& t) { pool_.release(t); }
 
@@ -105,9 +106,10 @@ class CpuBackend {
                     onednn::conv2d_forward_inference(convs_, s, x.data<float>(), f.weight.data<float>(),
                                                      f.bias.data<float>(), y,
                                                      residual.defined() ? residual.data<float>() : nullptr, f.relu,
-                                                     y_image_stride));
+                                                     y_image_stride, bf16_));
       return;
     }
+    CSG_CHECK(!bf16_, "bf16 inference needs oneDNN, which is switched off here (onednn::PlainPathGuard)");
     conv2d_cpu::Epilogue<float> e;
     e.residual = residual.defined() ? residual.data<float>() : nullptr;
     e.relu = f.relu;
@@ -116,6 +118,7 @@ class CpuBackend {
   }
   BufferPool& pool_;
   onednn::InferenceConvCache& convs_;
+  bool bf16_;
 };
 
 class OpsBackend {
@@ -214,6 +217,7 @@ struct Engine::Impl {
   Device device = Device::CPU;
   BufferPool pool{Device::CPU};
   onednn::InferenceConvCache convs;  // holds the CPU weights in oneDNN's layout: cleared when they move
+  Precision precision = Precision::F32;
   Tensor input;  // preprocess()'s buffer, grown when a larger batch comes
   uint64_t input_allocations = 0;
 };
@@ -232,7 +236,30 @@ Engine::~Engine() = default;
 const ModelInfo& Engine::info() const { return impl_->info; }
 Device Engine::device() const { return impl_->device; }
 
+Precision parse_precision(const std::string& name) {
+  if (name == "f32" || name == "fp32") return Precision::F32;
+  if (name == "bf16") return Precision::BF16;
+  CSG_FAIL("unknown precision '", name, "': f32 or bf16");
+}
+
+const char* precision_name(Precision p) { return p == Precision::BF16 ? "bf16" : "f32"; }
+
+void Engine::set_precision(Precision p) {
+  if (p == Precision::BF16) {
+    CSG_CHECK(impl_->device == Device::CPU, "bf16 inference runs on the CPU (oneDNN); this model is on ",
+              device_name(impl_->device), ": use f32 there");
+    std::string why;
+    CSG_CHECK(onednn::has_bf16(&why) && onednn::active(), "bf16 inference: ", why.empty() ? "oneDNN is off" : why);
+  }
+  impl_->precision = p;
+}
+
+Precision Engine::precision() const { return impl_->precision; }
+
 void Engine::to(Device device) {
+  CSG_CHECK(device == Device::CPU || impl_->precision == Precision::F32,
+            "bf16 inference runs on the CPU (oneDNN): set the precision to f32 before moving the model to ",
+            device_name(device));
   impl_->net.to(device);
   impl_->device = device;
   impl_->pool.clear();
@@ -251,7 +278,7 @@ Tensor Engine::run(const Tensor& x) {
   }
   Tensor in = x.device() == Device::CPU ? x.contiguous() : x.to(Device::CPU);
   impl_->pool.begin(in.shape());
-  CpuBackend be(impl_->pool, impl_->convs);
+  CpuBackend be(impl_->pool, impl_->convs, impl_->precision == Precision::BF16);
   return forward(be, impl_->net, in);
 }
 

@@ -116,6 +116,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   if (o.std) weights.info.std = *o.std;
   weights.info.validate("predict (--resize/--crop/--mean/--std)");
   Engine engine(weights, parse_device(o.device));
+  engine.set_precision(parse_precision(o.precision));
   const ModelInfo& info = engine.info();
   PredictSummary s;
   s.load_seconds = std::chrono::duration<double>(Clock::now() - t_load).count();

@@ -3,8 +3,9 @@
 // beside PyTorch eager (tools/bench/infer_torch.py) on the same weights.
 //
 //   infer_bench --model resnet50.pth --batch 1 --height 224 --width 224 --threads 2 --warmup 2 --iters 10
+//               [--precision bf16]
 //
-// Prints one line: `csg <model> b<batch> <H>x<W>: <median> ms (min <min>), <images/s> images/s,
+// Prints one line: `csg <model>[ bf16] b<batch> <H>x<W>: <median> ms (min <min>), <images/s> images/s,
 // CPU <ms> ms/run, startup <ms> ms, peak RSS <MB> MB` (CPU: user + system time per timed run). Startup is from main() to a compiled engine (reading the
 // file, building, folding); peak RSS is the process's (getrusage).
 #include <omp.h>
@@ -56,9 +57,11 @@ int main(int argc, char** argv) {
   const int height = std::atoi(flag(argc, argv, "--height", "224")), width = std::atoi(flag(argc, argv, "--width", "224"));
   const int threads = std::atoi(flag(argc, argv, "--threads", "0"));
   const int warmup = std::atoi(flag(argc, argv, "--warmup", "2")), iters = std::atoi(flag(argc, argv, "--iters", "10"));
+  const std::string precision = flag(argc, argv, "--precision", "f32");
   if (threads > 0) omp_set_num_threads(threads), openblas_set_num_threads(threads);
   try {
     csg::infer::Engine engine(csg::infer::read_model(model));
+    engine.set_precision(csg::infer::parse_precision(precision));
     const double startup = ms_since(start);
     csg::Generator gen(0);
     const csg::Tensor x = csg::randn({batch, 3, height, width}, gen);
@@ -75,8 +78,8 @@ int main(int argc, char** argv) {
     const double median = times[times.size() / 2];
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    std::printf("csg %s b%d %dx%d: %.1f ms (min %.1f), %.2f images/s, CPU %.0f ms/run, startup %.0f ms, "
-                "peak RSS %.0f MB\n", engine.info().arch.c_str(), batch, height, width, median, times.front(),
+    std::printf("csg %s%s b%d %dx%d: %.1f ms (min %.1f), %.2f images/s, CPU %.0f ms/run, startup %.0f ms, "
+                "peak RSS %.0f MB\n", engine.info().arch.c_str(), precision == "bf16" ? " bf16" : "", batch, height, width, median, times.front(),
                 batch * 1000.0 / median, cpu_per_run, startup, ru.ru_maxrss / 1024.0);
   } catch (const csg::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -6,7 +6,8 @@
 
 Writes the random weights once (infer_torch.py --write-weights), then for ResNet-50 and ResNet-101
 at 224 px (batch 1 and 16) and DeepLabv2-ResNet-101 at 512x1024 (batch 1) prints both lines and
-the speed ratio (PyTorch time / csg time: above 1, csg is faster).
+the speed ratio (PyTorch time / csg time: above 1, csg is faster). On a CPU with AVX512_BF16 or AMX
+every case also runs in BF16: ours with --precision bf16, PyTorch under torch.autocast(bfloat16).
 """
 import argparse
 import os
@@ -48,7 +49,12 @@ def main():
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--only", help="comma-separated arch names to run")
+    ap.add_argument("--precisions", help="comma-separated: f32, bf16 (default: f32, and bf16 where the CPU has it)")
     args = ap.parse_args()
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    bf16_cpu = " avx512_bf16" in flags or " amx_bf16" in flags
+    precisions = args.precisions.split(",") if args.precisions else (["f32", "bf16"] if bf16_cpu else ["f32"])
     torch_py = os.path.join(HERE, "infer_torch.py")
     first = run([args.python, torch_py, "--write-weights", args.weights])
     if first.startswith("skipped"):
@@ -57,19 +63,21 @@ def main():
     with open("/proc/loadavg") as f:
         print(f"threads {args.threads}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
               f"load average before: {f.read().split()[0]}")
-    for arch, batch, h, w, warmup, iters in CASES:
-        if args.only and arch not in args.only.split(","):
-            continue
-        model = os.path.join(args.weights, arch + ".pth")
-        common = ["--batch", str(batch), "--height", str(h), "--width", str(w), "--threads", str(args.threads),
-                  "--warmup", str(warmup), "--iters", str(iters)]
-        ours = run([args.bench, "--model", model] + common)
-        theirs = run([args.python, torch_py, "--model", model, "--arch", arch] + common)
-        print(ours)
-        print(theirs)
-        print(f"ratio {arch} b{batch} {h}x{w}: csg is {median_ms(theirs) / median_ms(ours):.2f}x PyTorch's speed "
-              f"(wall), {cpu_ms(theirs) / cpu_ms(ours):.2f}x (CPU time)")
-        sys.stdout.flush()
+    for precision in precisions:
+        tag = " bf16" if precision == "bf16" else ""
+        for arch, batch, h, w, warmup, iters in CASES:
+            if args.only and arch not in args.only.split(","):
+                continue
+            model = os.path.join(args.weights, arch + ".pth")
+            common = ["--batch", str(batch), "--height", str(h), "--width", str(w), "--threads", str(args.threads),
+                      "--warmup", str(warmup), "--iters", str(iters), "--precision", precision]
+            ours = run([args.bench, "--model", model] + common)
+            theirs = run([args.python, torch_py, "--model", model, "--arch", arch] + common)
+            print(ours)
+            print(theirs)
+            print(f"ratio {arch}{tag} b{batch} {h}x{w}: csg is {median_ms(theirs) / median_ms(ours):.2f}x PyTorch's "
+                  f"speed (wall), {cpu_ms(theirs) / cpu_ms(ours):.2f}x (CPU time)")
+            sys.stdout.flush()
     with open("/proc/loadavg") as f:
         print(f"load average after: {f.read().split()[0]}")
     return 0

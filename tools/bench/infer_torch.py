@@ -98,6 +98,8 @@ def main():
     ap.add_argument("--threads", type=int, required=False, default=0)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--precision", default="f32", choices=["f32", "bf16"],
+                    help="bf16: the timed calls also run under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = ap.parse_args()
     try:
         import torch
@@ -120,7 +122,10 @@ def main():
     startup = (time.perf_counter() - START) * 1e3
     x = torch.randn(args.batch, 3, args.height, args.width, generator=torch.Generator().manual_seed(0))
     times = []
-    with torch.no_grad():
+    import contextlib
+    autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if args.precision == "bf16"
+                else contextlib.nullcontext())
+    with torch.no_grad(), autocast:
         for _ in range(args.warmup):
             model(x)
         cpu0 = cpu_ms()
@@ -131,7 +136,8 @@ def main():
     cpu_per_run = (cpu_ms() - cpu0) / args.iters
     median = sorted(times)[len(times) // 2]  # the upper median, as infer_bench
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print(f"torch {args.arch} b{args.batch} {args.height}x{args.width}: {median:.1f} ms (min {min(times):.1f}), "
+    tag = " bf16" if args.precision == "bf16" else ""
+    print(f"torch {args.arch}{tag} b{args.batch} {args.height}x{args.width}: {median:.1f} ms (min {min(times):.1f}), "
           f"{args.batch * 1000.0 / median:.2f} images/s, CPU {cpu_per_run:.0f} ms/run, startup {startup:.0f} ms, "
           f"peak RSS {rss:.0f} MB")
     return 0

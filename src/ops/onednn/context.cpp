@@ -43,6 +43,15 @@ std::string isa_name() {
   }
 }
 
+bool has_bf16(std::string* why) {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  if (isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx512_core_bf16) return true;
+  if (why)
+    *why = "this CPU has neither AVX512_BF16 nor AMX (oneDNN dispatches to " + isa_name() +
+           "): BF16 would run emulated, slower than f32; use --precision f32";
+  return false;
+}
+
 dnnl::engine& engine() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;
@@ -61,6 +70,11 @@ void* buffer(Slot slot, size_t bytes) {
 #else
 
 std::string isa_name() { return "not built (make DNNL=0, or libdnnl-dev missing)"; }
+
+bool has_bf16(std::string* why) {
+  if (why) *why = "BF16 runs through oneDNN, and this csg was built without it (make DNNL=0, or libdnnl-dev missing)";
+  return false;
+}
 
 #endif
 

@@ -39,6 +39,10 @@ class PlainPathGuard {
 // or why there is none.
 std::string isa_name();
 
+// True when this build has oneDNN and the CPU has BF16 instructions (AVX512_BF16 or AMX), which
+// `--precision bf16` needs; else false with the reason in *why.
+bool has_bf16(std::string* why);
+
 #ifdef CSG_WITH_DNNL
 dnnl::engine& engine();
 dnnl::stream& stream();  // one per thread; execution is synchronous on the CPU

@@ -27,7 +27,7 @@ using Conv2dShape = kernels::Conv2dShape;
 
 // The geometry plus the flags that change the primitive: the cache key.
 struct Key {
-  int64_t v[15];
+  int64_t v[16];
   bool operator==(const Key& o) const { return std::memcmp(v, o.v, sizeof v) == 0; }
 };
 struct KeyHash {
@@ -39,7 +39,7 @@ struct KeyHash {
 };
 Key key_of(const Conv2dShape& s, bool bias) {
   return {{s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h, s.dilation_w,
-           bias ? 1 : 0, 0}};
+           bias ? 1 : 0, 0, 0}};
 }
 
 // The descriptors every primitive of one geometry shares. oneDNN counts dilation from 0 (1 is
@@ -58,7 +58,7 @@ struct Geometry {
               (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1 - s.W - s.pad_w} {}
 };
 
-memory::desc any_desc(const memory::dims& d) { return {d, memory::data_type::f32, Tag::any}; }
+memory::desc any_desc(const memory::dims& d, memory::data_type t = memory::data_type::f32) { return {d, t, Tag::any}; }
 memory::desc plain_desc(const memory::dims& d) {
   return {d, memory::data_type::f32, d.size() == 4 ? Tag::abcd : Tag::a};
 }
@@ -246,7 +246,7 @@ struct InferenceEntry {
   dnnl::convolution_forward prim;
   memory weights;
   InferenceEntry(const dnnl::convolution_forward::primitive_desc& p, const memory::dims& dims, const float* w)
-      : pd(p), prim(p), weights(p.weights_desc(), engine()) {
+      : pd(p), prim(p), weights(p.weights_desc(), engine()) {  // the reorder also rounds to BF16 if asked
     memory user(plain_desc(dims), engine(), const_cast<float*>(w));
     dnnl::reorder(user, weights).execute(stream(), user, weights);
   }
@@ -277,20 +277,24 @@ InferenceConvCache::~InferenceConvCache() = default;
 void InferenceConvCache::clear() { impl_->entries.clear(); }
 
 void conv2d_forward_inference(InferenceConvCache& cache, const Conv2dShape& s, const float* x, const float* w,
-                              const float* b, float* y, const float* residual, bool relu, int64_t y_image_stride) {
-  guarded("inference", s, [&] {
+                              const float* b, float* y, const float* residual, bool relu, int64_t y_image_stride,
+                              bool bf16) {
+  guarded(bf16 ? "inference, bf16" : "inference", s, [&] {
     const Geometry g(s);
     Key k = key_of(s, b != nullptr);
-    k.v[14] = reinterpret_cast<intptr_t>(w) ^ (residual ? 1 : 0) ^ (relu ? 2 : 0);  // w is 4-byte aligned
+    k.v[14] = reinterpret_cast<intptr_t>(w);
+    k.v[15] = (residual ? 1 : 0) | (relu ? 2 : 0) | (bf16 ? 4 : 0);
     std::unique_ptr<InferenceEntry>& e = cache.impl_->entries[k];
     if (!e) {
+      // The bias stays f32 (oneDNN adds it in the f32 accumulator).
+      const memory::data_type t = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
       dnnl::convolution_forward::desc d =
           b ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                              any_desc(g.src), any_desc(g.weights), plain_desc(g.bias),
-                                              any_desc(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r)
+                                              any_desc(g.src, t), any_desc(g.weights, t), plain_desc(g.bias),
+                                              any_desc(g.dst, t), g.strides, g.dilates, g.pad_l, g.pad_r)
             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                              any_desc(g.src), any_desc(g.weights), any_desc(g.dst), g.strides,
-                                              g.dilates, g.pad_l, g.pad_r);
+                                              any_desc(g.src, t), any_desc(g.weights, t), any_desc(g.dst, t),
+                                              g.strides, g.dilates, g.pad_l, g.pad_r);
       e = std::make_unique<InferenceEntry>(
           dnnl::convolution_forward::primitive_desc(d, inference_attr(residual != nullptr, relu), engine()),
           g.weights, w);

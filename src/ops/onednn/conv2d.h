@@ -21,6 +21,8 @@ void conv2d_backward(const kernels::Conv2dShape& s, const float* x, const float*
 // tensor). The weights of an inference network never change, so `cache` keeps each in oneDNN's
 // layout after its first use, with its primitive (bias, sum and ReLU as post-ops), per weight
 // buffer and input shape: a cache must not outlive, or see changed, the weights it was used with.
+// bf16: the convolution reads and writes BF16 (x, the weights and the residual are rounded to it;
+// y comes back as f32) and accumulates in f32: AVX512_BF16 / AMX kernels (onednn::has_bf16).
 class InferenceConvCache {
  public:
   InferenceConvCache();
@@ -32,11 +34,11 @@ class InferenceConvCache {
 
  private:
   friend void conv2d_forward_inference(InferenceConvCache&, const kernels::Conv2dShape&, const float*, const float*,
-                                       const float*, float*, const float*, bool, int64_t);
+                                       const float*, float*, const float*, bool, int64_t, bool);
   std::unique_ptr<Impl> impl_;
 };
 void conv2d_forward_inference(InferenceConvCache& cache, const kernels::Conv2dShape& s, const float* x,
                               const float* w, const float* b, float* y, const float* residual, bool relu,
-                              int64_t y_image_stride);
+                              int64_t y_image_stride, bool bf16 = false);
 
 }  // namespace csg::onednn
