@@ -166,6 +166,30 @@ TEST(DataParallelMpi, TwoRanksMatchOneProcessOnVisda) {
   EXPECT_EQ(two.output.find("trained 10 steps"), two.output.rfind("trained 10 steps")) << "one rank reports";
 }
 
+// An unreadable training image is substituted from (seed, epoch, position), the same sample for any
+// rank count: the shards keep their sizes (the gradient mean and the key gather stay exact) and
+// 2 ranks still match 1 process.
+TEST(DataParallelMpi, TwoRanksMatchOneProcessWithAnUnreadableImage) {
+  CSG_REQUIRE_MPIRUN();
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("data");
+  data::write_tiny_visda(data, 3, 48, 24);
+  std::string broken;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(data) / "train"))
+    if (e.is_regular_file() && e.path().extension() != ".txt") {
+      broken = e.path();
+      break;
+    }
+  ASSERT_FALSE(broken.empty());
+  std::ofstream(broken, std::ios::trunc) << "not an image";
+  const Ran one = run(one_process() + " " + visda_args(data, 10) + " --out '" + tmp / "one" + "'", tmp / "one.txt");
+  ASSERT_EQ(one.status, 0) << one.output;
+  EXPECT_NE(one.output.find(fs::path(broken).filename().string()), std::string::npos) << "the warning names the file";
+  const Ran two = run(mpirun(2) + " " + visda_args(data, 10) + " --out '" + tmp / "two" + "'", tmp / "two.txt");
+  ASSERT_EQ(two.status, 0) << two.output;
+  expect_same_run(tmp / "one", tmp / "two", 10);
+}
+
 TEST(DataParallelMpi, TwoRanksMatchOneProcessOnGta5DenseNce) {
   CSG_REQUIRE_MPIRUN();
   csg::testing::TempDir tmp;

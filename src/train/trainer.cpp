@@ -192,6 +192,11 @@ TrainSummary run_training(const Config& requested) {
   lo.seed = cfg.seed;
   lo.shard = comm.rank();  // this rank's rows of every (global) batch
   lo.shard_count = comm.size();
+  // An unreadable training image is replaced (with a warning naming it) by another sample drawn from
+  // (seed, epoch, position), not left out: every batch keeps its size, so each rank's shard keeps
+  // its share of the global batch's means and the keys of all ranks still gather row for row, and
+  // 1 or N processes train on the same samples.
+  lo.on_error = data::OnError::Substitute;
   if (cfg.task == Task::Gta5) {  // the reference draws every sample independently (with replacement)
     lo.epoch_size = cfg.batch_size * cfg.iters_per_epoch;
     lo.sample_with_replacement = true;
