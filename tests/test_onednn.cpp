@@ -95,6 +95,39 @@ TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
   }
 }
 
+// BF16 mixed precision (csg train --precision bf16): the same convolutions with x, w and dy rounded
+// to BF16 (8 significant bits, relative rounding 2^-9) and f32 accumulation. Each output is a sum of
+// C*KH*KW products, each off by up to ~2^-8 relative, so the results stay within 2e-2 of f32 relative
+// to the tensor's largest value; and they must differ from f32 (the BF16 kernels ran).
+TEST(OneDnnConv2d, Bf16MixedPrecisionStaysCloseToF32) {
+  CSG_REQUIRE_ONEDNN();
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  uint64_t seed = 900;
+  for (const ConvCase& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    Tensor x = uniform(c.x, seed++, DType::F32);
+    Tensor w = uniform(c.w, seed++, DType::F32, -0.2, 0.2);
+    Tensor b = c.bias ? uniform({c.w[0]}, seed++, DType::F32) : Tensor();
+    const Tensor dy = uniform(conv2d(x, w, b, conv_options(c)).shape(), seed++, DType::F32);
+    const std::vector<Tensor> f32 = conv_run(c, x, w, b, dy);
+    std::vector<Tensor> bf16;
+    {
+      onednn::Bf16ConvolutionsScope mixed(true);
+      bf16 = conv_run(c, x, w, b, dy);
+    }
+    const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
+    for (int i = 0; i < (c.bias ? 4 : 3); ++i) {
+      const double err = csg::testing::max_abs_diff(bf16[i], f32[i]) / csg::testing::max_abs(f32[i]);
+      EXPECT_LE(err, 2e-2) << names[i];
+      if (i < 3) {
+        EXPECT_GT(err, 1e-6) << names[i] << ": equal to f32, the BF16 kernels did not run";
+      }
+    }
+  }
+  EXPECT_FALSE(onednn::bf16_convolutions()) << "the scope restores f32";
+}
+
 // matmul and linear (the f32 GEMM: oneDNN's sgemm against OpenBLAS's), with transposed views so
 // every transpose flag is taken, and the InfoNCE logits' shape (features against a queue).
 TEST(OneDnnGemm, MatmulAndLinearMatchOpenBlas) {

@@ -1,12 +1,15 @@
 // tests/test_train.cpp — the training pipeline end to end on tiny generated data sets in the
 // published layouts (VisDA-17; GTA5 + Cityscapes): the loss goes down, checkpoints are written,
 // --resume continues, and evaluation prints its table. Small models and images keep it fast.
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
+#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 
 using namespace csg;
@@ -90,6 +93,52 @@ TEST(TrainVisda, LossGoesDownCheckpointsAndResume) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("layers: 3,4 -> 4"), std::string::npos) << e.what();
   }
+}
+
+// --precision bf16 keeps f32 master weights: after SGD steps whose updates are far below BF16's
+// resolution for most weights (lr 1e-3), the checkpoint's weights still carry them: almost every
+// weight has non-zero low 16 bits (a weight stored in BF16 has none), the run moved away from the
+// f32 run's weights by far less than the f32 run moved, and its losses track the f32 run's.
+TEST(TrainVisda, Bf16KeepsF32MasterWeights) {
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_visda");
+  data::write_tiny_visda(data, 0, 48, 24);
+  auto config = [&](const std::string& precision, int64_t steps) {
+    train::Config c = tiny_visda(data, tmp.subdir(precision + std::to_string(steps)));
+    c.precision = precision;
+    c.lr = 1e-3;
+    c.max_steps = steps;
+    c.checkpoint_every = steps;
+    c.eval_at_end = false;
+    return c;
+  };
+  const train::TrainSummary f32 = train::run_training(config("fp32", 8));
+  const train::TrainSummary bf16 = train::run_training(config("bf16", 8));
+  train::run_training(config("fp32", 1));  // the weights after one step: near the start
+  EXPECT_NEAR(bf16.last_loss, f32.last_loss, 2e-2 * std::fabs(f32.last_loss));
+  const Checkpoint a = load_checkpoint(f32.final_checkpoint), b = load_checkpoint(bf16.final_checkpoint);
+  const Checkpoint start = load_checkpoint(tmp / "fp321/csg-1.ckpt");
+  int64_t weights = 0, bf16_representable = 0;
+  double moved = 0, apart = 0;
+  for (const NamedTensor& t : b.tensors) {
+    if (t.name.rfind("net.encoder_q.", 0) != 0 || t.name.find("conv") == std::string::npos) continue;
+    const Tensor& bt = t.tensor;
+    const float* p = bt.data<float>();
+    for (int64_t i = 0; i < bt.numel(); ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, p + i, 4);
+      ++weights;
+      bf16_representable += (bits & 0xffffu) == 0;
+    }
+    moved = std::max(moved, csg::testing::max_abs_diff(a.tensor(t.name), start.tensor(t.name)));
+    apart = std::max(apart, csg::testing::max_abs_diff(bt, a.tensor(t.name)));
+  }
+  ASSERT_GT(weights, 1000);
+  EXPECT_LT(bf16_representable, weights / 100) << "the weights are BF16 values: master weights kept in BF16";
+  EXPECT_GT(apart, 0.0) << "bf16 and fp32 runs gave the same weights: the BF16 kernels did not run";
+  EXPECT_LT(apart, 0.2 * moved) << "the bf16 run's weights are far from the fp32 run's";
 }
 
 TEST(TrainVisda, BaselineAndAblationSwitchesRun) {

@@ -60,6 +60,9 @@ struct Config {
   // CUDA: bit-identical runs (csg::cuda::set_deterministic: deterministic cuDNN algorithms,
   // gather-based upsample backward), at some cost in speed. The CPU is deterministic anyway.
   bool deterministic = false;
+  // "fp32", or "bf16": BF16 mixed precision of the CPU convolutions (oneDNN, AVX512_BF16 / AMX):
+  // BF16 operands, f32 results and accumulation, f32 master weights, BN, GEMMs and losses.
+  std::string precision = "fp32";
   int64_t log_every = 10;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;

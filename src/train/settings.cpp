@@ -80,6 +80,7 @@ std::vector<Setting> settings_of(const Config& c) {
       {"seed", text(c.seed), true},
       {"device", text(c.device), false},  // CPU and CUDA round differently; moving a run is allowed
       {"deterministic", text(c.deterministic), false},
+      {"precision", text(c.precision), true},
       {"out", text(c.out_dir), false},
       {"log-every", text(c.log_every), false},
       {"checkpoint-every", text(c.checkpoint_every), false},

@@ -23,6 +23,7 @@
 #include "src/train/evaluate.h"
 #include "src/train/run_folder.h"
 #include "src/train/settings.h"
+#include "src/ops/onednn/context.h"
 #include "src/train/state.h"
 
 namespace csg::train {
@@ -172,9 +173,18 @@ std::ofstream open_training_log(const std::string& path, const std::string& head
 
 }  // namespace
 
+// --precision for the length of a run (tests train in one process, one run after another).
+bool bf16_run(const Config& cfg) {
+  CSG_CHECK(cfg.precision == "fp32" || cfg.precision == "bf16", "--precision ", cfg.precision, ": fp32 or bf16");
+  CSG_CHECK(cfg.precision == "fp32" || parse_device(cfg.device) == Device::CPU,
+            "--precision bf16 runs on the CPU (oneDNN) in this version; on CUDA use fp32 (TF32 convolutions)");
+  return cfg.precision == "bf16";
+}
+
 TrainSummary run_training(const Config& requested) {
   Config cfg = requested;
   cuda::set_deterministic(cfg.deterministic);
+  const onednn::Bf16ConvolutionsScope precision(bf16_run(cfg));  // throws, saying why, without BF16 instructions
   // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes
   // the run folder, logs and checkpoints (src/train/data_parallel.h).
   dist::Communicator& comm = dist::world();

@@ -17,12 +17,22 @@ std::atomic<bool> g_active{true};
 #else
 std::atomic<bool> g_active{false};
 #endif
+std::atomic<bool> g_bf16{false};
 
 }  // namespace
 
 bool active() { return g_active.load(std::memory_order_relaxed); }
 
 bool takes(const Tensor& t) { return active() && !t.is_cuda() && t.dtype() == DType::F32; }
+
+void set_bf16_convolutions(bool on) {
+  if (on) {
+    std::string why;
+    CSG_CHECK(has_bf16(&why), "--precision bf16: ", why);
+  }
+  g_bf16.store(on);
+}
+bool bf16_convolutions() { return g_bf16.load(std::memory_order_relaxed); }
 
 PlainPathGuard::PlainPathGuard() : prev_(g_active.exchange(false)) {}
 PlainPathGuard::~PlainPathGuard() { g_active.store(prev_); }
@@ -48,7 +58,7 @@ bool has_bf16(std::string* why) {
   if (isa == dnnl::cpu_isa::avx512_core_amx || isa == dnnl::cpu_isa::avx512_core_bf16) return true;
   if (why)
     *why = "this CPU has neither AVX512_BF16 nor AMX (oneDNN dispatches to " + isa_name() +
-           "): BF16 would run emulated, slower than f32; use --precision f32";
+           "): BF16 would run emulated, slower than f32; use f32 (fp32)";
   return false;
 }
 

@@ -88,51 +88,64 @@ std::unordered_map<Key, std::unique_ptr<T>, KeyHash>& cache() {
   return c;
 }
 
-const Forward& forward_primitive(const Conv2dShape& s, bool bias) {
+// BF16 mixed precision (bf16_convolutions()): the operands each primitive reads are BF16, what it
+// writes is f32, and the key tells the two kinds of primitive apart.
+memory::data_type in_type(bool bf16) { return bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
+Key training_key(const Conv2dShape& s, bool bias, bool bf16) {
+  Key k = key_of(s, bias);
+  k.v[14] = bf16 ? 1 : 0;
+  return k;
+}
+
+const Forward& forward_primitive(const Conv2dShape& s, bool bias, bool bf16) {
   auto& c = cache<Forward>();
-  const Key k = key_of(s, bias);
+  const Key k = training_key(s, bias, bf16);
   auto it = c.find(k);
   if (it != c.end()) return *it->second;
   const Geometry g(s);
+  const memory::data_type t = in_type(bf16);
   dnnl::convolution_forward::desc d =
       bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             any_desc(g.src), any_desc(g.weights), plain_desc(g.bias),
+                                             any_desc(g.src, t), any_desc(g.weights, t), plain_desc(g.bias),
                                              any_desc(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r)
            : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             any_desc(g.src), any_desc(g.weights), any_desc(g.dst), g.strides,
+                                             any_desc(g.src, t), any_desc(g.weights, t), any_desc(g.dst), g.strides,
                                              g.dilates, g.pad_l, g.pad_r);
   auto entry = std::make_unique<Forward>(dnnl::convolution_forward::primitive_desc(d, user_scratchpad(), engine()));
   return *c.emplace(k, std::move(entry)).first->second;
 }
 
-const BackwardData& backward_data_primitive(const Conv2dShape& s) {
+const BackwardData& backward_data_primitive(const Conv2dShape& s, bool bf16) {
   auto& c = cache<BackwardData>();
-  const Key k = key_of(s, false);
+  const Key k = training_key(s, false, bf16);
   auto it = c.find(k);
   if (it != c.end()) return *it->second;
   const Geometry g(s);
-  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any_desc(g.src), any_desc(g.weights),
-                                          any_desc(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r);
-  auto entry = std::make_unique<BackwardData>(
-      dnnl::convolution_backward_data::primitive_desc(d, user_scratchpad(), engine(), forward_primitive(s, false).pd));
+  const memory::data_type t = in_type(bf16);
+  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any_desc(g.src),
+                                          any_desc(g.weights, t), any_desc(g.dst, t), g.strides, g.dilates, g.pad_l,
+                                          g.pad_r);
+  auto entry = std::make_unique<BackwardData>(dnnl::convolution_backward_data::primitive_desc(
+      d, user_scratchpad(), engine(), forward_primitive(s, false, bf16).pd));
   return *c.emplace(k, std::move(entry)).first->second;
 }
 
-const BackwardWeights& backward_weights_primitive(const Conv2dShape& s, bool bias) {
+const BackwardWeights& backward_weights_primitive(const Conv2dShape& s, bool bias, bool bf16) {
   auto& c = cache<BackwardWeights>();
-  const Key k = key_of(s, bias);
+  const Key k = training_key(s, bias, bf16);
   auto it = c.find(k);
   if (it != c.end()) return *it->second;
   const Geometry g(s);
+  const memory::data_type t = in_type(bf16);
   dnnl::convolution_backward_weights::desc d =
-      bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_desc(g.src),
-                                                      any_desc(g.weights), plain_desc(g.bias), any_desc(g.dst),
+      bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_desc(g.src, t),
+                                                      any_desc(g.weights), plain_desc(g.bias), any_desc(g.dst, t),
                                                       g.strides, g.dilates, g.pad_l, g.pad_r)
-           : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_desc(g.src),
-                                                      any_desc(g.weights), any_desc(g.dst), g.strides, g.dilates,
+           : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_desc(g.src, t),
+                                                      any_desc(g.weights), any_desc(g.dst, t), g.strides, g.dilates,
                                                       g.pad_l, g.pad_r);
   auto entry = std::make_unique<BackwardWeights>(dnnl::convolution_backward_weights::primitive_desc(
-      d, user_scratchpad(), engine(), forward_primitive(s, bias).pd));
+      d, user_scratchpad(), engine(), forward_primitive(s, bias, bf16).pd));
   return *c.emplace(k, std::move(entry)).first->second;
 }
 
@@ -174,9 +187,10 @@ void guarded(const char* what, const Conv2dShape& s, F&& f) {
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
-  guarded("forward", s, [&] {
+  const bool bf16 = bf16_convolutions();
+  guarded(bf16 ? "forward, bf16" : "forward", s, [&] {
     const Geometry g(s);
-    const Forward& f = forward_primitive(s, b != nullptr);
+    const Forward& f = forward_primitive(s, b != nullptr, bf16);
     memory src = input(f.pd.src_desc(), g.src, x, Slot::Src);
     memory weights = input(f.pd.weights_desc(), g.weights, w, Slot::Weights);
     memory dst = output(f.pd.dst_desc(), g.dst, y, Slot::Dst);
@@ -205,9 +219,10 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
       db[o] = acc;
     }
   }
+  const bool bf16 = bf16_convolutions();
   if (dx) {
-    guarded("backward data", s, [&] {
-      const BackwardData& bd = backward_data_primitive(s);
+    guarded(bf16 ? "backward data, bf16" : "backward data", s, [&] {
+      const BackwardData& bd = backward_data_primitive(s, bf16);
       memory diff_dst = input(bd.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
       memory weights = input(bd.pd.weights_desc(), g.weights, w, Slot::Weights);
       memory diff_src = output(bd.pd.diff_src_desc(), g.src, dx, Slot::Src);
@@ -219,8 +234,8 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
     });
   }
   if (dw) {
-    guarded("backward weights", s, [&] {
-      const BackwardWeights& bw = backward_weights_primitive(s, db != nullptr);
+    guarded(bf16 ? "backward weights, bf16" : "backward weights", s, [&] {
+      const BackwardWeights& bw = backward_weights_primitive(s, db != nullptr, bf16);
       memory src = input(bw.pd.src_desc(), g.src, x, Slot::Src);
       memory diff_dst = input(bw.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
       memory diff_weights = output(bw.pd.diff_weights_desc(), g.weights, dw, Slot::Weights);
