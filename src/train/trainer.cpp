@@ -376,6 +376,9 @@ TrainSummary run_training(const Config& requested) {
                        static_cast<long long>(step), summary.final_checkpoint.c_str());
         summary.steps = step;
         summary.interrupted = true;
+        summary.best_metric = best.best().metric;
+        summary.best_step = best.best().step;
+        summary.best_checkpoint = best.best().path;
         return summary;
       }
     }
