@@ -368,15 +368,22 @@ bench-step-cpu: $(STEP_BENCH)
 STEP_FIXTURES := $(FIXTURES)/csg_step
 STEP_PARITY_visda := --task visda --arch resnet18 --image-size 64 --batch 4 --queue-size 256 --steps 4 --lr 0.01 --key-noise 0.1
 STEP_PARITY_gta5  := --task gta5 --arch deeplab18 --image-size 64 --batch 2 --queue-size 512 --steps 3 --key-noise 0.1
-$(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py tools/reference/resnet_stages.py
+# The default head (the reference's ASPP): BN on batch statistics and dropout with csg's masks.
+STEP_PARITY_gta5_csg := $(STEP_PARITY_gta5) --seg-head aspp-csg --dropout-seed 7
+STEP_FIXTURE_VERSION := 2
+# A VERSION file of another version (fixtures of an older script) is remade too.
+.PHONY: step-fixtures-stale
+$(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py tools/reference/resnet_stages.py \
+    $(if $(filter $(STEP_FIXTURE_VERSION),$(shell cat $(STEP_FIXTURES)/VERSION 2>/dev/null)),,step-fixtures-stale)
 	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating step-parity fixtures in $(STEP_FIXTURES)"; mkdir -p $(STEP_FIXTURES); \
-	  for t in visda gta5; do \
-	    args="$(STEP_PARITY_visda)"; [ $$t = gta5 ] && args="$(STEP_PARITY_gta5)"; \
+	  for t in visda gta5 gta5_csg; do \
+	    case $$t in visda) args="$(STEP_PARITY_visda)";; gta5) args="$(STEP_PARITY_gta5)";; *) args="$(STEP_PARITY_gta5_csg)";; esac; \
 	    /usr/bin/python3 $< $$args --write-init $(STEP_FIXTURES)/$${t}_init.safetensors \
 	      --write-inputs $(STEP_FIXTURES)/$${t}_inputs.safetensors --dump $(STEP_FIXTURES)/$${t}_result.safetensors \
 	      || exit 1; \
-	  done; echo 1 > $@; \
-	else echo "step-parity fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+	  done; echo $(STEP_FIXTURE_VERSION) > $@; \
+	else rm -f $(STEP_FIXTURES)/*.safetensors; \
+	  echo "step-parity fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
 
 test: $(STEP_FIXTURES)/VERSION

@@ -15,6 +15,7 @@
 #include <map>
 
 #include "csg/models/resnet.h"
+#include "src/train/network.h"
 #include "tests/testing.h"
 #include "tools/bench/csg_step_bench.h"
 
@@ -177,4 +178,36 @@ TEST(CudaTraining, ResNet50BackwardMatchesCpuPerElement) {
     expect_close(pg[i].tensor.grad(), pc[i].tensor.grad(), 1e-5, 1e-3, Tolerance::PerElement,
                  "gradient of " + pc[i].name);
   }
+}
+
+// --no-tf32 (train::Config::tf32 = false): both switches off, on any build; on a GPU a
+// convolution and a product then agree with the CPU to 1e-4 of the largest value, ten times
+// below TF32's ~1e-3 error.
+TEST(CudaTraining, NoTf32SwitchesOffTf32AndComputesInFloat32) {
+  const cuda::Tf32Settings before = cuda::tf32();
+  const bool deterministic = cuda::deterministic();
+  train::Config cfg;
+  cfg.tf32 = false;
+  train::apply_cuda_settings(cfg);
+  EXPECT_FALSE(cuda::tf32().convolutions);
+  EXPECT_FALSE(cuda::tf32().matmuls);
+  struct Restore {
+    cuda::Tf32Settings tf32;
+    bool deterministic;
+    ~Restore() {
+      cuda::set_tf32(tf32);
+      cuda::set_deterministic(deterministic);
+    }
+  } restore{before, deterministic};
+  CSG_REQUIRE_CUDA();
+  Tensor x = csg::testing::uniform({2, 64, 16, 16}, 1, DType::F32);
+  Tensor w = csg::testing::uniform({64, 64, 3, 3}, 2, DType::F32);
+  Conv2dOptions o;
+  o.pad_h = o.pad_w = 1;
+  Tensor conv_cpu = conv2d(x, w, Tensor(), o);
+  Tensor conv_gpu = conv2d(x.to(Device::CUDA), w.to(Device::CUDA), Tensor(), o).to(Device::CPU);
+  expect_close(conv_gpu, conv_cpu, 0, 1e-4, Tolerance::ScaledByMax, "conv2d with --no-tf32");
+  Tensor a = csg::testing::uniform({256, 512}, 3, DType::F32), b = csg::testing::uniform({512, 256}, 4, DType::F32);
+  Tensor mm_gpu = matmul(a.to(Device::CUDA), b.to(Device::CUDA)).to(Device::CPU);
+  expect_close(mm_gpu, matmul(a, b), 0, 1e-4, Tolerance::ScaledByMax, "matmul with --no-tf32");
 }

@@ -389,6 +389,42 @@ TEST(DatasetGta5, LayoutErrors) {
   EXPECT_CONTAINS(size_msg, "is 64x32");
 }
 
+// --train-list: the split the reference trains on (one name per line, relative to images/).
+TEST(DatasetGta5, TrainListRestrictsTheSetInListOrder) {
+  TempDir tmp;
+  write_tiny_gta5_cityscapes(tmp.str(), 3, 5, 1);
+  // A bare name, the reference's "images/<name> labels/<name>" line, a blank line.
+  write_text(tmp / "split.txt", "00004.png\n\nimages/00002.png labels/00002.png\r\n");
+  auto gta = open_gta5(tmp / "gta5", tmp / "split.txt");
+  ASSERT_EQ(gta->size(), 2);
+  EXPECT_EQ(gta->pairs()[0].image, tmp / "gta5/images/00004.png");
+  EXPECT_EQ(gta->pairs()[1].image, tmp / "gta5/images/00002.png");
+  EXPECT_EQ(gta->pairs()[1].label, tmp / "gta5/labels/00002.png");
+  EXPECT_EQ(gta->get(1).label_map.width, gta->get(1).image.width);
+}
+
+TEST(DatasetGta5, TrainListErrorsNameTheFileLineAndFix) {
+  TempDir tmp;
+  write_tiny_gta5_cityscapes(tmp.str(), 3, 3, 1);
+  std::string msg = error_of([&] { open_gta5(tmp / "gta5", tmp / "no_such_split.txt"); });
+  EXPECT_CONTAINS(msg, tmp / "no_such_split.txt");
+  EXPECT_CONTAINS(msg, "no such file");
+  EXPECT_CONTAINS(msg, "leave --train-list out");
+
+  write_text(tmp / "split.txt", "00001.png\n00009.png\n");
+  msg = error_of([&] { open_gta5(tmp / "gta5", tmp / "split.txt"); });
+  EXPECT_CONTAINS(msg, tmp / "split.txt" + ":2: '00009.png' is not in " + tmp / "gta5/images");
+  EXPECT_CONTAINS(msg, "check --data");
+
+  fs::remove(tmp / "gta5/labels/00003.png");
+  write_text(tmp / "split.txt", "00001.png\n\n00003.png\n");
+  msg = error_of([&] { open_gta5(tmp / "gta5", tmp / "split.txt"); });
+  EXPECT_CONTAINS(msg, tmp / "split.txt" + ":3: '00003.png' has no label " + tmp / "gta5/labels/00003.png");
+
+  write_text(tmp / "empty.txt", "\n \n");
+  EXPECT_CONTAINS(error_of([&] { open_gta5(tmp / "gta5", tmp / "empty.txt"); }), "names no image");
+}
+
 TEST(DatasetCityscapes, DiscoversImagesAndLabelsByWalkingTheTree) {
   TempDir tmp;
   write_tiny_gta5_cityscapes(tmp.str(), 5, 1, 5);

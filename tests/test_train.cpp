@@ -216,3 +216,87 @@ TEST(TrainVisda, EvaluationWithNoReadableImageIsAnErrorNotZeroPercent) {
     EXPECT_NE(std::string(e.what()).find("none of the 6 target images"), std::string::npos) << e.what();
   }
 }
+
+TEST(TrainVisda, EvalEveryKeepsTheBestCheckpointAcrossPruningAndResume) {
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_visda_best");
+  data::write_tiny_visda(data, 3, 48, 24);
+  const std::string out = tmp.subdir("train_best");
+  train::Config c = tiny_visda(data, out);
+  c.max_steps = 0;
+  c.epochs = 3;  // 48 images / batch 16: 3 steps per epoch
+  c.eval_every = 1;
+  c.checkpoint_every = 3;
+  c.keep_checkpoints = 3;
+  ::testing::internal::CaptureStdout();
+  train::TrainSummary s = train::run_training(c);
+  ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(s.evaluations.size(), 3u) << "one evaluation per epoch, the last one reused at the end";
+  EXPECT_EQ(s.evaluations[0].first, 3);
+  EXPECT_EQ(s.evaluations[2].first, 9);
+  EXPECT_EQ(s.metric, s.evaluations.back().second) << "the last weights' figure is reported";
+  // The best: the highest metric, the earliest on ties.
+  std::pair<int64_t, double> want = s.evaluations[0];
+  for (const auto& e : s.evaluations)
+    if (e.second > want.second) want = e;
+  EXPECT_EQ(s.best_step, want.first);
+  EXPECT_EQ(s.best_metric, want.second);
+  ASSERT_TRUE(fs::exists(out + "/best.ckpt"));
+  auto meta = load_checkpoint_meta(out + "/best.ckpt");
+  EXPECT_EQ(meta.at("step"), std::to_string(want.first));
+  EXPECT_EQ(meta.at("best.step"), std::to_string(want.first));
+  // Every checkpoint carries the record; pruning never deletes best.ckpt.
+  EXPECT_EQ(load_checkpoint_meta(out + "/csg-9.ckpt").at("best.step"), std::to_string(want.first));
+  train::Config pruned = c;
+  pruned.out_dir = tmp.subdir("train_best_pruned");
+  pruned.keep_checkpoints = 1;
+  pruned.epochs = 2;
+  ::testing::internal::CaptureStdout();
+  train::TrainSummary p = train::run_training(pruned);
+  ::testing::internal::GetCapturedStdout();
+  EXPECT_TRUE(fs::exists(pruned.out_dir + "/best.ckpt"));
+  EXPECT_FALSE(fs::exists(pruned.out_dir + "/csg-3.ckpt"));
+  EXPECT_EQ(p.best_metric, std::max(s.evaluations[0].second, s.evaluations[1].second));
+
+  // Resume from step 3 of a run whose record holds a better best than any later epoch reaches:
+  // the resumed run keeps that record and writes no best.ckpt of its own.
+  Checkpoint doctored = load_checkpoint(out + "/csg-3.ckpt");
+  doctored.meta["best.metric"] = "1000";
+  doctored.meta["best.step"] = "3";
+  doctored.meta["best.path"] = out + "/best.ckpt";
+  const std::string doctored_path = tmp.subdir("doctored") + "/csg-3.ckpt";
+  save_checkpoint(doctored_path, doctored);
+  train::Config r = c;
+  r.out_dir = tmp.subdir("train_best_resumed");
+  r.resume = doctored_path;
+  ::testing::internal::CaptureStdout();
+  train::TrainSummary rs = train::run_training(r);
+  ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(rs.steps, 9);
+  EXPECT_EQ(rs.best_metric, 1000);
+  EXPECT_EQ(rs.best_step, 3);
+  EXPECT_EQ(rs.best_checkpoint, out + "/best.ckpt");
+  EXPECT_FALSE(fs::exists(r.out_dir + "/best.ckpt")) << "a worse metric replaced the resumed run's best";
+  EXPECT_EQ(load_checkpoint_meta(r.out_dir + "/csg-9.ckpt").at("best.metric"), "1000");
+  // The resumed run retraces the original: the same figures at steps 6 and 9.
+  ASSERT_EQ(rs.evaluations.size(), 2u);
+  EXPECT_NEAR(rs.evaluations[1].second, s.evaluations[2].second, 1e-9);
+}
+
+TEST(TrainGta5, MissingTrainListIsAClearError) {
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_gta5_list");
+  data::write_tiny_gta5_cityscapes(data, 0, 4, 1);
+  train::Config c = train::default_config(train::Task::Gta5);
+  c.data = data + "/gta5";
+  c.val_data = data + "/cityscapes";
+  c.out_dir = tmp.subdir("train_gta5_list");
+  c.train_list = data + "/gta5_train.txt";
+  c.quiet = true;
+  try {
+    train::run_training(c);
+    FAIL() << "a missing --train-list was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(c.train_list + ": no such file"), std::string::npos) << e.what();
+  }
+}

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "csg/tensor.h"
@@ -19,6 +20,7 @@ struct Config {
   // ---- data ----
   std::string data;      // VisDA root (train/, validation/) or GTA5 root (images/, labels/)
   std::string val_data;  // GTA5 task: Cityscapes root (leftImg8bit/, gtFine/)
+  std::string train_list;  // GTA5: image names of the split to train on (empty: every image)
   std::string train_split = "train", val_split = "validation";  // VisDA-layout split directories
   int image_size = 224;  // VisDA: resize shorter side to this, crop this square
   int crop = 512;        // GTA5: training crop
@@ -42,7 +44,9 @@ struct Config {
   bool augment = true;                 // RandAugment views (VisDA) / jittered key view (GTA5)
   double randaug_m = 6.0;
   int randaug_n = 1;
-  bool train_seg_heads = true;         // our choice: the reference never trains them
+  // GTA5: optimise the projection heads h. Off, as the reference: its segmentation optimizer
+  // leaves them out, so their fixed random weights are part of its published numbers.
+  bool train_seg_heads = false;
   // ---- optimisation ----
   double lr = 1e-4;       // heads; the backbone gets lr * factor
   double factor = 0.1;
@@ -63,10 +67,20 @@ struct Config {
   // "fp32", or "bf16": BF16 mixed precision of the CPU convolutions (oneDNN, AVX512_BF16 / AMX):
   // BF16 operands, f32 results and accumulation, f32 master weights, BN, GEMMs and losses.
   std::string precision = "fp32";
+  // CUDA: false turns TF32 off in cuBLAS (default math) and cuDNN convolutions (fp32 math), for
+  // reproduction runs in full float32; true keeps the defaults (PyTorch's: convolutions TF32,
+  // matmuls not). The CPU computes in float32 either way.
+  bool tf32 = true;
   int64_t log_every = 10;
   int64_t checkpoint_every = 1000;
   int keep_checkpoints = 3;
   bool eval_at_end = true;
+  // Evaluate on the target split every this many epochs and keep <out>/best.ckpt (0: only at
+  // the end). Model selection on the target split: "best" is not a zero-shot figure.
+  int64_t eval_every = 0;
+  // VisDA evaluation: class scores = mean of sigmoid(f(x)) and sigmoid(f(flip_w(x))), as the
+  // reference validates (csg-reference.md 1.16); false: arg-max of f(x) alone.
+  bool flip_tta = true;
   bool quiet = false;  // no progress line (tests)
   // ---- the run folder (src/train/run_folder.h) ----
   std::string out_dir;                    // empty: <runs_root>/<task>-<date>-<time>, new for each run
@@ -86,6 +100,11 @@ struct TrainSummary {
   std::string out_dir;  // the run folder (resolved when Config::out_dir was empty)
   std::string final_checkpoint;
   double metric = -1;  // mean class accuracy (VisDA) or mIoU (GTA5) at the end, when evaluated
+  std::vector<std::pair<int64_t, double>> evaluations;  // (step, metric) of every evaluation of this run
+  // --eval-every: the best target-split metric so far (also before a resume), its step and file.
+  double best_metric = -1;
+  int64_t best_step = -1;
+  std::string best_checkpoint;
   bool interrupted = false;  // SIGINT/SIGTERM: stopped after a step, checkpoint written
 };
 

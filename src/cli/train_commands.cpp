@@ -28,7 +28,7 @@ void group_since(CLI::App* c, size_t before, const std::string& name) {
 struct TrainFlags {
   train::Config cfg;
   std::string layers = "3,4", pool = "apool";
-  bool no_csg = false, no_augment = false, no_eval = false, freeze_seg_heads = false;
+  bool no_csg = false, no_augment = false, no_eval = false, no_flip_tta = false, no_tf32 = false;
   std::string checkpoint;
   int64_t max_images = 2000;
 };
@@ -74,8 +74,12 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
     c->add_option("--image-size", g.image_size, "VisDA: resize the shorter side to this, then crop this square")
         ->check(CLI::PositiveNumber);
   }
-  if (task == Task::Gta5 && training)
+  if (task == Task::Gta5 && training) {
+    c->add_option("--train-list", g.train_list,
+                  "text file of the images to train on, one name per line relative to images/ (the official "
+                  "12,403-image train split the reference uses; empty: every image)");
     c->add_option("--crop", g.crop, "GTA5: square training crop (pixels)")->check(CLI::PositiveNumber);
+  }
   c->add_option("--workers", g.workers, "data loader threads (the data of a step does not depend on it)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--batch-size", g.batch_size,
@@ -83,6 +87,9 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
                          : "images per evaluation batch (VisDA; Cityscapes: 1 per process)")
       ->check(CLI::PositiveNumber);
   c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
+  c->add_flag("--no-tf32", f.no_tf32,
+              "CUDA: full float32 for reproduction runs (TF32 off in cuBLAS and cuDNN convolutions); changes nothing "
+              "on the CPU");
   c->add_flag("--quiet", g.quiet, "no progress output");
   group_since(c, before, "Data");
 }
@@ -98,8 +105,9 @@ void add_method_flags(CLI::App* c, TrainFlags& f, Task task) {
   if (task == Task::Gta5) {
     c->add_option("--chunks", g.chunks, "dense InfoNCE: the feature map is pooled into chunks x chunks patches")
         ->check(CLI::PositiveNumber);
-    c->add_flag("--freeze-seg-heads", f.freeze_seg_heads,
-                "keep the segmentation projection heads fixed, as the reference (which never optimises them)");
+    c->add_flag("--train-seg-heads", g.train_seg_heads,
+                "optimise the projection heads; the reference never does (their fixed random weights are part of "
+                "its published numbers), so they stay frozen by default");
   }
   c->add_flag("--no-augment", f.no_augment, "no augmentation: the key view is the query view");
   c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M (paper Table 2)")->check(CLI::Range(0.0, 30.0));
@@ -143,7 +151,9 @@ void add_run_folder_flags(CLI::App* c, TrainFlags& f) {
                 "continue a run: latest (newest checkpoint in --out, or of the newest runs/<task>-* folder), a run "
                 "folder, or a checkpoint");
   std::vector<std::string> keys;
-  for (const train::Setting& s : train::settings_of(g))
+  train::Config every_key = g;
+  every_key.eval_every = 1;  // flip-tta is compared only with --eval-every
+  for (const train::Setting& s : train::settings_of(every_key))
     if (s.trajectory) keys.push_back(s.key);
   c->add_option("--allow-change", g.allow_change,
                 "settings a --resume may change, by flag name, comma-separated (e.g. lr,epochs); any other change "
@@ -156,8 +166,21 @@ void add_run_folder_flags(CLI::App* c, TrainFlags& f) {
       ->check(CLI::PositiveNumber);
   c->add_option("--keep-checkpoints", g.keep_checkpoints, "checkpoints of this run to keep (older ones are deleted)")
       ->check(CLI::PositiveNumber);
-  c->add_flag("--no-eval", f.no_eval, "skip the evaluation on the target domain at the end");
+  c->add_flag("--no-eval", f.no_eval, "skip the evaluation on the target domain at the end (not with --eval-every)");
+  c->add_option("--eval-every", g.eval_every,
+                "evaluate on the target split every N epochs and keep <out>/best.ckpt (0: only at the end); best is "
+                "chosen on the target split, so it is not a zero-shot figure; the last epoch's is reported too")
+      ->check(CLI::NonNegativeNumber);
   group_since(c, before, "Run folder");
+}
+
+// VisDA's evaluation view (train and eval; hse measures features, not scores).
+void add_flip_flag(CLI::App* c, TrainFlags& f, Task task) {
+  if (task != Task::Visda) return;
+  c->add_flag("--no-flip-tta", f.no_flip_tta,
+              "evaluate f(x) alone; by default the scores are (sigmoid(f(x)) + sigmoid(f(flip_w(x)))) / 2 as the "
+              "reference validates VisDA (horizontal-flip test-time augmentation)")
+      ->group("Data");
 }
 
 // Applies the flags that are not a Config field, and checks what CLI11's validators cannot.
@@ -168,7 +191,8 @@ train::Config finish(const TrainFlags& f, bool training) {
   c.csg = !f.no_csg;
   c.augment = !f.no_augment;
   c.eval_at_end = !f.no_eval;
-  c.train_seg_heads = !f.freeze_seg_heads;
+  c.flip_tta = !f.no_flip_tta;
+  c.tf32 = !f.no_tf32;
   if (training)
     CSG_CHECK(c.queue_size >= c.batch_size * c.chunks * c.chunks, "--queue-size ", c.queue_size,
               " must hold at least one step's keys (--batch-size x --chunks^2 = ", c.batch_size * c.chunks * c.chunks,
@@ -200,6 +224,7 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
                            ? "train on VisDA-17's synthetic images, evaluate on its real ones (mean class accuracy)"
                            : "train DeepLabv2 on GTA5, evaluate on Cityscapes val (mIoU)");
   add_data_flags(c, *f, task, /*training=*/true);
+  add_flip_flag(c, *f, task);
   add_network_flags(c, *f, task);
   add_method_flags(c, *f, task);
   add_optimisation_flags(c, *f);
@@ -213,8 +238,12 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
       if (dist::world().rank() != 0) return 0;  // under mpirun rank 0 reports for all
       std::printf("trained %lld steps: loss %.4f -> %.4f, task loss %.4f -> %.4f (first and last logged window)\n",
                   static_cast<long long>(s.steps), s.first_loss, s.last_loss, s.first_task_loss, s.last_task_loss);
-      if (s.metric >= 0)
-        std::printf("target-domain %s: %.2f\n", task == Task::Visda ? "mean class accuracy" : "mIoU", s.metric);
+      const char* metric = task == Task::Visda ? "mean class accuracy" : "mIoU";
+      if (s.metric >= 0) std::printf("target-domain %s (last weights): %.2f\n", metric, s.metric);
+      if (s.best_step >= 0)
+        std::printf("best target-domain %s: %.2f at step %lld (%s); chosen on the target split, so not a "
+                    "zero-shot figure\n",
+                    metric, s.best_metric, static_cast<long long>(s.best_step), s.best_checkpoint.c_str());
       std::printf("run folder: %s\n", s.out_dir.c_str());
       return 0;
     };
@@ -228,6 +257,7 @@ void add_eval_task(CLI::App* eval, Task task, Invocation& inv) {
                                                           ? "the per-class accuracy table on VisDA-17's real images"
                                                           : "the per-class IoU table on Cityscapes val");
   add_data_flags(c, *f, task, /*training=*/false);
+  add_flip_flag(c, *f, task);
   c->add_option("--checkpoint", f->checkpoint,
                 "a checkpoint of csg train (its recorded network settings are used; empty: --weights alone)");
   add_network_flags(c, *f, task);

@@ -35,7 +35,7 @@ TaskData open_task_data(const Config& cfg, bool need_train, bool need_val) {
     eval.resize = eval.crop = cfg.image_size;
     d.val_transform = augment::classification_eval_transform(eval);
   } else {
-    if (need_train) d.train = data::open_gta5(cfg.data);
+    if (need_train) d.train = cfg.train_list.empty() ? data::open_gta5(cfg.data) : data::open_gta5(cfg.data, cfg.train_list);
     if (need_val) {
       CSG_CHECK(!cfg.val_data.empty(), "the GTA5 task evaluates on Cityscapes: give --val-data CITYSCAPES_ROOT");
       d.val = data::open_cityscapes(cfg.val_data, "val");

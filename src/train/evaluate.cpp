@@ -11,6 +11,7 @@
 #include "csg/metrics.h"
 #include "csg/progress.h"
 #include "src/train/data_setup.h"
+#include "src/train/flip_tta.h"
 #include "src/train/state.h"
 
 namespace csg::train {
@@ -59,9 +60,12 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
   double metric = 0;
   if (cfg.task == Task::Visda) {
     ClassAccuracy acc = cfg.num_classes == 12 ? ClassAccuracy::visda() : ClassAccuracy(cfg.num_classes);
-    while (auto batch = loader.next()) {
+    auto forward = [&](const Tensor& x) {
       models::ResNetFeatures f;
-      acc.add(net.task_logits(batch->views[0].to(dev), &f), batch->labels);
+      return net.task_logits(x.to(dev), &f);
+    };
+    while (auto batch = loader.next()) {
+      acc.add(flip_tta_scores(forward, batch->views[0], cfg.flip_tta), batch->labels);
       progress.update(++done);
     }
     sum_over_ranks(comm, acc);
@@ -88,6 +92,7 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
 }
 
 double run_evaluation(const Config& cfg, const std::string& checkpoint) {
+  apply_cuda_settings(cfg);
   const Device dev = parse_device(cfg.device);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   Config c = cfg;
@@ -99,6 +104,7 @@ double run_evaluation(const Config& cfg, const std::string& checkpoint) {
 }
 
 PooledFeatures pooled_layer4_features(const Config& cfg, const std::string& checkpoint, int64_t max_images) {
+  apply_cuda_settings(cfg);
   const Device dev = parse_device(cfg.device);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   CSG_CHECK(cfg.task == Task::Visda, "hse: features are measured on the VisDA validation images");

@@ -5,7 +5,9 @@
 
 namespace csg::train {
 
-// VisDA: mean class accuracy over the validation images; GTA5 task: mIoU on Cityscapes.
+// VisDA: mean class accuracy over the validation images, scored as the reference does with the
+// flip-averaged sigmoids unless cfg.flip_tta is false (src/train/flip_tta.h); GTA5 task: mIoU on
+// Cityscapes (whole images, no flip, as the reference).
 // Prints the per-class table; returns the metric (percent).
 double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, const data::Transform& transform,
                 Device dev);

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "csg/cuda.h"
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
 
@@ -96,6 +97,11 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
     if (segmentation() && !cfg.train_seg_heads) heads_q[l]->freeze();
     queues[l] = std::make_unique<method::NegativeQueue>(cfg.embed_dim, cfg.queue_size, cfg.seed + 100 + l);
   }
+}
+
+void apply_cuda_settings(const Config& cfg) {
+  cuda::set_deterministic(cfg.deterministic);
+  if (!cfg.tf32) cuda::set_tf32({/*convolutions=*/false, /*matmuls=*/false});
 }
 
 Tensor CsgNetwork::task_logits(const Tensor& x, models::ResNetFeatures* features) const {

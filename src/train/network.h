@@ -33,6 +33,10 @@ class ClassifierHead : public nn::Module {
   std::shared_ptr<nn::Linear> fc1, fc2;
 };
 
+// The CUDA settings of a run: deterministic algorithms (--deterministic) and, when cfg.tf32 is
+// false (--no-tf32), TF32 off in cuBLAS and cuDNN. Changes nothing on the CPU.
+void apply_cuda_settings(const Config& cfg);
+
 class CsgNetwork : public nn::Module {
  public:
   explicit CsgNetwork(const Config& cfg);

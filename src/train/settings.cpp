@@ -44,6 +44,7 @@ std::vector<Setting> settings_of(const Config& c) {
       {"task", task_name(c.task), true},
       {"data", text(c.data), false},
       {"val-data", text(c.val_data), false},
+      {"train-list", text(c.train_list), false},  // a path, like --data: a list may move
       {"train-split", text(c.train_split), true},
       {"val-split", text(c.val_split), false},
       {"image-size", text(c.image_size), true},
@@ -81,11 +82,17 @@ std::vector<Setting> settings_of(const Config& c) {
       {"device", text(c.device), false},  // CPU and CUDA round differently; moving a run is allowed
       {"deterministic", text(c.deterministic), false},
       {"precision", text(c.precision), true},
+      {"tf32", text(c.tf32), false},  // rounding only, as --device
       {"out", text(c.out_dir), false},
       {"log-every", text(c.log_every), false},
       {"checkpoint-every", text(c.checkpoint_every), false},
       {"keep-checkpoints", text(c.keep_checkpoints), false},
       {"eval", text(c.eval_at_end), false},
+      {"eval-every", text(c.eval_every), false},  // evaluation reads the weights, never changes them
+      // Evaluation alone never changes the weights; but with --eval-every the flip decides the
+      // metric that picks best.ckpt, and a resume comparing metrics of two protocols would keep
+      // the wrong best: then it is compared.
+      {"flip-tta", text(c.flip_tta), c.eval_every > 0},
   };
 }
 

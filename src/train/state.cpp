@@ -52,10 +52,11 @@ void check_resume_settings(const std::string& path, const std::map<std::string, 
            keys);
 }
 
-std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step,
-                                const std::string& run_id) {
+Checkpoint training_checkpoint(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step,
+                               const std::string& run_id, const std::map<std::string, std::string>& extra) {
   Checkpoint c;
   c.meta = settings_metadata(cfg);
+  for (const auto& [k, v] : extra) c.meta[k] = v;
   c.meta["run_id"] = run_id;
   for (const NamedTensor& t : net.state_dict())
     if (stored(t.name)) c.tensors.push_back({"net." + t.name, t.tensor});
@@ -81,8 +82,13 @@ std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim:
   c.meta["num_classes"] = std::to_string(cfg.num_classes);
   c.meta["seg_head"] = cfg.seg_head;
   c.meta["model"] = infer::model_info_to_json(infer::training_model_info(cfg));
+  return c;
+}
+
+std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step,
+                                const std::string& run_id, const std::map<std::string, std::string>& extra) {
   const std::string path = checkpoint_path(cfg.out_dir, "csg", step);
-  save_checkpoint(path, c);
+  save_checkpoint(path, training_checkpoint(cfg, net, sgd, step, run_id, extra));
   return path;
 }
 

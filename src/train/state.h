@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "csg/io/checkpoint.h"
 #include "csg/optim.h"
 #include "src/train/network.h"
 
@@ -13,8 +14,12 @@ namespace csg::train {
 // that matters for resuming. f_eo is not stored: it is the ImageNet weights, reloaded.
 // Also every setting ("config.<flag>", src/train/settings.h) and the run's id ("run_id"), by
 // which pruning tells this run's checkpoints from others'.
+// `extra` is added to the metadata (the best-so-far record of --eval-every).
 std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step,
-                                const std::string& run_id);
+                                const std::string& run_id, const std::map<std::string, std::string>& extra = {});
+// The same content, not written (best.ckpt is written under its own name).
+Checkpoint training_checkpoint(const Config& cfg, const CsgNetwork& net, optim::SGD& sgd, int64_t step,
+                               const std::string& run_id, const std::map<std::string, std::string>& extra = {});
 // Refuses (csg::Error listing every difference and the --allow-change that permits it) a
 // resume whose trajectory settings differ from those recorded in the checkpoint's metadata.
 void check_resume_settings(const std::string& path, const std::map<std::string, std::string>& meta,

@@ -17,6 +17,7 @@
 #include "csg/train.h"
 #include "csg/progress.h"
 #include "src/io/atomic_file.h"
+#include "src/train/best_checkpoint.h"
 #include "src/train/csg_step.h"
 #include "src/train/data_parallel.h"
 #include "src/train/data_setup.h"
@@ -171,7 +172,16 @@ std::ofstream open_training_log(const std::string& path, const std::string& head
   return csv;
 }
 
-}  // namespace
+// The best-so-far record of a resumed run: the checkpoint's, and that of the folder's best.ckpt
+// when it belongs to the same run (it may be newer than the checkpoint resumed from).
+void restore_best(BestCheckpoint& best, const std::string& resume_path, const std::string& run_id) {
+  best.restore(load_checkpoint_meta(resume_path));
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(best.path(), ec)) return;
+  const std::map<std::string, std::string> meta = load_checkpoint_meta(best.path());
+  auto id = meta.find("run_id");
+  if (id != meta.end() && id->second == run_id) best.restore(meta);
+}
 
 // --precision for the length of a run (tests train in one process, one run after another).
 bool bf16_run(const Config& cfg) {
@@ -181,10 +191,12 @@ bool bf16_run(const Config& cfg) {
   return cfg.precision == "bf16";
 }
 
+}  // namespace
+
 TrainSummary run_training(const Config& requested) {
   Config cfg = requested;
-  cuda::set_deterministic(cfg.deterministic);
   const onednn::Bf16ConvolutionsScope precision(bf16_run(cfg));  // throws, saying why, without BF16 instructions
+  apply_cuda_settings(cfg);
   // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes
   // the run folder, logs and checkpoints (src/train/data_parallel.h).
   dist::Communicator& comm = dist::world();
@@ -192,7 +204,7 @@ TrainSummary run_training(const Config& requested) {
   if (comm.rank() != 0) cfg.quiet = true;
   const Device dev = parse_device(cfg.device);
   const RunStart start = start_run_on_root(comm, cfg);  // resolves cfg.out_dir; refuses another run's folder
-  TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end);
+  TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end || cfg.eval_every > 0);
 
   data::LoaderOptions lo;
   lo.batch_size = cfg.batch_size;
@@ -230,10 +242,12 @@ TrainSummary run_training(const Config& requested) {
   DataParallel parallel(comm, trained);
 
   int64_t step = 0;
+  BestCheckpoint best(cfg.out_dir + "/best.ckpt");
   if (!start.resume_path.empty()) {
     step = restore_training_state(start.resume_path, cfg, net, sgd);
     if (parallel.is_root())
       std::fprintf(stderr, "resumed from %s at step %lld\n", start.resume_path.c_str(), static_cast<long long>(step));
+    restore_best(best, start.resume_path, start.run_id);
   }
 
   const std::string csv_path = cfg.out_dir + "/log.csv";
@@ -262,6 +276,35 @@ TrainSummary run_training(const Config& requested) {
 
   TrainSummary summary;
   summary.out_dir = cfg.out_dir;
+  const char* metric_name = cfg.task == Task::Visda ? "mean class accuracy" : "mIoU";
+  // Evaluates the current weights on the target split; --eval-every: keeps best.ckpt.
+  auto evaluate_now = [&] {
+    const double m = evaluate(cfg, net, *data.val, data.val_transform, dev);
+    summary.evaluations.push_back({step, m});
+    if (tb) {
+      tb->add_scalar(cfg.task == Task::Visda ? "val/mean_class_accuracy" : "val/miou", m, step);
+      tb->flush();
+    }
+    if (cfg.eval_every > 0 && parallel.is_root()) {
+      const bool better = best.offer(m, step, [&] {
+        std::map<std::string, std::string> record;
+        best.add_to(record);
+        return training_checkpoint(cfg, net, sgd, step, start.run_id, record);
+      });
+      std::fprintf(stderr,
+                   "epoch %.4g (step %lld): target-split %s %.2f%s; best %.2f at step %lld (%s; chosen on the "
+                   "target split, so not a zero-shot figure)\n",
+                   static_cast<double>(step) / iters_per_epoch, static_cast<long long>(step), metric_name, m,
+                   better ? ", new best" : "", best.best().metric, static_cast<long long>(best.best().step),
+                   best.best().path.c_str());
+    }
+    net.set_training_modes();
+  };
+  auto best_record = [&] {
+    std::map<std::string, std::string> record;
+    best.add_to(record);
+    return record;
+  };
   StopOnSignal stop;
   net.set_training_modes();
   const auto t_start = std::chrono::steady_clock::now();
@@ -335,8 +378,11 @@ TrainSummary run_training(const Config& requested) {
         window = Window();
         t_window = now;
       }
+      // Before the checkpoint, so that the checkpoint records this evaluation's best.
+      if (cfg.eval_every > 0 && step % iters_per_epoch == 0 && (step / iters_per_epoch) % cfg.eval_every == 0)
+        evaluate_now();
       if ((step % cfg.checkpoint_every == 0 || step == total_steps || interrupted) && parallel.is_root()) {
-        summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id);
+        summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id, best_record());
         prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints, start.run_id, step);
       }
       if (interrupted) {
@@ -345,6 +391,9 @@ TrainSummary run_training(const Config& requested) {
                        static_cast<long long>(step), summary.final_checkpoint.c_str());
         summary.steps = step;
         summary.interrupted = true;
+        summary.best_metric = best.best().metric;
+        summary.best_step = best.best().step;
+        summary.best_checkpoint = best.best().path;
         return summary;
       }
     }
@@ -356,13 +405,15 @@ TrainSummary run_training(const Config& requested) {
   if (parallel.is_root())
     std::fprintf(stderr, "training done: %lld steps; checkpoint %s; log %s\n", static_cast<long long>(step),
                  summary.final_checkpoint.c_str(), csv_path.c_str());
-  if (cfg.eval_at_end) {
-    summary.metric = evaluate(cfg, net, *data.val, data.val_transform, dev);
-    if (tb) {
-      tb->add_scalar(cfg.task == Task::Visda ? "val/mean_class_accuracy" : "val/miou", summary.metric, step);
-      tb->flush();
-    }
+  // The last weights' figure is always reported, beside any best of --eval-every.
+  if (cfg.eval_at_end || cfg.eval_every > 0) {
+    if (summary.evaluations.empty() || summary.evaluations.back().first != step)
+      evaluate_now();
+    summary.metric = summary.evaluations.back().second;
   }
+  summary.best_metric = best.best().metric;
+  summary.best_step = best.best().step;
+  summary.best_checkpoint = best.best().path;
   return summary;
 }
 

@@ -40,13 +40,16 @@ struct StepBenchOptions {
   int threads = 0;              // 0: OMP_NUM_THREADS or every core
   uint64_t seed = 0;
   std::string init, inputs, dump;  // parity runs (see csg_step_torch.py)
+  std::string seg_head = "aspp-v2";  // GTA5 head; the benchmark measures DeepLabv2's
+  bool train_seg_heads = false;      // GTA5: optimise the projection heads (csg's default: no)
 };
 
 inline const char* kStepBenchUsage =
     "usage: csg_step_bench [--task visda|gta5] [--arch NAME] [--batch N] [--image-size N] [--steps N]\n"
     "                      [--warmup N] [--device cpu|cuda] [--precision fp32|tf32|bf16] [--queue-size K]\n"
     "                      [--layers 3,4] [--lr X] [--lambda X] [--threads N] [--seed N]\n"
-    "                      [--init FILE] [--inputs FILE] [--dump FILE]\n";
+    "                      [--init FILE] [--inputs FILE] [--dump FILE] [--seg-head aspp-v2|aspp-csg]\n"
+    "                      [--train-seg-heads]\n";
 
 inline StepBenchOptions parse_step_bench_args(const std::vector<std::string>& args) {
   StepBenchOptions o;
@@ -86,6 +89,8 @@ inline StepBenchOptions parse_step_bench_args(const std::vector<std::string>& ar
     else if (a == "--init") o.init = value();
     else if (a == "--inputs") o.inputs = value();
     else if (a == "--dump") o.dump = value();
+    else if (a == "--seg-head") o.seg_head = value();
+    else if (a == "--train-seg-heads") o.train_seg_heads = true;
     else if (a == "--layers") {
       o.layers.clear();
       const std::string& v = value();
@@ -104,12 +109,14 @@ inline StepBenchOptions parse_step_bench_args(const std::vector<std::string>& ar
   CSG_CHECK(o.device == "cpu" || o.device == "cuda", "--device ", o.device, ": expected cpu or cuda");
   CSG_CHECK(o.precision == "fp32" || o.precision == "tf32" || o.precision == "bf16", "--precision ", o.precision,
             ": expected fp32, tf32 or bf16");
+  CSG_CHECK(o.seg_head == "aspp-v2" || o.seg_head == "aspp-csg", "--seg-head ", o.seg_head,
+            ": expected aspp-v2 or aspp-csg");
   CSG_CHECK(o.steps > 0 && o.warmup >= 0, "--steps must be > 0 and --warmup >= 0");
   return o;
 }
 
 // The trainer's configuration for the task, with the benchmark's sizes; GTA5 uses the
-// DeepLabv2 head (aspp-v2), the configuration the benchmark measures.
+// DeepLabv2 head (aspp-v2, the configuration the benchmark measures) unless --seg-head.
 inline train::Config step_bench_config(StepBenchOptions& o) {
   const bool visda = o.task == "visda";
   train::Config cfg = train::default_config(visda ? train::Task::Visda : train::Task::Gta5);
@@ -119,7 +126,8 @@ inline train::Config step_bench_config(StepBenchOptions& o) {
   cfg.arch = o.arch;
   cfg.batch_size = o.batch;
   cfg.image_size = cfg.crop = static_cast<int>(o.image_size);
-  cfg.seg_head = "aspp-v2";
+  cfg.seg_head = o.seg_head;
+  cfg.train_seg_heads = o.train_seg_heads;
   cfg.queue_size = o.queue_size;
   cfg.layers = o.layers;
   if (o.lr >= 0) cfg.lr = o.lr;

@@ -3,7 +3,8 @@
 network.cpp, csg_parts.cpp, optim/sgd.cpp) operation for operation, for the step benchmark
 (tools/bench/step_bench.py) and the step-parity test (tests/test_step_bench_parity.cpp).
 
-  f_e (torchvision ResNet, or dilated ResNet + DeepLabv2 ASPP head) on the query view -> task CE
+  f_e (torchvision ResNet, or dilated ResNet + a DeepLab head: csg's aspp-csg, the reference's
+  ASPP, or aspp-v2, DeepLabv2's summed dilated convs) on the query view -> task CE
   f_eo (frozen copy) on the key view; A-pool attention for the keys from f_e on the key view
   per layer l: q = normalize(h_l(pool(f_e))), k = normalize(h~_l(pool(f_eo))), InfoNCE vs queue_l
   loss = task + lambda * sum_l NCE_l; backward; SGD (the reference's variant); h~ <- EMA(h);
@@ -16,6 +17,11 @@ Benchmark:  python3 csg_step_torch.py --task visda --device cuda --precision tf3
 Parity:     python3 csg_step_torch.py --task visda --arch resnet18 --image-size 64 --batch 4 \
               --write-init init.safetensors --write-inputs inputs.safetensors --dump result.safetensors
             (--init/--inputs read such files instead of making fresh ones)
+aspp-csg's dropout (p = 0.5, train mode) draws csg's own counter-based mask (csg/random.h:
+element i of a call is kept iff counter_uniform(seed, offset + i) >= p, offset advancing by the
+element count each call), here in numpy, from --dropout-seed; the parity test puts csg's
+default generator at (that seed, offset 0), so both sides drop the same elements.
+GTA5's projection heads are frozen unless --train-seg-heads, as csg's default and the reference.
 Prints one `step-bench ...` line of key=value fields per figure (or `unavailable="why"`).
 Runs under torch 1.13 (CPU) and torch 2.x (CUDA; --compile needs torch.compile).
 """
@@ -25,6 +31,7 @@ import os
 import sys
 import time
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -33,6 +40,9 @@ import torchvision
 from resnet_stages import randomise_bn, resnet_stages
 from safetensors_io import load_safetensors as load_arrays
 from safetensors_io import save_safetensors as save_arrays
+
+# Written into --dump's metadata; tests/test_step_bench_parity.cpp refuses older fixtures.
+FIXTURE_VERSION = "2"
 
 # ---- configuration: csg's default_config (src/train/trainer.cpp, include/csg/train.h) ----------
 
@@ -61,6 +71,10 @@ def parse_args(argv=None):
     p.add_argument("--lambda", dest="lam", type=float)
     p.add_argument("--threads", type=int, help="CPU threads (default: OMP_NUM_THREADS or torch's default)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seg-head", choices=["aspp-csg", "aspp-v2"], default="aspp-v2",
+                   help="gta5 head: the reference's ASPP (csg's default) or DeepLabv2's (the benchmark's)")
+    p.add_argument("--train-seg-heads", action="store_true", help="gta5: optimise the projection heads")
+    p.add_argument("--dropout-seed", type=int, default=0, help="seed of aspp-csg's dropout masks (csg/random.h)")
     p.add_argument("--init", help="initial weights and queues (safetensors: net.<name>, queue.<l>)")
     p.add_argument("--inputs", help="input batches (safetensors: x_q.<i>, x_k.<i>, labels.<i>)")
     p.add_argument("--write-init", help="write the initial weights and queues here")
@@ -117,6 +131,57 @@ class DeepLabV2Head(nn.Module):
         return out
 
 
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix64(z):  # csg::mix64 (splitmix64's finaliser), on uint64 arrays (wrapping arithmetic)
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def counter_keep(seed, offset, n, p):
+    """csg's dropout mask: keep i iff counter_uniform(seed, offset + i) >= p (24-bit uniforms)."""
+    with np.errstate(over="ignore"):
+        counters = np.uint64(offset) + np.arange(n, dtype=np.uint64)
+        h = _mix64(np.uint64(seed) ^ _mix64(counters))
+    u = (h >> np.uint64(40)).astype(np.float64) / 16777216.0
+    return u >= p
+
+
+class CounterDropout(nn.Module):
+    """Inverted dropout with csg's counter-based mask (csg/src/ops/dropout.cpp)."""
+
+    def __init__(self, p, seed):
+        super().__init__()
+        self.p, self.seed, self.offset = p, seed, 0
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = counter_keep(self.seed, self.offset, x.numel(), self.p)
+        self.offset += x.numel()
+        mask = torch.from_numpy(keep.reshape(tuple(x.shape))).to(device=x.device, dtype=x.dtype)
+        return x * mask * torch.tensor(1.0 / (1.0 - self.p), dtype=torch.float32).to(x.dtype)
+
+
+class AsppCsgHead(nn.Module):
+    """The reference's head (csg's aspp-csg): torchvision's DeepLabv3 head (ASPP 12/24/36 with
+    image pooling, project + dropout 0.5, 3x3 conv, 1x1 classifier) under csg's names
+    fc_new.conv2d_list.0.*, its dropout drawing csg's masks."""
+
+    def __init__(self, cin, classes, dropout_seed):
+        super().__init__()
+        from torchvision.models.segmentation.deeplabv3 import DeepLabHead
+        head = DeepLabHead(cin, classes)
+        head[0].project[3] = CounterDropout(0.5, dropout_seed)
+        self.conv2d_list = nn.ModuleList([head])
+
+    def forward(self, x):
+        return self.conv2d_list[0](x)
+
+
 def depth_of(arch, family):
     if not arch.startswith(family):
         raise SystemExit(f"--arch {arch}: expected {family}<depth>")
@@ -148,7 +213,10 @@ def make_encoder(cfg):
             enc = getattr(torchvision.models, f"resnet{depth}")(replace_stride_with_dilation=[False, True, True])
         else:
             enc = dilate_basic_blocks(getattr(torchvision.models, f"resnet{depth}")())
-        enc.fc_new = DeepLabV2Head(enc.fc.in_features, cfg.num_classes)
+        if cfg.seg_head == "aspp-csg":
+            enc.fc_new = AsppCsgHead(enc.fc.in_features, cfg.num_classes, cfg.dropout_seed)
+        else:
+            enc.fc_new = DeepLabV2Head(enc.fc.in_features, cfg.num_classes)
     enc.feature_channels = enc.fc.in_features
     enc.fc = None  # csg builds no ImageNet fc (num_classes = 0)
     return enc
@@ -171,9 +239,9 @@ class CsgNetwork(nn.Module):
         randomise_bn(self.encoder_q, torch.Generator().manual_seed(cfg.seed + 1))
         self.encoder_k = copy.deepcopy(self.encoder_q)  # f_eo starts equal to f_e, frozen
         self.encoder_k.requires_grad_(False)
-        if self.segmentation:  # backbone BN affine frozen (DeepLab)
-            for m in self.encoder_q.modules():
-                if isinstance(m, nn.BatchNorm2d):
+        if self.segmentation:  # backbone BN affine frozen (DeepLab); the head's BN trains
+            for name, m in self.encoder_q.named_modules():
+                if isinstance(m, nn.BatchNorm2d) and not name.startswith("fc_new."):
                     m.requires_grad_(False)
         else:
             c = self.encoder_q.feature_channels
@@ -184,6 +252,8 @@ class CsgNetwork(nn.Module):
             c = stage_channels(self.encoder_q, l)
             self.heads_q[f"layer{l}"] = projection_head(c, cfg.embed_dim)
             self.heads_k[f"layer{l}"] = copy.deepcopy(self.heads_q[f"layer{l}"]).requires_grad_(False)
+            if self.segmentation and not cfg.train_seg_heads:  # never optimised; still the EMA's source
+                self.heads_q[f"layer{l}"].requires_grad_(False)
         gen = torch.Generator().manual_seed(cfg.seed + 100)
         self.queues = {l: F.normalize(torch.randn(cfg.embed_dim, cfg.queue_size, generator=gen), dim=0)
                        for l in cfg.layers}
@@ -206,7 +276,7 @@ class CsgNetwork(nn.Module):
                 (task_head if name.startswith("fc_new.") else backbone).append(p)
         if not self.segmentation:
             task_head += list(self.fc_new.parameters())
-        projection = [p for h in self.heads_q.values() for p in h.parameters()]
+        projection = [p for h in self.heads_q.values() for p in h.parameters() if p.requires_grad]
         return [(backbone, cfg.lr * cfg.factor), (task_head, cfg.lr), (projection, cfg.lr)]
 
     def to_device(self, dev):
@@ -499,7 +569,9 @@ def main(argv=None):
         meta = {f"queue_pointer.{l}": str(p) for l, p in net.queue_ptr.items()}
         meta.update(task=cfg.task, arch=cfg.arch, batch=str(cfg.batch), image_size=str(cfg.image_size),
                     queue_size=str(cfg.queue_size), layers=",".join(map(str, cfg.layers)), lr=repr(cfg.lr),
-                    **{"lambda": repr(cfg.lam)}, steps=str(cfg.steps), torch=torch.__version__)
+                    **{"lambda": repr(cfg.lam)}, steps=str(cfg.steps), torch=torch.__version__,
+                    seg_head=cfg.seg_head, train_seg_heads="true" if cfg.train_seg_heads else "false",
+                    dropout_seed=str(cfg.dropout_seed), fixture_version=FIXTURE_VERSION)
         save_safetensors(cfg.dump, out, meta)
         print(f"step-bench {fields(cfg, side)} dumped={cfg.dump} steps={cfg.steps} "
               f"first_loss={rows['loss.total'][0]:.6f} last_loss={rows['loss.total'][-1]:.6f}", flush=True)

@@ -129,6 +129,13 @@ class SegmentationDataset : public Dataset {
 // sorted by name; labels hold Cityscapes ids (palette indices). An image without a label is
 // an error listing the first few.
 std::unique_ptr<SegmentationDataset> open_gta5(const std::string& root);
+// GTA5 restricted to a split list (src/data/gta5_list.cpp), e.g. the official 12,403-image train
+// split the reference trains on: one image name per line, relative to <root>/images/ ("00001.png";
+// a leading "images/" and anything after the first blank, such as the reference list's label
+// column, are accepted and ignored; blank lines are skipped). Kept in list order. A missing list,
+// an empty one, or a listed image absent from <root>/images/ or without <root>/labels/<name> is
+// an error naming the list file, the line and the fix.
+std::unique_ptr<SegmentationDataset> open_gta5(const std::string& root, const std::string& list_file);
 
 enum class CityscapesLabels {
   Auto,      // per image: _gtFine_labelTrainIds.png if present, else _gtFine_labelIds.png
