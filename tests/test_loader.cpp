@@ -460,7 +460,9 @@ TEST(LoaderShards, ShardsTogetherAreTheUnshardedBatch) {
       EXPECT_EQ(indices, expected[b].indices) << "batch " << b << " drop_last " << drop_last;
       EXPECT_EQ(cat(views, 0).to_vector(), expected[b].views[0].to_vector()) << "batch " << b;
     }
-    if (!drop_last) EXPECT_EQ(got[3].size(), 2u) << "shard 3 has no rows of the partial last batch";
+    if (!drop_last) {
+      EXPECT_EQ(got[3].size(), 2u) << "shard 3 has no rows of the partial last batch";
+    }
   }
 }
 
