@@ -15,7 +15,7 @@ void add_gradcam_command(CLI::App& root, Invocation& inv) {
   CLI::App* c = root.add_subcommand(
       "gradcam", "Grad-CAM of layer4 for one class over images (paper Figure 5): <stem>_gradcam.png, <stem>_cam.npy");
   c->add_option("--checkpoint,--weights", o->model,
-                "the classifier: a csg train visda checkpoint, an exported model, or a torchvision .pth/.safetensors")
+                "the classifier (--weights: the same flag): a csg train visda checkpoint, an exported model, or a torchvision .pth/.safetensors")
       ->required();
   c->add_option("--arch", o->arch, "refuse the file unless it holds this architecture (resnet18 .. resnet101)");
   c->add_option("--class", o->class_name,
@@ -38,7 +38,7 @@ void add_segment_command(CLI::App& root, Invocation& inv) {
       "segment", "Cityscapes colour maps of a segmentation model beside the image and the ground truth: "
                  "<stem>_panel.png, <stem>_color.png");
   c->add_option("--checkpoint,--weights", o->model,
-                "the model: a csg train gta5 checkpoint, an exported model, or a DeepLab .pth/.safetensors")
+                "the model (--weights: the same flag): a csg train gta5 checkpoint, an exported model, or a DeepLab .pth/.safetensors")
       ->required();
   c->add_option("--arch", o->arch, "refuse the file unless it holds this architecture (deeplab18 .. deeplab101)");
   c->add_option("--labels", o->labels_dir,
