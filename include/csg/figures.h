@@ -1,7 +1,7 @@
 // csg/figures.h — the paper's qualitative figures from a trained model, as PNGs:
 //
-//   Grad-CAM (Figure 5)      csg gradcam --checkpoint C [--class K] --out DIR IMAGES...
-//   segmentation panels      csg segment --checkpoint C [--labels DIR] --out DIR IMAGES...
+//   Grad-CAM (Figure 5)      csg gradcam --checkpoint C [--class K] --images IMAGES... --out DIR
+//   segmentation panels      csg segment --checkpoint C [--labels DIR] --images IMAGES... --out DIR
 //
 // (The feature-sphere figure of Figures 2 and 6 is csg/sphere_figure.h, drawn by `csg hse --figure`.)
 #pragma once
