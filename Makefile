@@ -198,6 +198,15 @@ $(PREDICT_FIXTURES)/VERSION: tools/reference/make_predict_fixtures.py tools/refe
 	  echo "generating predict fixtures in $(PREDICT_FIXTURES)"; /usr/bin/python3 $< $(PREDICT_FIXTURES) && echo 1 > $@; \
 	else echo "predict fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
 
+# PyTorch's Grad-CAM of a torchvision ResNet-18 for `csg gradcam` (tools/reference/make_gradcam_fixtures.py;
+# tests/test_gradcam.cpp).
+GRADCAM_FIXTURES := $(FIXTURES)/gradcam
+$(GRADCAM_FIXTURES)/VERSION: tools/reference/make_gradcam_fixtures.py tools/reference/safetensors_io.py \
+                             tools/reference/resnet_stages.py
+	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
+	  echo "generating Grad-CAM fixtures in $(GRADCAM_FIXTURES)"; /usr/bin/python3 $< $(GRADCAM_FIXTURES) && echo 1 > $@; \
+	else echo "Grad-CAM fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+
 # README's "Command line reference" from the declarations (tests/test_cli.cpp checks they agree).
 .PHONY: readme-flags
 readme-flags: csg
@@ -205,7 +214,7 @@ readme-flags: csg
 
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
 # CSG_BINARY: the program the multi-process tests start under mpirun.
-test: $(BUILD)/csg_tests $(CLI) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION
+test: $(BUILD)/csg_tests $(CLI) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION $(GRADCAM_FIXTURES)/VERSION
 	CSG_FIXTURES=$(FIXTURES) CSG_BINARY=$(abspath $(CLI)) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 # Examples (examples/*.c, *.cpp) built as a user of the installed library would: installed into

@@ -70,6 +70,8 @@ std::unique_ptr<CLI::App> make_app(Invocation& inv) {
   add_pretrain_command(*app, inv);
   add_predict_command(*app, inv);
   add_export_command(*app, inv);
+  add_gradcam_command(*app, inv);
+  add_segment_command(*app, inv);
   // Hidden (empty group): prints the README's flag tables from these declarations.
   CLI::App* md = app->add_subcommand("flags-markdown", "the flag tables of every command, as Markdown")->group("");
   CLI::App* root = app.get();

@@ -37,5 +37,7 @@ void add_digits_command(CLI::App& train, Invocation& inv);  // train digits
 void add_pretrain_command(CLI::App& root, Invocation& inv);
 void add_predict_command(CLI::App& root, Invocation& inv);  // predict, export
 void add_export_command(CLI::App& root, Invocation& inv);
+void add_gradcam_command(CLI::App& root, Invocation& inv);  // the paper's figures (src/cli/figures.cpp)
+void add_segment_command(CLI::App& root, Invocation& inv);
 
 }  // namespace csg::cli

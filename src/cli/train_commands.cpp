@@ -10,6 +10,7 @@
 #include "csg/train.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
+#include "src/figures/hse_figure.h"
 #include "src/train/settings.h"
 
 namespace csg::cli {
@@ -276,17 +277,28 @@ void add_eval_task(CLI::App* eval, Task task, Invocation& inv) {
 void add_hse_command(CLI::App& root, Invocation& inv) {
   auto f = std::make_shared<TrainFlags>();
   f->cfg = train::default_config(Task::Visda);
+  auto checkpoints = std::make_shared<std::vector<std::string>>();
+  auto figure = std::make_shared<std::string>();
   CLI::App* c = root.add_subcommand(
       "hse", "hyperspherical energy (s = 0, 1, 2) of pooled layer4 features of VisDA's real images (paper Table 1)");
   add_data_flags(c, *f, Task::Visda, /*training=*/false);
-  c->add_option("--checkpoint", f->checkpoint, "a checkpoint of csg train (empty: the --weights model)");
+  c->add_option("--checkpoint", *checkpoints,
+                "checkpoints of csg train, each measured (and one panel of --figure); none: the --weights model");
   add_network_flags(c, *f, Task::Visda);
   c->add_option("--max-images", f->max_images, "images to measure (0: all)")->check(CLI::NonNegativeNumber);
-  c->callback([f, c, &inv] {
-    inv.action = [f, c] {
-      train::Config cfg = with_checkpoint(finish(*f, false), f->checkpoint, c);
-      std::vector<double> e = train::run_hse(cfg, f->checkpoint, f->max_images);
-      std::printf("hyperspherical energy of pooled layer4 features: E0 %.4f  E1 %.4f  E2 %.4f\n", e[0], e[1], e[2]);
+  c->add_option("--figure", *figure,
+                "also draw the features on the sphere (paper Figures 2 and 6): this PNG (KDE, one panel per model) "
+                "and <stem>_classes.png (by class)");
+  c->callback([f, c, checkpoints, figure, &inv] {
+    inv.action = [f, c, checkpoints, figure] {
+      std::vector<figures::HseModel> models;
+      if (checkpoints->empty()) models.push_back({finish(*f, false), ""});
+      for (const std::string& ck : *checkpoints) models.push_back({with_checkpoint(finish(*f, false), ck, c), ck});
+      for (const figures::HseResult& r : figures::run_hse_models(models, f->max_images, *figure))
+        std::printf("%shyperspherical energy of pooled layer4 features: E0 %.4f  E1 %.4f  E2 %.4f\n",
+                    models.size() > 1 ? (r.title + ": ").c_str() : "", r.e0, r.e1, r.e2);
+      if (!figure->empty())
+        std::printf("wrote %s and %s\n", figure->c_str(), figures::classes_figure_path(*figure).c_str());
       return 0;
     };
   });

@@ -87,6 +87,28 @@ Palette cityscapes_palette() {
   return p;
 }
 
+Palette train_id_palette(int64_t classes) {
+  Palette p;
+  if (classes == kCityscapesNumClasses) {
+    const Palette by_id = cityscapes_palette();
+    for (uint8_t id : cityscapes_train_id_to_id()) p.push_back(by_id[id]);
+    return p;
+  }
+  for (int64_t c = 0; c < classes; ++c)
+    p.push_back({uint8_t((c * 67 + 40) % 256), uint8_t((c * 131 + 90) % 256), uint8_t((c * 197 + 160) % 256)});
+  return p;
+}
+
+image::Image colorize(const LabelMap& labels, const Palette& palette) {
+  image::Image im;
+  im.width = labels.width;
+  im.height = labels.height;
+  im.rgb.assign(labels.values.size() * 3, 0);
+  for (size_t i = 0; i < labels.values.size(); ++i)
+    if (labels.values[i] < palette.size()) std::copy(palette[labels.values[i]].begin(), palette[labels.values[i]].end(), &im.rgb[3 * i]);
+  return im;
+}
+
 void apply_label_table(LabelMap& labels, const std::array<uint8_t, 256>& table) {
   for (uint8_t& v : labels.values) v = table[v];
 }

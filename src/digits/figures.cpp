@@ -1,5 +1,5 @@
-// src/digits/figures.cpp — training curves and the feature-sphere figure (paper Fig. 2)
-// of the digits benchmark, drawn with csg/plot.h.
+// src/digits/figures.cpp — training curves and the feature-sphere figure (paper Fig. 2) of the
+// digits benchmark: the curves drawn with csg/plot.h, the sphere with csg/sphere_figure.h.
 #include "src/digits/figures.h"
 
 #include <algorithm>
@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "csg/error.h"
-#include "csg/kde.h"
 #include "csg/plot.h"
+#include "csg/sphere_figure.h"
 
 namespace csg::train {
 
@@ -77,122 +77,15 @@ void draw_curves(const std::string& path, const std::vector<TrainingRunLog>& run
 
 // ---- feature sphere -----------------------------------------------------------------------
 
-constexpr double kExtent = 1.3;  // the panels show [-1.3, 1.3]^2 around the unit circle
-constexpr int kMapSize = 340;    // heat map pixels per side
-constexpr int kPanelW = 420, kTitleH = 92, kPanelH = kTitleH + kMapSize + 24;
-// The projection is ONE fixed Gaussian random matrix shared by every panel. Each model's
-// features are l2-normalised (directions on S^{C-1}); a random projection treats all directions
-// alike, so a model whose features cover more of the sphere shows more of the circle and one
-// with collapsed features shows a narrow arc, with nothing fitted per model. PCA per model
-// would instead rotate and stretch each panel onto that model's own two widest directions,
-// making collapsed and spread features look alike — the opposite of what the figure is for.
-constexpr uint64_t kProjectionSeed = 2021;
-
-struct Panel {
-  std::string title, subtitle, note;
-  std::vector<kde::Point2> points;
-  std::vector<int64_t> labels;  // of the kept points
-};
-
-std::vector<Panel> project_models(const std::vector<SphereFeatures>& models) {
-  CSG_CHECK(!models.empty(), "digits figures: no feature sets to plot");
-  const int64_t dim = models[0].features.size(1);
-  const std::vector<double> projection = kde::gaussian_projection(dim, kProjectionSeed);
-  std::vector<Panel> panels;
+// The digits' panels: the model, its E_0 and point count; the rest is csg/sphere_figure.h.
+std::vector<plot::SphereModel> sphere_models(const std::vector<SphereFeatures>& models) {
+  std::vector<plot::SphereModel> out;
   for (const SphereFeatures& m : models) {
-    CSG_CHECK(m.features.dim() == 2 && m.features.size(1) == dim, "digits figures: features of '", m.model,
-              "' are ", shape_str(m.features.shape()), ", expected [N, ", dim, "] like the first model");
-    CSG_CHECK(m.labels.empty() || static_cast<int64_t>(m.labels.size()) == m.features.size(0),
-              "digits figures: '", m.model, "' has ", m.labels.size(), " labels for ", m.features.size(0),
-              " feature rows");
-    Panel p;
-    p.title = m.model;
     char buf[128];
     std::snprintf(buf, sizeof buf, "E0 = %.4f   n = %lld", m.e0, static_cast<long long>(m.features.size(0)));
-    p.subtitle = buf;
-    std::vector<int64_t> rows;
-    p.points = kde::project_to_circle(m.features, projection, &rows);
-    for (int64_t r : rows) p.labels.push_back(m.labels.empty() ? 0 : m.labels[r]);
-    panels.push_back(std::move(p));
+    out.push_back({m.model, buf, m.features, m.labels});
   }
-  return panels;
-}
-
-void draw_panel_title(Canvas& c, int x0, const Panel& p) {
-  TextStyle st;
-  st.halign = HAlign::Center;
-  st.scale = 2.2;
-  plot::draw_text(c, x0 + kPanelW / 2.0, 12, p.title, st);
-  st.scale = 1.8;
-  plot::draw_text(c, x0 + kPanelW / 2.0, 42, p.subtitle, st);
-  plot::draw_text(c, x0 + kPanelW / 2.0, 64, p.note, st);
-}
-
-// Centre and scale of a panel's map on the canvas.
-struct MapFrame {
-  double left, top, scale;  // scale: pixels per data unit
-  double cx() const { return left + kMapSize / 2.0; }
-  double cy() const { return top + kMapSize / 2.0; }
-};
-MapFrame map_frame(int x0) { return {x0 + (kPanelW - kMapSize) / 2.0, double(kTitleH), kMapSize / (2 * kExtent)}; }
-
-void draw_density_figure(const std::string& path, const std::vector<Panel>& panels) {
-  // Each panel is scaled to its own peak: the figure compares how the features spread over
-  // the circle (a full ring vs a narrow arc), and a concentrated model's peak is so much higher
-  // that on one shared scale the spread models would vanish. The peak goes into the subtitle.
-  const int bar_w = 150;
-  Canvas c(kPanelW * static_cast<int>(panels.size()) + bar_w, kPanelH);
-  for (size_t k = 0; k < panels.size(); ++k) {
-    const std::vector<double> map =
-        kde::GaussianKde2(panels[k].points).grid(-kExtent, kExtent, -kExtent, kExtent, kMapSize, kMapSize);
-    const double peak = *std::max_element(map.begin(), map.end());
-    const int x0 = kPanelW * static_cast<int>(k);
-    const MapFrame f = map_frame(x0);
-    for (int j = 0; j < kMapSize; ++j)
-      for (int i = 0; i < kMapSize; ++i)  // grid row 0 is y = -extent: the bottom row
-        c.set(static_cast<int>(f.left) + i, static_cast<int>(f.top) + j,
-              plot::viridis(map[static_cast<size_t>(kMapSize - 1 - j) * kMapSize + i] / peak));
-    c.circle(f.cx(), f.cy(), f.scale, plot::kWhite, 1.0, 0.6);  // see-through: the density peaks on it
-    Panel titled = panels[k];
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "KDE peak %.3g", peak);
-    titled.note = buf;
-    draw_panel_title(c, x0, titled);
-  }
-  plot::colorbar(c, kPanelW * static_cast<int>(panels.size()) + 10, kTitleH, 22, kMapSize, 0, 1,
-                 "density / panel peak (Gaussian KDE)");
-  plot::write_png(c, path);
-}
-
-void draw_class_figure(const std::string& path, const std::vector<Panel>& panels) {
-  const int legend_w = 150;
-  Canvas c(kPanelW * static_cast<int>(panels.size()) + legend_w, kPanelH);
-  // Each class on its own concentric ring (class 0 innermost, class 9 on the unit circle), so
-  // classes at the same angle do not hide each other; the angle is the feature's direction.
-  auto ring = [](int64_t label) { return 0.55 + 0.05 * static_cast<double>(label % 10); };
-  for (size_t k = 0; k < panels.size(); ++k) {
-    const int x0 = kPanelW * static_cast<int>(k);
-    const MapFrame f = map_frame(x0);
-    c.circle(f.cx(), f.cy(), f.scale, plot::kLightGrey, 1.0);
-    const Panel& p = panels[k];
-    for (size_t i = 0; i < p.points.size(); ++i) {
-      const double r = ring(p.labels[i]) * f.scale;
-      c.disc(f.cx() + r * p.points[i].x, f.cy() - r * p.points[i].y, 2.0, plot::category_color(int(p.labels[i])), 0.35);
-    }
-    Panel titled = p;
-    titled.note = "class k on ring k (0 inner)";
-    draw_panel_title(c, x0, titled);
-  }
-  TextStyle st;
-  st.valign = VAlign::Middle;
-  const int lx = kPanelW * static_cast<int>(panels.size()) + 10;
-  plot::draw_text(c, lx, kTitleH + 8, "digit", st);
-  for (int d = 0; d < 10; ++d) {
-    const double y = kTitleH + 40 + 26 * d;
-    c.disc(lx + 8, y, 6, plot::category_color(d));
-    plot::draw_text(c, lx + 24, y, std::to_string(d), st);
-  }
-  plot::write_png(c, path);
+  return out;
 }
 
 }  // namespace
@@ -230,9 +123,10 @@ DigitsFigurePaths write_digits_figures(const std::string& out_dir, const std::ve
   paths.sphere = (fs::path(out_dir) / "figure2_sphere.png").string();
   paths.sphere_classes = (fs::path(out_dir) / "figure2_sphere_classes.png").string();
   draw_curves(paths.curves, runs);
-  const std::vector<Panel> panels = project_models(models);
-  draw_density_figure(paths.sphere, panels);
-  draw_class_figure(paths.sphere_classes, panels);
+  const std::vector<plot::SphereModel> panels = sphere_models(models);
+  plot::write_sphere_density(paths.sphere, panels, "digits figures");
+  plot::write_sphere_classes(paths.sphere_classes, panels, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, "digit",
+                             "digits figures");
   return paths;
 }
 

@@ -8,7 +8,6 @@
 #include <numeric>
 
 #include "csg/data/label_png.h"
-#include "csg/data/labels.h"
 #include "csg/error.h"
 #include "csg/image.h"
 #include "csg/infer.h"
@@ -44,19 +43,6 @@ std::vector<std::string> read_list(const fs::path& list) {
     paths.push_back((p.is_absolute() ? p : list.parent_path() / p).string());
   }
   return paths;
-}
-
-// Colours for a label map: Cityscapes' for its 19 train ids, else a fixed spread of hues.
-data::Palette colour_palette(int64_t classes) {
-  data::Palette p;
-  if (classes == data::kCityscapesNumClasses) {
-    const data::Palette by_id = data::cityscapes_palette();
-    for (uint8_t id : data::cityscapes_train_id_to_id()) p.push_back(by_id[id]);
-    return p;
-  }
-  for (int64_t c = 0; c < classes; ++c)
-    p.push_back({uint8_t((c * 67 + 40) % 256), uint8_t((c * 131 + 90) % 256), uint8_t((c * 197 + 160) % 256)});
-  return p;
 }
 
 void print_top(std::FILE* out, const std::string& path, const float* v, const ModelInfo& info, int top_k, bool all) {
@@ -122,7 +108,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   s.load_seconds = std::chrono::duration<double>(Clock::now() - t_load).count();
   const bool seg = info.task() == Task::Segmentation;
   if (seg) fs::create_directories(o.out_dir);
-  const data::Palette colours = seg ? colour_palette(info.num_classes) : data::Palette();
+  const data::Palette colours = seg ? data::train_id_palette(info.num_classes) : data::Palette();
   std::vector<Tensor> all_logits;
   ProgressBar bar("predict", static_cast<int64_t>(paths.size()), o.quiet);
   const Clock::time_point t0 = Clock::now();

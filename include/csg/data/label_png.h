@@ -31,5 +31,10 @@ void write_grey_png(const std::string& path, const LabelMap& labels);
 
 // The Cityscapes colour of each label id 0..33 (black beyond), the palette GTA5 labels use.
 Palette cityscapes_palette();
+// The colour of each train id 0..classes-1: Cityscapes' official colours for its 19 classes
+// (road purple, car dark blue, ...), else a fixed spread of hues.
+Palette train_id_palette(int64_t classes);
+// `labels` as RGB through `palette`; values beyond it (ignore, 255) are black.
+image::Image colorize(const LabelMap& labels, const Palette& palette);
 
 }  // namespace csg::data
