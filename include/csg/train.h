@@ -43,6 +43,12 @@ struct Config {
   double randaug_m = 6.0;
   int randaug_n = 1;
   bool train_seg_heads = true;         // our choice: the reference never trains them
+  // ---- Table 1's baselines (csg/method/regularizers.h) ----
+  // "none" or a regularizer trained as task loss + reg_weight x regularizer, without InfoNCE
+  // (csg must be false): weight-l2, feature-l2, synaptic-intelligence, asg-kl.
+  std::string regularizer = "none";
+  double reg_weight = -1;    // < 0: the regularizer's default (method::default_regularizer_weight)
+  double si_damping = 1e-3;  // synaptic-intelligence: xi of Omega = omega / ((w - w0)^2 + xi)
   // ---- optimisation ----
   double lr = 1e-4;       // heads; the backbone gets lr * factor
   double factor = 0.1;
