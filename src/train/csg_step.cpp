@@ -45,6 +45,7 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   if (cfg.regularizer == "weight-l2") {
     reg_term = method::weight_l2_distance(net.regularized, net.reference);
   } else if (cfg.regularizer == "synaptic-intelligence") {
+    CSG_CHECK(net.si != nullptr, "synaptic-intelligence: the network's state is made by CsgNetwork::to_device");
     reg_term = net.si->penalty();
   } else if (cfg.regularizer == "feature-l2" || cfg.regularizer == "asg-kl") {
     models::ResNetFeatures f_o;
