@@ -207,6 +207,15 @@ $(GRADCAM_FIXTURES)/VERSION: tools/reference/make_gradcam_fixtures.py tools/refe
 	  echo "generating Grad-CAM fixtures in $(GRADCAM_FIXTURES)"; /usr/bin/python3 $< $(GRADCAM_FIXTURES) && echo 1 > $@; \
 	else echo "Grad-CAM fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
 
+# PyTorch's values and gradients of the Table 1 regularizers (weight-l2, feature-l2, asg-kl,
+# online synaptic intelligence): tools/reference/make_regularizer_fixtures.py, read by
+# tests/test_regularizers.cpp, which skips and says why when python3-torch is missing.
+REG_FIXTURES := $(FIXTURES)/regularizers
+$(REG_FIXTURES)/VERSION: tools/reference/make_regularizer_fixtures.py tools/reference/safetensors_io.py
+	@if /usr/bin/python3 -c 'import torch' 2>/dev/null; then \
+	  echo "generating regularizer fixtures in $(REG_FIXTURES)"; /usr/bin/python3 $< $(REG_FIXTURES); \
+	else echo "regularizer fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
+
 # README's "Command line reference" from the declarations (tests/test_cli.cpp checks they agree).
 .PHONY: readme-flags
 readme-flags: csg
@@ -214,7 +223,8 @@ readme-flags: csg
 
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
 # CSG_BINARY: the program the multi-process tests start under mpirun.
-test: $(BUILD)/csg_tests $(CLI) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION $(GRADCAM_FIXTURES)/VERSION
+test: $(BUILD)/csg_tests $(CLI) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION $(GRADCAM_FIXTURES)/VERSION \
+      $(REG_FIXTURES)/VERSION
 	CSG_FIXTURES=$(FIXTURES) CSG_BINARY=$(abspath $(CLI)) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 # Examples (examples/*.c, *.cpp) built as a user of the installed library would: installed into

@@ -97,6 +97,59 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   EXPECT_EQ(fs::last_write_time(prior), stamp);
 }
 
+TEST(DigitsPipeline, RegularizerBaselinesGetTheirRows) {
+  const data::DigitFontSplit fonts = data::split_digit_fonts(data::find_digit_fonts());
+  if (fonts.train.empty() || fonts.heldout.empty())
+    GTEST_SKIP() << "needs DejaVu and held-out faces (apt-get install fonts-dejavu-core fonts-liberation)";
+  csg::testing::TempDir tmp;
+  const fs::path dir = tmp.str();
+  csg::testing::write_fashion_fixture((dir / "fashion").string(), 256, 64);
+  csg::testing::write_mnist_fixture((dir / "mnist").string(), 6);
+  train::DigitsConfig c;
+  c.dir = (dir / "generated").string();
+  c.out_dir = (dir / "runs").string();
+  c.fashion_dir = (dir / "fashion").string();
+  c.mnist_package_dir = (dir / "mnist").string();
+  c.width = 8;
+  c.train_count = 64;
+  c.val_count = 20;
+  c.heldout_count = 20;
+  c.prior_epochs = 1;
+  c.prior_images = 256;
+  c.epochs = 1;
+  c.batch_size = 32;
+  c.queue_size = 256;
+  c.hse_images = 40;
+  c.quiet = true;
+  c.regularizers = {"weight-l2", "feature-l2", "synaptic-intelligence", "asg-kl"};
+  ::testing::internal::CaptureStdout();
+  std::vector<train::DigitsRow> rows = train::run_digits(c);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(rows.size(), 7u);  // prior, baseline, CSG, then the four in the order asked
+  for (size_t r = 3; r < rows.size(); ++r) {
+    EXPECT_EQ(rows[r].model, train::regularizer_row_name(c.regularizers[r - 3]));
+    ASSERT_EQ(rows[r].acc.size(), 1u) << rows[r].model;
+    EXPECT_GE(rows[r].acc[0], 0.0);
+    EXPECT_LE(rows[r].acc[0], 100.0);
+    ASSERT_EQ(rows[r].fonts_acc.size(), 1u) << rows[r].model;
+    ASSERT_EQ(rows[r].e0.size(), 1u) << rows[r].model;
+    EXPECT_TRUE(std::isfinite(rows[r].e0[0])) << rows[r].model;
+    // A row in the main table (mean +- std columns) and one in the paired section.
+    const std::string name = "| " + rows[r].model + " | ";
+    const size_t first = out.find(name);
+    ASSERT_NE(first, std::string::npos) << out;
+    EXPECT_NE(out.find(name, first + 1), std::string::npos) << out;
+    EXPECT_TRUE(fs::exists(fs::path(c.out_dir) / (c.regularizers[r - 3] + "-seed0") / "csg-2.ckpt")) << out;
+  }
+  // Table 1's order: the regularizers between the baseline and CSG.
+  EXPECT_LT(out.find("| baseline (synthetic only) |"), out.find("| Weight l2 distance |"));
+  EXPECT_LT(out.find("| ASG (KL to the prior's classifier) |"), out.find("| CSG |"));
+  EXPECT_NE(out.find("model - baseline"), std::string::npos) << out;
+  c.regularizers = {"l3"};
+  c.overwrite = true;
+  EXPECT_THROW(train::run_digits(c), Error);
+}
+
 TEST(DigitsPipeline, PriorCacheNameHoldsEverySettingThatChangesTheWeights) {
   train::DigitsConfig dc;
   dc.width = 24;

@@ -300,3 +300,68 @@ TEST(TrainGta5, MissingTrainListIsAClearError) {
     EXPECT_NE(std::string(e.what()).find(c.train_list + ": no such file"), std::string::npos) << e.what();
   }
 }
+
+TEST(TrainVisda, RegularizerBaselinesRunAndResumeExactly) {
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_visda_reg");
+  data::write_tiny_visda(data, 2, 24, 12);
+  for (const char* name : {"weight-l2", "feature-l2", "asg-kl"}) {
+    train::Config c = tiny_visda(data, tmp.subdir(std::string("train_reg_") + name));
+    c.csg = false;
+    c.regularizer = name;
+    c.max_steps = 2;
+    c.log_every = 1;
+    c.eval_at_end = false;
+    train::TrainSummary s = train::run_training(c);
+    EXPECT_EQ(s.steps, 2) << name;
+    // The regularizer is in the loss: total > task from the second step on (f_e has moved).
+    EXPECT_GT(s.last_loss, s.last_task_loss) << name;
+    std::ifstream csv(c.out_dir + "/log.csv");
+    std::string header;
+    std::getline(csv, header);
+    EXPECT_EQ(header.rfind("step,epoch,lr,loss,task,reg,", 0), 0u) << header;
+  }
+  // A regularizer trains without InfoNCE: with CSG on it is refused.
+  train::Config both = tiny_visda(data, tmp.subdir("train_reg_both"));
+  both.regularizer = "weight-l2";
+  EXPECT_THROW(train::run_training(both), Error);
+
+  // Synaptic intelligence keeps its path integral in the checkpoint: a resume retraces the run.
+  const std::string out = tmp.subdir("train_reg_si");
+  train::Config c = tiny_visda(data, out);
+  c.csg = false;
+  c.regularizer = "synaptic-intelligence";
+  c.max_steps = 4;
+  c.checkpoint_every = 2;
+  c.eval_at_end = false;
+  train::run_training(c);
+  Checkpoint a = load_checkpoint(out + "/csg-4.ckpt");
+  EXPECT_EQ(a.meta.at("config.regularizer"), "synaptic-intelligence");
+  EXPECT_EQ(a.meta.at("config.reg-weight"), "0.1");  // the default, recorded
+  bool has_omega = false;
+  for (const NamedTensor& t : a.tensors) has_omega = has_omega || t.name.rfind("si_omega.", 0) == 0;
+  EXPECT_TRUE(has_omega);
+  train::Config r = c;
+  r.out_dir = tmp.subdir("train_reg_si_resume");
+  r.resume = out + "/csg-2.ckpt";
+  train::run_training(r);
+  Checkpoint b = load_checkpoint(r.out_dir + "/csg-4.ckpt");
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    ASSERT_EQ(a.tensors[i].name, b.tensors[i].name);
+    worst = std::max(worst, csg::testing::max_abs_diff(a.tensors[i].tensor, b.tensors[i].tensor));
+  }
+  EXPECT_LE(worst, 1e-5) << "a resumed synaptic-intelligence run should retrace the uninterrupted one";
+  // Another regularizer (or weight) on resume is refused.
+  train::Config wrong = r;
+  wrong.out_dir = tmp.subdir("train_reg_si_wrong");
+  wrong.regularizer = "weight-l2";
+  try {
+    train::run_training(wrong);
+    FAIL() << "a resume with another regularizer was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("regularizer: synaptic-intelligence -> weight-l2"), std::string::npos)
+        << e.what();
+  }
+}

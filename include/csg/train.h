@@ -47,6 +47,12 @@ struct Config {
   // GTA5: optimise the projection heads h. Off, as the reference: its segmentation optimizer
   // leaves them out, so their fixed random weights are part of its published numbers.
   bool train_seg_heads = false;
+  // ---- Table 1's baselines (csg/method/regularizers.h) ----
+  // "none" or a regularizer trained as task loss + reg_weight x regularizer, without InfoNCE
+  // (csg must be false): weight-l2, feature-l2, synaptic-intelligence, asg-kl.
+  std::string regularizer = "none";
+  double reg_weight = -1;    // < 0: the regularizer's default (method::default_regularizer_weight)
+  double si_damping = 1e-3;  // synaptic-intelligence: xi of Omega = omega / ((w - w0)^2 + xi)
   // ---- optimisation ----
   double lr = 1e-4;       // heads; the backbone gets lr * factor
   double factor = 0.1;

@@ -3,6 +3,7 @@
 
 #include "csg/digits/data.h"
 #include "csg/digits/benchmark.h"
+#include "csg/method/regularizers.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
 
@@ -49,6 +50,15 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
       ->check(layers_validator());
   c->add_option("--pool", f->pool, "pooling before the projection heads")->check(CLI::IsMember(kPools));
   c->add_option("--queue-size", g.queue_size, "negatives per layer")->check(CLI::PositiveNumber);
+  std::vector<std::string> regs(method::regularizer_names().begin() + 1, method::regularizer_names().end());
+  c->add_option("--regularizers", g.regularizers,
+                "Table 1's baselines to train beside baseline and CSG, one table row each (default: none), "
+                "comma-separated: weight-l2, feature-l2, synaptic-intelligence, asg-kl (at their default weights; "
+                "asg-kl uses the prior's classifier)")
+      ->delimiter(',')
+      ->type_name("NAME,...")
+      ->default_str("")
+      ->check(CLI::IsMember(regs).description(""));
   c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
   c->add_option("--workers", g.workers, "data loader threads")->check(CLI::NonNegativeNumber);
   c->add_option("--fashion-dir", g.fashion_dir, "Fashion-MNIST idx files (default: Debian's dataset-fashion-mnist)");

@@ -7,6 +7,7 @@
 #include "csg/data/tiny.h"
 #include "csg/distributed.h"
 #include "csg/io/checkpoint.h"
+#include "csg/method/regularizers.h"
 #include "csg/train.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
@@ -95,6 +96,25 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
   group_since(c, before, "Data");
 }
 
+// Table 1's baselines: task loss + weight x one regularizer towards the ImageNet model, no InfoNCE.
+void add_regularizer_flags(CLI::App* c, TrainFlags& f) {
+  const size_t before = c->get_options().size();
+  train::Config& g = f.cfg;
+  c->add_option("--regularizer", g.regularizer,
+                "a Table 1 baseline instead of CSG (implies --no-csg): task loss + weight x this term. weight-l2: "
+                "sum ||w - w0||^2 over f_e's backbone; feature-l2: ||pooled layer4 of f_e - of f_eo||^2; "
+                "synaptic-intelligence: sum Omega (w - w0)^2, Omega from the online path integral; asg-kl: ASG's "
+                "KL between the ImageNet classifier on f_eo and on f_e")
+      ->check(CLI::IsMember(method::regularizer_names()));
+  c->add_option("--reg-weight", g.reg_weight,
+                "weight of --regularizer (default 0.1 for each; asg-kl's is ASG's --lwf 0.1)")
+      ->default_str("0.1")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--si-damping", g.si_damping, "synaptic-intelligence: xi in Omega = omega / ((w - w0)^2 + xi)")
+      ->check(CLI::PositiveNumber);
+  group_since(c, before, "Table 1 baselines");
+}
+
 void add_method_flags(CLI::App* c, TrainFlags& f, Task task) {
   const size_t before = c->get_options().size();
   train::Config& g = f.cfg;
@@ -114,6 +134,7 @@ void add_method_flags(CLI::App* c, TrainFlags& f, Task task) {
   c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M (paper Table 2)")->check(CLI::Range(0.0, 30.0));
   c->add_option("--randaug-n", g.randaug_n, "RandAugment operations per image N")->check(CLI::NonNegativeNumber);
   group_since(c, before, "CSG");
+  add_regularizer_flags(c, f);
 }
 
 void add_optimisation_flags(CLI::App* c, TrainFlags& f) {
@@ -189,7 +210,7 @@ train::Config finish(const TrainFlags& f, bool training) {
   train::Config c = f.cfg;
   c.layers = parse_layers(f.layers);
   c.apool = f.pool == "apool";
-  c.csg = !f.no_csg;
+  c.csg = !f.no_csg && c.regularizer == "none";  // a regularizer baseline trains without InfoNCE
   c.augment = !f.no_augment;
   c.eval_at_end = !f.no_eval;
   c.flip_tta = !f.no_flip_tta;

@@ -41,7 +41,7 @@ std::string mean_std(const std::vector<double>& v, int precision) {
 }
 
 std::string digits_table(const DigitsConfig& dc, const std::vector<DigitsRow>& rows, const std::vector<uint64_t>& seeds) {
-  CSG_CHECK(rows.size() == 3, "digits_table: expected the prior, baseline and CSG rows, got ", rows.size());
+  CSG_CHECK(rows.size() >= 3, "digits_table: expected the prior, baseline and CSG rows, got ", rows.size());
   const DigitsRow &base = rows[1], &csg = rows[2];
   CSG_CHECK(base.acc.size() == seeds.size() && csg.acc.size() == seeds.size() && base.fonts_acc.size() == seeds.size() &&
                 csg.fonts_acc.size() == seeds.size(),
@@ -61,9 +61,15 @@ std::string digits_table(const DigitsConfig& dc, const std::vector<DigitsRow>& r
   os << "\nmachine: " << cpu_model_name() << ", " << kernels << blas_core_name() << ", " << omp_get_max_threads()
      << " OpenMP threads\n\n";
   os << "| model | E0 | E1 | E2 | real MNIST (%) | held-out fonts (%) |\n|---|---|---|---|---|---|\n";
-  for (const DigitsRow& r : rows)
+  // Table 1's order: the prior, the baseline, the regularizer baselines (rows[3..]), CSG last.
+  std::vector<const DigitsRow*> order = {&rows[0], &rows[1]};
+  for (size_t i = 3; i < rows.size(); ++i) order.push_back(&rows[i]);
+  order.push_back(&rows[2]);
+  for (const DigitsRow* row : order) {
+    const DigitsRow& r = *row;
     os << "| " << r.model << " | " << mean_std(r.e0, 4) << " | " << mean_std(r.e1, 4) << " | " << mean_std(r.e2, 4)
        << " | " << mean_std(r.acc, 2) << " | " << mean_std(r.fonts_acc, 2) << " |\n";
+  }
   os << "\n(E_s: hyperspherical energy of the l2-normalised pooled layer4 features of " << dc.hse_images
      << " real test digits, lower = more spread; accuracy: mean class accuracy; mean +- std over seeds)\n\n";
   if (seeds.empty()) return os.str();
@@ -79,6 +85,19 @@ std::string digits_table(const DigitsConfig& dc, const std::vector<DigitsRow>& r
   os << "| mean [95% CI] | | | " << interval(real) << " | | | " << interval(fonts) << " |\n";
   os << "| CSG wins | | | " << real.wins << " of " << real.n() << " | | | " << fonts.wins << " of " << fonts.n()
      << " |\n";
+  if (rows.size() > 3) {  // each regularizer against the same baseline, paired by seed
+    os << "\nPaired by seed, model - baseline (points; mean [95% CI], wins):\n\n"
+       << "| model | real: model - baseline | real: wins | fonts: model - baseline | fonts: wins |\n"
+       << "|---|---|---|---|---|\n";
+    for (size_t i = 3; i < rows.size(); ++i) {
+      CSG_CHECK(rows[i].acc.size() == seeds.size() && rows[i].fonts_acc.size() == seeds.size(), "digits_table: ",
+                rows[i].model, " has ", rows[i].acc.size(), " accuracies for ", seeds.size(), " seeds");
+      const PairedDifference r = paired_difference(rows[i].acc, base.acc);
+      const PairedDifference f = paired_difference(rows[i].fonts_acc, base.fonts_acc);
+      os << "| " << rows[i].model << " | " << interval(r) << " | " << r.wins << " of " << r.n() << " | "
+         << interval(f) << " | " << f.wins << " of " << f.n() << " |\n";
+    }
+  }
   if (real.n() >= 2)
     os << "\n(95% CI: mean +- t * std / sqrt(n), Student t with " << real.n() - 1 << " df, t = "
        << fixed(real.t_quantile, 3) << ")\n";

@@ -11,7 +11,7 @@
 
 namespace csg::train {
 
-// rows = {prior, baseline, CSG} as run_digits fills them; seeds = the training seeds in order
+// rows = {prior, baseline, CSG, then one per regularizer} as run_digits fills them; seeds = the training seeds in order
 // (one entry per element of the baseline's and CSG's vectors).
 std::string digits_table(const DigitsConfig& cfg, const std::vector<DigitsRow>& rows,
                          const std::vector<uint64_t>& seeds);

@@ -6,12 +6,16 @@
 //                                                                   queue_l ┘
 //   loss = task loss + lambda * sum over layers l of InfoNCE_l;  SGD;  h~ <- EMA(h);  queue_l <- z_k
 //
+// Table 1's baselines replace the InfoNCE terms by one regularizer (cfg.regularizer):
+//   loss = task loss + reg_weight * R,  R = weight-l2 | feature-l2 | synaptic-intelligence | asg-kl
+//
 // What this file is not: data loading, logging and checkpoints live in trainer.cpp; the
 // modules are built in network.cpp; the ops (A-pool, InfoNCE, ...) in src/method/.
 #include "src/train/csg_step.h"
 
 #include "csg/autograd.h"
 #include "csg/method.h"
+#include "csg/method/regularizers.h"
 #include "csg/ops.h"
 
 namespace csg::train {
@@ -35,6 +39,33 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   Tensor task_loss = cross_entropy(logits, in.labels, net.segmentation() ? 255 : -100);
   if (in.task_loss_share != 1.0) task_loss = mul(task_loss, in.task_loss_share);  // several ranks: see StepInput
   Tensor loss = task_loss;
+
+  // ---- 1b. Table 1's baselines: one regularizer towards the ImageNet model ------------------
+  Tensor reg_term;
+  if (cfg.regularizer == "weight-l2") {
+    reg_term = method::weight_l2_distance(net.regularized, net.reference);
+  } else if (cfg.regularizer == "synaptic-intelligence") {
+    CSG_CHECK(net.si != nullptr, "synaptic-intelligence: the network's state is made by CsgNetwork::to_device");
+    reg_term = net.si->penalty();
+  } else if (cfg.regularizer == "feature-l2" || cfg.regularizer == "asg-kl") {
+    models::ResNetFeatures f_o;
+    {
+      NoGradGuard no_grad;
+      f_o = net.encoder_k->forward_features(in.x_q);  // f_eo on the same image as f_e
+    }
+    Tensor pooled = global_avg_pool(f_q.layer[3]), pooled_o = global_avg_pool(f_o.layer[3]);
+    if (cfg.regularizer == "feature-l2") {
+      reg_term = method::feature_l2_distance(pooled, pooled_o);
+    } else {
+      Tensor old_logits;
+      {
+        NoGradGuard no_grad;
+        old_logits = net.imagenet_fc->forward(pooled_o);
+      }
+      reg_term = method::asg_kl_divergence(net.imagenet_fc->forward(pooled), old_logits);
+    }
+  }
+  if (reg_term.defined()) loss = add(loss, mul(reg_term, cfg.reg_weight));
 
   std::map<int, Tensor> new_keys, nce_terms, nce_ranks;
   if (cfg.csg) {
@@ -72,7 +103,9 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   // ---- 5. backward and the SGD step ---------------------------------------------------------
   sgd.zero_grad();
   parallel.backward(loss);  // several ranks: gradients averaged over them, as one global batch
+  if (net.si) net.si->before_step();
   sgd.step(lr_scale);
+  if (net.si) net.si->after_step(cfg.reg_weight);  // the path integral: omega += -g_task * delta_w
 
   // ---- 6. the keys join their queues as negatives for later steps ----------------------------
   // (The reference enqueues right after forming the logits; the queue was saved for backward,
@@ -84,6 +117,7 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   // (On CUDA a read waits for the device; one in the middle of the step would stall the queue.)
   r.total = loss.item();
   r.task = task_loss.item();
+  if (reg_term.defined()) r.reg = reg_term.item();
   for (auto& [l, nce] : nce_terms) {
     r.nce[l] = nce.item();
     // "ranking accuracy": how often the positive key is the closest of all.

@@ -18,6 +18,7 @@ struct StepInput {
 
 struct StepResult {
   double total = 0, task = 0;
+  double reg = 0;                  // the Table 1 regularizer (before its weight), 0 without one
   std::map<int, double> nce;       // InfoNCE per layer group (before lambda)
   std::map<int, double> nce_top1;  // fraction of rows whose positive scored highest
 };

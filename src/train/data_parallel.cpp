@@ -59,7 +59,7 @@ double DataParallel::task_loss_share(const Tensor& labels, int64_t ignore_index)
 
 bool DataParallel::average_and_agree_stop(StepResult& r, bool stop_requested_here) {
   if (ranks() == 1) return stop_requested_here;
-  std::vector<double> v = {stop_requested_here ? 1.0 : 0.0, r.total, r.task};
+  std::vector<double> v = {stop_requested_here ? 1.0 : 0.0, r.total, r.task, r.reg};
   for (auto& [l, x] : r.nce) v.push_back(x);
   for (auto& [l, x] : r.nce_top1) v.push_back(x);
   comm_->all_reduce_sum(v);
@@ -67,6 +67,7 @@ bool DataParallel::average_and_agree_stop(StepResult& r, bool stop_requested_her
   size_t i = 1;
   r.total = v[i++] * inv;
   r.task = v[i++] * inv;
+  r.reg = v[i++] * inv;
   for (auto& [l, x] : r.nce) x = v[i++] * inv;
   for (auto& [l, x] : r.nce_top1) x = v[i++] * inv;
   return v[0] > 0;

@@ -79,6 +79,32 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
     encoder_k->load_state_dict(encoder_q->state_dict());  // f_eo starts equal to f_e
   }
   encoder_k->freeze();  // f_eo: no gradient, never optimised
+  regularizer_ = cfg.regularizer;
+  si_damping_ = cfg.si_damping;
+  if (cfg.regularizer == "asg-kl") {
+    // ASG's KL term needs the ImageNet classifier that load_imagenet leaves out.
+    const int64_t c = encoder_q->feature_channels();
+    Generator fc_gen(cfg.seed + 23);
+    if (cfg.weights.empty()) {  // random init: a random classifier, the same for f_e and f_eo
+      imagenet_fc = std::make_shared<nn::Linear>(c, 1000, true, fc_gen);
+    } else {
+      const std::string& p = cfg.weights;
+      const bool st = p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0;
+      Tensor weight, bias;
+      for (const NamedTensor& t : st ? load_safetensors(p) : load_pth(p)) {
+        if (t.name == "fc.weight") weight = t.tensor;
+        if (t.name == "fc.bias") bias = t.tensor;
+      }
+      CSG_CHECK(weight.defined() && bias.defined(), p,
+                ": --regularizer asg-kl needs the classifier of the weights (fc.weight and fc.bias), not found");
+      CSG_CHECK(weight.dim() == 2 && weight.size(1) == c && bias.dim() == 1 && bias.size(0) == weight.size(0), p,
+                ": fc.weight ", weight.describe(), " / fc.bias ", bias.describe(), " do not fit ", c,
+                " layer4 channels");
+      imagenet_fc = std::make_shared<nn::Linear>(c, weight.size(0), true, fc_gen);
+      imagenet_fc->load_state_dict({{"weight", weight}, {"bias", bias}});
+    }
+    imagenet_fc->freeze();
+  }
   Generator gen(cfg.seed + 17);
   if (!segmentation())
     fc_new = register_module("fc_new", std::make_shared<ClassifierHead>(encoder_q->feature_channels(), cfg.num_classes, gen));
@@ -134,6 +160,22 @@ void CsgNetwork::set_eval_modes() { train(false); }
 void CsgNetwork::to_device(Device dev) {
   to(dev);
   for (auto& [l, q] : queues) q->to(dev);
+  if (imagenet_fc) imagenet_fc->to(dev);
+  // The pairs (w, w0) of the weight regularizers, by name, once the tensors are on `dev`.
+  regularized.clear();
+  reference.clear();
+  if (regularizer_ != "weight-l2" && regularizer_ != "synaptic-intelligence") return;
+  std::map<std::string, Tensor> imagenet;
+  for (const NamedTensor& p : encoder_k->named_parameters()) imagenet[p.name] = p.tensor;
+  for (const NamedTensor& p : encoder_q->named_parameters()) {
+    if (!p.tensor.requires_grad() || p.name.rfind("fc_new.", 0) == 0) continue;  // frozen, or the new head
+    auto it = imagenet.find(p.name);
+    CSG_CHECK(it != imagenet.end(), "f_eo has no parameter ", p.name);
+    regularized.push_back(p.tensor);
+    reference.push_back(it->second);
+  }
+  if (regularizer_ == "synaptic-intelligence")
+    si = std::make_unique<method::SynapticIntelligence>(regularized, reference, si_damping_);
 }
 
 }  // namespace csg::train

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "csg/method.h"
+#include "csg/method/regularizers.h"
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "csg/nn.h"
@@ -50,6 +51,15 @@ class CsgNetwork : public nn::Module {
   std::shared_ptr<ClassifierHead> fc_new;  // VisDA only
   std::map<int, std::shared_ptr<ProjectionHead>> heads_q, heads_k;
   std::map<int, std::unique_ptr<method::NegativeQueue>> queues;
+  // Table 1's baselines (cfg.regularizer), set by to_device:
+  //   regularized[i]  f_e's trained backbone parameters (conv and BN weights and biases; not the
+  //                   task head), reference[i] f_eo's parameter of the same name (the ImageNet w0)
+  //   imagenet_fc     asg-kl: the weights file's classifier (fc.weight, fc.bias), frozen; not
+  //                   part of the state dict (reloaded from --weights, as f_eo)
+  //   si              synaptic-intelligence: its path integral (saved in checkpoints)
+  std::vector<Tensor> regularized, reference;
+  std::shared_ptr<nn::Linear> imagenet_fc;
+  std::unique_ptr<method::SynapticIntelligence> si;
 
   // Parameter groups of the reference (csg-reference.md 1.12 / 3.5).
   struct Groups {
@@ -64,6 +74,8 @@ class CsgNetwork : public nn::Module {
 
  private:
   std::shared_ptr<models::DeepLab> deeplab_q_;
+  std::string regularizer_ = "none";
+  double si_damping_ = 1e-3;
 };
 
 }  // namespace csg::train

@@ -67,6 +67,10 @@ Checkpoint training_checkpoint(const Config& cfg, const CsgNetwork& net, optim::
     c.tensors.push_back({"queue." + std::to_string(l), q->keys()});
     c.meta["queue_pointer." + std::to_string(l)] = std::to_string(q->pointer());
   }
+  if (net.si) {  // synaptic-intelligence: the path integral so far, for an exact resume
+    const std::vector<Tensor>& omega = net.si->path_integral();
+    for (size_t i = 0; i < omega.size(); ++i) c.tensors.push_back({"si_omega." + std::to_string(i), omega[i]});
+  }
   c.meta["step"] = std::to_string(step);
   c.meta["task"] = task_name(cfg.task);
   c.meta["arch"] = cfg.arch;
@@ -121,6 +125,12 @@ int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNe
   for (auto& [l, q] : net.queues)
     q->restore(c.tensor("queue." + std::to_string(l)).to(q->keys().device()),
                c.int_value("queue_pointer." + std::to_string(l)));
+  if (net.si) {
+    std::vector<Tensor> omega;
+    for (size_t i = 0; i < net.si->path_integral().size(); ++i)
+      omega.push_back(c.tensor("si_omega." + std::to_string(i)).to(net.si->path_integral()[i].device()));
+    net.si->restore(omega);
+  }
   default_generator().set_state(static_cast<uint64_t>(std::stoull(c.value("generator_seed"))),
                                 static_cast<uint64_t>(std::stoull(c.value("generator_offset"))));
   return c.int_value("step");

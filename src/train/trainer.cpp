@@ -13,6 +13,7 @@
 #include "csg/cuda.h"
 #include "csg/io/checkpoint.h"
 #include "csg/io/tensorboard.h"
+#include "csg/method/regularizers.h"
 #include "csg/optim.h"
 #include "csg/train.h"
 #include "csg/progress.h"
@@ -75,13 +76,14 @@ class StopOnSignal {
 // Running means of the step results between two log lines.
 struct Window {
   int64_t steps = 0, images = 0;
-  double total = 0, task = 0;
+  double total = 0, task = 0, reg = 0;
   std::map<int, double> nce, top1;
   void add(const StepResult& r, int64_t batch) {
     ++steps;
     images += batch;
     total += r.total;
     task += r.task;
+    reg += r.reg;
     for (auto& [l, v] : r.nce) nce[l] += v;
     for (auto& [l, v] : r.nce_top1) top1[l] += v;
   }
@@ -195,6 +197,14 @@ bool bf16_run(const Config& cfg) {
 
 TrainSummary run_training(const Config& requested) {
   Config cfg = requested;
+  // Table 1's baselines: one regularizer instead of InfoNCE, at its default weight unless given.
+  bool known = false;
+  for (const std::string& n : method::regularizer_names()) known = known || n == cfg.regularizer;
+  CSG_CHECK(known, "unknown regularizer '", cfg.regularizer,
+            "' (none, weight-l2, feature-l2, synaptic-intelligence, asg-kl)");
+  CSG_CHECK(cfg.regularizer == "none" || !cfg.csg, "regularizer ", cfg.regularizer,
+            " is a baseline of the paper's Table 1: it trains without InfoNCE (set csg off)");
+  if (cfg.reg_weight < 0) cfg.reg_weight = method::default_regularizer_weight(cfg.regularizer);
   const onednn::Bf16ConvolutionsScope precision(bf16_run(cfg));  // throws, saying why, without BF16 instructions
   apply_cuda_settings(cfg);
   // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes
@@ -251,7 +261,9 @@ TrainSummary run_training(const Config& requested) {
   }
 
   const std::string csv_path = cfg.out_dir + "/log.csv";
+  const bool regularized = cfg.regularizer != "none";
   std::string header = "step,epoch,lr,loss,task";
+  if (regularized) header += ",reg";
   for (int l : cfg.layers)
     if (cfg.csg) header += ",nce_layer" + std::to_string(l) + ",top1_layer" + std::to_string(l);
   header += ",images_per_s,elapsed_s";
@@ -269,7 +281,9 @@ TrainSummary run_training(const Config& requested) {
     std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers",
                  task_name(cfg.task), cfg.arch.c_str(), device_name(dev),
                  static_cast<long long>(total_steps), static_cast<long long>(iters_per_epoch),
-                 static_cast<long long>(cfg.batch_size), cfg.csg ? "CSG" : "baseline (no CSG)");
+                 static_cast<long long>(cfg.batch_size),
+                 cfg.csg ? "CSG" : regularized ? ("baseline + " + cfg.regularizer + " x " + format_number(cfg.reg_weight)).c_str()
+                                               : "baseline (no CSG)");
     for (int l : cfg.layers) std::fprintf(stderr, " %d", l);
     std::fprintf(stderr, ", lambda %g, %s\n", cfg.lambda, cfg.apool ? "A-pool" : "GAP");
   }
@@ -350,6 +364,7 @@ TrainSummary run_training(const Config& requested) {
         }
         if (parallel.is_root()) {  // rank 0 writes the log (the figures are already the ranks' mean)
           csv << step << "," << epoch << "," << lr << "," << window.total / n << "," << window.task / n;
+          if (regularized) csv << "," << window.reg / n;
           for (int l : cfg.layers)
             if (cfg.csg) csv << "," << window.nce[l] / n << "," << window.top1[l] / n;
           csv << "," << ips << "," << elapsed << "\n";
@@ -359,6 +374,7 @@ TrainSummary run_training(const Config& requested) {
                                                    {"train/lr", lr},
                                                    {"train/images_per_s", ips},
                                                    {"train/epoch", static_cast<double>(epoch)}};
+          if (regularized) scalars["train/reg"] = window.reg / n;
           for (int l : cfg.layers)
             if (cfg.csg) {
               scalars["train/nce_layer" + std::to_string(l)] = window.nce[l] / n;
@@ -371,6 +387,7 @@ TrainSummary run_training(const Config& requested) {
           std::fprintf(stderr, "step %lld/%lld epoch %lld | loss %.4f (task %.4f", static_cast<long long>(step),
                        static_cast<long long>(total_steps), static_cast<long long>(epoch), window.total / n,
                        window.task / n);
+          if (regularized) std::fprintf(stderr, ", %s %.4g", cfg.regularizer.c_str(), window.reg / n);
           for (int l : cfg.layers)
             if (cfg.csg) std::fprintf(stderr, ", nce%d %.3f", l, window.nce[l] / n);
           std::fprintf(stderr, ") | lr %.2e | %.1f img/s | ETA %s\n", lr, ips, format_seconds(eta).c_str());

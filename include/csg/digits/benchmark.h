@@ -36,6 +36,10 @@ struct DigitsConfig {
   double lr = 0.05, lambda = 0.1, randaug_m = 6;
   std::vector<int> layers = {3, 4};
   bool apool = true;
+  // Table 1's baselines trained beside the baseline and CSG for every seed, one table row each
+  // (weight-l2, feature-l2, synaptic-intelligence, asg-kl; at their default weights; asg-kl uses
+  // the prior's classifier). Empty: baseline and CSG only.
+  std::vector<std::string> regularizers;
   int64_t queue_size = 4096;
   int64_t hse_images = 2000;
   std::string device = "cpu";
@@ -48,10 +52,13 @@ struct DigitsRow {
   // held-out-fonts split, and E_0..E_2 of the real digits' pooled layer4 features.
   std::vector<double> acc, fonts_acc, e0, e1, e2;
 };
-// Prepares what is missing, pretrains (or reuses) the prior, trains the baseline and CSG for
-// each seed, evaluates both on the real digits and the held-out fonts and prints the table
+// Prepares what is missing, pretrains (or reuses) the prior, trains the baseline and CSG (and
+// each of cfg.regularizers) for each seed, evaluates both on the real digits and the held-out fonts and prints the table
 // (mean +- std per model, then CSG - baseline per seed with its 95% interval and wins), naming
 // the CPU and BLAS kernels; the same text is written to <out_dir>/table.md.
+// Rows: the prior, the baseline, CSG, then one per regularizer in cfg's order.
 std::vector<DigitsRow> run_digits(const DigitsConfig& cfg);
+// The table row's name of a regularizer ("weight-l2" -> "Weight l2 distance", as Table 1).
+std::string regularizer_row_name(const std::string& regularizer);
 
 }  // namespace csg::train
