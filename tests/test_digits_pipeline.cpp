@@ -17,12 +17,8 @@
 using namespace csg;
 namespace fs = std::filesystem;
 
-TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
-  const data::DigitFontSplit fonts = data::split_digit_fonts(data::find_digit_fonts());
-  if (fonts.train.empty() || fonts.heldout.empty())
-    GTEST_SKIP() << "needs DejaVu and held-out faces (apt-get install fonts-dejavu-core fonts-liberation)";
-  csg::testing::TempDir tmp;
-  const fs::path dir = tmp.str();
+// A tiny digits job in `dir`: a small Fashion-MNIST and MNIST fixture, a narrow network, one epoch.
+static train::DigitsConfig tiny_digits_config(const fs::path& dir, int64_t train_count, int64_t hse_images) {
   csg::testing::write_fashion_fixture((dir / "fashion").string(), 256, 64);
   csg::testing::write_mnist_fixture((dir / "mnist").string(), 6);
   train::DigitsConfig c;
@@ -31,7 +27,7 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   c.fashion_dir = (dir / "fashion").string();
   c.mnist_package_dir = (dir / "mnist").string();
   c.width = 8;
-  c.train_count = 128;
+  c.train_count = train_count;
   c.val_count = 20;
   c.heldout_count = 20;
   c.prior_epochs = 1;
@@ -39,8 +35,22 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   c.epochs = 1;
   c.batch_size = 32;
   c.queue_size = 256;
-  c.hse_images = 60;
+  c.hse_images = hse_images;
   c.quiet = true;
+  return c;
+}
+
+#define CSG_REQUIRE_DIGIT_FONTS()                                                                          \
+  do {                                                                                                     \
+    const data::DigitFontSplit fonts = data::split_digit_fonts(data::find_digit_fonts());                  \
+    if (fonts.train.empty() || fonts.heldout.empty())                                                      \
+      GTEST_SKIP() << "needs DejaVu and held-out faces (apt-get install fonts-dejavu-core fonts-liberation)"; \
+  } while (0)
+
+TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
+  CSG_REQUIRE_DIGIT_FONTS();
+  csg::testing::TempDir tmp;
+  train::DigitsConfig c = tiny_digits_config(tmp.str(), 128, 60);
   ::testing::internal::CaptureStdout();
   std::vector<train::DigitsRow> rows = train::run_digits(c);
   std::string out = ::testing::internal::GetCapturedStdout();
@@ -106,29 +116,9 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
 }
 
 TEST(DigitsPipeline, RegularizerBaselinesGetTheirRows) {
-  const data::DigitFontSplit fonts = data::split_digit_fonts(data::find_digit_fonts());
-  if (fonts.train.empty() || fonts.heldout.empty())
-    GTEST_SKIP() << "needs DejaVu and held-out faces (apt-get install fonts-dejavu-core fonts-liberation)";
+  CSG_REQUIRE_DIGIT_FONTS();
   csg::testing::TempDir tmp;
-  const fs::path dir = tmp.str();
-  csg::testing::write_fashion_fixture((dir / "fashion").string(), 256, 64);
-  csg::testing::write_mnist_fixture((dir / "mnist").string(), 6);
-  train::DigitsConfig c;
-  c.dir = (dir / "generated").string();
-  c.out_dir = (dir / "runs").string();
-  c.fashion_dir = (dir / "fashion").string();
-  c.mnist_package_dir = (dir / "mnist").string();
-  c.width = 8;
-  c.train_count = 64;
-  c.val_count = 20;
-  c.heldout_count = 20;
-  c.prior_epochs = 1;
-  c.prior_images = 256;
-  c.epochs = 1;
-  c.batch_size = 32;
-  c.queue_size = 256;
-  c.hse_images = 40;
-  c.quiet = true;
+  train::DigitsConfig c = tiny_digits_config(tmp.str(), 64, 40);
   c.regularizers = {"weight-l2", "feature-l2", "synaptic-intelligence", "asg-kl"};
   ::testing::internal::CaptureStdout();
   std::vector<train::DigitsRow> rows = train::run_digits(c);
