@@ -117,7 +117,7 @@ class CpuBackend {
     conv2d_cpu::forward_fused<float>(s, x.data<float>(), f.weight.data<float>(), f.bias.data<float>(), y, e);
   }
   BufferPool& pool_;
-  onednn::InferenceConvCache& convs_;
+  [[maybe_unused]] onednn::InferenceConvCache& convs_;  // unread in a build without oneDNN
   bool bf16_;
 };
 
