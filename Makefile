@@ -269,7 +269,8 @@ $(BUILD)/%.o: %.cu
 clean:
 	rm -rf $(BUILD) csg
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+# The benchmarks' too: a bench built against an older header (a changed Config) crashes at run time.
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_SRC:%.cpp=$(BUILD)/%.d)
 
 # ---------------------------------------------------------------------------------------------
 # Sanitizers and fuzzing: one CPU-only clang build in build-san/ serves both.
