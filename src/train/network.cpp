@@ -69,12 +69,17 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
   encoder_q = register_module("encoder_q", make_encoder(cfg, cfg.seed));
   encoder_k = register_module("encoder_k", make_encoder(cfg, cfg.seed));
   deeplab_q_ = std::dynamic_pointer_cast<models::DeepLab>(encoder_q);
+  Tensor imagenet_fc_weight, imagenet_fc_bias;  // the weights file's classifier, for asg-kl below
   if (!cfg.weights.empty()) {
     const std::string& p = cfg.weights;
     const bool st = p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0;
     std::vector<NamedTensor> w = st ? load_safetensors(p) : load_pth(p);
     load_imagenet(*encoder_q, w, cfg.weights);
     load_imagenet(*encoder_k, w, cfg.weights);
+    for (const NamedTensor& t : w) {
+      if (t.name == "fc.weight") imagenet_fc_weight = t.tensor;
+      if (t.name == "fc.bias") imagenet_fc_bias = t.tensor;
+    }
   } else {
     encoder_k->load_state_dict(encoder_q->state_dict());  // f_eo starts equal to f_e
   }
@@ -87,14 +92,10 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
     Generator fc_gen(cfg.seed + 23);
     if (cfg.weights.empty()) {  // random init: a random classifier, the same for f_e and f_eo
       imagenet_fc = std::make_shared<nn::Linear>(c, 1000, true, fc_gen);
-    } else {
+    } else {  // the file read above, not a second read of it
       const std::string& p = cfg.weights;
-      const bool st = p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0;
-      Tensor weight, bias;
-      for (const NamedTensor& t : st ? load_safetensors(p) : load_pth(p)) {
-        if (t.name == "fc.weight") weight = t.tensor;
-        if (t.name == "fc.bias") bias = t.tensor;
-      }
+      const Tensor& weight = imagenet_fc_weight;
+      const Tensor& bias = imagenet_fc_bias;
       CSG_CHECK(weight.defined() && bias.defined(), p,
                 ": --regularizer asg-kl needs the classifier of the weights (fc.weight and fc.bias), not found");
       CSG_CHECK(weight.dim() == 2 && weight.size(1) == c && bias.dim() == 1 && bias.size(0) == weight.size(0), p,
