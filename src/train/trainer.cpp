@@ -18,6 +18,7 @@
 #include "csg/train.h"
 #include "csg/progress.h"
 #include "src/io/atomic_file.h"
+#include "src/ops/onednn/context.h"
 #include "src/train/best_checkpoint.h"
 #include "src/train/csg_step.h"
 #include "src/train/data_parallel.h"
@@ -25,7 +26,6 @@
 #include "src/train/evaluate.h"
 #include "src/train/run_folder.h"
 #include "src/train/settings.h"
-#include "src/ops/onednn/context.h"
 #include "src/train/state.h"
 
 namespace csg::train {
@@ -198,13 +198,10 @@ bool bf16_run(const Config& cfg) {
 TrainSummary run_training(const Config& requested) {
   Config cfg = requested;
   // Table 1's baselines: one regularizer instead of InfoNCE, at its default weight unless given.
-  bool known = false;
-  for (const std::string& n : method::regularizer_names()) known = known || n == cfg.regularizer;
-  CSG_CHECK(known, "unknown regularizer '", cfg.regularizer,
-            "' (none, weight-l2, feature-l2, synaptic-intelligence, asg-kl)");
+  const double default_reg_weight = method::default_regularizer_weight(cfg.regularizer);  // an unknown name throws
   CSG_CHECK(cfg.regularizer == "none" || !cfg.csg, "regularizer ", cfg.regularizer,
             " is a baseline of the paper's Table 1: it trains without InfoNCE (set csg off)");
-  if (cfg.reg_weight < 0) cfg.reg_weight = method::default_regularizer_weight(cfg.regularizer);
+  if (cfg.reg_weight < 0) cfg.reg_weight = default_reg_weight;
   const onednn::Bf16ConvolutionsScope precision(bf16_run(cfg));  // throws, saying why, without BF16 instructions
   apply_cuda_settings(cfg);
   // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes
@@ -291,6 +288,17 @@ TrainSummary run_training(const Config& requested) {
   TrainSummary summary;
   summary.out_dir = cfg.out_dir;
   const char* metric_name = cfg.task == Task::Visda ? "mean class accuracy" : "mIoU";
+  // The best-so-far record, as every checkpoint carries it.
+  auto best_record = [&] {
+    std::map<std::string, std::string> record;
+    best.add_to(record);
+    return record;
+  };
+  auto report_best = [&] {
+    summary.best_metric = best.best().metric;
+    summary.best_step = best.best().step;
+    summary.best_checkpoint = best.best().path;
+  };
   // Evaluates the current weights on the target split; --eval-every: keeps best.ckpt.
   auto evaluate_now = [&] {
     const double m = evaluate(cfg, net, *data.val, data.val_transform, dev);
@@ -300,11 +308,8 @@ TrainSummary run_training(const Config& requested) {
       tb->flush();
     }
     if (cfg.eval_every > 0 && parallel.is_root()) {
-      const bool better = best.offer(m, step, [&] {
-        std::map<std::string, std::string> record;
-        best.add_to(record);
-        return training_checkpoint(cfg, net, sgd, step, start.run_id, record);
-      });
+      const bool better =
+          best.offer(m, step, [&] { return training_checkpoint(cfg, net, sgd, step, start.run_id, best_record()); });
       std::fprintf(stderr,
                    "epoch %.4g (step %lld): target-split %s %.2f%s; best %.2f at step %lld (%s; chosen on the "
                    "target split, so not a zero-shot figure)\n",
@@ -313,11 +318,6 @@ TrainSummary run_training(const Config& requested) {
                    best.best().path.c_str());
     }
     net.set_training_modes();
-  };
-  auto best_record = [&] {
-    std::map<std::string, std::string> record;
-    best.add_to(record);
-    return record;
   };
   StopOnSignal stop;
   net.set_training_modes();
@@ -408,9 +408,7 @@ TrainSummary run_training(const Config& requested) {
                        static_cast<long long>(step), summary.final_checkpoint.c_str());
         summary.steps = step;
         summary.interrupted = true;
-        summary.best_metric = best.best().metric;
-        summary.best_step = best.best().step;
-        summary.best_checkpoint = best.best().path;
+        report_best();
         return summary;
       }
     }
@@ -428,9 +426,7 @@ TrainSummary run_training(const Config& requested) {
       evaluate_now();
     summary.metric = summary.evaluations.back().second;
   }
-  summary.best_metric = best.best().metric;
-  summary.best_step = best.best().step;
-  summary.best_checkpoint = best.best().path;
+  report_best();
   return summary;
 }
 
