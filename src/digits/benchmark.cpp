@@ -179,6 +179,19 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
     if (c.seed == dc.seed && !panel.empty()) sphere.push_back({panel, f.features, f.labels, e.e0});
   };
   measure_energy(prior_row, base_config(dc.seed, false), "", prior_name);
+  // Trains one model of `row` and measures it: real MNIST (the run's own evaluation), the held-out
+  // fonts, the energies; `panel` names it in the figures (empty: not drawn, not announced).
+  auto train_and_measure = [&](DigitsRow& row, const Config& c, const std::string& panel) {
+    TrainSummary s = run_training(c);
+    row.acc.push_back(s.metric);
+    Config fonts = c;  // the same model on digits from faces training never saw
+    fonts.val_split = "test_fonts";
+    if (root && !panel.empty())
+      std::fprintf(stderr, "[digits] seed %llu: %s on the held-out fonts\n", static_cast<unsigned long long>(c.seed),
+                   panel.c_str());
+    row.fonts_acc.push_back(run_evaluation(fonts, s.final_checkpoint));
+    measure_energy(row, c, s.final_checkpoint, panel);
+  };
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;
     seeds.push_back(seed);
@@ -187,16 +200,7 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
         std::fprintf(stderr, "[digits] %d/4 seed %llu: %s on synthetic digits, evaluated on real MNIST\n", csg ? 4 : 3,
                    static_cast<unsigned long long>(seed), csg ? "CSG" : "baseline");
       Config c = base_config(seed, csg);
-      TrainSummary s = run_training(c);
-      DigitsRow& row = csg ? csg_row : base_row;
-      row.acc.push_back(s.metric);
-      Config fonts = c;  // the same model on digits from faces training never saw
-      fonts.val_split = "test_fonts";
-      if (root)
-        std::fprintf(stderr, "[digits] seed %llu: %s on the held-out fonts\n", static_cast<unsigned long long>(seed),
-                     csg ? "CSG" : "baseline");
-      row.fonts_acc.push_back(run_evaluation(fonts, s.final_checkpoint));
-      measure_energy(row, c, s.final_checkpoint, csg ? "CSG" : "baseline");
+      train_and_measure(csg ? csg_row : base_row, c, csg ? "CSG" : "baseline");
       logs.push_back({csg ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
     }
     for (size_t i = 0; i < dc.regularizers.size(); ++i) {  // Table 1's baselines (none by default)
@@ -204,13 +208,7 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
       if (root)
         std::fprintf(stderr, "[digits] seed %llu: baseline + %s on synthetic digits, evaluated on real MNIST\n",
                      static_cast<unsigned long long>(seed), reg.c_str());
-      Config c = regularized_config(seed, reg);
-      TrainSummary s = run_training(c);
-      reg_rows[i].acc.push_back(s.metric);
-      Config fonts = c;
-      fonts.val_split = "test_fonts";
-      reg_rows[i].fonts_acc.push_back(run_evaluation(fonts, s.final_checkpoint));
-      measure_energy(reg_rows[i], c, s.final_checkpoint, "");  // no panel in the figures
+      train_and_measure(reg_rows[i], regularized_config(seed, reg), "");  // no panel in the figures
     }
     // The table so far, after every seed: a long run that is stopped keeps the seeds it finished.
     if (root) write_table(dc.out_dir, digits_table(dc, all_rows(), seeds));
