@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <optional>
 
 #include "csg/alloc_stats.h"
@@ -79,24 +80,24 @@ void expect_engine_matches_resnet(int depth, int64_t width, const Shape& input) 
   for (bool plain : conv_paths()) {
     std::optional<onednn::PlainPathGuard> guard;
     if (plain) guard.emplace();
-  models::ResNetOptions o;
-  o.depth = depth;
-  o.width = width;
-  o.num_classes = 10;
-  o.seed = 3;
-  models::ResNet net(o);
-  randomise_batch_norm(net, 4);
-  net.eval();
-  const Tensor x = random_input(input, 5);
-  Tensor want;
-  {
-    NoGradGuard ng;
-    want = net.forward(x);
-  }
-  infer::Engine engine(net, weights_of(net, resnet_info(depth, width, 10)).info);
-  const Tensor got = engine.run(x).clone();
-  EXPECT_LE(relative_error(got, want), 1e-5) << "resnet" << depth << " on " << path_name(plain) << ": max |diff| "
-                                            << max_abs_diff(got, want);
+    models::ResNetOptions o;
+    o.depth = depth;
+    o.width = width;
+    o.num_classes = 10;
+    o.seed = 3;
+    models::ResNet net(o);
+    randomise_batch_norm(net, 4);
+    net.eval();
+    const Tensor x = random_input(input, 5);
+    Tensor want;
+    {
+      NoGradGuard ng;
+      want = net.forward(x);
+    }
+    infer::Engine engine(net, weights_of(net, resnet_info(depth, width, 10)).info);
+    const Tensor got = engine.run(x).clone();
+    EXPECT_LE(relative_error(got, want), 1e-5) << "resnet" << depth << " on " << path_name(plain) << ": max |diff| "
+                                              << max_abs_diff(got, want);
   }
 }
 
@@ -104,33 +105,43 @@ TEST(InferEngine, ResNet18MatchesTrainingNetwork) { expect_engine_matches_resnet
 
 TEST(InferEngine, ResNet50MatchesTrainingNetwork) { expect_engine_matches_resnet(50, 64, {2, 3, 64, 48}); }
 
-void expect_engine_matches_deeplab(models::DeepLabHead head) {
-  for (bool plain : conv_paths()) {
-    std::optional<onednn::PlainPathGuard> guard;
-    if (plain) guard.emplace();
+// A DeepLab on a dilated ResNet-18 with 5 classes and every BN away from its defaults (the head's
+// BN layers too: every running_var/mean got one), in eval mode, and its ModelInfo; its input below.
+std::unique_ptr<models::DeepLab> test_deeplab(models::DeepLabHead head) {
   models::DeepLabOptions o;
   o.depth = 18;
   o.num_classes = 5;
   o.head = head;
   o.seed = 7;
-  models::DeepLab net(o);
-  randomise_batch_norm(net, 8);
-  // The head's BN layers too (their names are not bn1/bn2...): every running_var/mean got one.
-  net.eval();
-  const Tensor x = random_input({2, 3, 41, 57}, 9);
-  Tensor want;
-  {
-    NoGradGuard ng;
-    want = net.forward(x);
-  }
+  auto net = std::make_unique<models::DeepLab>(o);
+  randomise_batch_norm(*net, 8);
+  net->eval();
+  return net;
+}
+infer::ModelInfo test_deeplab_info(models::DeepLabHead head) {
   infer::ModelInfo info;
   info.arch = "deeplab18";
   info.num_classes = 5;
   info.head = head == models::DeepLabHead::AsppV2 ? "aspp-v2" : "aspp-csg";
-  infer::Engine engine(net, weights_of(net, info).info);
-  const Tensor got = engine.run(x).clone();
-  ASSERT_EQ(got.shape(), want.shape());
-  EXPECT_LE(relative_error(got, want), 1e-5) << path_name(plain) << ": max |diff| " << max_abs_diff(got, want);
+  return info;
+}
+Tensor test_deeplab_input() { return random_input({2, 3, 41, 57}, 9); }
+
+void expect_engine_matches_deeplab(models::DeepLabHead head) {
+  for (bool plain : conv_paths()) {
+    std::optional<onednn::PlainPathGuard> guard;
+    if (plain) guard.emplace();
+    const std::unique_ptr<models::DeepLab> net = test_deeplab(head);
+    const Tensor x = test_deeplab_input();
+    Tensor want;
+    {
+      NoGradGuard ng;
+      want = net->forward(x);
+    }
+    infer::Engine engine(*net, weights_of(*net, test_deeplab_info(head)).info);
+    const Tensor got = engine.run(x).clone();
+    ASSERT_EQ(got.shape(), want.shape());
+    EXPECT_LE(relative_error(got, want), 1e-5) << path_name(plain) << ": max |diff| " << max_abs_diff(got, want);
   }
 }
 
@@ -143,15 +154,9 @@ TEST(InferEngine, DeepLabAsppV2MatchesTrainingNetwork) { expect_engine_matches_d
 TEST(InferEngine, Bf16LogitsStayCloseToF32) {
   std::string why;
   if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
-  models::DeepLabOptions o;
-  o.depth = 18, o.num_classes = 5, o.seed = 7;
-  models::DeepLab net(o);
-  randomise_batch_norm(net, 8);
-  net.eval();
-  infer::ModelInfo info;
-  info.arch = "deeplab18", info.num_classes = 5, info.head = "aspp-csg";
-  infer::Engine engine(net, weights_of(net, info).info);
-  const Tensor x = random_input({2, 3, 41, 57}, 9);
+  const std::unique_ptr<models::DeepLab> net = test_deeplab(models::DeepLabHead::AsppCsg);
+  infer::Engine engine(*net, weights_of(*net, test_deeplab_info(models::DeepLabHead::AsppCsg)).info);
+  const Tensor x = test_deeplab_input();
   const Tensor f32 = engine.run(x).clone();
   engine.set_precision(infer::Precision::BF16);
   const Tensor bf16 = engine.run(x).clone();

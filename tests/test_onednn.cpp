@@ -71,6 +71,19 @@ std::vector<Tensor> conv_run(const ConvCase& c, const Tensor& x, const Tensor& w
   return {y.detach(), xi.grad(), wi.grad(), bi.defined() ? bi.grad() : Tensor()};
 }
 
+// Random f32 operands of case c: x, w (in [-0.2, 0.2]), b (when the case has one) and dy of y's shape.
+struct ConvOperands {
+  Tensor x, w, b, dy;
+};
+ConvOperands conv_operands(const ConvCase& c, uint64_t& seed) {
+  ConvOperands o;
+  o.x = uniform(c.x, seed++, DType::F32);
+  o.w = uniform(c.w, seed++, DType::F32, -0.2, 0.2);
+  o.b = c.bias ? uniform({c.w[0]}, seed++, DType::F32) : Tensor();
+  o.dy = uniform(conv2d(o.x, o.w, o.b, conv_options(c)).shape(), seed++, DType::F32);
+  return o;
+}
+
 }  // namespace
 
 TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
@@ -78,16 +91,13 @@ TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
   uint64_t seed = 700;
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
-    Tensor x = uniform(c.x, seed++, DType::F32);
-    Tensor w = uniform(c.w, seed++, DType::F32, -0.2, 0.2);
-    Tensor b = c.bias ? uniform({c.w[0]}, seed++, DType::F32) : Tensor();
-    const Tensor dy = uniform(conv2d(x, w, b, conv_options(c)).shape(), seed++, DType::F32);
+    const ConvOperands o = conv_operands(c, seed);
     std::vector<Tensor> plain;
     {
       onednn::PlainPathGuard im2col;
-      plain = conv_run(c, x, w, b, dy);
+      plain = conv_run(c, o.x, o.w, o.b, o.dy);
     }
-    const std::vector<Tensor> dnnl = conv_run(c, x, w, b, dy);
+    const std::vector<Tensor> dnnl = conv_run(c, o.x, o.w, o.b, o.dy);
     expect_close(dnnl[0], plain[0], "output");
     expect_close(dnnl[1], plain[1], "input gradient");
     expect_close(dnnl[2], plain[2], "weight gradient");
@@ -106,15 +116,12 @@ TEST(OneDnnConv2d, Bf16MixedPrecisionStaysCloseToF32) {
   uint64_t seed = 900;
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
-    Tensor x = uniform(c.x, seed++, DType::F32);
-    Tensor w = uniform(c.w, seed++, DType::F32, -0.2, 0.2);
-    Tensor b = c.bias ? uniform({c.w[0]}, seed++, DType::F32) : Tensor();
-    const Tensor dy = uniform(conv2d(x, w, b, conv_options(c)).shape(), seed++, DType::F32);
-    const std::vector<Tensor> f32 = conv_run(c, x, w, b, dy);
+    const ConvOperands o = conv_operands(c, seed);
+    const std::vector<Tensor> f32 = conv_run(c, o.x, o.w, o.b, o.dy);
     std::vector<Tensor> bf16;
     {
       onednn::Bf16ConvolutionsScope mixed(true);
-      bf16 = conv_run(c, x, w, b, dy);
+      bf16 = conv_run(c, o.x, o.w, o.b, o.dy);
     }
     const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
     for (int i = 0; i < (c.bias ? 4 : 3); ++i) {
