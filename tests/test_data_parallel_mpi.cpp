@@ -146,6 +146,15 @@ void expect_same_run(const std::string& one, const std::string& two, int steps, 
       EXPECT_NEAR(lb[r][c], la[r][c], tol / 2 * std::max(1.0, std::fabs(la[r][c]))) << "log.csv row " << r + 1 << " column " << c;
 }
 
+// The same training command as one process and as 2 ranks, into <tmp>/one and <tmp>/two.
+struct OneAndTwo {
+  Ran one, two;
+};
+OneAndTwo run_one_and_two(const csg::testing::TempDir& tmp, const std::string& args) {
+  return {run(one_process() + " " + args + " --out '" + tmp / "one" + "'", tmp / "one.txt"),
+          run(mpirun(2) + " " + args + " --out '" + tmp / "two" + "'", tmp / "two.txt")};
+}
+
 }  // namespace
 
 TEST(DataParallelMpi, TwoRanksMatchOneProcessOnVisda) {
@@ -153,9 +162,8 @@ TEST(DataParallelMpi, TwoRanksMatchOneProcessOnVisda) {
   csg::testing::TempDir tmp;
   const std::string data = tmp.subdir("data");
   data::write_tiny_visda(data, 3, 48, 24);
-  const Ran one = run(one_process() + " " + visda_args(data, 10) + " --out '" + tmp / "one" + "'", tmp / "one.txt");
+  const auto [one, two] = run_one_and_two(tmp, visda_args(data, 10));
   ASSERT_EQ(one.status, 0) << one.output;
-  const Ran two = run(mpirun(2) + " " + visda_args(data, 10) + " --out '" + tmp / "two" + "'", tmp / "two.txt");
   ASSERT_EQ(two.status, 0) << two.output;
   EXPECT_NE(two.output.find("2 processes (MPI): 4 images of each batch per process"), std::string::npos) << two.output;
   expect_same_run(tmp / "one", tmp / "two", 10);
@@ -182,10 +190,9 @@ TEST(DataParallelMpi, TwoRanksMatchOneProcessWithAnUnreadableImage) {
     }
   ASSERT_FALSE(broken.empty());
   std::ofstream(broken, std::ios::trunc) << "not an image";
-  const Ran one = run(one_process() + " " + visda_args(data, 10) + " --out '" + tmp / "one" + "'", tmp / "one.txt");
+  const auto [one, two] = run_one_and_two(tmp, visda_args(data, 10));
   ASSERT_EQ(one.status, 0) << one.output;
   EXPECT_NE(one.output.find(fs::path(broken).filename().string()), std::string::npos) << "the warning names the file";
-  const Ran two = run(mpirun(2) + " " + visda_args(data, 10) + " --out '" + tmp / "two" + "'", tmp / "two.txt");
   ASSERT_EQ(two.status, 0) << two.output;
   expect_same_run(tmp / "one", tmp / "two", 10);
 }
@@ -195,9 +202,8 @@ TEST(DataParallelMpi, TwoRanksMatchOneProcessOnGta5DenseNce) {
   csg::testing::TempDir tmp;
   const std::string data = tmp.subdir("data");
   data::write_tiny_gta5_cityscapes(data, 0, 8, 2);
-  const Ran one = run(one_process() + " " + gta5_args(data, 10) + " --out '" + tmp / "one" + "'", tmp / "one.txt");
+  const auto [one, two] = run_one_and_two(tmp, gta5_args(data, 10));
   ASSERT_EQ(one.status, 0) << one.output;
-  const Ran two = run(mpirun(2) + " " + gta5_args(data, 10) + " --out '" + tmp / "two" + "'", tmp / "two.txt");
   ASSERT_EQ(two.status, 0) << two.output;
   expect_same_run(tmp / "one", tmp / "two", 10);
 }
