@@ -17,7 +17,9 @@
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "csg/nn_init.h"
+#include "src/infer/buffer_pool.h"
 #include "src/infer/fused_conv.h"
+#include "src/infer/onednn_backend.h"
 #include "src/ops/onednn/context.h"
 #include "src/train/network.h"
 #include "src/train/state.h"
@@ -169,6 +171,74 @@ TEST(InferEngine, Bf16LogitsStayCloseToF32) {
     onednn::PlainPathGuard im2col;  // BF16 exists on oneDNN only: an error, not a silent f32 run
     EXPECT_THROW(engine.set_precision(infer::Precision::BF16), Error);
   }
+}
+
+// The oneDNN engine keeps activations in a oneDNN layout (nChw16c in f32, NHWC in bf16) between
+// layers. A hand-made network whose channel counts are not multiples of 16 (24: padded 16-channel
+// blocks; ASPP branches of 8 written at channel offsets 8, 16, 24: slices that split a block) and
+// an odd input size, against the same layers composed from csg's ops on the im2col path.
+infer::FusedConv random_conv(int64_t O, int64_t C, int64_t k, int64_t stride, int64_t dilation, bool relu,
+                             Generator& gen) {
+  infer::FusedConv f;
+  f.weight = mul(randn({O, C, k, k}, gen), 1.0 / std::sqrt(double(C * k * k)));
+  f.bias = mul(randn({O}, gen), 0.1);
+  f.opt.stride_h = f.opt.stride_w = stride;
+  f.opt.pad_h = f.opt.pad_w = dilation * (k / 2);
+  f.opt.dilation_h = f.opt.dilation_w = dilation;
+  f.relu = relu;
+  return f;
+}
+
+TEST(InferEngine, OneDnnLayoutsWithPartialChannelBlocksMatchOps) {
+  if (!onednn::active()) GTEST_SKIP() << "this build has no oneDNN";
+  Generator gen(11);
+  infer::CompiledNetwork net;
+  net.stem = random_conv(16, 3, 3, 2, 1, true, gen);
+  infer::FusedBlock block;
+  block.convs = {random_conv(24, 16, 3, 1, 1, true, gen), random_conv(24, 24, 3, 1, 1, true, gen)};
+  block.has_down = true;
+  block.down = random_conv(24, 16, 1, 1, 1, false, gen);
+  net.blocks = {block};
+  for (int64_t d = 1; d <= 4; ++d) net.aspp.push_back(random_conv(8, 24, 3, 1, d, true, gen));
+  net.aspp_pool = random_conv(8, 24, 1, 1, 1, true, gen);
+  net.project = random_conv(16, 40, 1, 1, 1, true, gen);
+  net.refine = random_conv(16, 16, 3, 1, 1, true, gen);
+  net.seg_classifier = random_conv(5, 16, 1, 1, 1, false, gen);
+  const Tensor x = random_input({2, 3, 37, 29}, 12);
+
+  Tensor want;
+  {
+    onednn::PlainPathGuard im2col;
+    NoGradGuard ng;
+    auto conv = [](const infer::FusedConv& f, const Tensor& in, const Tensor& residual = Tensor()) {
+      Tensor y = conv2d(in, f.weight, f.bias, f.opt);
+      if (residual.defined()) y = add(y, residual);
+      return f.relu ? relu(y) : y;
+    };
+    Pool2dOptions p;
+    p.kernel_h = p.kernel_w = 3, p.stride_h = p.stride_w = 2, p.pad_h = p.pad_w = 1;
+    const Tensor h0 = max_pool2d(conv(net.stem, x), p);
+    const Tensor h = conv(block.convs[1], conv(block.convs[0], h0), conv(block.down, h0));
+    std::vector<Tensor> parts;
+    for (const infer::FusedConv& f : net.aspp) parts.push_back(conv(f, h));
+    const Tensor pooled = conv(net.aspp_pool, adaptive_avg_pool2d(h, 1, 1));
+    parts.push_back(pooled.expand({h.size(0), 8, h.size(2), h.size(3)}).contiguous());
+    const Tensor low = conv(net.seg_classifier, conv(net.refine, conv(net.project, cat(parts, 1))));
+    want = upsample_bilinear2d(low, x.size(2), x.size(3), true);
+  }
+  infer::BufferPool pool;
+  infer::OneDnnRunner runner;
+  pool.begin(x.shape());
+  const Tensor got = runner.run(net, x, pool, /*bf16=*/false).clone();
+  ASSERT_EQ(got.shape(), want.shape());
+  EXPECT_LE(relative_error(got, want), 1e-5) << "max |diff| " << max_abs_diff(got, want);
+
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << "bf16 half: " << why;
+  pool.begin(x.shape());
+  const double err = relative_error(runner.run(net, x, pool, /*bf16=*/true), want);
+  EXPECT_LE(err, 3e-2);
+  EXPECT_GE(err, 1e-5) << "bf16 gave f32's logits: the BF16 kernels did not run";
 }
 
 TEST(InferEngine, FoldedConvEqualsConvThenBatchNorm) {

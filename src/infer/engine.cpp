@@ -1,12 +1,12 @@
 // src/infer/engine.cpp — running a compiled network.
 //
-// One walk over the compiled layers (forward() below), written once against two backends:
-//   CpuBackend  float32 on the CPU: folded convolutions with the bias, residual add and ReLU in
-//               their output pass (oneDNN's post-ops, weights kept in its layout after the first
-//               call; conv2d_cpu::forward_fused in a build without it), every activation in a
-//               BufferPool buffer, released as soon as its last reader has run;
-//   OpsBackend  the differentiable ops of csg/ops.h on any device (CUDA) under NoGradGuard,
-//               with the same folded weights.
+// One walk over the compiled layers (forward.h), written once against three backends:
+//   OneDnnBackend  (onednn_backend.cpp) the CPU with oneDNN: activations stay in oneDNN's layout
+//                  from the first convolution to the head, bias, residual add and ReLU fused;
+//   CpuBackend     float32 NCHW on the CPU without oneDNN: conv2d_cpu::forward_fused with the same
+//                  epilogue, every activation in a BufferPool buffer, released after its last reader;
+//   OpsBackend     the differentiable ops of csg/ops.h on any device (CUDA) under NoGradGuard,
+//                  with the same folded weights.
 #include <algorithm>
 
 #include "csg/autograd.h"
@@ -14,56 +14,36 @@
 #include "csg/infer.h"
 #include "src/infer/buffer_pool.h"
 #include "src/infer/cpu_layers.h"
+#include "src/infer/forward.h"
 #include "src/infer/fused_conv.h"
+#include "src/infer/onednn_backend.h"
 #include "src/ops/conv2d_cpu.h"
 #include "src/ops/onednn/context.h"
-#include "src/ops/onednn/conv2d.h"
 
 namespace csg::infer {
 
 namespace {
 
-Pool2dOptions stem_pool() {
-  Pool2dOptions p;
-  p.kernel_h = p.kernel_w = 3;
-  p.stride_h = p.stride_w = 2;
-  p.pad_h = p.pad_w = 1;
-  return p;
-}
-
-kernels::Conv2dShape conv_shape(const FusedConv& f, const Tensor& x) {
-  kernels::Conv2dShape s{};
-  s.N = x.size(0), s.C = x.size(1), s.H = x.size(2), s.W = x.size(3);
-  s.O = f.weight.size(0), s.KH = f.weight.size(2), s.KW = f.weight.size(3);
-  CSG_CHECK(s.C == f.weight.size(1), "inference: input ", x.describe(), " has ", s.C, " channels, the layer expects ",
-            f.weight.size(1));
-  s.stride_h = f.opt.stride_h, s.stride_w = f.opt.stride_w, s.pad_h = f.opt.pad_h, s.pad_w = f.opt.pad_w;
-  s.dilation_h = f.opt.dilation_h, s.dilation_w = f.opt.dilation_w;
-  const int64_t span_h = s.dilation_h * (s.KH - 1) + 1, span_w = s.dilation_w * (s.KW - 1) + 1;
-  CSG_CHECK(s.H + 2 * s.pad_h >= span_h && s.W + 2 * s.pad_w >= span_w, "inference: input ", x.describe(),
-            " is too small for a ", s.KH, "x", s.KW, " convolution (dilation ", s.dilation_h,
-            "); use a larger image size");
-  s.OH = (s.H + 2 * s.pad_h - span_h) / s.stride_h + 1;
-  s.OW = (s.W + 2 * s.pad_w - span_w) / s.stride_w + 1;
-  return s;
-}
-
+// float32 NCHW on the CPU without oneDNN (a DNNL=0 build, or under onednn::PlainPathGuard).
 class CpuBackend {
  public:
-  CpuBackend(BufferPool& pool, onednn::InferenceConvCache& convs, bool bf16)
-      : pool_(pool), convs_(convs), bf16_(bf16) {}
+  using Act = Tensor;
+  explicit CpuBackend(BufferPool& pool) : pool_(pool) {}
+  Tensor input(const Tensor& x) { return x; }
+  Tensor output(const Tensor& y) { return y; }
   Tensor empty(const Shape& s) { return pool_.acquire(s); }
   void release(const Tensor& t) { pool_.release(t); }
 
   Tensor conv(const FusedConv& f, const Tensor& x, const Tensor& residual = Tensor()) {
-    const kernels::Conv2dShape s = conv_shape(f, x);
+    const kernels::Conv2dShape s = conv_shape(f, x.shape());
     Tensor y = pool_.acquire({s.N, s.O, s.OH, s.OW});
     run_conv(f, s, x, residual, y.data<float>(), 0);
+    pool_.release(residual);  // consumed
     return y;
   }
   // Writes conv(x) into channels [offset, offset + O) of dst [N, C_total, OH, OW].
   void conv_into(const FusedConv& f, const Tensor& x, const Tensor& dst, int64_t offset) {
-    const kernels::Conv2dShape s = conv_shape(f, x);
+    const kernels::Conv2dShape s = conv_shape(f, x.shape());
     const int64_t plane = s.OH * s.OW;
     run_conv(f, s, x, Tensor(), dst.data<float>() + offset * plane, dst.size(1) * plane);
   }
@@ -101,15 +81,6 @@ class CpuBackend {
  private:
   void run_conv(const FusedConv& f, const kernels::Conv2dShape& s, const Tensor& x, const Tensor& residual, float* y,
                 int64_t y_image_stride) {
-    if (onednn::active()) {
-      CSG_DNNL_CALL("inference conv2d",
-                    onednn::conv2d_forward_inference(convs_, s, x.data<float>(), f.weight.data<float>(),
-                                                     f.bias.data<float>(), y,
-                                                     residual.defined() ? residual.data<float>() : nullptr, f.relu,
-                                                     y_image_stride, bf16_));
-      return;
-    }
-    CSG_CHECK(!bf16_, "bf16 inference needs oneDNN, which is switched off here (onednn::PlainPathGuard)");
     conv2d_cpu::Epilogue<float> e;
     e.residual = residual.defined() ? residual.data<float>() : nullptr;
     e.relu = f.relu;
@@ -117,17 +88,19 @@ class CpuBackend {
     conv2d_cpu::forward_fused<float>(s, x.data<float>(), f.weight.data<float>(), f.bias.data<float>(), y, e);
   }
   BufferPool& pool_;
-  [[maybe_unused]] onednn::InferenceConvCache& convs_;  // unread in a build without oneDNN
-  bool bf16_;
 };
 
+// The differentiable ops of csg/ops.h on any device (CUDA), under NoGradGuard.
 class OpsBackend {
  public:
+  using Act = Tensor;
   explicit OpsBackend(Device dev) : dev_(dev) {}
+  Tensor input(const Tensor& x) { return x; }
+  Tensor output(const Tensor& y) { return y; }
   Tensor empty(const Shape& s) { return csg::empty(s, {DType::F32, dev_}); }
   void release(const Tensor&) {}
   Tensor conv(const FusedConv& f, const Tensor& x, const Tensor& residual = Tensor()) {
-    conv_shape(f, x);
+    conv_shape(f, x.shape());
     Tensor y = conv2d(x, f.weight, f.bias, f.opt);
     if (residual.defined()) y = add(y, residual);
     return f.relu ? relu(y) : y;
@@ -151,64 +124,6 @@ class OpsBackend {
   Device dev_;
 };
 
-// The network, layer by layer: x [N,3,H,W] -> logits.
-template <class Backend>
-Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
-  Tensor stem = be.conv(net.stem, x);
-  Tensor h = be.max_pool(stem);
-  be.release(stem);
-  for (const FusedBlock& b : net.blocks) {
-    Tensor t = h;
-    for (size_t i = 0; i + 1 < b.convs.size(); ++i) {
-      Tensor next = be.conv(b.convs[i], t);
-      if (i > 0) be.release(t);
-      t = next;
-    }
-    Tensor identity = b.has_down ? be.conv(b.down, h) : h;
-    Tensor out = be.conv(b.convs.back(), t, identity);  // relu(conv + identity)
-    be.release(t);
-    if (b.has_down) be.release(identity);
-    be.release(h);
-    h = out;
-  }
-  if (!net.classifier.empty()) {
-    Tensor v = be.global_pool(h);
-    be.release(h);
-    for (const Dense& d : net.classifier) {
-      Tensor next = be.dense(d, v);
-      be.release(v);
-      v = next;
-    }
-    return v;
-  }
-  Tensor low;
-  if (net.aspp_v2) {
-    low = be.conv(net.v2[0], h);
-    for (size_t i = 1; i < net.v2.size(); ++i) {
-      Tensor sum = be.conv(net.v2[i], h, low);
-      be.release(low);
-      low = sum;
-    }
-  } else {
-    const int64_t branch = net.aspp[0].weight.size(0);
-    Tensor cat = be.empty({h.size(0), branch * int64_t(net.aspp.size() + 1), h.size(2), h.size(3)});
-    for (size_t k = 0; k < net.aspp.size(); ++k) be.conv_into(net.aspp[k], h, cat, int64_t(k) * branch);
-    Tensor pooled = be.global_pool(h);
-    Tensor pooled_branch = be.conv(net.aspp_pool, pooled);
-    be.broadcast_into(pooled_branch, cat, int64_t(net.aspp.size()) * branch);
-    be.release(pooled), be.release(pooled_branch), be.release(h);
-    Tensor projected = be.conv(net.project, cat);  // dropout: the identity at inference
-    be.release(cat);
-    Tensor refined = be.conv(net.refine, projected);
-    be.release(projected);
-    low = be.conv(net.seg_classifier, refined);
-    be.release(refined);
-  }
-  Tensor logits = be.upsample(low, x.size(2), x.size(3));
-  be.release(low);
-  return logits;
-}
-
 }  // namespace
 
 struct Engine::Impl {
@@ -216,7 +131,7 @@ struct Engine::Impl {
   CompiledNetwork net;
   Device device = Device::CPU;
   BufferPool pool{Device::CPU};
-  onednn::InferenceConvCache convs;  // holds the CPU weights in oneDNN's layout: cleared when they move
+  OneDnnRunner onednn;  // holds the CPU weights in oneDNN's layout: cleared when they move
   Precision precision = Precision::F32;
   Tensor input;  // preprocess()'s buffer, grown when a larger batch comes
   uint64_t input_allocations = 0;
@@ -263,7 +178,7 @@ void Engine::to(Device device) {
   impl_->net.to(device);
   impl_->device = device;
   impl_->pool.clear();
-  impl_->convs.clear();
+  impl_->onednn.clear();
   impl_->input = Tensor();
 }
 
@@ -278,7 +193,10 @@ Tensor Engine::run(const Tensor& x) {
   }
   Tensor in = x.device() == Device::CPU ? x.contiguous() : x.to(Device::CPU);
   impl_->pool.begin(in.shape());
-  CpuBackend be(impl_->pool, impl_->convs, impl_->precision == Precision::BF16);
+  if (onednn::active()) return impl_->onednn.run(impl_->net, in, impl_->pool, impl_->precision == Precision::BF16);
+  CSG_CHECK(impl_->precision == Precision::F32,
+            "bf16 inference needs oneDNN, which is switched off here (onednn::PlainPathGuard)");
+  CpuBackend be(impl_->pool);
   return forward(be, impl_->net, in);
 }
 

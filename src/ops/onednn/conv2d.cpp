@@ -10,12 +10,11 @@
 
 #ifdef CSG_WITH_DNNL
 
-#include <cstring>
-#include <functional>
 #include <memory>
 #include <unordered_map>
 
 #include "src/ops/onednn/context.h"
+#include "src/ops/onednn/conv_geometry.h"
 
 namespace csg::onednn {
 
@@ -24,39 +23,6 @@ namespace {
 using dnnl::memory;
 using Tag = memory::format_tag;
 using Conv2dShape = kernels::Conv2dShape;
-
-// The geometry plus the flags that change the primitive: the cache key.
-struct Key {
-  int64_t v[16];
-  bool operator==(const Key& o) const { return std::memcmp(v, o.v, sizeof v) == 0; }
-};
-struct KeyHash {
-  size_t operator()(const Key& k) const {
-    size_t h = 0;
-    for (int64_t x : k.v) h = h * 1000003u ^ std::hash<int64_t>()(x);
-    return h;
-  }
-};
-Key key_of(const Conv2dShape& s, bool bias) {
-  return {{s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h, s.dilation_w,
-           bias ? 1 : 0, 0, 0}};
-}
-
-// The descriptors every primitive of one geometry shares. oneDNN counts dilation from 0 (1 is
-// a gap of one) and takes the right padding that makes its output size ours.
-struct Geometry {
-  memory::dims src, weights, bias, dst, strides, dilates, pad_l, pad_r;
-  explicit Geometry(const Conv2dShape& s)
-      : src{s.N, s.C, s.H, s.W},
-        weights{s.O, s.C, s.KH, s.KW},
-        bias{s.O},
-        dst{s.N, s.O, s.OH, s.OW},
-        strides{s.stride_h, s.stride_w},
-        dilates{s.dilation_h - 1, s.dilation_w - 1},
-        pad_l{s.pad_h, s.pad_w},
-        pad_r{(s.OH - 1) * s.stride_h + (s.KH - 1) * s.dilation_h + 1 - s.H - s.pad_h,
-              (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1 - s.W - s.pad_w} {}
-};
 
 memory::desc any_desc(const memory::dims& d, memory::data_type t = memory::data_type::f32) { return {d, t, Tag::any}; }
 memory::desc plain_desc(const memory::dims& d) {
@@ -250,101 +216,6 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
   }
 }
 
-// ---- inference ----
-
-namespace {
-
-// One convolution of an inference network at one input shape: the primitive and its weights,
-// reordered once into the primitive's layout.
-struct InferenceEntry {
-  dnnl::convolution_forward::primitive_desc pd;
-  dnnl::convolution_forward prim;
-  memory weights;
-  InferenceEntry(const dnnl::convolution_forward::primitive_desc& p, const memory::dims& dims, const float* w)
-      : pd(p), prim(p), weights(p.weights_desc(), engine()) {  // the reorder also rounds to BF16 if asked
-    memory user(plain_desc(dims), engine(), const_cast<float*>(w));
-    dnnl::reorder(user, weights).execute(stream(), user, weights);
-  }
-};
-
-// The post-ops that make the output pass relu?(conv + b + residual): oneDNN's `sum` adds what
-// dst holds before the call, so the residual is put there first.
-dnnl::primitive_attr inference_attr(bool residual, bool relu) {
-  dnnl::primitive_attr attr = user_scratchpad();
-  dnnl::post_ops ops;
-  if (residual) ops.append_sum(1.0f);
-  if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-  attr.set_post_ops(ops);
-  return attr;
-}
-
-memory::desc strided_desc(const memory::dims& d, int64_t image_stride) {
-  return {d, memory::data_type::f32, memory::dims{image_stride, d[2] * d[3], d[3], 1}};
-}
-
-}  // namespace
-
-struct InferenceConvCache::Impl {
-  std::unordered_map<Key, std::unique_ptr<InferenceEntry>, KeyHash> entries;
-};
-InferenceConvCache::InferenceConvCache() : impl_(std::make_unique<Impl>()) {}
-InferenceConvCache::~InferenceConvCache() = default;
-void InferenceConvCache::clear() { impl_->entries.clear(); }
-
-void conv2d_forward_inference(InferenceConvCache& cache, const Conv2dShape& s, const float* x, const float* w,
-                              const float* b, float* y, const float* residual, bool relu, int64_t y_image_stride,
-                              bool bf16) {
-  guarded(bf16 ? "inference, bf16" : "inference", s, [&] {
-    const Geometry g(s);
-    Key k = key_of(s, b != nullptr);
-    k.v[14] = reinterpret_cast<intptr_t>(w);
-    k.v[15] = (residual ? 1 : 0) | (relu ? 2 : 0) | (bf16 ? 4 : 0);
-    std::unique_ptr<InferenceEntry>& e = cache.impl_->entries[k];
-    if (!e) {
-      // The bias stays f32 (oneDNN adds it in the f32 accumulator).
-      const memory::data_type t = bf16 ? memory::data_type::bf16 : memory::data_type::f32;
-      dnnl::convolution_forward::desc d =
-          b ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                              any_desc(g.src, t), any_desc(g.weights, t), plain_desc(g.bias),
-                                              any_desc(g.dst, t), g.strides, g.dilates, g.pad_l, g.pad_r)
-            : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                              any_desc(g.src, t), any_desc(g.weights, t), any_desc(g.dst, t),
-                                              g.strides, g.dilates, g.pad_l, g.pad_r);
-      e = std::make_unique<InferenceEntry>(
-          dnnl::convolution_forward::primitive_desc(d, inference_attr(residual != nullptr, relu), engine()),
-          g.weights, w);
-    }
-    const int64_t stride = y_image_stride > 0 ? y_image_stride : s.O * s.OH * s.OW;
-    const memory::desc user_dst = strided_desc(g.dst, stride);
-    memory src = input(e->pd.src_desc(), g.src, x, Slot::Src);
-    const bool direct = e->pd.dst_desc() == user_dst;  // the primitive writes y itself
-    memory dst = direct ? memory(user_dst, engine(), y) : memory(e->pd.dst_desc(), engine(), buffer(Slot::Dst, e->pd.dst_desc().get_size()));
-    if (residual) {  // dst starts as the residual, which the sum post-op adds
-      memory r(plain_desc(g.dst), engine(), const_cast<float*>(residual));
-      dnnl::reorder(r, dst).execute(stream(), r, dst);
-    }
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                         {DNNL_ARG_WEIGHTS, e->weights},
-                                         {DNNL_ARG_DST, dst},
-                                         {DNNL_ARG_SCRATCHPAD, scratchpad(e->pd.scratchpad_desc())}};
-    if (b) args.emplace(DNNL_ARG_BIAS, memory(plain_desc(g.bias), engine(), const_cast<float*>(b)));
-    e->prim.execute(stream(), args);
-    if (!direct) {
-      memory out(user_dst, engine(), y);
-      dnnl::reorder(dst, out).execute(stream(), dst, out);
-    }
-  });
-}
-
-}  // namespace csg::onednn
-
-#else  // no oneDNN: the cache exists, so that its owners compile, and is never used
-
-namespace csg::onednn {
-struct InferenceConvCache::Impl {};
-InferenceConvCache::InferenceConvCache() : impl_(std::make_unique<Impl>()) {}
-InferenceConvCache::~InferenceConvCache() = default;
-void InferenceConvCache::clear() {}
 }  // namespace csg::onednn
 
 #endif  // CSG_WITH_DNNL

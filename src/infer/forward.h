@@ -1,0 +1,104 @@
+// src/infer/forward.h — the walk over a compiled network, written once for every backend.
+//
+// A backend (engine.cpp's CpuBackend and OpsBackend, onednn_backend.cpp's OneDnnBackend) names
+// its activation type `Act` (a Tensor, or a buffer in a oneDNN layout) and provides:
+//   input(x) / output(a)                 the network's input and result as tensors
+//   conv(f, x [, residual])              relu?(conv(x) + b [+ residual]); the residual is consumed:
+//                                        its buffer may become the result's, so the caller never
+//                                        reads or releases it again
+//   conv_into(f, x, dst, offset)         conv(x) into channels [offset, offset + O) of dst
+//   max_pool, global_pool, dense, broadcast_into, upsample, empty(shape), release(a)
+// and forward() releases each activation once its last reader has run.
+#pragma once
+#include <string>
+
+#include "csg/error.h"
+#include "kernels/conv2d.h"
+#include "src/infer/fused_conv.h"
+
+namespace csg::infer {
+
+inline Pool2dOptions stem_pool() {  // ResNet's 3x3 stride-2 max pool after the stem
+  Pool2dOptions p;
+  p.kernel_h = p.kernel_w = 3;
+  p.stride_h = p.stride_w = 2;
+  p.pad_h = p.pad_w = 1;
+  return p;
+}
+
+// The convolution's geometry for an input of shape x [N,C,H,W]; an error names the mismatch.
+inline kernels::Conv2dShape conv_shape(const FusedConv& f, const Shape& x) {
+  kernels::Conv2dShape s{};
+  s.N = x[0], s.C = x[1], s.H = x[2], s.W = x[3];
+  s.O = f.weight.size(0), s.KH = f.weight.size(2), s.KW = f.weight.size(3);
+  CSG_CHECK(s.C == f.weight.size(1), "inference: input ", shape_str(x), " has ", s.C, " channels, the layer expects ",
+            f.weight.size(1));
+  s.stride_h = f.opt.stride_h, s.stride_w = f.opt.stride_w, s.pad_h = f.opt.pad_h, s.pad_w = f.opt.pad_w;
+  s.dilation_h = f.opt.dilation_h, s.dilation_w = f.opt.dilation_w;
+  const int64_t span_h = s.dilation_h * (s.KH - 1) + 1, span_w = s.dilation_w * (s.KW - 1) + 1;
+  CSG_CHECK(s.H + 2 * s.pad_h >= span_h && s.W + 2 * s.pad_w >= span_w, "inference: input ", shape_str(x),
+            " is too small for a ", s.KH, "x", s.KW, " convolution (dilation ", s.dilation_h,
+            "); use a larger image size");
+  s.OH = (s.H + 2 * s.pad_h - span_h) / s.stride_h + 1;
+  s.OW = (s.W + 2 * s.pad_w - span_w) / s.stride_w + 1;
+  return s;
+}
+
+// The network, layer by layer: x [N,3,H,W] -> logits [N,classes] or [N,classes,H,W].
+template <class Backend>
+Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
+  using Act = typename Backend::Act;
+  Act in = be.input(x);
+  Act stem = be.conv(net.stem, in);
+  be.release(in);
+  Act h = be.max_pool(stem);
+  be.release(stem);
+  for (const FusedBlock& b : net.blocks) {
+    Act t = h;
+    for (size_t i = 0; i + 1 < b.convs.size(); ++i) {
+      Act next = be.conv(b.convs[i], t);
+      if (i > 0) be.release(t);
+      t = next;
+    }
+    Act identity = b.has_down ? be.conv(b.down, h) : h;
+    Act out = be.conv(b.convs.back(), t, identity);  // relu(conv + identity); identity (h or down(h)) consumed
+    be.release(t);
+    if (b.has_down) be.release(h);
+    h = out;
+  }
+  if (!net.classifier.empty()) {
+    Act v = be.global_pool(h);
+    be.release(h);
+    for (const Dense& d : net.classifier) {
+      Act next = be.dense(d, v);
+      be.release(v);
+      v = next;
+    }
+    return be.output(v);
+  }
+  Act low;
+  if (net.aspp_v2) {
+    low = be.conv(net.v2[0], h);
+    for (size_t i = 1; i < net.v2.size(); ++i) low = be.conv(net.v2[i], h, low);  // the running sum, consumed
+    be.release(h);
+  } else {
+    const int64_t branch = net.aspp[0].weight.size(0);
+    Act cat = be.empty({h.size(0), branch * int64_t(net.aspp.size() + 1), h.size(2), h.size(3)});
+    for (size_t k = 0; k < net.aspp.size(); ++k) be.conv_into(net.aspp[k], h, cat, int64_t(k) * branch);
+    Act pooled = be.global_pool(h);
+    Act pooled_branch = be.conv(net.aspp_pool, pooled);
+    be.broadcast_into(pooled_branch, cat, int64_t(net.aspp.size()) * branch);
+    be.release(pooled), be.release(pooled_branch), be.release(h);
+    Act projected = be.conv(net.project, cat);  // dropout: the identity at inference
+    be.release(cat);
+    Act refined = be.conv(net.refine, projected);
+    be.release(projected);
+    low = be.conv(net.seg_classifier, refined);
+    be.release(refined);
+  }
+  Act logits = be.upsample(low, x.size(2), x.size(3));
+  be.release(low);
+  return be.output(logits);
+}
+
+}  // namespace csg::infer

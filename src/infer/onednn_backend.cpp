@@ -1,0 +1,311 @@
+// src/infer/onednn_backend.cpp — forward.h's walk on oneDNN primitives, activations kept in the
+// layout of the convolution chain (onednn_backend.h says which and why).
+#include "src/infer/onednn_backend.h"
+
+#include "csg/error.h"
+
+#ifdef CSG_WITH_DNNL
+
+#include <cstring>
+#include <unordered_map>
+
+#include "src/infer/cpu_layers.h"
+#include "src/infer/forward.h"
+#include "src/ops/onednn/context.h"
+#include "src/ops/onednn/conv_geometry.h"
+
+namespace csg::infer {
+
+namespace {
+
+using dnnl::memory;
+using Dt = memory::data_type;
+using Tag = memory::format_tag;
+using onednn::engine;
+using onednn::stream;
+
+enum class Layout { Plain, Blocked16, Nhwc };  // abcd (or ab, a), aBcd16b, acdb
+
+// An activation: `shape` (logical NCHW) in `layout` and `dt`, held in a BufferPool buffer (as
+// many f32 elements as the layout's bytes need) or, for the network's input, the caller's tensor.
+struct Act {
+  Tensor buffer;
+  Shape shape;
+  Dt dt = Dt::f32;
+  Layout layout = Layout::Plain;
+
+  int64_t size(int i) const { return shape[i]; }
+  bool defined() const { return buffer.defined(); }
+  memory::desc desc() const {
+    const memory::dims d(shape.begin(), shape.end());
+    if (layout == Layout::Blocked16) return {d, dt, Tag::aBcd16b};
+    if (layout == Layout::Nhwc) return {d, dt, Tag::acdb};
+    return {d, dt, d.size() == 4 ? Tag::abcd : d.size() == 2 ? Tag::ab : Tag::a};
+  }
+  memory mem() const { return memory(desc(), engine(), buffer.data<float>()); }
+  // Element (n, c, h, w) of a 4-D activation, counted from the buffer's start.
+  int64_t offset(int64_t n, int64_t c, int64_t h, int64_t w) const {
+    const int64_t C = shape[1], H = shape[2], W = shape[3];
+    if (layout == Layout::Nhwc) return ((n * H + h) * W + w) * C + c;
+    if (layout == Layout::Blocked16) return (((n * ((C + 15) / 16) + c / 16) * H + h) * W + w) * 16 + c % 16;
+    return ((n * C + c) * H + h) * W + w;
+  }
+  float load(int64_t i) const {
+    if (dt == Dt::f32) return buffer.data<float>()[i];
+    uint32_t bits = uint32_t(reinterpret_cast<const uint16_t*>(buffer.data<float>())[i]) << 16;
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  }
+  void store(int64_t i, float v) const {
+    if (dt == Dt::f32) {
+      buffer.data<float>()[i] = v;
+      return;
+    }
+    uint32_t bits;  // round to nearest even, as oneDNN's own conversions do
+    std::memcpy(&bits, &v, sizeof bits);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);
+    reinterpret_cast<uint16_t*>(buffer.data<float>())[i] = static_cast<uint16_t>(bits >> 16);
+  }
+};
+
+void reorder(memory from, memory to) { dnnl::reorder(from, to).execute(stream(), from, to); }
+
+memory scratchpad(const memory::desc& d) {
+  return memory(d, engine(), onednn::buffer(onednn::Slot::Scratchpad, d.get_size()));
+}
+
+dnnl::primitive_attr conv_attr(bool residual, bool relu) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::post_ops ops;
+  if (residual) ops.append_sum(1.0f);  // adds what dst holds before the call: the residual
+  if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+// One convolution at one input shape: its primitive and its weights, reordered once into the
+// primitive's layout (and rounded to BF16 in a bf16 run).
+struct ConvEntry {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward prim;
+  memory weights;
+  ConvEntry(const dnnl::convolution_forward::primitive_desc& p, const memory::dims& dims, const float* w)
+      : pd(p), prim(p), weights(p.weights_desc(), engine()) {
+    memory user({dims, Dt::f32, Tag::abcd}, engine(), const_cast<float*>(w));
+    reorder(user, weights);
+  }
+};
+
+struct PoolEntry {
+  dnnl::pooling_forward::primitive_desc pd;
+  dnnl::pooling_forward prim;
+  explicit PoolEntry(const dnnl::pooling_forward::primitive_desc& p) : pd(p), prim(p) {}
+};
+
+}  // namespace
+
+struct OneDnnRunner::Impl {
+  std::unordered_map<onednn::Key, std::unique_ptr<ConvEntry>, onednn::KeyHash> convs;
+  std::unordered_map<onednn::Key, std::unique_ptr<PoolEntry>, onednn::KeyHash> pools;
+};
+
+namespace {
+
+class OneDnnBackend {
+ public:
+  using Act = infer::Act;
+  OneDnnBackend(OneDnnRunner::Impl& cache, BufferPool& pool, bool bf16)
+      : cache_(cache), pool_(pool), dt_(bf16 ? Dt::bf16 : Dt::f32), layout_(bf16 ? Layout::Nhwc : Layout::Blocked16) {}
+
+  // The input stays as given (f32 NCHW): the stem convolution reorders it to what it reads.
+  Act input(const Tensor& x) { return {x, x.shape(), Dt::f32, Layout::Plain}; }
+  Tensor output(const Act& a) {
+    CSG_CHECK(a.layout == Layout::Plain && a.dt == Dt::f32, "OneDnnBackend: the result is not plain f32");
+    return a.buffer;
+  }
+  Act empty(const Shape& s) { return acquire(s, layout_, dt_); }
+  void release(const Act& a) { pool_.release(a.buffer); }
+
+  Act conv(const FusedConv& f, const Act& x, const Act& residual = Act()) {
+    const kernels::Conv2dShape s = conv_shape(f, x.shape);
+    const Shape out{s.N, s.O, s.OH, s.OW};
+    CSG_CHECK(!residual.defined() || residual.shape == out, "inference: residual ", shape_str(residual.shape),
+              " for a convolution output ", shape_str(out));
+    Act y = residual.defined() ? residual : acquire(out, layout_, dt_);  // the sum post-op adds in place
+    const ConvEntry& e = conv_entry(f, s, y, residual.defined());
+    memory src = x.mem();
+    if (e.pd.src_desc() != src.get_desc()) {  // the network's input, or an activation of another layout
+      memory staged(e.pd.src_desc(), engine(), onednn::buffer(onednn::Slot::Src, e.pd.src_desc().get_size()));
+      reorder(src, staged);
+      src = staged;
+    }
+    e.prim.execute(stream(), {{DNNL_ARG_SRC, src},
+                              {DNNL_ARG_WEIGHTS, e.weights},
+                              {DNNL_ARG_BIAS, memory({{s.O}, Dt::f32, Tag::a}, engine(), f.bias.data<float>())},
+                              {DNNL_ARG_DST, y.mem()},
+                              {DNNL_ARG_SCRATCHPAD, scratchpad(e.pd.scratchpad_desc())}});
+    return y;
+  }
+  // conv(x) into channels [offset, offset + O) of dst: a reorder into that slice of dst where the
+  // layout allows one (whole 16-channel blocks in nChw16c), else element by element.
+  void conv_into(const FusedConv& f, const Act& x, const Act& dst, int64_t offset) {
+    Act t = conv(f, x);
+    if (dst.layout != Layout::Blocked16 || (offset % 16 == 0 && t.shape[1] % 16 == 0)) {
+      const memory::dims part(t.shape.begin(), t.shape.end());
+      reorder(t.mem(), memory(dst.desc().submemory_desc(part, {0, offset, 0, 0}), engine(), dst.buffer.data<float>()));
+    } else {
+      for_each_element(t.shape, [&](int64_t n, int64_t c, int64_t h, int64_t w) {
+        dst.store(dst.offset(n, offset + c, h, w), t.load(t.offset(n, c, h, w)));
+      });
+    }
+    release(t);
+  }
+  Act max_pool(const Act& x) {
+    const Pool2dOptions o = stem_pool();
+    const int64_t OH = (x.size(2) + 2 * o.pad_h - o.kernel_h) / o.stride_h + 1;
+    const int64_t OW = (x.size(3) + 2 * o.pad_w - o.kernel_w) / o.stride_w + 1;
+    Act y = acquire({x.size(0), x.size(1), OH, OW}, x.layout, x.dt);
+    pool(dnnl::algorithm::pooling_max, x, y, {o.kernel_h, o.kernel_w}, {o.stride_h, o.stride_w},
+         {o.pad_h, o.pad_w});
+    return y;
+  }
+  // [N,C,H,W] -> [N,C,1,1] plain f32: oneDNN's average pooling over the whole plane, then out of
+  // the layout (a no-op reorder in f32 NCHW).
+  Act global_pool(const Act& x) {
+    Act mean = acquire({x.size(0), x.size(1), 1, 1}, x.layout, x.dt);
+    pool(dnnl::algorithm::pooling_avg_exclude_padding, x, mean, {x.size(2), x.size(3)}, {1, 1}, {0, 0});
+    Act y = plain(mean);
+    release(mean);
+    return y;
+  }
+  Act dense(const Dense& d, const Act& x) {  // x [N,I,...] plain f32 -> [N,O]
+    const int64_t N = x.size(0), I = d.weight.size(1), O = d.weight.size(0);
+    Act y = acquire({N, O}, Layout::Plain, Dt::f32);
+    cpu::dense(x.buffer.data<float>(), d.weight.data<float>(), d.bias.data<float>(), y.buffer.data<float>(), N, I, O,
+               d.relu);
+    return y;
+  }
+  // dst[:, offset + c, :, :] = v[:, c, 0, 0].
+  void broadcast_into(const Act& v, const Act& dst, int64_t offset) {
+    const int64_t C = v.size(1);
+    std::vector<float> values(v.size(0) * C);
+    for (int64_t n = 0; n < v.size(0); ++n)
+      for (int64_t c = 0; c < C; ++c) values[n * C + c] = v.load(v.offset(n, c, 0, 0));
+    for_each_element({dst.size(0), C, dst.size(2), dst.size(3)}, [&](int64_t n, int64_t c, int64_t h, int64_t w) {
+      dst.store(dst.offset(n, offset + c, h, w), values[n * C + c]);
+    });
+  }
+  Act upsample(const Act& x, int64_t H, int64_t W) {
+    Act low = plain(x);
+    Act y = acquire({x.size(0), x.size(1), H, W}, Layout::Plain, Dt::f32);
+    cpu::upsample_align_corners(low.buffer.data<float>(), y.buffer.data<float>(), x.size(0) * x.size(1), x.size(2),
+                                x.size(3), H, W);
+    release(low);
+    return y;
+  }
+
+ private:
+  Act acquire(const Shape& s, Layout layout, Dt dt) {
+    Act a{Tensor(), s, dt, layout};
+    if (layout == Layout::Plain && dt == Dt::f32) {
+      a.buffer = pool_.acquire(s);
+      return a;
+    }
+    const size_t bytes = a.desc().get_size();
+    a.buffer = pool_.acquire({static_cast<int64_t>((bytes + 3) / 4)});
+    // oneDNN's kernels read the padding channels of a partial 16-channel block; its own primitives
+    // write zeros there, the element-wise writes above do not.
+    if (layout == Layout::Blocked16 && s[1] % 16 != 0) std::memset(a.buffer.data<float>(), 0, bytes);
+    return a;
+  }
+  Act plain(const Act& x) {  // a plain f32 copy
+    Act y = acquire(x.shape, Layout::Plain, Dt::f32);
+    reorder(x.mem(), y.mem());
+    return y;
+  }
+  template <class F>
+  static void for_each_element(const Shape& s, F&& f) {
+#pragma omp parallel for collapse(2) schedule(static) if (s[0] * s[1] * s[2] * s[3] > 16384)
+    for (int64_t n = 0; n < s[0]; ++n)
+      for (int64_t h = 0; h < s[2]; ++h)
+        for (int64_t w = 0; w < s[3]; ++w)
+          for (int64_t c = 0; c < s[1]; ++c) f(n, c, h, w);
+  }
+
+  // The primitive for f at this input shape, writing y's layout (+ the residual already in y).
+  const ConvEntry& conv_entry(const FusedConv& f, const kernels::Conv2dShape& s, const Act& y, bool residual) {
+    onednn::Key k = onednn::key_of(s, true);
+    k.v[13] = reinterpret_cast<intptr_t>(f.weight.data<float>());
+    k.v[14] = static_cast<int64_t>(y.layout) * 2 + (y.dt == Dt::bf16 ? 1 : 0);
+    k.v[15] = (residual ? 1 : 0) | (f.relu ? 2 : 0);
+    std::unique_ptr<ConvEntry>& e = cache_.convs[k];
+    if (!e) {
+      const onednn::Geometry g(s);
+      // src in the layout the kernel wants (any), dst in the chain's; the bias stays f32 (added in
+      // the f32 accumulator).
+      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                        {g.src, dt_, Tag::any}, {g.weights, dt_, Tag::any}, {g.bias, Dt::f32, Tag::a},
+                                        y.desc(), g.strides, g.dilates, g.pad_l, g.pad_r);
+      e = std::make_unique<ConvEntry>(dnnl::convolution_forward::primitive_desc(d, conv_attr(residual, f.relu), engine()),
+                                      g.weights, f.weight.data<float>());
+    }
+    return *e;
+  }
+  void pool(dnnl::algorithm alg, const Act& x, const Act& y, const memory::dims& kernel, const memory::dims& strides,
+            const memory::dims& pad_l) {
+    const memory::dims pad_r{(y.size(2) - 1) * strides[0] + kernel[0] - x.size(2) - pad_l[0],
+                             (y.size(3) - 1) * strides[1] + kernel[1] - x.size(3) - pad_l[1]};
+    onednn::Key k{{x.size(0), x.size(1), x.size(2), x.size(3), kernel[0], kernel[1], strides[0], strides[1], pad_l[0],
+                   pad_l[1], static_cast<int64_t>(alg), static_cast<int64_t>(x.layout), x.dt == Dt::bf16, 0, 0, 0}};
+    std::unique_ptr<PoolEntry>& e = cache_.pools[k];
+    if (!e) {
+      dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, x.desc(), y.desc(), strides, kernel, pad_l,
+                                    pad_r);
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      e = std::make_unique<PoolEntry>(dnnl::pooling_forward::primitive_desc(d, attr, engine()));
+    }
+    e->prim.execute(stream(), {{DNNL_ARG_SRC, x.mem()},
+                               {DNNL_ARG_DST, y.mem()},
+                               {DNNL_ARG_SCRATCHPAD, scratchpad(e->pd.scratchpad_desc())}});
+  }
+
+  OneDnnRunner::Impl& cache_;
+  BufferPool& pool_;
+  Dt dt_;
+  Layout layout_;
+};
+
+}  // namespace
+
+OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
+OneDnnRunner::~OneDnnRunner() = default;
+void OneDnnRunner::clear() { impl_->convs.clear(), impl_->pools.clear(); }
+
+Tensor OneDnnRunner::run(const CompiledNetwork& net, const Tensor& x, BufferPool& pool, bool bf16) {
+  OneDnnBackend be(*impl_, pool, bf16);
+  try {
+    return forward(be, net, x);
+  } catch (const dnnl::error& e) {
+    CSG_FAIL("inference on oneDNN", bf16 ? " (bf16)" : "", ": ", e.what(), " for input ", shape_str(x.shape()),
+             "; make DNNL=0 builds without oneDNN");
+  }
+}
+
+}  // namespace csg::infer
+
+#else  // no oneDNN: the runner exists, so that Engine compiles, and is never reached
+
+namespace csg::infer {
+struct OneDnnRunner::Impl {};
+OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
+OneDnnRunner::~OneDnnRunner() = default;
+void OneDnnRunner::clear() {}
+Tensor OneDnnRunner::run(const CompiledNetwork&, const Tensor&, BufferPool&, bool) {
+  CSG_FAIL("inference on oneDNN: this csg was built without oneDNN (make DNNL=0)");
+}
+}  // namespace csg::infer
+
+#endif  // CSG_WITH_DNNL

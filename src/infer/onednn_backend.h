@@ -1,0 +1,36 @@
+// src/infer/onednn_backend.h — the compiled network on oneDNN (the CPU's fast path).
+//
+// Activations stay in one oneDNN layout from the first convolution to the head: nChw16c in f32
+// (the blocked layout whose direct AVX-512 kernels ran ResNet-101's convolutions about 30% faster
+// than NHWC at batch 1, and the one PyTorch's oneDNN path uses) and NHWC in bf16 (the layout of
+// the AMX / AVX512_BF16 kernels). The network's input is reordered in once and its result out once;
+// before, every convolution reordered NCHW in and out, a fifth of ResNet-101's f32 time at batch 1
+// and two fifths in bf16 (README "Inference").
+#pragma once
+#include <memory>
+
+#include "csg/tensor.h"
+#include "src/infer/buffer_pool.h"
+#include "src/infer/fused_conv.h"
+
+namespace csg::infer {
+
+class OneDnnRunner {
+ public:
+  OneDnnRunner();
+  ~OneDnnRunner();
+  OneDnnRunner(const OneDnnRunner&) = delete;
+  OneDnnRunner& operator=(const OneDnnRunner&) = delete;
+  // net on x [N,3,H,W] (f32, contiguous, CPU). The primitives and the weights reordered into their
+  // layout are kept per weight buffer and input shape, so `net`'s weights must not change or move
+  // without clear(). bf16: BF16 activations and weights, f32 accumulation, bias and result
+  // (onednn::has_bf16). The result is one of pool's buffers: the next run overwrites it.
+  Tensor run(const CompiledNetwork& net, const Tensor& x, BufferPool& pool, bool bf16);
+  void clear();
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace csg::infer

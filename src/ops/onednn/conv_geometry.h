@@ -1,0 +1,50 @@
+// src/ops/onednn/conv_geometry.h — a convolution's oneDNN descriptors and the key its cached
+// primitives are found by: shared by the training convolutions (conv2d.cpp) and the inference
+// network (src/infer/onednn_backend.cpp).
+#pragma once
+#ifdef CSG_WITH_DNNL
+#include <cstring>
+#include <functional>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "kernels/conv2d.h"
+
+namespace csg::onednn {
+
+// The geometry plus the flags that change the primitive: the cache key.
+struct Key {
+  int64_t v[16];
+  bool operator==(const Key& o) const { return std::memcmp(v, o.v, sizeof v) == 0; }
+};
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    size_t h = 0;
+    for (int64_t x : k.v) h = h * 1000003u ^ std::hash<int64_t>()(x);
+    return h;
+  }
+};
+// v[14] and v[15] are left for the caller's flags.
+inline Key key_of(const kernels::Conv2dShape& s, bool bias) {
+  return {{s.N, s.C, s.H, s.W, s.O, s.KH, s.KW, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h, s.dilation_w,
+           bias ? 1 : 0, 0, 0}};
+}
+
+// The descriptors every primitive of one geometry shares. oneDNN counts dilation from 0 (1 is
+// a gap of one) and takes the right padding that makes its output size ours.
+struct Geometry {
+  dnnl::memory::dims src, weights, bias, dst, strides, dilates, pad_l, pad_r;
+  explicit Geometry(const kernels::Conv2dShape& s)
+      : src{s.N, s.C, s.H, s.W},
+        weights{s.O, s.C, s.KH, s.KW},
+        bias{s.O},
+        dst{s.N, s.O, s.OH, s.OW},
+        strides{s.stride_h, s.stride_w},
+        dilates{s.dilation_h - 1, s.dilation_w - 1},
+        pad_l{s.pad_h, s.pad_w},
+        pad_r{(s.OH - 1) * s.stride_h + (s.KH - 1) * s.dilation_h + 1 - s.H - s.pad_h,
+              (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1 - s.W - s.pad_w} {}
+};
+
+}  // namespace csg::onednn
+#endif  // CSG_WITH_DNNL
