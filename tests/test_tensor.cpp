@@ -57,6 +57,12 @@ TEST(Tensor, CopyFillAndConvert) {
   Tensor t = zeros({2, 3});
   t.slice(1, 1, 3).fill_(4);
   EXPECT_EQ(t.to_vector(), (std::vector<double>{0, 4, 4, 0, 4, 4}));
+  // A large strided view (the threaded row-by-row fill): columns 1..299 of every other row.
+  Tensor big = zeros({600, 300}, {DType::F32});
+  big.slice(0, 0, 600, 2).transpose(0, 1).slice(0, 1, 300).fill_(7);
+  const std::vector<double> v = big.to_vector();
+  for (int64_t r = 0; r < 600; ++r)
+    for (int64_t c = 0; c < 300; ++c) ASSERT_EQ(v[r * 300 + c], (r % 2 == 0 && c >= 1) ? 7 : 0) << r << "," << c;
   t.add_(ones({2, 3}), 2.0);
   EXPECT_EQ(t.to_vector(), (std::vector<double>{2, 6, 6, 2, 6, 6}));
   t.mul_(0.5);

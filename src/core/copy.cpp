@@ -134,11 +134,22 @@ Tensor& Tensor::fill_(double v) {
   if (device() == Device::CPU) {
     StridedLayout l = layout_of(*this);
     const int64_t n = numel();
+    const bool contiguous = is_contiguous();
     auto fill = [&](auto* p) {
       using T = std::remove_pointer_t<decltype(p)>;
       const T tv = static_cast<T>(v);
+      if (contiguous) {  // the common case (zeros(), gradients): no offset arithmetic per element
 #pragma omp parallel for if (n > 65536)
-      for (int64_t i = 0; i < n; ++i) p[l.offset(i)] = tv;
+        for (int64_t i = 0; i < n; ++i) p[i] = tv;
+        return;
+      }
+      // Row by row: one offset() per row of the innermost dimension.
+      const int64_t len = l.row_length(), rows = len ? n / len : 0, stride = l.row_stride();
+#pragma omp parallel for if (n > 65536)
+      for (int64_t r = 0; r < rows; ++r) {
+        T* row = p + l.offset(r * len);
+        for (int64_t j = 0; j < len; ++j) row[j * stride] = tv;
+      }
     };
     switch (dtype()) {
       case DType::F32: fill(data<float>()); break;
