@@ -407,3 +407,16 @@ $(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py tools/reference/safe
 	  echo "step-parity fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
 
 test: $(STEP_FIXTURES)/VERSION
+
+# BF16: the VisDA model from visda_init, 20 steps under torch.autocast(bfloat16) with f32 master
+# weights (StepBenchParity.VisdaResNet18Bf16TracksAutocastOver20Steps). A target of its own, so that
+# fixtures of this version made before it get it too; remade with the others.
+STEP_PARITY_visda_bf16 := $(STEP_PARITY_visda) --steps 20 --precision bf16
+$(STEP_FIXTURES)/visda_bf16_result.safetensors: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py \
+    tools/reference/resnet_stages.py $(STEP_FIXTURES)/VERSION
+	@if [ -f $(STEP_FIXTURES)/visda_init.safetensors ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
+	  echo "generating the BF16 step-parity fixture $@"; \
+	  /usr/bin/python3 $< $(STEP_PARITY_visda_bf16) --init $(STEP_FIXTURES)/visda_init.safetensors \
+	    --write-inputs $(STEP_FIXTURES)/visda_bf16_inputs.safetensors --dump $@ || exit 1; fi
+
+test: $(STEP_FIXTURES)/visda_bf16_result.safetensors

@@ -16,7 +16,9 @@ Parameter names are csg's CsgNetwork state_dict names ("encoder_q.layer1.0.conv1
 Benchmark:  python3 csg_step_torch.py --task visda --device cuda --precision tf32 [--compile]
 Parity:     python3 csg_step_torch.py --task visda --arch resnet18 --image-size 64 --batch 4 \
               --write-init init.safetensors --write-inputs inputs.safetensors --dump result.safetensors
-            (--init/--inputs read such files instead of making fresh ones)
+            (--init/--inputs read such files instead of making fresh ones; with --precision bf16
+            the steps run under autocast, the BF16 parity test's fixture; the dump's metadata
+            names the precision)
 aspp-csg's dropout (p = 0.5, train mode) draws csg's own counter-based mask (csg/random.h:
 element i of a call is kept iff counter_uniform(seed, offset + i) >= p, offset advancing by the
 element count each call), here in numpy, from --dropout-seed; the parity test puts csg's
@@ -571,7 +573,8 @@ def main(argv=None):
                     queue_size=str(cfg.queue_size), layers=",".join(map(str, cfg.layers)), lr=repr(cfg.lr),
                     **{"lambda": repr(cfg.lam)}, steps=str(cfg.steps), torch=torch.__version__,
                     seg_head=cfg.seg_head, train_seg_heads="true" if cfg.train_seg_heads else "false",
-                    dropout_seed=str(cfg.dropout_seed), fixture_version=FIXTURE_VERSION)
+                    dropout_seed=str(cfg.dropout_seed), precision=cfg.precision,
+                    fixture_version=FIXTURE_VERSION)
         save_safetensors(cfg.dump, out, meta)
         print(f"step-bench {fields(cfg, side)} dumped={cfg.dump} steps={cfg.steps} "
               f"first_loss={rows['loss.total'][0]:.6f} last_loss={rows['loss.total'][-1]:.6f}", flush=True)
