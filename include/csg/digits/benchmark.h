@@ -57,7 +57,13 @@ struct DigitsRow {
 // (mean +- std per model, then CSG - baseline per seed with its 95% interval and wins), naming
 // the CPU and BLAS kernels; the same text is written to <out_dir>/table.md.
 // Rows: the prior, the baseline, CSG, then one per regularizer in cfg's order.
-std::vector<DigitsRow> run_digits(const DigitsConfig& cfg);
+// A signal (SIGINT/SIGTERM) stops the job after the current training step: `interrupted`, and the
+// rows and table hold the seeds finished before the one it stopped in.
+struct DigitsResult {
+  std::vector<DigitsRow> rows;
+  bool interrupted = false;
+};
+DigitsResult run_digits(const DigitsConfig& cfg);
 // The table row's name of a regularizer ("weight-l2" -> "Weight l2 distance", as Table 1).
 std::string regularizer_row_name(const std::string& regularizer);
 
