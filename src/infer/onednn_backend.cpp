@@ -171,8 +171,8 @@ class OneDnnBackend {
          {o.pad_h, o.pad_w});
     return y;
   }
-  // [N,C,H,W] -> [N,C,1,1] plain f32: oneDNN's average pooling over the whole plane, then out of
-  // the layout (a no-op reorder in f32 NCHW).
+  // [N,C,H,W] -> [N,C,1,1] plain f32: oneDNN's average pooling over the whole plane in x's layout,
+  // then a reorder of the small result into plain f32 for the dense layers.
   Act global_pool(const Act& x) {
     Act mean = acquire({x.size(0), x.size(1), 1, 1}, x.layout, x.dt);
     pool(dnnl::algorithm::pooling_avg_exclude_padding, x, mean, {x.size(2), x.size(3)}, {1, 1}, {0, 0});
