@@ -61,13 +61,11 @@ CSG_HD int64_t adaptive_end(int64_t o, int64_t in, int64_t out) { return ((o + 1
 
 // ---- per-element bodies; i indexes y (forward) or x (backward) in row-major order --------
 
-// y[i] = the window's maximum; argmax[i] = its flat index h*in_w + w within the plane. Ties go
-// to the first maximum in row-major scan order; a NaN counts as a maximum (it propagates,
-// as in PyTorch) and the first NaN wins.
+// The maximum of output (oh, ow)'s window in plane xp, and its flat index h*in_w + w within the
+// plane. Ties go to the first maximum in row-major scan order; a NaN counts as a maximum (it
+// propagates, as in PyTorch) and the first NaN wins.
 template <class T>
-CSG_HD void max_pool2d_output(const T* x, T* y, int64_t* argmax, const PoolGeometry& g, int64_t i) {
-  const int64_t ow = i % g.out_w, oh = (i / g.out_w) % g.out_h, plane = i / (g.out_w * g.out_h);
-  const T* xp = x + plane * g.in_h * g.in_w;
+CSG_HD void max_pool2d_window(const T* xp, const PoolGeometry& g, int64_t oh, int64_t ow, T* value, int64_t* index) {
   const PoolWindow win = pool_window(g, oh, ow);
   int64_t best = win.h0 * g.in_w + win.w0;
   T best_v = xp[best];
@@ -79,8 +77,15 @@ CSG_HD void max_pool2d_output(const T* x, T* y, int64_t* argmax, const PoolGeome
         best = h * g.in_w + w;
       }
     }
-  y[i] = best_v;
-  argmax[i] = best;
+  *value = best_v;
+  *index = best;
+}
+
+// y[i] = the window's maximum; argmax[i] = its flat index within the plane.
+template <class T>
+CSG_HD void max_pool2d_output(const T* x, T* y, int64_t* argmax, const PoolGeometry& g, int64_t i) {
+  const int64_t ow = i % g.out_w, oh = (i / g.out_w) % g.out_h, plane = i / (g.out_w * g.out_h);
+  max_pool2d_window(x + plane * g.in_h * g.in_w, g, oh, ow, &y[i], &argmax[i]);
 }
 
 // dx[i] = sum of dy over the windows whose argmax is input element i.
