@@ -1,10 +1,12 @@
 // tests/test_pool.cpp — max_pool2d, avg_pool2d, adaptive_avg_pool2d, global_avg_pool:
 // forward against naive loops and PyTorch's numbers, gradients by finite differences,
 // the first-maximum tie rule, errors, and CPU/CUDA parity.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
 
+#include "kernels/pool.h"
 #include "tests/expected_tensors.h"
 #include "tests/testing.h"
 
@@ -212,6 +214,33 @@ TEST(MaxPool, Gradients) {
   Tensor x = scrambled({1, 2, 5, 6}, 6).requires_grad_();
   expect_gradients_match(
       [](const Ins& in) { return max_pool2d(in[0].transpose(2, 3), pool_opts(3, 3, 2, 2, 1, 1, true)); }, {x});
+}
+
+// The CPU backward scatters each output's gradient to its window's maximum, plane by plane; the
+// per-element gather of kernels/pool.h (what the CUDA kernel runs) adds the same terms in the same
+// order, so the two agree exactly. Overlapping 3x3 windows at stride 1 give an element up to 9 terms.
+TEST(MaxPool, CpuGradientEqualsThePerElementGather) {
+  const int64_t N = 2, C = 3, H = 7, W = 6;
+  Tensor x = scrambled({N, C, H, W}, 7).to(DType::F32).requires_grad_();
+  Generator gen(3);
+  const Tensor gy = randn({N, C, H, W}, gen);
+  sum(mul(max_pool2d(x, pool_opts(3, 3, 1, 1, 1, 1, false)), gy)).backward();
+  PoolGeometry g;
+  g.planes = N * C, g.in_h = H, g.in_w = W, g.out_h = H, g.out_w = W;
+  g.kernel_h = g.kernel_w = 3, g.stride_h = g.stride_w = 1, g.pad_h = g.pad_w = 1;
+  const Tensor xd = x.detach().contiguous();
+  std::vector<float> y(N * C * H * W), want(N * C * H * W);
+  std::vector<int64_t> argmax(y.size());
+  for (int64_t i = 0; i < int64_t(y.size()); ++i) max_pool2d_output(xd.data<float>(), y.data(), argmax.data(), g, i);
+  for (int64_t i = 0; i < int64_t(want.size()); ++i)
+    max_pool2d_input_grad(gy.data<float>(), argmax.data(), want.data(), g, i);
+  const std::vector<float> got = x.grad().to_float_vector();
+  int multi = 0;  // elements that are the maximum of more than one window
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_EQ(got[i], want[i]) << "element " << i;
+    multi += std::count(argmax.begin(), argmax.end(), argmax[i]) > 1;
+  }
+  EXPECT_GT(multi, 0);
 }
 
 // ---- average pool -----------------------------------------------------------------------------

@@ -82,7 +82,8 @@ void max_pool2d_forward_cpu(const T* x, T* y, int64_t* argmax, const PoolGeometr
 
 // dx = 0, then each output's gradient added at its argmax, plane by plane (an argmax stays in its
 // plane, so planes run in parallel). Every input element receives its windows' gradients in the
-// same (oh, ow) order as max_pool2d_input_grad gathers them: the sums are the same bit for bit.
+// same (oh, ow) order as max_pool2d_input_grad gathers them: the sums are the same bit for bit
+// (MaxPool.CpuGradientEqualsThePerElementGather).
 template <class T>
 void max_pool2d_backward_cpu(const T* dy, const int64_t* argmax, T* dx, const PoolGeometry& g) {
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
