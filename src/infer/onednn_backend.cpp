@@ -22,6 +22,7 @@ using dnnl::memory;
 using Dt = memory::data_type;
 using Tag = memory::format_tag;
 using onednn::engine;
+using onednn::scratchpad;
 using onednn::stream;
 
 enum class Layout { Plain, Blocked16, Nhwc };  // abcd (or ab, a), aBcd16b, acdb
@@ -71,13 +72,9 @@ struct Act {
 
 void reorder(memory from, memory to) { dnnl::reorder(from, to).execute(stream(), from, to); }
 
-memory scratchpad(const memory::desc& d) {
-  return memory(d, engine(), onednn::buffer(onednn::Slot::Scratchpad, d.get_size()));
-}
 
 dnnl::primitive_attr conv_attr(bool residual, bool relu) {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::primitive_attr attr = onednn::user_scratchpad();
   dnnl::post_ops ops;
   if (residual) ops.append_sum(1.0f);  // adds what dst holds before the call: the residual
   if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
@@ -263,9 +260,7 @@ class OneDnnBackend {
     if (!e) {
       dnnl::pooling_forward::desc d(dnnl::prop_kind::forward_inference, alg, x.desc(), y.desc(), strides, kernel, pad_l,
                                     pad_r);
-      dnnl::primitive_attr attr;
-      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-      e = std::make_unique<PoolEntry>(dnnl::pooling_forward::primitive_desc(d, attr, engine()));
+      e = std::make_unique<PoolEntry>(dnnl::pooling_forward::primitive_desc(d, onednn::user_scratchpad(), engine()));
     }
     e->prim.execute(stream(), {{DNNL_ARG_SRC, x.mem()},
                                {DNNL_ARG_DST, y.mem()},

@@ -77,6 +77,16 @@ void* buffer(Slot slot, size_t bytes) {
   return buffers[static_cast<int>(slot)].reserve(bytes, "oneDNN: staging buffer");
 }
 
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+dnnl::memory scratchpad(const dnnl::memory::desc& d) {
+  return dnnl::memory(d, engine(), buffer(Slot::Scratchpad, d.get_size()));
+}
+
 #else
 
 std::string isa_name() { return "not built (make DNNL=0, or libdnnl-dev missing)"; }

@@ -72,6 +72,10 @@ dnnl::stream& stream();  // one per thread; execution is synchronous on the CPU
 // more than a small convolution.
 enum class Slot { Src, Weights, Dst, Scratchpad, Count };
 void* buffer(Slot slot, size_t bytes);
+// Every primitive here takes its scratchpad from us (user mode): the attribute that says so, and
+// the memory for a primitive's scratchpad_desc() in the Scratchpad slot's buffer.
+dnnl::primitive_attr user_scratchpad();
+dnnl::memory scratchpad(const dnnl::memory::desc& d);
 #endif
 
 }  // namespace csg::onednn

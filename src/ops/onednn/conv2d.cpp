@@ -29,12 +29,6 @@ memory::desc plain_desc(const memory::dims& d) {
   return {d, memory::data_type::f32, d.size() == 4 ? Tag::abcd : Tag::a};
 }
 
-dnnl::primitive_attr user_scratchpad() {
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-  return attr;
-}
-
 // One cached primitive with its descriptor (for the layouts and the scratchpad size).
 template <class Pd, class Prim>
 struct Cached {
@@ -137,7 +131,6 @@ void deliver(memory result, const memory::dims& dims, float* data) {
   dnnl::reorder(result, user).execute(stream(), result, user);
 }
 
-memory scratchpad(const memory::desc& d) { return memory(d, engine(), buffer(Slot::Scratchpad, d.get_size())); }
 
 // oneDNN reports failures as dnnl::error; the engine speaks csg::Error.
 template <class F>
