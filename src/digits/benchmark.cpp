@@ -196,9 +196,16 @@ DigitsResult run_digits(const DigitsConfig& requested) {
     return true;
   };
   // A signal (SIGINT/SIGTERM) stops the job after the current training step: the seed it was in is
-  // dropped whole, so the table and the paired differences hold finished seeds only.
+  // dropped whole (each row keeps its entries of the finished seeds), so the table and the paired
+  // differences hold finished seeds only.
   auto stopped = [&](uint64_t seed, const std::string& model) {
     seeds.pop_back();
+    auto keep_finished = [&](DigitsRow& row) {
+      for (std::vector<double>* v : {&row.acc, &row.fonts_acc, &row.e0, &row.e1, &row.e2})
+        if (v->size() > seeds.size()) v->resize(seeds.size());
+    };
+    keep_finished(base_row), keep_finished(csg_row);
+    for (DigitsRow& row : reg_rows) keep_finished(row);
     if (root) {
       if (!seeds.empty()) write_table(dc.out_dir, digits_table(dc, all_rows(), seeds));
       std::fprintf(stderr,
@@ -216,18 +223,13 @@ DigitsResult run_digits(const DigitsConfig& requested) {
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;
     seeds.push_back(seed);
-    const DigitsRow base_before = base_row, csg_before = csg_row;
-    const std::vector<DigitsRow> regs_before = reg_rows;
-    auto drop_seed = [&] { base_row = base_before, csg_row = csg_before, reg_rows = regs_before; };
     for (bool csg : {false, true}) {
       if (root)
         std::fprintf(stderr, "[digits] %d/4 seed %llu: %s on synthetic digits, evaluated on real MNIST\n", csg ? 4 : 3,
                    static_cast<unsigned long long>(seed), csg ? "CSG" : "baseline");
       Config c = base_config(seed, csg);
-      if (!train_and_measure(csg ? csg_row : base_row, c, csg ? "CSG" : "baseline")) {
-        drop_seed();
+      if (!train_and_measure(csg ? csg_row : base_row, c, csg ? "CSG" : "baseline"))
         return stopped(seed, csg ? "CSG" : "baseline");
-      }
       logs.push_back({csg ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
     }
     for (size_t i = 0; i < dc.regularizers.size(); ++i) {  // Table 1's baselines (none by default)
@@ -235,10 +237,8 @@ DigitsResult run_digits(const DigitsConfig& requested) {
       if (root)
         std::fprintf(stderr, "[digits] seed %llu: baseline + %s on synthetic digits, evaluated on real MNIST\n",
                      static_cast<unsigned long long>(seed), reg.c_str());
-      if (!train_and_measure(reg_rows[i], regularized_config(seed, reg), "")) {  // no panel in the figures
-        drop_seed();
+      if (!train_and_measure(reg_rows[i], regularized_config(seed, reg), ""))  // no panel in the figures
         return stopped(seed, "baseline + " + reg);
-      }
     }
     // The table so far, after every seed: a long run that is stopped keeps the seeds it finished.
     if (root) write_table(dc.out_dir, digits_table(dc, all_rows(), seeds));
