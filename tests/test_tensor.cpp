@@ -46,6 +46,42 @@ TEST(Tensor, ViewsShareStorage) {
   EXPECT_THROW(x.expand({2, 5, 4}), Error);
 }
 
+// contiguous() of views (the row-by-row copy with merged dimensions, large enough to be threaded)
+// against an oracle that reads the base through the view's strides: the base holds each
+// element's own flat index, so a view element must equal its storage offset.
+TEST(Tensor, StridedCopiesMatchTheViewsOffsets) {
+  const Tensor base = arange(2 * 3 * 40 * 64 * 5, {DType::F32}).reshape({2, 3, 40, 64, 5});
+  const std::vector<std::pair<const char*, Tensor>> views = {
+      {"permuted", base.permute({4, 2, 0, 3, 1})},
+      {"patches", base.reshape({2, 3, 5, 8, 8, 8, 5}).permute({0, 2, 4, 1, 3, 5, 6})},
+      {"sliced with steps", base.slice(2, 3, 37, 2).slice(3, 1, 64, 3)},
+      {"middle dims packed", base.slice(0, 1, 2).slice(1, 0, 2)},
+      {"broadcast", base.slice(1, 0, 1).expand({2, 7, 40, 64, 5})},
+      {"size-1 dims between", base.slice(2, 5, 6).transpose(3, 4).slice(0, 1, 2)},
+  };
+  for (const auto& [name, v] : views) {
+    SCOPED_TRACE(name);
+    ASSERT_EQ(&v.storage(), &base.storage()) << "not a view of the base: the oracle needs one";
+    const std::vector<double> got = v.contiguous().to_vector();
+    ASSERT_EQ(static_cast<int64_t>(got.size()), v.numel());
+    std::vector<int64_t> idx(v.dim(), 0);
+    for (int64_t i = 0; i < v.numel(); ++i) {
+      int64_t off = v.offset();
+      for (size_t d = 0; d < idx.size(); ++d) off += idx[d] * v.strides()[d];
+      ASSERT_EQ(got[i], static_cast<double>(off)) << "element " << i;
+      for (int64_t d = v.dim() - 1; d >= 0 && ++idx[d] == v.shape()[d]; --d) idx[d] = 0;
+    }
+  }
+  // Into a strided destination: a transposed view of a zero tensor takes a permuted source.
+  Tensor dst = zeros({5, 64, 40}, {DType::F32});
+  dst.transpose(0, 2).copy_(base.select(0, 1).select(0, 2));
+  const std::vector<double> d = dst.to_vector();
+  for (int64_t a = 0; a < 5; ++a)
+    for (int64_t b = 0; b < 64; ++b)
+      for (int64_t c = 0; c < 40; ++c)
+        ASSERT_EQ(d[(a * 64 + b) * 40 + c], static_cast<double>(((1 * 3 + 2) * 40 + c) * 64 * 5 + b * 5 + a));
+}
+
 TEST(Tensor, CopyFillAndConvert) {
   Tensor x = uniform({3, 4}, 1);
   Tensor y = zeros({4, 3}, {DType::F32});
