@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "src/ops/onednn/context.h"
+#include "src/ops/onednn/conv2d.h"
 #include "tests/testing.h"
 
 using namespace csg;
@@ -134,6 +135,146 @@ TEST(OneDnnConv2d, Bf16MixedPrecisionStaysCloseToF32) {
   }
   EXPECT_FALSE(onednn::bf16_convolutions()) << "the scope restores f32";
 }
+
+#ifdef CSG_WITH_DNNL
+// `t` rounded to BF16 and back by oneDNN's own reorder: the operands a BF16 kernel reads.
+Tensor through_bf16(const Tensor& t) {
+  using dnnl::memory;
+  const memory::dims n{t.numel()};
+  Tensor src = t.contiguous(), out = empty(t.shape(), {DType::F32});
+  std::vector<uint16_t> half(static_cast<size_t>(t.numel()));
+  memory f32(memory::desc(n, memory::data_type::f32, memory::format_tag::a), onednn::engine(), src.data<float>());
+  memory bf16(memory::desc(n, memory::data_type::bf16, memory::format_tag::a), onednn::engine(), half.data());
+  memory back(memory::desc(n, memory::data_type::f32, memory::format_tag::a), onednn::engine(), out.data<float>());
+  dnnl::reorder(f32, bf16).execute(onednn::stream(), f32, bf16);
+  dnnl::reorder(bf16, back).execute(onednn::stream(), bf16, back);
+  return out;
+}
+
+// Where oneDNN has no direct weight-gradient kernel (3x3 dilated past a small map, as DeepLab's
+// layer 4 and ASPP at 8x8), dw and db take the im2col path; in BF16 mixed precision it must read
+// x and dy rounded as oneDNN's reorder rounds them (round to nearest even), so its result equals
+// the im2col path's on those rounded operands.
+TEST(OneDnnConv2d, WeightGradientsWithoutADirectKernelTakeIm2colOnRoundedOperands) {
+  CSG_REQUIRE_ONEDNN();
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  const ConvCase cases[] = {
+      {"layer 4, dilation 4 at 8x8", {2, 64, 8, 8}, {64, 64, 3, 3}, 1, 4, 4, false},
+      {"ASPP, dilation 12 at 8x8, bias", {2, 64, 8, 8}, {19, 64, 3, 3}, 1, 12, 12, true},
+  };
+  uint64_t seed = 1100;
+  for (const ConvCase& c : cases) {
+    SCOPED_TRACE(c.name);
+    const Conv2dOptions opt = conv_options(c);
+    const kernels::Conv2dShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.w[0], c.w[2], c.w[3], c.x[2], c.x[3],
+                                 1, 1, opt.pad_h, opt.pad_w, opt.dilation_h, opt.dilation_w};
+    const ConvOperands o = conv_operands(c, seed);
+    std::vector<Tensor> mixed;
+    {
+      onednn::Bf16ConvolutionsScope bf16(true);
+      if (!onednn::conv2d_weight_gradient_by_im2col(s, c.bias))
+        GTEST_SKIP() << "oneDNN has a direct BF16 weight-gradient kernel for this geometry on this CPU";
+      mixed = conv_run(c, o.x, o.w, o.b, o.dy);
+    }
+    std::vector<Tensor> rounded;
+    {
+      onednn::PlainPathGuard im2col;
+      rounded = conv_run(c, through_bf16(o.x), o.w, o.b, through_bf16(o.dy));
+    }
+    expect_close(mixed[2], rounded[2], "weight gradient");
+    if (c.bias) expect_close(mixed[3], rounded[3], "bias gradient");
+    std::vector<Tensor> plain;
+    {
+      onednn::PlainPathGuard im2col;
+      plain = conv_run(c, o.x, o.w, o.b, o.dy);
+    }
+    EXPECT_GT(csg::testing::max_abs_diff(mixed[2], plain[2]), 1e-6 * csg::testing::max_abs(plain[2]))
+        << "the weight gradient did not read rounded operands";
+  }
+}
+#endif
+
+#ifdef CSG_WITH_DNNL
+// The two kernels a BF16 backward pass may run (onednn::Bf16Backward, chosen per geometry by
+// timing): oneDNN's BF16 primitive, and its f32 primitive on operands rounded to BF16. Both must
+// give the gradients of BF16 operands summed in f32: the same values up to the order of the sums,
+// so they agree to f32 rounding (the tolerance of this file), with each other and with the im2col
+// path on operands rounded by oneDNN's own reorder; and they differ from the f32 gradients.
+TEST(OneDnnConv2d, Bf16BackwardKernelsGiveTheSameGradients) {
+  CSG_REQUIRE_ONEDNN();
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  uint64_t seed = 1200;
+  for (const ConvCase& c : conv_cases()) {
+    SCOPED_TRACE(c.name);
+    const ConvOperands o = conv_operands(c, seed);
+    auto mixed = [&](onednn::Bf16Backward kernels) {
+      onednn::Bf16ConvolutionsScope bf16(true);
+      onednn::set_bf16_backward(kernels);
+      std::vector<Tensor> r = conv_run(c, o.x, o.w, o.b, o.dy);
+      onednn::set_bf16_backward(onednn::Bf16Backward::Timed);
+      return r;
+    };
+    const std::vector<Tensor> bf16_kernel = mixed(onednn::Bf16Backward::Bf16);
+    const std::vector<Tensor> f32_kernel = mixed(onednn::Bf16Backward::F32OnRounded);
+    std::vector<Tensor> rounded, f32;
+    {
+      onednn::PlainPathGuard im2col;
+      rounded = conv_run(c, through_bf16(o.x), through_bf16(o.w), o.b, through_bf16(o.dy));
+      f32 = conv_run(c, o.x, o.w, o.b, o.dy);
+    }
+    const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
+    for (int i = 1; i < (c.bias ? 4 : 3); ++i) {
+      SCOPED_TRACE(names[i]);
+      expect_close(f32_kernel[i], bf16_kernel[i], "f32 kernel on rounded operands vs BF16 kernel");
+      expect_close(f32_kernel[i], rounded[i], "f32 kernel on rounded operands vs im2col on oneDNN-rounded ones");
+      if (i < 3) EXPECT_GT(csg::testing::max_abs_diff(f32_kernel[i], f32[i]), 1e-6 * csg::testing::max_abs(f32[i]));
+    }
+  }
+}
+
+// csg::ConvWeightsReuseScope: inside it a weight is reordered once and its copy reused while the
+// weight is unchanged; an in-place write through the engine (version bump) reorders it again, and
+// a new scope never trusts an old copy (a raw-pointer write between steps bumps nothing). Every
+// result equals the one computed without a scope, in f32 and in BF16.
+TEST(OneDnnConv2d, ReusedWeightCopiesFollowTheWeights) {
+  CSG_REQUIRE_ONEDNN();
+  std::string why;
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !onednn::has_bf16(&why)) continue;
+    SCOPED_TRACE(bf16 ? "bf16" : "f32");
+    onednn::Bf16ConvolutionsScope precision(bf16);
+    const Conv2dOptions pad1{1, 1, 1, 1, 1, 1};
+    const Tensor x = uniform({2, 32, 10, 10}, 1300, DType::F32);
+    Tensor w = uniform({32, 32, 3, 3}, 1301, DType::F32, -0.2, 0.2);
+    auto plain_conv = [&] { return conv2d(x, w, Tensor(), pad1); };  // no scope: a fresh reorder
+    const Tensor before = plain_conv();
+    const uint64_t r0 = onednn::weight_cache_reorders();
+    {
+      ConvWeightsReuseScope reuse;
+      EXPECT_EQ(csg::testing::max_abs_diff(conv2d(x, w, Tensor(), pad1), before), 0);
+      EXPECT_EQ(csg::testing::max_abs_diff(conv2d(x, w, Tensor(), pad1), before), 0);
+      EXPECT_EQ(onednn::weight_cache_reorders() - r0, 1u) << "the second call reordered again";
+      {
+        NoGradGuard no_grad;
+        w.mul_(0.5);  // bumps the version
+      }
+      const Tensor halved = conv2d(x, w, Tensor(), pad1);
+      EXPECT_EQ(onednn::weight_cache_reorders() - r0, 2u);
+      EXPECT_LT(csg::testing::max_abs_diff(halved, before * 0.5), 1e-2 * csg::testing::max_abs(before));
+      EXPECT_GT(csg::testing::max_abs_diff(halved, before), 1e-3) << "a stale copy was used";
+    }
+    w.data<float>()[0] += 1.0f;  // a raw write between scopes: no version bump
+    const Tensor want = plain_conv();
+    {
+      ConvWeightsReuseScope reuse;
+      EXPECT_EQ(csg::testing::max_abs_diff(conv2d(x, w, Tensor(), pad1), want), 0)
+          << "a new scope used the copy of an earlier one";
+    }
+  }
+}
+#endif
 
 // matmul and linear (the f32 GEMM: oneDNN's sgemm against OpenBLAS's), with transposed views so
 // every transpose flag is taken, and the InfoNCE logits' shape (features against a queue).

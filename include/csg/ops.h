@@ -71,6 +71,20 @@ struct Conv2dOptions {
 // OH = (H + 2*pad_h - dilation_h*(KH-1) - 1) / stride_h + 1. groups = 1.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt = {});
 
+// While one is alive (on this thread), conv2d may keep the copy of each weight it converted for
+// its backend (oneDNN's blocked layout, in BF16 under --precision bf16) and use it again for the
+// same weights: a training step runs the query encoder twice (on both views, for A-pool) before
+// anything writes a weight. A copy is used only while the weight's storage keeps the version it
+// was made from (every in-place write through the engine bumps it), and copies not used during a
+// scope are freed when the outermost scope ends.
+class ConvWeightsReuseScope {
+ public:
+  ConvWeightsReuseScope();
+  ~ConvWeightsReuseScope();
+  ConvWeightsReuseScope(const ConvWeightsReuseScope&) = delete;
+  ConvWeightsReuseScope& operator=(const ConvWeightsReuseScope&) = delete;
+};
+
 // ---- batch norm (src/ops/batch_norm.cpp) -----------------------------------------------
 enum class BatchNormMode {
   Train,   // batch statistics; running stats updated with `momentum` (PyTorch convention:

@@ -46,12 +46,15 @@ class Storage {
   Device device() const { return device_; }
   uint64_t version() const { return version_; }
   void bump_version() { ++version_; }
+  // Unique for the process's lifetime (an address can come back after a free; an id cannot).
+  uint64_t id() const { return id_; }
 
  private:
   void* data_ = nullptr;
   size_t nbytes_ = 0;
   Device device_;
   uint64_t version_ = 0;
+  uint64_t id_ = 0;
 };
 
 struct Node;

@@ -69,7 +69,7 @@ std::atomic<uint64_t> g_storage_allocations{0};
 uint64_t storage_allocations() { return g_storage_allocations.load(std::memory_order_relaxed); }
 
 Storage::Storage(size_t nbytes, Device dev) : nbytes_(nbytes), device_(dev) {
-  g_storage_allocations.fetch_add(1, std::memory_order_relaxed);
+  id_ = g_storage_allocations.fetch_add(1, std::memory_order_relaxed) + 1;
   if (dev == Device::CPU) {
     size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;  // 64-byte aligned for SIMD
     data_ = std::aligned_alloc(64, rounded);

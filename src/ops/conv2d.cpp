@@ -60,7 +60,23 @@ T* ptr_or_null(const Tensor& t) {
 // path, which needs no primitive for it).
 bool on_onednn(const Tensor& t, const kernels::Conv2dShape& s) { return onednn::takes(t) && s.N > 0; }
 
+#ifdef CSG_WITH_DNNL
+thread_local int g_reuse_depth = 0;
+#endif
+
 }  // namespace
+
+// Only the oneDNN path converts weights today; cuDNN reads the f32 weights as they are.
+ConvWeightsReuseScope::ConvWeightsReuseScope() {
+#ifdef CSG_WITH_DNNL
+  if (g_reuse_depth++ == 0) onednn::weight_cache_open();
+#endif
+}
+ConvWeightsReuseScope::~ConvWeightsReuseScope() {
+#ifdef CSG_WITH_DNNL
+  if (--g_reuse_depth == 0) onednn::weight_cache_close();
+#endif
+}
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opt) {
   const kernels::Conv2dShape s = conv_shape(x, weight, bias, opt);
@@ -71,8 +87,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     CSG_CUDA_CALL(kOp, kernels::conv2d_forward_f32(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
                                                    y.data<float>()));
   } else if (on_onednn(x, s)) {
+    // The weights' identity, when wc is the weight itself (not a contiguous copy of a view).
+    const onednn::WeightSource w_source =
+        &wc.storage() == &weight.storage() ? onednn::WeightSource{wc.storage().id(), wc.storage().version(), wc.offset()}
+                           : onednn::WeightSource{};
     CSG_DNNL_CALL(kOp, onednn::conv2d_forward(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
-                                              y.data<float>()));
+                                              y.data<float>(), w_source));
   } else {
     dispatch_float(x.dtype(), kOp, [&](auto tag) {
       using T = decltype(tag);

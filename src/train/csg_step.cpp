@@ -13,6 +13,8 @@
 // modules are built in network.cpp; the ops (A-pool, InfoNCE, ...) in src/method/.
 #include "src/train/csg_step.h"
 
+#include <optional>
+
 #include "csg/autograd.h"
 #include "csg/method.h"
 #include "csg/method/regularizers.h"
@@ -32,6 +34,9 @@ Tensor pool(const Tensor& values, const Tensor& attention_source, bool apool) {
 StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double lr_scale, const StepInput& in,
                     DataParallel& parallel) {
   StepResult r;
+  // Until the backward pass, no weight changes: the query encoder, which sees both views (the
+  // second for A-pool's attention), converts its weights for the backend once (see ops.h).
+  std::optional<ConvWeightsReuseScope> reuse_converted_weights(std::in_place);
 
   // ---- 1. the task: f_e on the query view, supervised by the synthetic labels -------------
   models::ResNetFeatures f_q;
@@ -101,6 +106,7 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   }
 
   // ---- 5. backward and the SGD step ---------------------------------------------------------
+  reuse_converted_weights.reset();
   sgd.zero_grad();
   parallel.backward(loss);  // several ranks: gradients averaged over them, as one global batch
   if (net.si) net.si->before_step();

@@ -70,7 +70,8 @@ dnnl::stream& stream();  // one per thread; execution is synchronous on the CPU
 // the primitive's preferred layout and the primitive's scratchpad. Kept between calls because a
 // fresh allocation this size is mmap'ed, and faulting its pages in again on every call costs
 // more than a small convolution.
-enum class Slot { Src, Weights, Dst, Scratchpad, Count };
+// The Rounded* slots hold operands rounded to BF16 for f32 kernels (conv2d.cpp).
+enum class Slot { Src, Weights, Dst, Scratchpad, RoundedX, RoundedW, RoundedDy, Count };
 void* buffer(Slot slot, size_t bytes);
 // Every primitive here takes its scratchpad from us (user mode): the attribute that says so, and
 // the memory for a primitive's scratchpad_desc() in the Scratchpad slot's buffer.

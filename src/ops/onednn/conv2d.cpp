@@ -10,9 +10,15 @@
 
 #ifdef CSG_WITH_DNNL
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <unordered_map>
 
+#include "src/ops/conv2d_cpu.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv_geometry.h"
 
@@ -38,8 +44,17 @@ struct Cached {
 };
 using Forward = Cached<dnnl::convolution_forward::primitive_desc, dnnl::convolution_forward>;
 using BackwardData = Cached<dnnl::convolution_backward_data::primitive_desc, dnnl::convolution_backward_data>;
-using BackwardWeights =
-    Cached<dnnl::convolution_backward_weights::primitive_desc, dnnl::convolution_backward_weights>;
+// oneDNN 2.6 has no direct weight-gradient kernel for some geometries (3x3 convolutions
+// dilated past a small map: DeepLab's layer 4 and ASPP at 8x8) and falls back to its own im2col +
+// GEMM ("gemm:jit"), which ran DeepLab's 512->512 dilation-4 layer at ~30 GFLOP/s, 9 ms a call in
+// the bf16 step and 7 ms in f32 (batch 2, 8x8). Our im2col with oneDNN's sgemm takes 3.8 ms for
+// it, so those geometries take that path instead (`by_im2col`).
+struct BackwardWeights
+    : Cached<dnnl::convolution_backward_weights::primitive_desc, dnnl::convolution_backward_weights> {
+  bool by_im2col;
+  explicit BackwardWeights(const dnnl::convolution_backward_weights::primitive_desc& p)
+      : Cached(p), by_im2col(std::strstr(p.impl_info_str(), "gemm") != nullptr) {}
+};
 
 // Per thread, so no lock: the engine's own threads run inside one call.
 template <class T>
@@ -132,6 +147,41 @@ void deliver(memory result, const memory::dims& dims, float* data) {
 }
 
 
+// f32 rounded to the nearest BF16 (ties to even), kept in f32: what a BF16 kernel would read.
+// NaN stays NaN (the rounding carry must not turn it into infinity).
+float round_to_bf16(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return v;
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  std::memcpy(&v, &u, sizeof v);
+  return v;
+}
+
+// An operand rounded to BF16 into its slot's buffer on first use, for f32 kernels that must
+// compute what a BF16 kernel computes: the products of BF16 values are exact in f32.
+class Rounded {
+ public:
+  Rounded(const float* src, int64_t n, Slot slot) : src_(src), n_(n), slot_(slot) {}
+  const float* get() {
+    if (!dst_) {
+      float* d = static_cast<float*>(buffer(slot_, static_cast<size_t>(n_) * sizeof(float)));
+      const float* s = src_;
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n_; ++i) d[i] = round_to_bf16(s[i]);
+      dst_ = d;
+    }
+    return dst_;
+  }
+  void forget() { dst_ = nullptr; }  // the next get() rounds again (timing counts the rounding)
+
+ private:
+  const float* src_;
+  int64_t n_;
+  Slot slot_;
+  const float* dst_ = nullptr;
+};
+
 // oneDNN reports failures as dnnl::error; the engine speaks csg::Error.
 template <class F>
 void guarded(const char* what, const Conv2dShape& s, F&& f) {
@@ -145,13 +195,15 @@ void guarded(const char* what, const Conv2dShape& s, F&& f) {
 
 }  // namespace
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                    const WeightSource& w_source) {
   const bool bf16 = bf16_convolutions();
   guarded(bf16 ? "forward, bf16" : "forward", s, [&] {
     const Geometry g(s);
     const Forward& f = forward_primitive(s, b != nullptr, bf16);
     memory src = input(f.pd.src_desc(), g.src, x, Slot::Src);
-    memory weights = input(f.pd.weights_desc(), g.weights, w, Slot::Weights);
+    memory weights = reordered_weights(f.pd.weights_desc(), plain_desc(g.weights), w, w_source,
+                                       buffer(Slot::Weights, f.pd.weights_desc().get_size()));
     memory dst = output(f.pd.dst_desc(), g.dst, y, Slot::Dst);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                          {DNNL_ARG_WEIGHTS, weights},
@@ -163,9 +215,88 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   });
 }
 
+namespace {
+
+// One backward pass on primitives of the given precision (bf16: BF16 operands, f32 results).
+void backward_data_pass(const Conv2dShape& s, const float* w, const float* dy, float* dx, bool bf16) {
+  guarded(bf16 ? "backward data, bf16" : "backward data", s, [&] {
+    const Geometry g(s);
+    const BackwardData& bd = backward_data_primitive(s, bf16);
+    memory diff_dst = input(bd.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
+    memory weights = input(bd.pd.weights_desc(), g.weights, w, Slot::Weights);
+    memory diff_src = output(bd.pd.diff_src_desc(), g.src, dx, Slot::Src);
+    bd.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst},
+                               {DNNL_ARG_WEIGHTS, weights},
+                               {DNNL_ARG_DIFF_SRC, diff_src},
+                               {DNNL_ARG_SCRATCHPAD, scratchpad(bd.pd.scratchpad_desc())}});
+    deliver(diff_src, g.src, dx);
+  });
+}
+
+void backward_weights_pass(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* db, bool bf16) {
+  guarded(bf16 ? "backward weights, bf16" : "backward weights", s, [&] {
+    const Geometry g(s);
+    const BackwardWeights& bw = backward_weights_primitive(s, db != nullptr, bf16);
+    memory src = input(bw.pd.src_desc(), g.src, x, Slot::Src);
+    memory diff_dst = input(bw.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
+    memory diff_weights = output(bw.pd.diff_weights_desc(), g.weights, dw, Slot::Weights);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
+                                         {DNNL_ARG_DIFF_DST, diff_dst},
+                                         {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
+                                         {DNNL_ARG_SCRATCHPAD, scratchpad(bw.pd.scratchpad_desc())}};
+    if (db) args.emplace(DNNL_ARG_DIFF_BIAS, memory(plain_desc(g.bias), engine(), db));
+    bw.prim.execute(stream(), args);
+    deliver(diff_weights, g.weights, dw);
+  });
+}
+
+bool by_im2col(const Conv2dShape& s, bool bias, bool bf16) {
+  bool yes = false;
+  guarded("backward weights", s, [&] { yes = backward_weights_primitive(s, bias, bf16).by_im2col; });
+  return yes;
+}
+
+// BF16 mixed precision, backward passes. oneDNN 2.6.3's AMX backward kernels lose to its f32
+// AVX-512 ones on small maps (the ResNet-18 step at 64 px: weights 27.8 against 16.6 ms, data
+// 15.4 against 10.1), and win on large ones. So each geometry's backward-data and
+// backward-weights pass runs whichever is faster here, timed on first use as cuDNN's algorithm
+// search does: the BF16 primitive, or the f32 primitive on operands rounded to BF16. Both
+// multiply the same BF16 values (each product exact in f32) and sum in f32: the results differ
+// only in the order of the sums.
+Bf16Backward g_bf16_backward = Bf16Backward::Timed;
+
+enum class Pass { Data = 1, Weights = 2 };
+// true: the f32 primitive on rounded operands.
+// `forget_rounding` makes the next f32 run round its operands again, so its time includes that.
+bool f32_on_rounded(const Conv2dShape& s, bool bias, Pass pass, const std::function<void(bool)>& run,
+                    const std::function<void()>& forget_rounding) {
+  if (g_bf16_backward != Bf16Backward::Timed) return g_bf16_backward == Bf16Backward::F32OnRounded;
+  thread_local std::unordered_map<Key, bool, KeyHash> chosen;
+  Key k = training_key(s, bias, true);
+  k.v[15] = static_cast<int64_t>(pass);
+  auto it = chosen.find(k);
+  if (it != chosen.end()) return it->second;
+  auto best_of_two = [&](bool f32) {
+    run(f32);  // creates the primitives, touches the buffers
+    double best = 1e300;
+    for (int i = 0; i < 2; ++i) {
+      forget_rounding();
+      const auto t0 = std::chrono::steady_clock::now();
+      run(f32);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+  };
+  const double t_bf16 = best_of_two(false), t_f32 = best_of_two(true);
+  return chosen[k] = t_f32 < t_bf16;
+}
+
+}  // namespace
+
+void set_bf16_backward(Bf16Backward b) { g_bf16_backward = b; }
+
 void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
                      float* db) {
-  const Geometry g(s);
   if (db && !dw) {  // the bias gradient alone: a sum over N, OH, OW, no primitive needed
     const int64_t OHW = s.OH * s.OW;
 #pragma omp parallel for schedule(static)
@@ -179,34 +310,31 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
     }
   }
   const bool bf16 = bf16_convolutions();
+  if (!bf16) {
+    if (dx) backward_data_pass(s, w, dy, dx, false);
+    if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
+    else if (dw) backward_weights_pass(s, x, dy, dw, db, false);
+    return;
+  }
+  Rounded x_r(x, s.N * s.C * s.H * s.W, Slot::RoundedX), w_r(w, s.O * s.C * s.KH * s.KW, Slot::RoundedW),
+      dy_r(dy, s.N * s.O * s.OH * s.OW, Slot::RoundedDy);
   if (dx) {
-    guarded(bf16 ? "backward data, bf16" : "backward data", s, [&] {
-      const BackwardData& bd = backward_data_primitive(s, bf16);
-      memory diff_dst = input(bd.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
-      memory weights = input(bd.pd.weights_desc(), g.weights, w, Slot::Weights);
-      memory diff_src = output(bd.pd.diff_src_desc(), g.src, dx, Slot::Src);
-      bd.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst},
-                                 {DNNL_ARG_WEIGHTS, weights},
-                                 {DNNL_ARG_DIFF_SRC, diff_src},
-                                 {DNNL_ARG_SCRATCHPAD, scratchpad(bd.pd.scratchpad_desc())}});
-      deliver(diff_src, g.src, dx);
-    });
+    auto run = [&](bool f32) { f32 ? backward_data_pass(s, w_r.get(), dy_r.get(), dx, false)
+                                   : backward_data_pass(s, w, dy, dx, true); };
+    run(f32_on_rounded(s, false, Pass::Data, run, [&] { w_r.forget(), dy_r.forget(); }));
   }
-  if (dw) {
-    guarded(bf16 ? "backward weights, bf16" : "backward weights", s, [&] {
-      const BackwardWeights& bw = backward_weights_primitive(s, db != nullptr, bf16);
-      memory src = input(bw.pd.src_desc(), g.src, x, Slot::Src);
-      memory diff_dst = input(bw.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
-      memory diff_weights = output(bw.pd.diff_weights_desc(), g.weights, dw, Slot::Weights);
-      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
-                                           {DNNL_ARG_DIFF_DST, diff_dst},
-                                           {DNNL_ARG_DIFF_WEIGHTS, diff_weights},
-                                           {DNNL_ARG_SCRATCHPAD, scratchpad(bw.pd.scratchpad_desc())}};
-      if (db) args.emplace(DNNL_ARG_DIFF_BIAS, memory(plain_desc(g.bias), engine(), db));
-      bw.prim.execute(stream(), args);
-      deliver(diff_weights, g.weights, dw);
-    });
+  if (dw && by_im2col(s, db != nullptr, true)) {
+    // No direct kernel (see BackwardWeights): the im2col path, on rounded operands.
+    conv2d_cpu::backward<float>(s, x_r.get(), nullptr, dy_r.get(), nullptr, dw, db);
+  } else if (dw) {
+    auto run = [&](bool f32) { f32 ? backward_weights_pass(s, x_r.get(), dy_r.get(), dw, db, false)
+                                   : backward_weights_pass(s, x, dy, dw, db, true); };
+    run(f32_on_rounded(s, db != nullptr, Pass::Weights, run, [&] { x_r.forget(), dy_r.forget(); }));
   }
+}
+
+bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias) {
+  return by_im2col(s, bias, bf16_convolutions());
 }
 
 }  // namespace csg::onednn
