@@ -1,6 +1,7 @@
 // src/optim/sgd.cpp — the SGD step (CPU loop or one CUDA kernel per parameter) and the LR schedule.
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "csg/autograd.h"
 #include "csg/optim.h"
@@ -51,18 +52,31 @@ void SGD::step(double lr_scale) {
           T *pp = p.data<T>(), *pv = v.data<T>();
           const T* pg = g.data<T>();
           const T tlr = static_cast<T>(lr), mu = static_cast<T>(momentum_), wd = static_cast<T>(weight_decay_);
-          const bool reference = variant_ == SgdVariant::Reference;
-#pragma omp parallel for if (n > 65536)
-          for (int64_t i = 0; i < n; ++i) {
-            const T gi = pg[i] + wd * pp[i];
-            if (reference) {
-              pv[i] = first ? tlr * gi : mu * pv[i] + tlr * gi;
-              pp[i] -= pv[i];
-            } else {
-              pv[i] = first ? gi : mu * pv[i] + gi;
-              pp[i] -= tlr * pv[i];
+          // GCC -O2 left this loop scalar (a twentieth of a small CPU step): `omp simd`, with the
+          // variant and the first step as compile-time constants and local pointers, vectorises it.
+          auto update = [&, n](auto reference, auto first_step) {
+            constexpr bool kReference = decltype(reference)::value, kFirst = decltype(first_step)::value;
+            T* __restrict w = pp;
+            T* __restrict m = pv;
+            const T* __restrict d = pg;
+            const T lr_t = tlr, mu_t = mu, wd_t = wd;
+#pragma omp parallel for simd if (n > 65536)
+            for (int64_t i = 0; i < n; ++i) {
+              const T gi = d[i] + wd_t * w[i];
+              if constexpr (kReference) {
+                m[i] = kFirst ? lr_t * gi : mu_t * m[i] + lr_t * gi;
+                w[i] -= m[i];
+              } else {
+                m[i] = kFirst ? gi : mu_t * m[i] + gi;
+                w[i] -= lr_t * m[i];
+              }
             }
-          }
+          };
+          const bool reference = variant_ == SgdVariant::Reference;
+          using Yes = std::true_type;
+          using No = std::false_type;
+          if (reference) first ? update(Yes{}, Yes{}) : update(Yes{}, No{});
+          else first ? update(No{}, Yes{}) : update(No{}, No{});
         });
       }
       p.storage().bump_version();
