@@ -7,6 +7,11 @@
 // next). Deterministic mode keeps only algorithms cuDNN reports as deterministic. Workspaces
 // come from the caching allocator (kernels::Workspace); the search's own goes back to the driver. Batches whose tensors exceed cuDNN's 2^31
 // element limit are processed in chunks of images.
+//
+// BF16 mode (conv2d_set_bf16): the operands are rounded into BF16 scratch copies, cuDNN runs its
+// BFLOAT16 configuration (x, w, y in BF16, compute type float) and the BF16 result is widened
+// into the caller's f32 buffer. The result thus passes through BF16, as PyTorch autocast's
+// convolution output does (the CPU path differs here: oneDNN writes f32 directly).
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -20,6 +25,7 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/bf16.h"
 #include "kernels/common.cuh"
 #include "kernels/conv2d.h"
 #include "kernels/runtime.h"
@@ -29,10 +35,22 @@ namespace csg::kernels {
 namespace {
 
 std::atomic<bool> g_allow_tf32{true};
+std::atomic<bool> g_bf16{false};
 
 // The largest workspace an algorithm search may hand out; faster algorithms that need more
 // (some FFT variants) are skipped rather than holding gigabytes in the allocator's cache.
 constexpr size_t kMaxSearchWorkspace = size_t(512) << 20;
+
+cudnnDataType_t data_type(bool bf16) { return bf16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT; }
+size_t element_size(bool bf16) { return bf16 ? sizeof(uint16_t) : sizeof(float); }
+
+// The math mode the algorithm search starts from. BF16 tensors need tensor-op math to reach
+// the tensor cores; their products are exact in f32, so nothing is lost. In f32, FMA math
+// keeps TF32 out when it is off.
+cudnnMathType_t search_math(bool bf16) {
+  if (bf16) return CUDNN_TENSOR_OP_MATH;
+  return g_allow_tf32.load() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+}
 
 int to_int(const char* what, int64_t v) {
   CSG_CHECK(v >= 0 && v <= INT_MAX, "conv2d (cuDNN): ", what, " = ", v, " does not fit cuDNN's int interface");
@@ -40,11 +58,12 @@ int to_int(const char* what, int64_t v) {
 }
 
 // ---- RAII descriptors -------------------------------------------------------------------
+// `type`: the elements' type, CUDNN_DATA_FLOAT or (BF16 mode) CUDNN_DATA_BFLOAT16.
 class TensorDesc {
  public:
-  TensorDesc(int64_t n, int64_t c, int64_t h, int64_t w) {
+  TensorDesc(int64_t n, int64_t c, int64_t h, int64_t w, cudnnDataType_t type = CUDNN_DATA_FLOAT) {
     CSG_CUDNN_CHECK(cudnnCreateTensorDescriptor(&d_));
-    CSG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, to_int("N", n),
+    CSG_CUDNN_CHECK(cudnnSetTensor4dDescriptor(d_, CUDNN_TENSOR_NCHW, type, to_int("N", n),
                                                to_int("C", c), to_int("H", h), to_int("W", w)));
   }
   ~TensorDesc() { cudnnDestroyTensorDescriptor(d_); }
@@ -58,9 +77,9 @@ class TensorDesc {
 
 class FilterDesc {
  public:
-  FilterDesc(int64_t o, int64_t c, int64_t kh, int64_t kw) {
+  FilterDesc(int64_t o, int64_t c, int64_t kh, int64_t kw, cudnnDataType_t type) {
     CSG_CUDNN_CHECK(cudnnCreateFilterDescriptor(&d_));
-    CSG_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d_, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int("O", o),
+    CSG_CUDNN_CHECK(cudnnSetFilter4dDescriptor(d_, type, CUDNN_TENSOR_NCHW, to_int("O", o),
                                                to_int("C", c), to_int("KH", kh), to_int("KW", kw)));
   }
   ~FilterDesc() { cudnnDestroyFilterDescriptor(d_); }
@@ -72,6 +91,8 @@ class FilterDesc {
   cudnnFilterDescriptor_t d_ = nullptr;
 };
 
+// The compute type is float in both modes: cuDNN's FLOAT_CONFIG and BFLOAT16_CONFIG (f32
+// accumulation) alike.
 class ConvDesc {
  public:
   ConvDesc(const Conv2dShape& s, cudnnMathType_t math) {
@@ -92,13 +113,17 @@ class ConvDesc {
   cudnnConvolutionDescriptor_t d_ = nullptr;
 };
 
-// Everything cuDNN needs to describe one convolution over a chunk of `n` images.
+// Everything cuDNN needs to describe one convolution over a chunk of `n` images, its tensors
+// (x, w, y and their gradients) in f32 or, in BF16 mode, BF16.
 struct ConvDescs {
   TensorDesc x, y;
   FilterDesc w;
   ConvDesc conv;
-  ConvDescs(const Conv2dShape& s, int64_t n, cudnnMathType_t search_math)
-      : x(n, s.C, s.H, s.W), y(n, s.O, s.OH, s.OW), w(s.O, s.C, s.KH, s.KW), conv(s, search_math) {
+  ConvDescs(const Conv2dShape& s, int64_t n, bool bf16)
+      : x(n, s.C, s.H, s.W, data_type(bf16)),
+        y(n, s.O, s.OH, s.OW, data_type(bf16)),
+        w(s.O, s.C, s.KH, s.KW, data_type(bf16)),
+        conv(s, search_math(bf16)) {
     int on = 0, oc = 0, oh = 0, ow = 0;
     CSG_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &on, &oc, &oh, &ow));
     CSG_CHECK(on == n && oc == s.O && oh == s.OH && ow == s.OW, "conv2d (cuDNN): output shape [", on, ",", oc, ",",
@@ -106,27 +131,28 @@ struct ConvDescs {
   }
 };
 
-cudnnMathType_t search_math() { return g_allow_tf32.load() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
-
 // ---- the algorithm cache ------------------------------------------------------------------
 enum class Direction { Forward, BackwardData, BackwardFilter };
 
-// Geometry, math mode, determinism, direction and the alignment of the buffers: chunked calls
-// pass offset pointers, and an algorithm found on 256-byte aligned buffers may refuse others.
+// Geometry, math mode, data type, determinism, direction and the alignment of the buffers:
+// chunked calls pass offset pointers, and an algorithm found on 256-byte aligned buffers may
+// refuse others.
 struct Key {
   std::array<int64_t, 15> dims;
   bool tf32;
+  bool bf16;
   bool deterministic;
   int alignment;
   Direction dir;
-  auto tie() const { return std::tie(dims, tf32, deterministic, alignment, dir); }
+  auto tie() const { return std::tie(dims, tf32, bf16, deterministic, alignment, dir); }
   bool operator<(const Key& o) const { return tie() < o.tie(); }
 };
 
-Key make_key(const Conv2dShape& s, int64_t n, Direction dir, int alignment) {
+Key make_key(const Conv2dShape& s, int64_t n, bool bf16, Direction dir, int alignment) {
   return Key{{n, s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h,
               s.dilation_w},
-             g_allow_tf32.load(),
+             !bf16 && g_allow_tf32.load(),  // TF32 applies to f32 tensors only
+             bf16,
              deterministic(),
              alignment,
              dir};
@@ -227,8 +253,9 @@ void run_first_working(const Choices& choices, ConvDesc& conv, const char* dir, 
            " free GPU memory (a smaller --batch-size) or turn deterministic mode off");
 }
 
-Choices forward_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* x, const float* w, float* y) {
-  return cached_choices(make_key(s, n, Direction::Forward, pointer_alignment({x, w, y})), [&] {
+Choices forward_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDescs& d, const void* x, const void* w,
+                        void* y) {
+  return cached_choices(make_key(s, n, bf16, Direction::Forward, pointer_alignment({x, w, y})), [&] {
     SearchWorkspace ws(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionForwardWorkspaceSize(cudnn(), d.x, d.w, d.conv, d.y,
                                                      static_cast<cudnnConvolutionFwdAlgo_t>(a), sz);
@@ -244,9 +271,9 @@ Choices forward_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, const flo
   });
 }
 
-Choices backward_data_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* w, const float* dy,
-                              float* dx) {
-  return cached_choices(make_key(s, n, Direction::BackwardData, pointer_alignment({w, dy, dx})), [&] {
+Choices backward_data_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDescs& d, const void* w,
+                              const void* dy, void* dx) {
+  return cached_choices(make_key(s, n, bf16, Direction::BackwardData, pointer_alignment({w, dy, dx})), [&] {
     SearchWorkspace ws(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn(), d.w, d.y, d.conv, d.x,
                                                           static_cast<cudnnConvolutionBwdDataAlgo_t>(a), sz);
@@ -264,10 +291,10 @@ Choices backward_data_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, con
 
 // The search writes its trial results into `dw_scratch`, never into the caller's dw, which
 // may hold partial sums of earlier chunks.
-Choices backward_filter_choices(const Conv2dShape& s, int64_t n, ConvDescs& d, const float* x, const float* dy,
-                                const float* dw) {
-  return cached_choices(make_key(s, n, Direction::BackwardFilter, pointer_alignment({x, dy, dw})), [&] {
-    Workspace dw_scratch(static_cast<size_t>(s.O * s.C * s.KH * s.KW) * sizeof(float));
+Choices backward_filter_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDescs& d, const void* x,
+                                const void* dy, const void* dw) {
+  return cached_choices(make_key(s, n, bf16, Direction::BackwardFilter, pointer_alignment({x, dy, dw})), [&] {
+    Workspace dw_scratch(static_cast<size_t>(s.O * s.C * s.KH * s.KW) * element_size(bf16));
     SearchWorkspace ws(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn(), d.x, d.y, d.conv, d.w,
                                                             static_cast<cudnnConvolutionBwdFilterAlgo_t>(a), sz);
@@ -299,6 +326,41 @@ void for_each_chunk(const Conv2dShape& s, F f) {
   for (int64_t n0 = 0; n0 < s.N; n0 += step) f(n0, std::min(step, s.N - n0));
 }
 
+// ---- the operands as cuDNN reads and writes them ----------------------------------------------
+// An input of `n` floats: the caller's buffer itself, or in BF16 mode its rounded copy in scratch
+// memory.
+class Input {
+ public:
+  Input(const float* src, int64_t n, bool bf16) : src_(src) {
+    if (!bf16) return;
+    copy_.emplace(static_cast<size_t>(n) * sizeof(uint16_t));
+    f32_to_bf16(src, copy_->as<uint16_t>(), n);
+  }
+  const void* get() const { return copy_ ? copy_->get() : src_; }
+
+ private:
+  const float* src_;
+  std::optional<Workspace> copy_;
+};
+
+// An output of `n` floats: cuDNN writes the caller's buffer, or in BF16 mode a BF16 scratch
+// buffer that widen() then converts into it (adding to what is there when `accumulate`).
+class Output {
+ public:
+  Output(float* dst, int64_t n, bool bf16) : dst_(dst), n_(n) {
+    if (bf16) scratch_.emplace(static_cast<size_t>(n) * sizeof(uint16_t));
+  }
+  void* get() const { return scratch_ ? scratch_->get() : dst_; }
+  void widen(bool accumulate = false) const {
+    if (scratch_) bf16_to_f32(scratch_->as<uint16_t>(), dst_, n_, accumulate);
+  }
+
+ private:
+  float* dst_;
+  int64_t n_;
+  std::optional<Workspace> scratch_;
+};
+
 }  // namespace
 
 int pointer_alignment(std::initializer_list<const void*> ptrs) {
@@ -317,63 +379,82 @@ bool conv2d_try_next_algorithm(int status) {
 
 void conv2d_set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
 bool conv2d_allow_tf32() { return g_allow_tf32.load(); }
+void conv2d_set_bf16(bool on) { g_bf16.store(on); }
+bool conv2d_bf16() { return g_bf16.load(); }
 
 void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
   const int64_t x_image = s.C * s.H * s.W, y_image = s.O * s.OH * s.OW;
   const float one = 1.f, zero = 0.f;
+  const bool bf16 = conv2d_bf16();
   std::optional<TensorDesc> bias_desc;
   if (b) bias_desc.emplace(1, s.O, 1, 1);
+  const Input wi(w, s.O * s.C * s.KH * s.KW, bf16);
   for_each_chunk(s, [&](int64_t n0, int64_t n) {
-    const float* xc = x + n0 * x_image;
+    const Input xc(x + n0 * x_image, n * x_image, bf16);
     float* yc = y + n0 * y_image;
-    ConvDescs d(s, n, search_math());
-    run_first_working(forward_choices(s, n, d, xc, w, yc), d.conv, "forward", s,
+    const Output yo(yc, n * y_image, bf16);
+    ConvDescs d(s, n, bf16);
+    run_first_working(forward_choices(s, n, bf16, d, xc.get(), wi.get(), yo.get()), d.conv, "forward", s,
                       [&](const Choice& c, void* ws, size_t ws_size) {
-                        return cudnnConvolutionForward(cudnn(), &one, d.x, xc, d.w, w, d.conv,
+                        return cudnnConvolutionForward(cudnn(), &one, d.x, xc.get(), d.w, wi.get(), d.conv,
                                                        static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws, ws_size,
-                                                       &zero, d.y, yc);
+                                                       &zero, d.y, yo.get());
                       });
-    if (b) CSG_CUDNN_CHECK(cudnnAddTensor(cudnn(), &one, *bias_desc, b, &one, d.y, yc));
+    yo.widen();
+    if (b) {  // in f32, after widening: the bias is not rounded
+      const TensorDesc y_f32(n, s.O, s.OH, s.OW);
+      CSG_CUDNN_CHECK(cudnnAddTensor(cudnn(), &one, *bias_desc, b, &one, y_f32, yc));
+    }
   });
 }
 
 void conv2d_backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, float* dx) {
   const int64_t x_image = s.C * s.H * s.W, y_image = s.O * s.OH * s.OW;
   const float one = 1.f, zero = 0.f;
+  const bool bf16 = conv2d_bf16();
+  const Input wi(w, s.O * s.C * s.KH * s.KW, bf16);
   for_each_chunk(s, [&](int64_t n0, int64_t n) {
-    const float* dyc = dy + n0 * y_image;
-    float* dxc = dx + n0 * x_image;
-    ConvDescs d(s, n, search_math());
-    run_first_working(backward_data_choices(s, n, d, w, dyc, dxc), d.conv, "backward-data", s,
-                      [&](const Choice& c, void* ws, size_t ws_size) {
-                        return cudnnConvolutionBackwardData(cudnn(), &one, d.w, w, d.y, dyc, d.conv,
+    const Input dyc(dy + n0 * y_image, n * y_image, bf16);
+    const Output dxo(dx + n0 * x_image, n * x_image, bf16);
+    ConvDescs d(s, n, bf16);
+    run_first_working(backward_data_choices(s, n, bf16, d, wi.get(), dyc.get(), dxo.get()), d.conv, "backward-data",
+                      s, [&](const Choice& c, void* ws, size_t ws_size) {
+                        return cudnnConvolutionBackwardData(cudnn(), &one, d.w, wi.get(), d.y, dyc.get(), d.conv,
                                                             static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws,
-                                                            ws_size, &zero, d.x, dxc);
+                                                            ws_size, &zero, d.x, dxo.get());
                       });
+    dxo.widen();
   });
 }
 
 void conv2d_backward_filter_f32(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
-  const int64_t x_image = s.C * s.H * s.W, y_image = s.O * s.OH * s.OW;
+  const int64_t x_image = s.C * s.H * s.W, y_image = s.O * s.OH * s.OW, w_size = s.O * s.C * s.KH * s.KW;
   const float one = 1.f, zero = 0.f;
   if (s.N == 0) {  // no images: the gradient is zero
-    CSG_CUDA_CHECK(cudaMemsetAsync(dw, 0, static_cast<size_t>(s.O * s.C * s.KH * s.KW) * sizeof(float), stream()));
+    CSG_CUDA_CHECK(cudaMemsetAsync(dw, 0, static_cast<size_t>(w_size) * sizeof(float), stream()));
     return;
   }
+  const bool bf16 = conv2d_bf16();
+  // In f32 the first chunk writes dw and later ones add to it (beta = 1). In BF16 mode each
+  // chunk's dw comes out in BF16, as a whole batch's would, and widening adds it to the f32 dw:
+  // the running total stays f32 (beta = 1 would add in BF16).
+  const Output dwo(dw, w_size, bf16);
   for_each_chunk(s, [&](int64_t n0, int64_t n) {
-    const float* xc = x + n0 * x_image;
-    const float* dyc = dy + n0 * y_image;
-    ConvDescs d(s, n, search_math());
-    // The first chunk writes dw, later ones add to it.
-    run_first_working(backward_filter_choices(s, n, d, xc, dyc, dw), d.conv, "backward-filter", s,
-                      [&](const Choice& c, void* ws, size_t ws_size) {
-                        return cudnnConvolutionBackwardFilter(cudnn(), &one, d.x, xc, d.y, dyc, d.conv,
+    const Input xc(x + n0 * x_image, n * x_image, bf16);
+    const Input dyc(dy + n0 * y_image, n * y_image, bf16);
+    ConvDescs d(s, n, bf16);
+    const float* beta = (n0 == 0 || bf16) ? &zero : &one;
+    run_first_working(backward_filter_choices(s, n, bf16, d, xc.get(), dyc.get(), dwo.get()), d.conv,
+                      "backward-filter", s, [&](const Choice& c, void* ws, size_t ws_size) {
+                        return cudnnConvolutionBackwardFilter(cudnn(), &one, d.x, xc.get(), d.y, dyc.get(), d.conv,
                                                               static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),
-                                                              ws, ws_size, n0 == 0 ? &zero : &one, d.w, dw);
+                                                              ws, ws_size, beta, d.w, dwo.get());
                       });
+    dwo.widen(/*accumulate=*/n0 > 0);
   });
 }
 
+// The bias gradient is a plain sum of dy: it stays f32 in BF16 mode.
 void conv2d_backward_bias_f32(const Conv2dShape& s, const float* dy, float* db) {
   const int64_t y_image = s.O * s.OH * s.OW;
   const float one = 1.f, zero = 0.f;

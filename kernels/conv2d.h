@@ -30,6 +30,14 @@ void conv2d_backward_bias_f32(const Conv2dShape& s, const float* dy, float* db);
 void conv2d_set_allow_tf32(bool allow);
 bool conv2d_allow_tf32();
 
+// BF16 mixed precision (`csg train --precision bf16` on CUDA): while on, the f32 convolutions
+// (forward, backward-data, backward-filter) read x, w and dy rounded to BF16 (kernels/bf16.h)
+// and compute in cuDNN's BF16 configuration (BF16 tensors, f32 accumulation); their results
+// reach the caller as f32. The bias and its gradient stay f32. Needs compute capability 8.0
+// or later (csg::cuda::set_bf16_convolutions checks; this switch does not).
+void conv2d_set_bf16(bool on);
+bool conv2d_bf16();
+
 // The largest power of two (at most 256 bytes) that every pointer is a multiple of: part of
 // the algorithm cache's key, since chunked calls pass offset pointers.
 int pointer_alignment(std::initializer_list<const void*> ptrs);

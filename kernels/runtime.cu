@@ -92,6 +92,8 @@ CudaProbe probe_device() {
   snprintf(buf, sizeof buf, "%s, %.1f GiB, compute capability %d.%d", prop.name, prop.totalGlobalMem / 1073741824.0,
            prop.major, prop.minor);
   p.device = buf;
+  p.compute_major = prop.major;
+  p.compute_minor = prop.minor;
   p.result = CudaProbe::Result::Ok;
   return p;
 }

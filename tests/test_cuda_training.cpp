@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <map>
 
+#include "csg/data/tiny.h"
 #include "csg/models/resnet.h"
+#include "csg/train.h"
 #include "src/train/network.h"
 #include "tests/testing.h"
 #include "tools/bench/csg_step_bench.h"
@@ -210,4 +212,39 @@ TEST(CudaTraining, NoTf32SwitchesOffTf32AndComputesInFloat32) {
   Tensor a = csg::testing::uniform({256, 512}, 3, DType::F32), b = csg::testing::uniform({512, 256}, 4, DType::F32);
   Tensor mm_gpu = matmul(a.to(Device::CUDA), b.to(Device::CUDA)).to(Device::CPU);
   expect_close(mm_gpu, matmul(a, b), 0, 1e-4, Tolerance::ScaledByMax, "matmul with --no-tf32");
+}
+
+// --precision bf16 --device cuda trains: a few steps of a tiny VisDA run (tests/test_train.cpp's
+// shape) with finite losses, and the setting ends with the run.
+TEST(CudaTraining, Bf16TrainsTinyVisda) {
+  CSG_REQUIRE_CUDA();
+  std::string why;
+  if (!cuda::has_bf16_convolutions(&why)) GTEST_SKIP() << why;
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("tiny_visda");
+  data::write_tiny_visda(data, 0, 32, 8);
+  train::Config c = train::default_config(train::Task::Visda);
+  c.data = data;
+  c.out_dir = tmp.subdir("bf16");
+  c.device = "cuda";
+  c.precision = "bf16";
+  c.arch = "resnet18";
+  c.width = 16;
+  c.image_size = 32;
+  c.batch_size = 8;
+  c.queue_size = 64;
+  c.embed_dim = 16;
+  c.lr = 1e-2;
+  c.warmup = 0;
+  c.max_steps = 3;
+  c.workers = 1;
+  c.log_every = 1;
+  c.checkpoint_every = 3;
+  c.eval_at_end = false;
+  c.quiet = true;
+  const train::TrainSummary s = train::run_training(c);
+  EXPECT_EQ(s.steps, 3);
+  EXPECT_TRUE(std::isfinite(s.first_loss)) << s.first_loss;
+  EXPECT_TRUE(std::isfinite(s.last_loss)) << s.last_loss;
+  EXPECT_FALSE(cuda::bf16_convolutions()) << "the run's setting outlived it";
 }

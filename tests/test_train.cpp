@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "csg/cuda.h"
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
@@ -139,6 +140,26 @@ TEST(TrainVisda, Bf16KeepsF32MasterWeights) {
   EXPECT_LT(bf16_representable, weights / 100) << "the weights are BF16 values: master weights kept in BF16";
   EXPECT_GT(apart, 0.0) << "bf16 and fp32 runs gave the same weights: the BF16 kernels did not run";
   EXPECT_LT(apart, 0.2 * moved) << "the bf16 run's weights are far from the fp32 run's";
+}
+
+// --precision bf16 --device cuda where no GPU can be used: the error names the device's state
+// (and no longer says that bf16 is CPU-only). On a GPU, tests/test_cuda_training.cpp trains.
+TEST(TrainVisda, Bf16OnCudaWithoutAGpuIsAClearError) {
+  if (cuda::available()) GTEST_SKIP() << "a GPU is here: " << cuda::status();
+  csg::testing::TempDir tmp;
+  train::Config c = tiny_visda(tmp.subdir("tiny_visda_missing"), tmp.subdir("bf16_cuda"));
+  c.device = "cuda";
+  c.precision = "bf16";
+  try {
+    train::run_training(c);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(cuda::status()), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("runs on the CPU"), std::string::npos) << msg;
+  }
+  EXPECT_FALSE(onednn::bf16_convolutions());
+  EXPECT_FALSE(cuda::bf16_convolutions());
 }
 
 TEST(TrainVisda, BaselineAndAblationSwitchesRun) {

@@ -39,6 +39,15 @@ struct Tf32Settings {
 void set_tf32(const Tf32Settings& settings);
 Tf32Settings tf32();
 
+// BF16 mixed precision of the f32 convolutions on CUDA (`csg train --precision bf16 --device
+// cuda`, kernels/conv2d.h): cuDNN reads x, w and dy rounded to BF16 and accumulates in f32; the
+// results, parameters, BN, GEMMs and losses stay f32. Off by default. has_bf16_convolutions says
+// whether this build and device can (cuDNN's BF16 convolutions need compute capability 8.0,
+// Ampere, or later), else why not; set_bf16_convolutions(true) throws that reason.
+bool has_bf16_convolutions(std::string* why);
+void set_bf16_convolutions(bool on);
+bool bf16_convolutions();
+
 // Deterministic mode (off by default): the same inputs and weights give bit-identical results
 // run after run on the same GPU. cuDNN is restricted to algorithms it reports as deterministic
 // (CUDNN_DETERMINISTIC; often slower) and bilinear upsampling's backward gathers instead of

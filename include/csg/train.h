@@ -70,8 +70,9 @@ struct Config {
   // CUDA: bit-identical runs (csg::cuda::set_deterministic: deterministic cuDNN algorithms,
   // gather-based upsample backward), at some cost in speed. The CPU is deterministic anyway.
   bool deterministic = false;
-  // "fp32", or "bf16": BF16 mixed precision of the CPU convolutions (oneDNN, AVX512_BF16 / AMX):
-  // BF16 operands, f32 results and accumulation, f32 master weights, BN, GEMMs and losses.
+  // "fp32", or "bf16": BF16 mixed precision of the convolutions on the run's device (CPU: oneDNN,
+  // AVX512_BF16 / AMX; CUDA: cuDNN, compute capability 8.0 or later): BF16 operands, f32
+  // accumulation and results (on CUDA rounded through BF16), f32 master weights, BN, GEMMs, losses.
   std::string precision = "fp32";
   // CUDA: false turns TF32 off in cuBLAS (default math) and cuDNN convolutions (fp32 math), for
   // reproduction runs in full float32; true keeps the defaults (PyTorch's: convolutions TF32,

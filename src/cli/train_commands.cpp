@@ -157,8 +157,8 @@ void add_optimisation_flags(CLI::App* c, TrainFlags& f) {
               "CUDA: bit-identical runs (deterministic cuDNN algorithms only, gather-based upsample backward), "
               "slower; the CPU is deterministic anyway");
   c->add_option("--precision", g.precision,
-                "bf16: BF16 mixed precision of the CPU convolutions (oneDNN; AVX512_BF16 or AMX), f32 master weights, "
-                "BN, GEMMs and losses")
+                "bf16: BF16 mixed precision of the convolutions (CPU: oneDNN, AVX512_BF16 or AMX; CUDA: cuDNN, "
+                "compute capability 8.0+), f32 master weights, BN, GEMMs and losses")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   group_since(c, before, "Optimisation");
 }

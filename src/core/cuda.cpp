@@ -1,6 +1,8 @@
 // src/core/cuda.cpp — csg::cuda queries; a CPU-only build answers "unavailable".
 #include "csg/cuda.h"
 
+#include "csg/error.h"
+
 #ifdef CSG_WITH_CUDA
 #include "kernels/blas.h"
 #include "kernels/conv2d.h"
@@ -36,6 +38,26 @@ void set_tf32(const Tf32Settings& s) {
 Tf32Settings tf32() { return {kernels::conv2d_allow_tf32(), kernels::gemm_allow_tf32()}; }
 void set_deterministic(bool on) { kernels::set_deterministic(on); }
 bool deterministic() { return kernels::deterministic(); }
+bool has_bf16_convolutions(std::string* why) {
+  const CudaProbe& p = probe();
+  if (p.result != CudaProbe::Result::Ok) {
+    if (why) *why = describe_cuda_probe(p);  // "no usable CUDA device (...)"
+    return false;
+  }
+  if (p.compute_major >= 8) return true;
+  if (why)
+    *why = "the GPU (" + p.device + ") is older than compute capability 8.0 (Ampere), which cuDNN's BF16 " +
+           "convolutions need: use --precision fp32";
+  return false;
+}
+void set_bf16_convolutions(bool on) {
+  if (on) {
+    std::string why;
+    CSG_CHECK(has_bf16_convolutions(&why), "--precision bf16 on CUDA: ", why);
+  }
+  kernels::conv2d_set_bf16(on);
+}
+bool bf16_convolutions() { return kernels::conv2d_bf16(); }
 #else
 bool built_with_cuda() { return false; }
 bool available() { return false; }
@@ -52,6 +74,12 @@ void set_tf32(const Tf32Settings& s) { g_tf32 = s; }
 Tf32Settings tf32() { return g_tf32; }
 void set_deterministic(bool on) { g_deterministic = on; }
 bool deterministic() { return g_deterministic; }
+bool has_bf16_convolutions(std::string* why) {
+  if (why) *why = status();
+  return false;
+}
+void set_bf16_convolutions(bool on) { CSG_CHECK(!on, "--precision bf16 on CUDA: ", status()); }
+bool bf16_convolutions() { return false; }
 #endif
 
 }  // namespace csg::cuda

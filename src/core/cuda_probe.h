@@ -18,6 +18,7 @@ struct CudaProbe {
   int runtime_version = 0;  // cudaRuntimeGetVersion, same encoding
   std::string error;        // the runtime's error text, when not Ok
   std::string device;       // name, memory, compute capability, when Ok
+  int compute_major = 0, compute_minor = 0;  // the device's compute capability, when Ok
 };
 
 // "13.0" for 13000, "12.4" for 12040, "none" for 0.

@@ -18,7 +18,7 @@
 #include "csg/train.h"
 #include "csg/progress.h"
 #include "src/io/atomic_file.h"
-#include "src/ops/onednn/context.h"
+#include "src/ops/conv_precision.h"
 #include "src/train/best_checkpoint.h"
 #include "src/train/csg_step.h"
 #include "src/train/data_parallel.h"
@@ -185,11 +185,10 @@ void restore_best(BestCheckpoint& best, const std::string& resume_path, const st
   if (id != meta.end() && id->second == run_id) best.restore(meta);
 }
 
-// --precision for the length of a run (tests train in one process, one run after another).
+// Whether --precision asks for BF16 convolutions (set for the length of a run: tests train in
+// one process, one run after another).
 bool bf16_run(const Config& cfg) {
   CSG_CHECK(cfg.precision == "fp32" || cfg.precision == "bf16", "--precision ", cfg.precision, ": fp32 or bf16");
-  CSG_CHECK(cfg.precision == "fp32" || parse_device(cfg.device) == Device::CPU,
-            "--precision bf16 runs on the CPU (oneDNN) in this version; on CUDA use fp32 (TF32 convolutions)");
   return cfg.precision == "bf16";
 }
 
@@ -202,14 +201,16 @@ TrainSummary run_training(const Config& requested) {
   CSG_CHECK(cfg.regularizer == "none" || !cfg.csg, "regularizer ", cfg.regularizer,
             " is a baseline of the paper's Table 1: it trains without InfoNCE (set csg off)");
   if (cfg.reg_weight < 0) cfg.reg_weight = default_reg_weight;
-  const onednn::Bf16ConvolutionsScope precision(bf16_run(cfg));  // throws, saying why, without BF16 instructions
+  const Device dev = parse_device(cfg.device);
+  // Throws, saying why, where the device has no BF16 convolutions (a CPU without AVX512_BF16 or
+  // AMX, a GPU older than compute capability 8.0, no GPU), before any data is read.
+  const ConvolutionPrecisionScope precision(bf16_run(cfg), dev);
   apply_cuda_settings(cfg);
   // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes
   // the run folder, logs and checkpoints (src/train/data_parallel.h).
   dist::Communicator& comm = dist::world();
   check_data_parallel_config(cfg, comm.size());
   if (comm.rank() != 0) cfg.quiet = true;
-  const Device dev = parse_device(cfg.device);
   const RunStart start = start_run_on_root(comm, cfg);  // resolves cfg.out_dir; refuses another run's folder
   TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end || cfg.eval_every > 0);
 

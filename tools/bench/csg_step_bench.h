@@ -26,7 +26,7 @@
 
 #include "csg/csg.h"
 #include "csg/io/safetensors.h"
-#include "src/ops/onednn/context.h"
+#include "src/ops/conv_precision.h"
 #include "src/train/csg_step.h"
 
 namespace csg::bench {
@@ -225,15 +225,15 @@ inline std::string step_bench_fields(const StepBenchOptions& o) {
 // Why our engine cannot run this precision on this device, or "" when it can.
 inline std::string precision_unavailable(const StepBenchOptions& o) {
   std::string why;
-  if (o.precision == "bf16" && o.device != "cpu")
-    return "csg's BF16 mixed precision runs on the CPU (oneDNN) only in this version";
-  if (o.precision == "bf16" && !onednn::has_bf16(&why)) return why;
+  if (o.precision == "bf16" && !has_bf16_convolutions(o.device == "cpu" ? Device::CPU : Device::CUDA, &why))
+    return why;
   if (o.precision == "tf32" && o.device == "cpu") return "TF32 is a CUDA tensor-core mode";
   return "";
 }
 
 inline const char* precision_text(const std::string& p) {
-  if (p == "bf16") return "bf16 convolutions (oneDNN), fp32 master weights, GEMMs, BN and losses";
+  if (p == "bf16")
+    return "bf16 convolutions (oneDNN on the CPU, cuDNN on CUDA), fp32 master weights, GEMMs, BN and losses";
   return p == "tf32" ? "fp32 with TF32 convolutions and matmuls" : "fp32 (no TF32)";
 }
 
@@ -265,8 +265,8 @@ inline int run_step_bench(StepBenchOptions o, FILE* out) {
   }
   ThreadCount threads(o.threads);
   if (o.device == "cuda") cuda::set_tf32({o.precision == "tf32", o.precision == "tf32"});
-  const onednn::Bf16ConvolutionsScope bf16(o.precision == "bf16");
   const Device dev = parse_device(o.device);
+  const ConvolutionPrecisionScope precision(o.precision == "bf16", dev);
 
   StepBench b(cfg);
   if (!o.init.empty()) load_initial_state(b.net, o.init);
