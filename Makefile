@@ -377,11 +377,12 @@ bench-gpu: $(STEP_BENCH)
 	  --tasks $(BENCH_TASKS) --precisions $(BENCH_PRECISIONS) --steps $(BENCH_STEPS) --warmup $(BENCH_WARMUP)
 
 # Small models (ResNet-18 / dilated ResNet-18 + DeepLabv2 head, 64x64), fp32 and bf16, BENCH_THREADS
-# threads, with the parity check of the step on the same run. 15 timed steps after 2: with 5, one
-# slow stretch of a shared VM moved a ratio by a third between back-to-back runs.
+# threads, with the parity check of the step on the same run. Three rounds of 10 timed steps after
+# 2, ours and PyTorch alternated, the median of the per-round ratios reported: the speed of this
+# shared VM moved by half between back-to-back runs of one binary.
 bench-step-cpu: $(STEP_BENCH)
 	OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
-	  --bench $(STEP_BENCH) --python /usr/bin/python3 --tasks $(BENCH_TASKS) --precisions fp32 bf16 --steps 15 --warmup 2
+	  --bench $(STEP_BENCH) --python /usr/bin/python3 --tasks $(BENCH_TASKS) --precisions fp32 bf16 --steps 10 --warmup 2 --rounds 3
 
 # Step-parity fixtures: csg_step_torch.py takes a few steps of small models from a fresh state and
 # writes that state, its inputs and its losses and final weights; tests/test_step_bench_parity.cpp

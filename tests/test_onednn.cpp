@@ -229,7 +229,9 @@ TEST(OneDnnConv2d, Bf16BackwardKernelsGiveTheSameGradients) {
       SCOPED_TRACE(names[i]);
       expect_close(f32_kernel[i], bf16_kernel[i], "f32 kernel on rounded operands vs BF16 kernel");
       expect_close(f32_kernel[i], rounded[i], "f32 kernel on rounded operands vs im2col on oneDNN-rounded ones");
-      if (i < 3) EXPECT_GT(csg::testing::max_abs_diff(f32_kernel[i], f32[i]), 1e-6 * csg::testing::max_abs(f32[i]));
+      if (i < 3) {
+        EXPECT_GT(csg::testing::max_abs_diff(f32_kernel[i], f32[i]), 1e-6 * csg::testing::max_abs(f32[i]));
+      }
     }
   }
 }

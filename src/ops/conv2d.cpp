@@ -66,7 +66,8 @@ thread_local int g_reuse_depth = 0;
 
 }  // namespace
 
-// Only the oneDNN path converts weights today; cuDNN reads the f32 weights as they are.
+// Only the oneDNN path keeps converted weights. CUDA's BF16 mode rounds them on every call: a
+// cache there would be code that has never run on a GPU.
 ConvWeightsReuseScope::ConvWeightsReuseScope() {
 #ifdef CSG_WITH_DNNL
   if (g_reuse_depth++ == 0) onednn::weight_cache_open();

@@ -89,7 +89,20 @@ def describe(f):
     return f"{f['task']:5} {f['arch']:10} b{f['batch']:<3} {f['size']:>3}px {f['precision']:4}"
 
 
-def figure_line(a, f, side, ours, flops):
+def median_run(fs):
+    """The run with the median step time (the first if none has one)."""
+    timed = sorted((f for f in fs if "step_ms" in f), key=lambda f: float(f["step_ms"]))
+    return timed[(len(timed) - 1) // 2] if timed else fs[0]
+
+
+def paired_ratio(ours, theirs):
+    """Median and range over rounds of their step time / ours, or None without a timed pair."""
+    r = sorted(float(t["step_ms"]) / float(o["step_ms"]) for o, t in zip(ours, theirs)
+               if "step_ms" in o and "step_ms" in t)
+    return (r[(len(r) - 1) // 2], r[0], r[-1], len(r)) if r else None
+
+
+def figure_line(a, f, side, ours, flops, ratio=None):
     head = f"{describe(f)}  {side:13}"
     if "unavailable" in f:
         return f"{head}  n/a: {f['unavailable']}"
@@ -105,8 +118,10 @@ def figure_line(a, f, side, ours, flops):
         else:
             text += f"  {achieved * 1e3:7.1f} GFLOP/s"
     if side != "ours":
-        if ours and "images_per_s" in ours:
-            text += f"  ours/{side.split('-')[1]} {float(ours['images_per_s']) / ips:5.2f}x"
+        if ratio and ratio[3] > 1:
+            text += f"  ours/{side.split('-')[1]} {ratio[0]:5.2f}x (median of {ratio[3]} rounds, {ratio[1]:.2f}-{ratio[2]:.2f})"
+        elif ratio:
+            text += f"  ours/{side.split('-')[1]} {ratio[0]:5.2f}x"
         else:
             text += f"  ours/{side.split('-')[1]}   n/a"
     return text
@@ -167,6 +182,7 @@ def main():
     p.add_argument("--parity", action="store_true", help="check the step's parity first")
     p.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
     p.add_argument("--timeout", type=int, default=1200, help="seconds per run")
+    p.add_argument("--rounds", type=int, default=1, help="runs of each side, alternated (median reported)")
     a = p.parse_args()
     steps = a.steps or (5 if a.small else 20)
     warmup = a.warmup if a.warmup is not None else (1 if a.small else 5)
@@ -196,23 +212,29 @@ def main():
         for prec in a.precisions:
             args = (SMALL if a.small else FULL)[task] + ["--device", a.device, "--precision", prec,
                                                         "--steps", str(steps), "--warmup", str(warmup)]
-            ours, flops = None, None
-            results = []
-            for side, extra in sides:
-                rc, out = run(side_command(a, side, extra, args), a.timeout)
-                f = parse_line(out)
-                if f is None or rc not in (0,):
-                    tail = out.strip().splitlines()[-3:] if out.strip() else [f"exit status {rc}"]
-                    f = {"task": task, "arch": "?", "batch": "?", "size": "?", "precision": prec,
-                         "unavailable": f"failed (exit {rc}): " + " | ".join(tail)}
-                    failed = True
-                if side == "ours":
-                    ours = f
-                if "flops_per_step" in f:
-                    flops = float(f["flops_per_step"])
-                results.append((side, f))
-            for side, f in results:  # FLOPs come from the PyTorch side's count: print after all ran
-                print(figure_line(a, f, side, ours, flops), flush=True)
+            # Each round runs every side once, one after another; a side's figure is its median
+            # round, and ours/theirs the median of the per-round ratios: on a shared VM the speed
+            # moves between runs, and neighbouring runs see nearly the same machine.
+            runs = {side: [] for side, _ in sides}
+            flops = None
+            for _ in range(a.rounds):
+                for side, extra in sides:
+                    if runs[side] and "unavailable" in runs[side][-1]:
+                        continue  # unavailable (no torch.compile, say): once is enough
+                    rc, out = run(side_command(a, side, extra, args), a.timeout)
+                    f = parse_line(out)
+                    if f is None or rc not in (0,):
+                        tail = out.strip().splitlines()[-3:] if out.strip() else [f"exit status {rc}"]
+                        f = {"task": task, "arch": "?", "batch": "?", "size": "?", "precision": prec,
+                             "unavailable": f"failed (exit {rc}): " + " | ".join(tail)}
+                        failed = True
+                    if "flops_per_step" in f:
+                        flops = float(f["flops_per_step"])
+                    runs[side].append(f)
+            ours = median_run(runs["ours"])
+            for side, _ in sides:  # FLOPs come from the PyTorch side's count: print after all ran
+                print(figure_line(a, median_run(runs[side]), side, ours, flops,
+                                  paired_ratio(runs["ours"], runs[side]) if side != "ours" else None), flush=True)
     return 1 if failed else 0
 
 

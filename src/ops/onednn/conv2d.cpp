@@ -18,6 +18,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "kernels/bf16.h"
 #include "src/ops/conv2d_cpu.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv_geometry.h"
@@ -147,19 +148,9 @@ void deliver(memory result, const memory::dims& dims, float* data) {
 }
 
 
-// f32 rounded to the nearest BF16 (ties to even), kept in f32: what a BF16 kernel would read.
-// NaN stays NaN (the rounding carry must not turn it into infinity).
-float round_to_bf16(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, sizeof u);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return v;
-  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-  std::memcpy(&v, &u, sizeof v);
-  return v;
-}
-
-// An operand rounded to BF16 into its slot's buffer on first use, for f32 kernels that must
-// compute what a BF16 kernel computes: the products of BF16 values are exact in f32.
+// An operand rounded to BF16 (csg::round_to_bf16: as oneDNN's reorder rounds, subnormals to
+// zero) into its slot's buffer on first use, for f32 kernels that must compute what a BF16
+// kernel computes: the products of BF16 values are exact in f32.
 class Rounded {
  public:
   Rounded(const float* src, int64_t n, Slot slot) : src_(src), n_(n), slot_(slot) {}
