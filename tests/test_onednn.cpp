@@ -237,9 +237,10 @@ TEST(OneDnnConv2d, Bf16BackwardKernelsGiveTheSameGradients) {
 }
 
 // csg::ConvWeightsReuseScope: inside it a weight is reordered once and its copy reused while the
-// weight is unchanged; an in-place write through the engine (version bump) reorders it again, and
-// a new scope never trusts an old copy (a raw-pointer write between steps bumps nothing). Every
-// result equals the one computed without a scope, in f32 and in BF16.
+// weight is unchanged; an in-place write through the engine (version bump) reorders it again. A
+// trainable weight's copy is remade in every scope (a raw-pointer write between steps bumps
+// nothing); a frozen weight's is kept across scopes until its version changes. Every result
+// equals the one computed without a scope, in f32 and in BF16.
 TEST(OneDnnConv2d, ReusedWeightCopiesFollowTheWeights) {
   CSG_REQUIRE_ONEDNN();
   std::string why;
@@ -249,31 +250,48 @@ TEST(OneDnnConv2d, ReusedWeightCopiesFollowTheWeights) {
     onednn::Bf16ConvolutionsScope precision(bf16);
     const Conv2dOptions pad1{1, 1, 1, 1, 1, 1};
     const Tensor x = uniform({2, 32, 10, 10}, 1300, DType::F32);
-    Tensor w = uniform({32, 32, 3, 3}, 1301, DType::F32, -0.2, 0.2);
-    auto plain_conv = [&] { return conv2d(x, w, Tensor(), pad1); };  // no scope: a fresh reorder
-    const Tensor before = plain_conv();
+    Tensor w = uniform({32, 32, 3, 3}, 1301, DType::F32, -0.2, 0.2).requires_grad_();
+    auto conv = [&](const Tensor& weight) { return conv2d(x, weight, Tensor(), pad1).detach(); };
+    const Tensor before = conv(w);  // no scope: a fresh reorder
     const uint64_t r0 = onednn::weight_cache_reorders();
     {
       ConvWeightsReuseScope reuse;
-      EXPECT_EQ(csg::testing::max_abs_diff(conv2d(x, w, Tensor(), pad1), before), 0);
-      EXPECT_EQ(csg::testing::max_abs_diff(conv2d(x, w, Tensor(), pad1), before), 0);
+      EXPECT_EQ(csg::testing::max_abs_diff(conv(w), before), 0);
+      EXPECT_EQ(csg::testing::max_abs_diff(conv(w), before), 0);
       EXPECT_EQ(onednn::weight_cache_reorders() - r0, 1u) << "the second call reordered again";
       {
         NoGradGuard no_grad;
         w.mul_(0.5);  // bumps the version
       }
-      const Tensor halved = conv2d(x, w, Tensor(), pad1);
+      const Tensor halved = conv(w);
       EXPECT_EQ(onednn::weight_cache_reorders() - r0, 2u);
       EXPECT_LT(csg::testing::max_abs_diff(halved, before * 0.5), 1e-2 * csg::testing::max_abs(before));
       EXPECT_GT(csg::testing::max_abs_diff(halved, before), 1e-3) << "a stale copy was used";
     }
     w.data<float>()[0] += 1.0f;  // a raw write between scopes: no version bump
-    const Tensor want = plain_conv();
+    const Tensor want = conv(w);
     {
       ConvWeightsReuseScope reuse;
-      EXPECT_EQ(csg::testing::max_abs_diff(conv2d(x, w, Tensor(), pad1), want), 0)
-          << "a new scope used the copy of an earlier one";
+      EXPECT_EQ(csg::testing::max_abs_diff(conv(w), want), 0) << "a new scope used the copy of an earlier one";
     }
+
+    // A frozen weight (no gradient): one reorder for two scopes, another after an engine write.
+    Tensor frozen = uniform({32, 32, 3, 3}, 1302, DType::F32, -0.2, 0.2);
+    const Tensor frozen_before = conv(frozen);
+    const uint64_t r1 = onednn::weight_cache_reorders();
+    for (int scope = 0; scope < 2; ++scope) {
+      ConvWeightsReuseScope reuse;
+      EXPECT_EQ(csg::testing::max_abs_diff(conv(frozen), frozen_before), 0);
+    }
+    EXPECT_EQ(onednn::weight_cache_reorders() - r1, 1u) << "a frozen weight was reordered in each scope";
+    frozen.mul_(0.5);
+    const Tensor frozen_halved = conv(frozen);  // no scope
+    {
+      ConvWeightsReuseScope reuse;
+      EXPECT_EQ(csg::testing::max_abs_diff(conv(frozen), frozen_halved), 0);
+      EXPECT_GT(csg::testing::max_abs_diff(conv(frozen), frozen_before), 1e-3) << "a stale frozen copy was used";
+    }
+    EXPECT_EQ(onednn::weight_cache_reorders() - r1, 2u);
   }
 }
 #endif

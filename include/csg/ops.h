@@ -75,8 +75,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 // its backend (oneDNN's blocked layout, in BF16 under --precision bf16) and use it again for the
 // same weights: a training step runs the query encoder twice (on both views, for A-pool) before
 // anything writes a weight. A copy is used only while the weight's storage keeps the version it
-// was made from (every in-place write through the engine bumps it), and copies not used during a
-// scope are freed when the outermost scope ends.
+// was made from (every in-place write through the engine bumps it). A trainable weight's copy
+// lasts one scope; a frozen weight's (one that requires no gradient, as CSG's ImageNet encoder)
+// is kept from scope to scope, so write frozen weights through the engine (copy_), not through
+// a raw pointer, once training runs. Copies not used during a scope are freed at its end.
 class ConvWeightsReuseScope {
  public:
   ConvWeightsReuseScope();

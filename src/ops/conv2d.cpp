@@ -89,9 +89,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                                                    y.data<float>()));
   } else if (on_onednn(x, s)) {
     // The weights' identity, when wc is the weight itself (not a contiguous copy of a view).
+    const bool same = &wc.storage() == &weight.storage();
     const onednn::WeightSource w_source =
-        &wc.storage() == &weight.storage() ? onednn::WeightSource{wc.storage().id(), wc.storage().version(), wc.offset()}
-                           : onednn::WeightSource{};
+        same ? onednn::WeightSource{wc.storage().id(), wc.storage().version(), wc.offset(), !weight.requires_grad()}
+             : onednn::WeightSource{};
     CSG_DNNL_CALL(kOp, onednn::conv2d_forward(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
                                               y.data<float>(), w_source));
   } else {

@@ -63,9 +63,10 @@ dnnl::memory reordered_weights(const dnnl::memory::desc& want, const dnnl::memor
     copy = &copies.back();
     reorder_into(user, dnnl::memory(want, engine(), copy->data.get()));
     ++c.reorders;
-  } else if (copy->version != src.version || !copy->used) {
-    // Written since (version), or left from an earlier scope: weights may have been written
-    // without the engine (a raw pointer) between scopes, so a new scope never trusts old copies.
+  } else if (copy->version != src.version || (!copy->used && !src.frozen)) {
+    // Written since (version), or a trainable weight's copy from an earlier scope: between steps
+    // more than the engine writes weights (a raw pointer bumps no version), so a new scope trusts
+    // old copies of frozen weights only, which nothing but the engine's copy_ writes.
     reorder_into(user, dnnl::memory(want, engine(), copy->data.get()));
     copy->version = src.version;
     ++c.reorders;

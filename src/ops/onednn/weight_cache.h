@@ -11,10 +11,13 @@
 namespace csg::onednn {
 
 // Which contents a weight buffer holds: its storage (Storage::id), the storage's version and the
-// weights' offset in it. storage == 0: unknown, never cached.
+// weights' offset in it. storage == 0: unknown, never cached. `frozen`: the weight takes no
+// gradient (CSG's frozen ImageNet encoder), so its copy is trusted from one scope to the next
+// while the version holds; a trainable weight's copy is remade in every scope.
 struct WeightSource {
   uint64_t storage = 0, version = 0;
   int64_t offset = 0;
+  bool frozen = false;
 };
 
 #ifdef CSG_WITH_DNNL
