@@ -190,7 +190,7 @@ TEST(CudaTraining, NoTf32SwitchesOffTf32AndComputesInFloat32) {
   const bool deterministic = cuda::deterministic();
   train::Config cfg;
   cfg.tf32 = false;
-  train::apply_cuda_settings(cfg);
+  train::apply_backend_settings(cfg);
   EXPECT_FALSE(cuda::tf32().convolutions);
   EXPECT_FALSE(cuda::tf32().matmuls);
   struct Restore {

@@ -92,7 +92,7 @@ double evaluate(const Config& cfg, CsgNetwork& net, const data::Dataset& val, co
 }
 
 double run_evaluation(const Config& cfg, const std::string& checkpoint) {
-  apply_cuda_settings(cfg);
+  apply_backend_settings(cfg);
   const Device dev = parse_device(cfg.device);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   Config c = cfg;
@@ -104,7 +104,7 @@ double run_evaluation(const Config& cfg, const std::string& checkpoint) {
 }
 
 PooledFeatures pooled_layer4_features(const Config& cfg, const std::string& checkpoint, int64_t max_images) {
-  apply_cuda_settings(cfg);
+  apply_backend_settings(cfg);
   const Device dev = parse_device(cfg.device);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   CSG_CHECK(cfg.task == Task::Visda, "hse: features are measured on the VisDA validation images");

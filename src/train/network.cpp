@@ -6,6 +6,7 @@
 #include "csg/cuda.h"
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
+#include "src/ops/onednn/conv2d.h"
 
 namespace csg::train {
 
@@ -126,8 +127,11 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
   }
 }
 
-void apply_cuda_settings(const Config& cfg) {
+void apply_backend_settings(const Config& cfg) {
   cuda::set_deterministic(cfg.deterministic);
+#ifdef CSG_WITH_DNNL
+  onednn::set_bf16_backward(cfg.deterministic ? onednn::Bf16Backward::Bf16 : onednn::Bf16Backward::Timed);
+#endif
   if (!cfg.tf32) cuda::set_tf32({/*convolutions=*/false, /*matmuls=*/false});
 }
 

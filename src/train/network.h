@@ -34,9 +34,11 @@ class ClassifierHead : public nn::Module {
   std::shared_ptr<nn::Linear> fc1, fc2;
 };
 
-// The CUDA settings of a run: deterministic algorithms (--deterministic) and, when cfg.tf32 is
-// false (--no-tf32), TF32 off in cuBLAS and cuDNN. Changes nothing on the CPU.
-void apply_cuda_settings(const Config& cfg);
+// The backend settings of a run: deterministic algorithms (--deterministic: cuDNN's deterministic
+// ones; on the CPU, BF16 backward passes on the BF16 primitive rather than the faster of two
+// kernels timed on first use, a choice that can differ between runs) and, when cfg.tf32 is false
+// (--no-tf32), TF32 off in cuBLAS and cuDNN.
+void apply_backend_settings(const Config& cfg);
 
 class CsgNetwork : public nn::Module {
  public:

@@ -205,7 +205,7 @@ TrainSummary run_training(const Config& requested) {
   // Throws, saying why, where the device has no BF16 convolutions (a CPU without AVX512_BF16 or
   // AMX, a GPU older than compute capability 8.0, no GPU), before any data is read.
   const ConvolutionPrecisionScope precision(bf16_run(cfg), dev);
-  apply_cuda_settings(cfg);
+  apply_backend_settings(cfg);
   // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes
   // the run folder, logs and checkpoints (src/train/data_parallel.h).
   dist::Communicator& comm = dist::world();
