@@ -54,19 +54,29 @@ void parallel_lane_blocks(const DimSplit& s, F&& fn) {
 // exp(x - max_v[j]) (accumulated in double: 65537-logit rows sum without drift). A NaN
 // makes its lane's max NaN, so it propagates as in PyTorch.
 template <class T>
-void lane_max_sum_exp(const T* x, int64_t base, int64_t width, const DimSplit& s, T* max_v, double* sum_exp) {
-  for (int64_t j = 0; j < width; ++j) {
-    max_v[j] = -std::numeric_limits<T>::infinity();
-    sum_exp[j] = 0;
-  }
+void lane_max(const T* x, int64_t base, int64_t width, const DimSplit& s, T* max_v) {
+  for (int64_t j = 0; j < width; ++j) max_v[j] = -std::numeric_limits<T>::infinity();
   for (int64_t k = 0; k < s.dim; ++k) {
     const T* row = x + base + k * s.inner;
     for (int64_t j = 0; j < width; ++j)
       if (!(row[j] <= max_v[j])) max_v[j] = row[j];
   }
+}
+// With exps non-null, each exp(x - max_v[j]) is also written there (laid out as x), so a
+// gradient can scale it instead of computing it again.
+template <class T>
+void lane_max_sum_exp(const T* x, int64_t base, int64_t width, const DimSplit& s, T* max_v, double* sum_exp,
+                      T* exps = nullptr) {
+  lane_max(x, base, width, s, max_v);
+  for (int64_t j = 0; j < width; ++j) sum_exp[j] = 0;
   for (int64_t k = 0; k < s.dim; ++k) {
     const T* row = x + base + k * s.inner;
-    for (int64_t j = 0; j < width; ++j) sum_exp[j] += std::exp(row[j] - max_v[j]);
+    T* e = exps ? exps + base + k * s.inner : nullptr;
+    for (int64_t j = 0; j < width; ++j) {
+      const T v = std::exp(row[j] - max_v[j]);
+      if (e) e[j] = v;
+      sum_exp[j] += v;
+    }
   }
 }
 

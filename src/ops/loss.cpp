@@ -55,7 +55,7 @@ double cross_entropy_cpu(const T* x, const int64_t* target, T* dx, const DimSpli
   parallel_lane_blocks(s, [&](int64_t b, int64_t base, int64_t lane0, int64_t width) {
     T max_v[kLaneBlock];
     double sum_exp[kLaneBlock];
-    lane_max_sum_exp(x, base, width, s, max_v, sum_exp);
+    lane_max_sum_exp(x, base, width, s, max_v, sum_exp, dx);  // dx holds the exps for the gradient
     double acc = 0;
     for (int64_t j = 0; j < width; ++j) {
       const int64_t t = target[lane0 + j];
@@ -69,7 +69,7 @@ double cross_entropy_cpu(const T* x, const int64_t* target, T* dx, const DimSpli
       const int64_t row = base + k * s.inner;
       for (int64_t j = 0; j < width; ++j) {
         const int64_t t = target[lane0 + j];
-        dx[row + j] = t == ignore_index ? T(0) : std::exp(x[row + j] - max_v[j]) * inv_sum[j] - T(k == t ? 1 : 0);
+        dx[row + j] = t == ignore_index ? T(0) : dx[row + j] * inv_sum[j] - T(k == t ? 1 : 0);
       }
     }
   });
