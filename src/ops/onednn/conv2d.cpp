@@ -249,9 +249,9 @@ bool by_im2col(const Conv2dShape& s, bool bias, bool bf16) {
 
 // BF16 mixed precision, backward passes. oneDNN 2.6.3's AMX backward kernels lose to its f32
 // AVX-512 ones on small maps (the ResNet-18 step at 64 px: weights 27.8 against 16.6 ms, data
-// 15.4 against 10.1), and win on large ones. So each geometry's backward-data and
-// backward-weights pass runs whichever is faster here, timed on first use as cuDNN's algorithm
-// search does: the BF16 primitive, or the f32 primitive on operands rounded to BF16. Both
+// 15.4 against 10.1); other shapes and CPUs can tip the other way. So each geometry's
+// backward-data and backward-weights pass runs whichever is faster here, timed on first use as
+// cuDNN's algorithm search does: the BF16 primitive, or the f32 primitive on operands rounded to BF16. Both
 // multiply the same BF16 values (each product exact in f32) and sum in f32: the results differ
 // only in the order of the sums.
 Bf16Backward g_bf16_backward = Bf16Backward::Timed;
