@@ -24,14 +24,19 @@
 #include "kernels/bf16.h"
 #include "src/ops/conv_precision.h"
 #include "src/ops/onednn/context.h"
+#include "tests/conv_cases.h"
 #include "tests/testing.h"
 
 using namespace csg;
+using csg::testing::conv_operands;
+using csg::testing::conv_options;
+using csg::testing::conv_run;
+using csg::testing::ConvCase;
+using csg::testing::ConvOperands;
 using csg::testing::expect_close;
 using csg::testing::max_abs;
 using csg::testing::max_abs_diff;
 using csg::testing::Tolerance;
-using csg::testing::uniform;
 
 namespace {
 
@@ -43,13 +48,6 @@ namespace {
     std::string why_;                                                           \
     if (!cuda::has_bf16_convolutions(&why_)) GTEST_SKIP() << why_;              \
   } while (0)
-
-struct ConvCase {
-  const char* name;
-  Shape x, w;
-  int64_t stride, pad, dilation;
-  bool bias;
-};
 
 // ResNet's stem and a downsampling 1x1, a padded 3x3, DeepLab's dilated 3x3 with bias, and odd
 // sizes with a stride of 3.
@@ -63,26 +61,6 @@ std::vector<ConvCase> conv_cases() {
   };
 }
 
-Conv2dOptions options(const ConvCase& c) {
-  Conv2dOptions o;
-  o.stride_h = o.stride_w = c.stride;
-  o.pad_h = o.pad_w = c.pad;
-  o.dilation_h = o.dilation_w = c.dilation;
-  return o;
-}
-
-// y, dx, dw, db (db undefined without a bias) of conv2d on `dev` with output gradient dy; the
-// results on the CPU, in the inputs' dtype.
-std::vector<Tensor> conv_run(const ConvCase& c, Device dev, const Tensor& x, const Tensor& w, const Tensor& b,
-                             const Tensor& dy) {
-  Tensor xi = x.to(dev).detach().requires_grad_(), wi = w.to(dev).detach().requires_grad_();
-  Tensor bi = b.defined() ? b.to(dev).detach().requires_grad_() : Tensor();
-  Tensor y = conv2d(xi, wi, bi, options(c));
-  y.backward(dy.to(dev));
-  auto back = [](const Tensor& t) { return t.defined() ? t.to(Device::CPU) : Tensor(); };
-  return {back(y.detach()), back(xi.grad()), back(wi.grad()), bi.defined() ? back(bi.grad()) : Tensor()};
-}
-
 // Each element rounded to the nearest BF16 (kernels/bf16.h), as a double tensor.
 Tensor bf16_rounded(const Tensor& t) {
   std::vector<double> v = t.to_vector();
@@ -94,22 +72,10 @@ Tensor bf16_rounded(const Tensor& t) {
 // as the GPU does.
 std::vector<Tensor> rounded_operand_reference(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& b,
                                               const Tensor& dy) {
-  std::vector<Tensor> r = conv_run(c, Device::CPU, bf16_rounded(x), bf16_rounded(w),
+  std::vector<Tensor> r = conv_run(c, bf16_rounded(x), bf16_rounded(w),
                                    b.defined() ? b.to(DType::F64) : Tensor(), bf16_rounded(dy));
   if (b.defined()) r[3] = sum(dy.to(DType::F64), {0, 2, 3});
   return r;
-}
-
-struct Operands {
-  Tensor x, w, b, dy;
-};
-Operands random_operands(const ConvCase& c, uint64_t seed) {
-  Operands o;
-  o.x = uniform(c.x, seed, DType::F32);
-  o.w = uniform(c.w, seed + 1, DType::F32, -0.2, 0.2);
-  o.b = c.bias ? uniform({c.w[0]}, seed + 2, DType::F32) : Tensor();
-  o.dy = uniform(conv2d(o.x, o.w, o.b, options(c)).shape(), seed + 3, DType::F32);
-  return o;
 }
 
 const char* kNames[] = {"output", "input gradient", "weight gradient", "bias gradient"};
@@ -173,13 +139,13 @@ TEST(CudaBf16Conv2d, MatchesTheCpuOnRoundedOperands) {
   uint64_t seed = 1100;
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
-    const Operands o = random_operands(c, seed += 10);
+    const ConvOperands o = conv_operands(c, seed);
     std::vector<Tensor> gpu;
     {
       ConvolutionPrecisionScope bf16(true, Device::CUDA);
-      gpu = conv_run(c, Device::CUDA, o.x, o.w, o.b, o.dy);
+      gpu = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA);
     }
-    const std::vector<Tensor> gpu_f32 = conv_run(c, Device::CUDA, o.x, o.w, o.b, o.dy);
+    const std::vector<Tensor> gpu_f32 = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA);
     const std::vector<Tensor> ref = rounded_operand_reference(c, o.x, o.w, o.b, o.dy);
     for (int i = 0; i < (c.bias ? 4 : 3); ++i) {
       expect_close(gpu[i], ref[i], 0, i == 3 ? 1e-5 : 1e-2, Tolerance::ScaledByMax, kNames[i]);
@@ -201,15 +167,15 @@ TEST(CudaBf16Conv2d, MatchesOneDnnBf16) {
   uint64_t seed = 1300;
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
-    const Operands o = random_operands(c, seed += 10);
+    const ConvOperands o = conv_operands(c, seed);
     std::vector<Tensor> cpu, gpu;
     {
       ConvolutionPrecisionScope bf16(true, Device::CPU);
-      cpu = conv_run(c, Device::CPU, o.x, o.w, o.b, o.dy);
+      cpu = conv_run(c, o.x, o.w, o.b, o.dy);
     }
     {
       ConvolutionPrecisionScope bf16(true, Device::CUDA);
-      gpu = conv_run(c, Device::CUDA, o.x, o.w, o.b, o.dy);
+      gpu = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA);
     }
     for (int i = 0; i < (c.bias ? 4 : 3); ++i)
       expect_close(gpu[i], cpu[i], 0, 1e-2, Tolerance::ScaledByMax, kNames[i]);
@@ -235,14 +201,14 @@ TEST(CudaBf16Conv2d, ReadsOperandsRoundedToBf16) {
     return from_vector(v, shape);
   };
   const Tensor x = perturbed_integers(c.x), w = perturbed_integers(c.w);
-  const Tensor dy = perturbed_integers(conv2d(x, w, Tensor(), options(c)).shape());
+  const Tensor dy = perturbed_integers(conv2d(x, w, Tensor(), conv_options(c)).shape());
   std::vector<Tensor> gpu;
   {
     ConvolutionPrecisionScope bf16(true, Device::CUDA);
-    gpu = conv_run(c, Device::CUDA, x, w, Tensor(), dy);
+    gpu = conv_run(c, x, w, Tensor(), dy, Device::CUDA);
   }
   const std::vector<Tensor> rounded = rounded_operand_reference(c, x, w, Tensor(), dy);
-  const std::vector<Tensor> exact = conv_run(c, Device::CPU, x.to(DType::F64), w.to(DType::F64), Tensor(),
+  const std::vector<Tensor> exact = conv_run(c, x.to(DType::F64), w.to(DType::F64), Tensor(),
                                              dy.to(DType::F64));
   auto mean_abs_diff = [](const Tensor& a, const Tensor& b) {
     const std::vector<double> u = a.to_vector(), v = b.to_vector();

@@ -7,9 +7,15 @@
 
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv2d.h"
+#include "tests/conv_cases.h"
 #include "tests/testing.h"
 
 using namespace csg;
+using csg::testing::conv_operands;
+using csg::testing::conv_options;
+using csg::testing::conv_run;
+using csg::testing::ConvCase;
+using csg::testing::ConvOperands;
 using csg::testing::uniform;
 
 namespace {
@@ -31,13 +37,6 @@ void expect_close(const Tensor& got, const Tensor& want, const char* what) {
   EXPECT_EQ(bad, 0) << what << ": elements out of tolerance";
 }
 
-struct ConvCase {
-  const char* name;
-  Shape x, w;
-  int64_t stride, pad, dilation;
-  bool bias;
-};
-
 // The model's geometries (ResNet stem and stages, DeepLab's dilated layers and ASPP) plus odd
 // sizes, batch 1, channel counts that are not multiples of the 16-lane blocks.
 std::vector<ConvCase> conv_cases() {
@@ -52,37 +51,6 @@ std::vector<ConvCase> conv_cases() {
       {"3x3 dilation6 ASPP with bias", {2, 32, 9, 9}, {5, 32, 3, 3}, 1, 6, 6, true},
       {"5x5 stride3 odd", {2, 3, 11, 10}, {4, 3, 5, 5}, 3, 1, 1, true},
   };
-}
-
-// conv2d forward and backward on f32 copies of the inputs (all requiring grad); returns
-// {y, dx, dw, db}.
-Conv2dOptions conv_options(const ConvCase& c) {
-  Conv2dOptions o;
-  o.stride_h = o.stride_w = c.stride;
-  o.pad_h = o.pad_w = c.pad;
-  o.dilation_h = o.dilation_w = c.dilation;
-  return o;
-}
-std::vector<Tensor> conv_run(const ConvCase& c, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& dy) {
-  const Conv2dOptions o = conv_options(c);
-  Tensor xi = x.clone().requires_grad_(), wi = w.clone().requires_grad_();
-  Tensor bi = b.defined() ? b.clone().requires_grad_() : Tensor();
-  Tensor y = conv2d(xi, wi, bi, o);
-  y.backward(dy);
-  return {y.detach(), xi.grad(), wi.grad(), bi.defined() ? bi.grad() : Tensor()};
-}
-
-// Random f32 operands of case c: x, w (in [-0.2, 0.2]), b (when the case has one) and dy of y's shape.
-struct ConvOperands {
-  Tensor x, w, b, dy;
-};
-ConvOperands conv_operands(const ConvCase& c, uint64_t& seed) {
-  ConvOperands o;
-  o.x = uniform(c.x, seed++, DType::F32);
-  o.w = uniform(c.w, seed++, DType::F32, -0.2, 0.2);
-  o.b = c.bias ? uniform({c.w[0]}, seed++, DType::F32) : Tensor();
-  o.dy = uniform(conv2d(o.x, o.w, o.b, conv_options(c)).shape(), seed++, DType::F32);
-  return o;
 }
 
 }  // namespace

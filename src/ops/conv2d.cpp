@@ -90,7 +90,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   } else if (on_onednn(x, s)) {
     // The weights' identity, when wc is the weight itself (not a contiguous copy of a view).
     const bool same = &wc.storage() == &weight.storage();
-    const onednn::WeightSource w_source =
+    [[maybe_unused]] const onednn::WeightSource w_source =  // unused where DNNL=0 compiles the call out
         same ? onednn::WeightSource{wc.storage().id(), wc.storage().version(), wc.offset(), !weight.requires_grad()}
              : onednn::WeightSource{};
     CSG_DNNL_CALL(kOp, onednn::conv2d_forward(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),

@@ -193,8 +193,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     const Geometry g(s);
     const Forward& f = forward_primitive(s, b != nullptr, bf16);
     memory src = input(f.pd.src_desc(), g.src, x, Slot::Src);
-    memory weights = reordered_weights(f.pd.weights_desc(), plain_desc(g.weights), w, w_source,
-                                       buffer(Slot::Weights, f.pd.weights_desc().get_size()));
+    memory weights = reordered_weights(f.pd.weights_desc(), plain_desc(g.weights), w, w_source);
     memory dst = output(f.pd.dst_desc(), g.dst, y, Slot::Dst);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                          {DNNL_ARG_WEIGHTS, weights},

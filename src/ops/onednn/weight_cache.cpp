@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <tuple>
 #include <vector>
 
 #include "csg/error.h"
@@ -43,12 +42,12 @@ void reorder_into(dnnl::memory plain, dnnl::memory out) { dnnl::reorder(plain, o
 }  // namespace
 
 dnnl::memory reordered_weights(const dnnl::memory::desc& want, const dnnl::memory::desc& plain, const float* w,
-                               const WeightSource& src, void* staging) {
+                               const WeightSource& src) {
   dnnl::memory user(plain, engine(), const_cast<float*>(w));
   if (want == plain) return user;
   Cache& c = cache();
   if (!c.open || src.storage == 0) {
-    dnnl::memory out(want, engine(), staging);
+    dnnl::memory out(want, engine(), buffer(Slot::Weights, want.get_size()));
     reorder_into(user, out);
     return out;
   }
@@ -97,7 +96,6 @@ void weight_cache_close() {
   }
 }
 
-bool weight_cache_is_open() { return cache().open; }
 uint64_t weight_cache_reorders() { return cache().reorders; }
 
 }  // namespace csg::onednn

@@ -23,16 +23,15 @@ struct WeightSource {
 #ifdef CSG_WITH_DNNL
 
 // The plain f32 weights `w` (`plain` describes them) as `want`: the copy kept from an earlier
-// call when a scope is open and `src` is unchanged, else a fresh reorder into `staging` (no scope
-// or no source) or into a kept buffer (then kept for the next call).
+// call when a scope is open and `src` is unchanged, else a fresh reorder into the Weights staging
+// buffer (no scope or no source) or into a kept buffer (then kept for the next call).
 dnnl::memory reordered_weights(const dnnl::memory::desc& want, const dnnl::memory::desc& plain, const float* w,
-                               const WeightSource& src, void* staging);
+                               const WeightSource& src);
 
 // Called by the scope (src/ops/conv2d.cpp): the outermost scope's start and end; the end frees
 // the copies this scope did not use.
 void weight_cache_open();
 void weight_cache_close();
-bool weight_cache_is_open();
 // Reorders made into kept copies on this thread so far (tests: a reused copy makes none).
 uint64_t weight_cache_reorders();
 #endif  // CSG_WITH_DNNL
