@@ -19,13 +19,15 @@ CSG_HD uint16_t bf16_bits_from_f32(float f) {
   uint32_t u;
   memcpy(&u, &f, sizeof u);
   const uint32_t exponent = u & 0x7f800000u, mantissa = u & 0x007fffffu;
-  if (exponent == 0x7f800000u && mantissa != 0) return static_cast<uint16_t>((u >> 16) | 0x0040u);  // NaN
-  if (exponent == 0) return static_cast<uint16_t>((u >> 16) & 0x8000u);  // zero or subnormal
   // Adding 0x7fff, plus one when the kept part is odd, carries into bit 16 exactly when the
   // dropped half is above the halfway point, or at it with an odd kept part (ties to even); a
   // carry out of the largest finite value lands on infinity's bits.
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nan = (u >> 16) | 0x0040u;     // quiet, sign and upper payload kept
+  const uint32_t zero = (u >> 16) & 0x8000u;    // zero or subnormal: a zero of the same sign
+  // Selects, not branches, so that the CPU loops over arrays vectorise.
+  const uint32_t r = exponent == 0x7f800000u && mantissa != 0 ? nan : exponent == 0 ? zero : rounded;
+  return static_cast<uint16_t>(r);
 }
 
 CSG_HD float f32_from_bf16_bits(uint16_t b) {

@@ -71,11 +71,12 @@ CSG_HD void max_pool2d_window(const T* xp, const PoolGeometry& g, int64_t oh, in
   T best_v = xp[best];
   for (int64_t h = win.h0; h < win.h1; ++h)
     for (int64_t w = win.w0; w < win.w1; ++w) {
+      // Selects, not branches: which element wins is data-dependent, and mispredicted
+      // branches made max pooling 6% of a ResNet-18 training step on the CPU.
       const T v = xp[h * g.in_w + w];
-      if (v > best_v || (v != v && best_v == best_v)) {
-        best_v = v;
-        best = h * g.in_w + w;
-      }
+      const bool wins = (v > best_v) | ((v != v) & (best_v == best_v));
+      best_v = wins ? v : best_v;
+      best = wins ? h * g.in_w + w : best;
     }
   *value = best_v;
   *index = best;

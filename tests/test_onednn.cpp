@@ -164,41 +164,55 @@ TEST(OneDnnConv2d, WeightGradientsWithoutADirectKernelTakeIm2colOnRoundedOperand
 #endif
 
 #ifdef CSG_WITH_DNNL
-// The two kernels a BF16 backward pass may run (onednn::Bf16Backward, chosen per geometry by
-// timing): oneDNN's BF16 primitive, and its f32 primitive on operands rounded to BF16. Both must
-// give the gradients of BF16 operands summed in f32: the same values up to the order of the sums,
-// so they agree to f32 rounding (the tolerance of this file), with each other and with the im2col
-// path on operands rounded by oneDNN's own reorder; and they differ from the f32 gradients.
-TEST(OneDnnConv2d, Bf16BackwardKernelsGiveTheSameGradients) {
+// The kernels a BF16 convolution pass may run (onednn::Bf16Kernel, chosen per geometry and pass
+// by timing): oneDNN's BF16 primitive, its f32 primitive on operands rounded to BF16 (backward
+// passes), and im2col + oneDNN's BF16 matmul. Each must give the results of BF16 operands summed
+// in f32: the same values up to the order of the sums, so they agree to f32 rounding (the
+// tolerance of this file) with the im2col path on operands rounded by oneDNN's own reorder; and
+// they differ from the f32 results. Each forced kernel must be the one that ran.
+TEST(OneDnnConv2d, Bf16KernelsGiveTheSameResults) {
   CSG_REQUIRE_ONEDNN();
   std::string why;
   if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  using K = onednn::Bf16Kernel;
+  const std::pair<K, const char*> kernels[] = {
+      {K::Primitive, "BF16 primitive"}, {K::F32OnRounded, "f32 primitive on rounded operands"},
+      {K::Im2colGemm, "im2col + BF16 matmul"}};
   uint64_t seed = 1200;
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
     const ConvOperands o = conv_operands(c, seed);
-    auto mixed = [&](onednn::Bf16Backward kernels) {
-      onednn::Bf16ConvolutionsScope bf16(true);
-      onednn::set_bf16_backward(kernels);
-      std::vector<Tensor> r = conv_run(c, o.x, o.w, o.b, o.dy);
-      onednn::set_bf16_backward(onednn::Bf16Backward::Timed);
-      return r;
-    };
-    const std::vector<Tensor> bf16_kernel = mixed(onednn::Bf16Backward::Bf16);
-    const std::vector<Tensor> f32_kernel = mixed(onednn::Bf16Backward::F32OnRounded);
     std::vector<Tensor> rounded, f32;
     {
       onednn::PlainPathGuard im2col;
       rounded = conv_run(c, through_bf16(o.x), through_bf16(o.w), o.b, through_bf16(o.dy));
       f32 = conv_run(c, o.x, o.w, o.b, o.dy);
     }
-    const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
-    for (int i = 1; i < (c.bias ? 4 : 3); ++i) {
-      SCOPED_TRACE(names[i]);
-      expect_close(f32_kernel[i], bf16_kernel[i], "f32 kernel on rounded operands vs BF16 kernel");
-      expect_close(f32_kernel[i], rounded[i], "f32 kernel on rounded operands vs im2col on oneDNN-rounded ones");
-      if (i < 3) {
-        EXPECT_GT(csg::testing::max_abs_diff(f32_kernel[i], f32[i]), 1e-6 * csg::testing::max_abs(f32[i]));
+    for (const auto& [kernel, kernel_name] : kernels) {
+      SCOPED_TRACE(kernel_name);
+      const uint64_t runs = onednn::bf16_kernel_runs(kernel);
+      std::vector<Tensor> r;
+      {
+        onednn::Bf16ConvolutionsScope bf16(true);
+        onednn::set_bf16_kernel(kernel);
+        r = conv_run(c, o.x, o.w, o.b, o.dy);
+        onednn::set_bf16_kernel(K::Timed);
+      }
+      // Forward, data and weights: three passes, but the forward has no F32OnRounded kernel and
+      // a weight gradient without a direct oneDNN kernel has no primitive of its own.
+      const uint64_t ran = onednn::bf16_kernel_runs(kernel) - runs;
+      if (kernel == K::Im2colGemm) {
+        EXPECT_EQ(ran, 3u) << "the forced kernel did not run";
+      } else {
+        EXPECT_GE(ran, 2u) << "the forced kernel did not run";
+      }
+      const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
+      for (int i = 0; i < (c.bias ? 4 : 3); ++i) {
+        SCOPED_TRACE(names[i]);
+        expect_close(r[i], rounded[i], "vs im2col on oneDNN-rounded operands");
+        if (i < 3) {
+          EXPECT_GT(csg::testing::max_abs_diff(r[i], f32[i]), 1e-6 * csg::testing::max_abs(f32[i]));
+        }
       }
     }
   }

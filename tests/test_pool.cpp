@@ -243,6 +243,48 @@ TEST(MaxPool, CpuGradientEqualsThePerElementGather) {
   EXPECT_GT(multi, 0);
 }
 
+// The CPU forward walks an output row tap by tap (src/ops/pool.cpp); per output it must pick what
+// the per-element window scan of kernels/pool.h picks, the element CUDA picks: the same value and
+// the same argmax (seen through the gradient), on every window shape, with ties (values 0..4
+// repeat) and NaNs (the first NaN of a window wins).
+TEST(MaxPool, CpuRowsPickWhatThePerElementScanPicks) {
+  const int64_t N = 2, C = 3, H = 9, W = 11;
+  std::vector<double> v(N * C * H * W);
+  std::mt19937 rng(17);
+  for (double& e : v) e = static_cast<double>(rng() % 5);
+  for (int i = 0; i < 12; ++i) v[rng() % v.size()] = NAN;
+  v[0] = v[1] = v[W] = v[W + 1] = NAN;  // several NaNs in one window: the first must win
+  for (const Pool2dOptions& o : window_options()) {
+    SCOPED_TRACE(describe(o));
+    Tensor x = from_vector(v, {N, C, H, W}).to(DType::F32).requires_grad_();
+    Tensor y = max_pool2d(x, o);
+    Generator gen(5);
+    const Tensor gy = randn(y.shape(), gen);
+    sum(mul(y, gy)).backward();
+    PoolGeometry g;
+    g.planes = N * C, g.in_h = H, g.in_w = W, g.out_h = y.size(2), g.out_w = y.size(3);
+    g.kernel_h = o.kernel_h, g.kernel_w = o.kernel_w, g.stride_h = o.stride_h, g.stride_w = o.stride_w;
+    g.pad_h = o.pad_h, g.pad_w = o.pad_w;
+    const Tensor xd = x.detach().contiguous();
+    std::vector<float> want_y(y.numel()), want_dx(x.numel());
+    std::vector<int64_t> argmax(want_y.size());
+    for (int64_t i = 0; i < y.numel(); ++i) max_pool2d_output(xd.data<float>(), want_y.data(), argmax.data(), g, i);
+    for (int64_t i = 0; i < x.numel(); ++i) max_pool2d_input_grad(gy.data<float>(), argmax.data(), want_dx.data(), g, i);
+    const std::vector<float> got_y = y.detach().to_float_vector(), got_dx = x.grad().to_float_vector();
+    int nans = 0;
+    for (size_t i = 0; i < want_y.size(); ++i) {
+      nans += std::isnan(want_y[i]);
+      if (std::isnan(want_y[i])) EXPECT_TRUE(std::isnan(got_y[i])) << "output " << i;
+      else EXPECT_EQ(got_y[i], want_y[i]) << "output " << i;
+    }
+    EXPECT_GT(nans, 0);
+    for (size_t i = 0; i < want_dx.size(); ++i) {
+      if (std::isnan(want_dx[i])) EXPECT_TRUE(std::isnan(got_dx[i])) << "input " << i;
+      else EXPECT_EQ(got_dx[i], want_dx[i]) << "input " << i << ": another element was picked";
+    }
+  }
+}
+
 // ---- average pool -----------------------------------------------------------------------------
 
 TEST(AvgPool, ForwardMatchesNaiveLoops) {

@@ -155,7 +155,7 @@ void add_optimisation_flags(CLI::App* c, TrainFlags& f) {
   c->add_option("--seed", g.seed, "seed of initialisation, data order and augmentation");
   c->add_flag("--deterministic", g.deterministic,
               "bit-identical runs: on CUDA deterministic cuDNN algorithms only, gather-based upsample backward, "
-              "slower; on the CPU, --precision bf16's backward passes on fixed kernels (fp32 is deterministic anyway)");
+              "slower; on the CPU, --precision bf16's convolutions on fixed kernels (fp32 is deterministic anyway)");
   c->add_option("--precision", g.precision,
                 "bf16: BF16 mixed precision of the convolutions (CPU: oneDNN, AVX512_BF16 or AMX; CUDA: cuDNN, "
                 "compute capability 8.0+), f32 master weights, BN, GEMMs and losses")

@@ -84,15 +84,16 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor xc = x.detach().contiguous(), wc = weight.detach().contiguous();
   Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor y = empty({s.N, s.O, s.OH, s.OW}, x.options());
+  // The weights' identity, when wc is the weight itself (not a contiguous copy of a view): the
+  // oneDNN path keeps converted copies by it (ConvWeightsReuseScope).
+  const bool same = &wc.storage() == &weight.storage();
+  [[maybe_unused]] const onednn::WeightSource w_source =  // unused where DNNL=0 compiles the calls out
+      same ? onednn::WeightSource{wc.storage().id(), wc.storage().version(), wc.offset(), !weight.requires_grad()}
+           : onednn::WeightSource{};
   if (x.is_cuda()) {
     CSG_CUDA_CALL(kOp, kernels::conv2d_forward_f32(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
                                                    y.data<float>()));
   } else if (on_onednn(x, s)) {
-    // The weights' identity, when wc is the weight itself (not a contiguous copy of a view).
-    const bool same = &wc.storage() == &weight.storage();
-    [[maybe_unused]] const onednn::WeightSource w_source =  // unused where DNNL=0 compiles the call out
-        same ? onednn::WeightSource{wc.storage().id(), wc.storage().version(), wc.offset(), !weight.requires_grad()}
-             : onednn::WeightSource{};
     CSG_DNNL_CALL(kOp, onednn::conv2d_forward(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
                                               y.data<float>(), w_source));
   } else {
@@ -122,9 +123,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                       kernels::conv2d_backward_filter_f32(s, xs.data<float>(), dy.data<float>(), dw.data<float>()));
       if (need_b) CSG_CUDA_CALL(kOp, kernels::conv2d_backward_bias_f32(s, dy.data<float>(), db.data<float>()));
     } else if (on_onednn(dy, s)) {
+      // ws is wc, saved: its version is checked, so w_source still names its contents.
       CSG_DNNL_CALL(kOp, onednn::conv2d_backward(s, ptr_or_null<float>(xs), ptr_or_null<float>(ws), dy.data<float>(),
                                                  ptr_or_null<float>(dx), ptr_or_null<float>(dw),
-                                                 ptr_or_null<float>(db)));
+                                                 ptr_or_null<float>(db), w_source));
     } else {
       dispatch_float(dy.dtype(), kOp, [&](auto tag) {
         using T = decltype(tag);

@@ -86,7 +86,9 @@ Tensor unary_forward(const char* name, const Tensor& x_in, double s = 0.0) {
       const T* px = x.data<T>();
       T* po = out.data<T>();
       const T ts = static_cast<T>(s);
-#pragma omp parallel for if (n > 32768)
+      // simd: GCC -O2's cost model leaves this loop scalar (ReLU took 7% of a ResNet-18 step's
+      // samples); lane by lane it computes the same values.
+#pragma omp parallel for simd if (n > 32768)
       for (int64_t i = 0; i < n; ++i) po[i] = apply_unary<op>(px[i], ts);
     });
   }

@@ -34,8 +34,9 @@ Tensor pool(const Tensor& values, const Tensor& attention_source, bool apool) {
 StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double lr_scale, const StepInput& in,
                     DataParallel& parallel) {
   StepResult r;
-  // Until the backward pass, no weight changes: the query encoder, which sees both views (the
-  // second for A-pool's attention), converts its weights for the backend once (see ops.h).
+  // Until the SGD step, no weight changes: the query encoder, which sees both views (the second
+  // for A-pool's attention), converts its weights for the backend once (see ops.h), and its
+  // backward pass may read those copies too.
   std::optional<ConvWeightsReuseScope> reuse_converted_weights(std::in_place);
 
   // ---- 1. the task: f_e on the query view, supervised by the synthetic labels -------------
@@ -106,9 +107,9 @@ StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double 
   }
 
   // ---- 5. backward and the SGD step ---------------------------------------------------------
-  reuse_converted_weights.reset();
   sgd.zero_grad();
   parallel.backward(loss);  // several ranks: gradients averaged over them, as one global batch
+  reuse_converted_weights.reset();  // the weights change from here on
   if (net.si) net.si->before_step();
   sgd.step(lr_scale);
   if (net.si) net.si->after_step(cfg.reg_weight);  // the path integral: omega += -g_task * delta_w

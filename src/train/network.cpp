@@ -130,7 +130,7 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
 void apply_backend_settings(const Config& cfg) {
   cuda::set_deterministic(cfg.deterministic);
 #ifdef CSG_WITH_DNNL
-  onednn::set_bf16_backward(cfg.deterministic ? onednn::Bf16Backward::Bf16 : onednn::Bf16Backward::Timed);
+  onednn::set_bf16_kernel(cfg.deterministic ? onednn::Bf16Kernel::Primitive : onednn::Bf16Kernel::Timed);
 #endif
   if (!cfg.tf32) cuda::set_tf32({/*convolutions=*/false, /*matmuls=*/false});
 }

@@ -35,7 +35,7 @@ class ClassifierHead : public nn::Module {
 };
 
 // The backend settings of a run: deterministic algorithms (--deterministic: cuDNN's deterministic
-// ones; on the CPU, BF16 backward passes on the BF16 primitive rather than the faster of two
+// ones; on the CPU, BF16 convolutions on oneDNN's BF16 primitive rather than the fastest of three
 // kernels timed on first use, a choice that can differ between runs) and, when cfg.tf32 is false
 // (--no-tf32), TF32 off in cuBLAS and cuDNN.
 void apply_backend_settings(const Config& cfg);

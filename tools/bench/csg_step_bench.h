@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,6 +28,7 @@
 #include "csg/csg.h"
 #include "csg/io/safetensors.h"
 #include "src/ops/conv_precision.h"
+#include "src/ops/onednn/conv2d.h"
 #include "src/train/csg_step.h"
 
 namespace csg::bench {
@@ -231,6 +233,29 @@ inline std::string precision_unavailable(const StepBenchOptions& o) {
   return "";
 }
 
+// Passes run by each BF16 convolution kernel on the CPU so far (src/ops/onednn/conv2d.h), and
+// the kernels one step ran, per step: which ones the per-geometry timing chose on this CPU.
+using Bf16KernelRuns = std::array<uint64_t, 3>;
+inline Bf16KernelRuns bf16_kernel_runs() {
+#ifdef CSG_WITH_DNNL
+  using K = onednn::Bf16Kernel;
+  return {onednn::bf16_kernel_runs(K::Primitive), onednn::bf16_kernel_runs(K::F32OnRounded),
+          onednn::bf16_kernel_runs(K::Im2colGemm)};
+#else
+  return {0, 0, 0};
+#endif
+}
+inline std::string bf16_kernels_text(const Bf16KernelRuns& before, int64_t steps) {
+  const Bf16KernelRuns now = bf16_kernel_runs();
+  const char* names[] = {"bf16 primitive", "f32 primitive on rounded", "im2col + bf16 matmul"};
+  std::string text;
+  for (int i = 0; i < 3; ++i) {
+    text += (i ? ", " : "") + std::string(names[i]) + " ";
+    text += std::to_string(std::llround(static_cast<double>(now[i] - before[i]) / std::max<int64_t>(steps, 1)));
+  }
+  return text + " passes/step";
+}
+
 inline const char* precision_text(const std::string& p) {
   if (p == "bf16")
     return "bf16 convolutions (oneDNN on the CPU, cuDNN on CUDA), fp32 master weights, GEMMs, BN and losses";
@@ -305,17 +330,21 @@ inline int run_step_bench(StepBenchOptions o, FILE* out) {
   cuda::reset_peak_memory();
   for (int64_t i = 0; i < o.warmup; ++i) b.step(inputs[i % inputs.size()]);
   cuda::synchronize();
+  const Bf16KernelRuns runs_before = bf16_kernel_runs();
   const auto t0 = std::chrono::steady_clock::now();
   train::StepResult last;
   for (int64_t i = 0; i < o.steps; ++i) last = b.step(inputs[i % inputs.size()]);  // .item() syncs each step
   cuda::synchronize();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string kernels =
+      o.device == "cpu" && o.precision == "bf16" ? bf16_kernels_text(runs_before, o.steps) : std::string();
   const double peak_mib = o.device == "cuda" ? cuda::memory_stats().peak_in_use / 1048576.0 : std::nan("");
   std::fprintf(out,
                "step-bench %s steps=%lld images_per_s=%.3f step_ms=%.3f peak_mem_mib=%.1f loss=%.5f "
-               "threads=%d precision_text=\"%s\"\n",
+               "threads=%d precision_text=\"%s\"%s\n",
                step_bench_fields(o).c_str(), static_cast<long long>(o.steps), o.batch * o.steps / seconds,
-               1e3 * seconds / o.steps, peak_mib, last.total, omp_get_max_threads(), precision_text(o.precision));
+               1e3 * seconds / o.steps, peak_mib, last.total, omp_get_max_threads(), precision_text(o.precision),
+               kernels.empty() ? "" : (" kernels=\"" + kernels + "\"").c_str());
   std::fflush(out);
   return 0;
 }

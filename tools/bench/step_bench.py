@@ -117,6 +117,8 @@ def figure_line(a, f, side, ours, flops, ratio=None):
             text += f"  MFU {100 * achieved / peak:5.1f}% ({achieved:.1f} of {peak:.0f} TFLOPS {name})"
         else:
             text += f"  {achieved * 1e3:7.1f} GFLOP/s"
+    if "kernels" in f:
+        text += f"  ({f['kernels']})"
     if side != "ours":
         if ratio and ratio[3] > 1:
             text += f"  ours/{side.split('-')[1]} {ratio[0]:5.2f}x (median of {ratio[3]} rounds, {ratio[1]:.2f}-{ratio[2]:.2f})"

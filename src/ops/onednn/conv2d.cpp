@@ -17,10 +17,12 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "kernels/bf16.h"
 #include "src/ops/conv2d_cpu.h"
 #include "src/ops/onednn/context.h"
+#include "src/ops/onednn/conv2d_gemm.h"
 #include "src/ops/onednn/conv_geometry.h"
 
 namespace csg::onednn {
@@ -158,7 +160,7 @@ class Rounded {
     if (!dst_) {
       float* d = static_cast<float*>(buffer(slot_, static_cast<size_t>(n_) * sizeof(float)));
       const float* s = src_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
       for (int64_t i = 0; i < n_; ++i) d[i] = round_to_bf16(s[i]);
       dst_ = d;
     }
@@ -186,9 +188,10 @@ void guarded(const char* what, const Conv2dShape& s, F&& f) {
 
 }  // namespace
 
-void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
-                    const WeightSource& w_source) {
-  const bool bf16 = bf16_convolutions();
+namespace {
+
+void forward_pass(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                  const WeightSource& w_source, bool bf16) {
   guarded(bf16 ? "forward, bf16" : "forward", s, [&] {
     const Geometry g(s);
     const Forward& f = forward_primitive(s, b != nullptr, bf16);
@@ -204,6 +207,22 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     deliver(dst, g.dst, y);
   });
 }
+
+// The weights as BF16 [O,C,KH,KW] for the im2col + BF16 matmul kernel: one copy kept in a
+// ConvWeightsReuseScope for the forward passes and the backward-data pass of a step.
+const uint16_t* bf16_plain_weights(const Conv2dShape& s, const float* w, const WeightSource& w_source) {
+  const Geometry g(s);
+  const memory::desc bf16_plain(g.weights, memory::data_type::bf16, Tag::abcd);
+  return static_cast<const uint16_t*>(reordered_weights(bf16_plain, plain_desc(g.weights), w, w_source).get_data_handle());
+}
+
+void forward_by_gemm(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                     const WeightSource& w_source) {
+  guarded("forward, bf16 im2col", s,
+          [&] { conv2d_gemm::forward(s, x, bf16_plain_weights(s, w, w_source), b, y); });
+}
+
+}  // namespace
 
 namespace {
 
@@ -246,81 +265,134 @@ bool by_im2col(const Conv2dShape& s, bool bias, bool bf16) {
   return yes;
 }
 
-// BF16 mixed precision, backward passes. oneDNN 2.6.3's AMX backward kernels lose to its f32
-// AVX-512 ones on small maps (the ResNet-18 step at 64 px: weights 27.8 against 16.6 ms, data
-// 15.4 against 10.1); other shapes and CPUs can tip the other way. So each geometry's
-// backward-data and backward-weights pass runs whichever is faster here, timed on first use as
-// cuDNN's algorithm search does: the BF16 primitive, or the f32 primitive on operands rounded to BF16. Both
-// multiply the same BF16 values (each product exact in f32) and sum in f32: the results differ
-// only in the order of the sums.
-Bf16Backward g_bf16_backward = Bf16Backward::Timed;
+// BF16 mixed precision. oneDNN 2.6.3's BF16 kernels are not always its fastest way to multiply
+// BF16 operands: on small maps its AMX backward kernels lose to its f32 AVX-512 ones (the
+// ResNet-18 step at 64 px: weights 27.8 against 16.6 ms, data 15.4 against 10.1), and its AMX
+// kernels for dilated convolutions run at a tenth of its BF16 matmul (conv2d_gemm.h); other
+// shapes and CPUs can tip the other way. So each geometry's pass runs whichever kernel is fastest
+// here, timed on first use as cuDNN's algorithm search does:
+//   Primitive     oneDNN's BF16 convolution primitive;
+//   F32OnRounded  its f32 primitive on operands rounded to BF16 (the rounding counted in its
+//                 time; backward passes only);
+//   Im2colGemm    im2col + oneDNN's BF16 matmul (conv2d_gemm.h).
+// All three multiply the same BF16 values (each product exact in f32) and sum in f32: the
+// results differ only in the order of the sums.
+Bf16Kernel g_bf16_kernel = Bf16Kernel::Timed;
+thread_local uint64_t g_kernel_runs[4] = {};
 
-enum class Pass { Data = 1, Weights = 2 };
-// true: the f32 primitive on rounded operands.
-// `forget_rounding` makes the next f32 run round its operands again, so its time includes that.
-bool f32_on_rounded(const Conv2dShape& s, bool bias, Pass pass, const std::function<void(bool)>& run,
-                    const std::function<void()>& forget_rounding) {
-  if (g_bf16_backward != Bf16Backward::Timed) return g_bf16_backward == Bf16Backward::F32OnRounded;
-  thread_local std::unordered_map<Key, bool, KeyHash> chosen;
+enum class Pass { Forward = 1, Data = 2, Weights = 3 };
+
+// The kernel for this geometry and pass among `candidates` (the pass's own, best first when
+// forced): the forced one where the pass has it, else the first; timed once per geometry when
+// Timed. `run(k)` runs the pass with kernel k; `forget_rounding` makes the next run round its
+// operands again, so an F32OnRounded time includes the rounding.
+Bf16Kernel chosen_kernel(const Conv2dShape& s, bool bias, Pass pass, const std::vector<Bf16Kernel>& candidates,
+                         const std::function<void(Bf16Kernel)>& run, const std::function<void()>& forget_rounding) {
+  if (g_bf16_kernel != Bf16Kernel::Timed) {
+    const bool has = std::find(candidates.begin(), candidates.end(), g_bf16_kernel) != candidates.end();
+    return has ? g_bf16_kernel : candidates.front();
+  }
+  thread_local std::unordered_map<Key, Bf16Kernel, KeyHash> chosen;
   Key k = training_key(s, bias, true);
   k.v[15] = static_cast<int64_t>(pass);
   auto it = chosen.find(k);
   if (it != chosen.end()) return it->second;
-  auto best_of_two = [&](bool f32) {
-    run(f32);  // creates the primitives, touches the buffers
-    double best = 1e300;
-    for (int i = 0; i < 2; ++i) {
+  Bf16Kernel best_kernel = candidates.front();
+  double best = 1e300;
+  for (const Bf16Kernel kernel : candidates) {
+    run(kernel);  // creates the primitives, touches the buffers
+    for (int i = 0; i < 3; ++i) {  // the best of three: a busy machine's speed moves between calls
       forget_rounding();
       const auto t0 = std::chrono::steady_clock::now();
-      run(f32);
-      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      run(kernel);
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (t < best) best = t, best_kernel = kernel;
     }
-    return best;
-  };
-  const double t_bf16 = best_of_two(false), t_f32 = best_of_two(true);
-  return chosen[k] = t_f32 < t_bf16;
+  }
+  return chosen[k] = best_kernel;
+}
+
+// Runs the pass with the kernel chosen_kernel() gives, counting it.
+void run_chosen(const Conv2dShape& s, bool bias, Pass pass, const std::vector<Bf16Kernel>& candidates,
+                const std::function<void(Bf16Kernel)>& run, const std::function<void()>& forget_rounding) {
+  const Bf16Kernel k = chosen_kernel(s, bias, pass, candidates, run, forget_rounding);
+  run(k);
+  ++g_kernel_runs[static_cast<int>(k)];
+}
+
+// db [O] = the sum of dy over N, OH, OW.
+void bias_gradient(const Conv2dShape& s, const float* dy, float* db) {
+  const int64_t OHW = s.OH * s.OW;
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < s.O; ++o) {
+    float acc = 0;
+    for (int64_t n = 0; n < s.N; ++n) {
+      const float* p = dy + (n * s.O + o) * OHW;
+      for (int64_t i = 0; i < OHW; ++i) acc += p[i];
+    }
+    db[o] = acc;
+  }
 }
 
 }  // namespace
 
-void set_bf16_backward(Bf16Backward b) { g_bf16_backward = b; }
+void set_bf16_kernel(Bf16Kernel k) { g_bf16_kernel = k; }
+uint64_t bf16_kernel_runs(Bf16Kernel k) { return g_kernel_runs[static_cast<int>(k)]; }
+
+void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                    const WeightSource& w_source) {
+  if (!bf16_convolutions()) return forward_pass(s, x, w, b, y, w_source, false);
+  auto run = [&](Bf16Kernel k) {
+    k == Bf16Kernel::Im2colGemm ? forward_by_gemm(s, x, w, b, y, w_source) : forward_pass(s, x, w, b, y, w_source, true);
+  };
+  run_chosen(s, b != nullptr, Pass::Forward, {Bf16Kernel::Primitive, Bf16Kernel::Im2colGemm}, run, [] {});
+}
 
 void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                     float* db) {
-  if (db && !dw) {  // the bias gradient alone: a sum over N, OH, OW, no primitive needed
-    const int64_t OHW = s.OH * s.OW;
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < s.O; ++o) {
-      float acc = 0;
-      for (int64_t n = 0; n < s.N; ++n) {
-        const float* p = dy + (n * s.O + o) * OHW;
-        for (int64_t i = 0; i < OHW; ++i) acc += p[i];
-      }
-      db[o] = acc;
-    }
-  }
+                     float* db, const WeightSource& w_source) {
   const bool bf16 = bf16_convolutions();
   if (!bf16) {
+    if (db && !dw) bias_gradient(s, dy, db);  // alone: no primitive needed
     if (dx) backward_data_pass(s, w, dy, dx, false);
     if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
     else if (dw) backward_weights_pass(s, x, dy, dw, db, false);
     return;
   }
+  using K = Bf16Kernel;
   Rounded x_r(x, s.N * s.C * s.H * s.W, Slot::RoundedX), w_r(w, s.O * s.C * s.KH * s.KW, Slot::RoundedW),
       dy_r(dy, s.N * s.O * s.OH * s.OW, Slot::RoundedDy);
+  if (db && !dw) bias_gradient(s, dy_r.get(), db);  // of the rounded dy, as with the weights
   if (dx) {
-    auto run = [&](bool f32) { f32 ? backward_data_pass(s, w_r.get(), dy_r.get(), dx, false)
-                                   : backward_data_pass(s, w, dy, dx, true); };
-    run(f32_on_rounded(s, false, Pass::Data, run, [&] { w_r.forget(), dy_r.forget(); }));
+    auto run = [&](K k) {
+      if (k == K::Im2colGemm) {
+        guarded("backward data, bf16 im2col", s, [&] {
+          conv2d_gemm::backward_data(s, bf16_plain_weights(s, w, w_source), dy, dx);
+        });
+      }
+      else if (k == K::F32OnRounded) backward_data_pass(s, w_r.get(), dy_r.get(), dx, false);
+      else backward_data_pass(s, w, dy, dx, true);
+    };
+    run_chosen(s, false, Pass::Data, {K::Primitive, K::F32OnRounded, K::Im2colGemm}, run,
+               [&] { w_r.forget(), dy_r.forget(); });
   }
-  if (dw && by_im2col(s, db != nullptr, true)) {
-    // No direct kernel (see BackwardWeights): the im2col path, on rounded operands.
-    conv2d_cpu::backward<float>(s, x_r.get(), nullptr, dy_r.get(), nullptr, dw, db);
-  } else if (dw) {
-    auto run = [&](bool f32) { f32 ? backward_weights_pass(s, x_r.get(), dy_r.get(), dw, db, false)
-                                   : backward_weights_pass(s, x, dy, dw, db, true); };
-    run(f32_on_rounded(s, db != nullptr, Pass::Weights, run, [&] { x_r.forget(), dy_r.forget(); }));
-  }
+  if (!dw) return;
+  // Without a direct oneDNN kernel (see BackwardWeights), the f32 one is the im2col path.
+  const bool no_direct = by_im2col(s, db != nullptr, true);
+  auto run = [&](K k) {
+    if (k == K::Im2colGemm) {
+      guarded("backward weights, bf16 im2col", s, [&] { conv2d_gemm::backward_weights(s, x, dy, dw); });
+      if (db) bias_gradient(s, dy_r.get(), db);  // of the rounded dy, as the BF16 primitive's
+    } else if (no_direct) {
+      conv2d_cpu::backward<float>(s, x_r.get(), nullptr, dy_r.get(), nullptr, dw, db);
+    } else if (k == K::F32OnRounded) {
+      backward_weights_pass(s, x_r.get(), dy_r.get(), dw, db, false);
+    } else {
+      backward_weights_pass(s, x, dy, dw, db, true);
+    }
+  };
+  const std::vector<K> candidates =
+      no_direct ? std::vector<K>{K::F32OnRounded, K::Im2colGemm} : std::vector<K>{K::Primitive, K::F32OnRounded, K::Im2colGemm};
+  run_chosen(s, db != nullptr, Pass::Weights, candidates, run, [&] { x_r.forget(), dy_r.forget(); });
 }
 
 bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias) {

@@ -1,6 +1,8 @@
 // src/ops/onednn/conv2d.h — the f32 CPU convolution on oneDNN: the twin of src/ops/conv2d_cpu.h,
 // with the same shapes and contract (every buffer contiguous NCHW / OIHW, groups = 1).
 #pragma once
+#include <cstdint>
+
 #include "kernels/conv2d.h"
 #include "src/ops/onednn/weight_cache.h"
 
@@ -12,15 +14,20 @@ void conv2d_forward(const kernels::Conv2dShape& s, const float* x, const float* 
                     const WeightSource& w_source = {});
 
 // Writes the gradients whose pointers are non-null (each overwritten): dx, dw, db from dy.
-// x is needed only for dw, w only for dx.
+// x is needed only for dw, w only for dx; `w_source` as for the forward pass.
 void conv2d_backward(const kernels::Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx,
-                     float* dw, float* db);
+                     float* dw, float* db, const WeightSource& w_source = {});
 
-// Which kernels the backward passes run under BF16 mixed precision: per geometry and pass, the
-// faster (timed on first use) of oneDNN's BF16 primitive and its f32 primitive on operands
-// rounded to BF16 (the same products, summed in another order); or one of them always (tests).
-enum class Bf16Backward { Timed, Bf16, F32OnRounded };
-void set_bf16_backward(Bf16Backward b);
+// Which kernel each pass of a convolution runs under BF16 mixed precision (conv2d.cpp):
+// Timed, per geometry and pass the fastest here, timed on first use, of oneDNN's BF16 primitive,
+// its f32 primitive on operands rounded to BF16 (backward passes) and im2col + BF16 matmul
+// (conv2d_gemm.h), which differ only in the order of their f32 sums; or one of them always
+// (tests, --deterministic), where the pass has it (else the primitive, or for a weight gradient
+// without a direct oneDNN kernel, the f32 im2col path on rounded operands).
+enum class Bf16Kernel { Timed, Primitive, F32OnRounded, Im2colGemm };
+void set_bf16_kernel(Bf16Kernel k);
+// How many passes ran kernel k on this thread so far (tests: the forced kernel is the one that ran).
+uint64_t bf16_kernel_runs(Bf16Kernel k);
 
 // Whether the weight gradient of this geometry (with a bias gradient when `bias`, in the current
 // precision) takes the im2col path because oneDNN has no direct kernel for it (conv2d.cpp).
