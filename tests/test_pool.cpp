@@ -269,7 +269,8 @@ TEST(MaxPool, CpuRowsPickWhatThePerElementScanPicks) {
     std::vector<float> want_y(y.numel()), want_dx(x.numel());
     std::vector<int64_t> argmax(want_y.size());
     for (int64_t i = 0; i < y.numel(); ++i) max_pool2d_output(xd.data<float>(), want_y.data(), argmax.data(), g, i);
-    for (int64_t i = 0; i < x.numel(); ++i) max_pool2d_input_grad(gy.data<float>(), argmax.data(), want_dx.data(), g, i);
+    for (int64_t i = 0; i < x.numel(); ++i)
+      max_pool2d_input_grad(gy.data<float>(), argmax.data(), want_dx.data(), g, i);
     const std::vector<float> got_y = y.detach().to_float_vector(), got_dx = x.grad().to_float_vector();
     int nans = 0;
     for (size_t i = 0; i < want_y.size(); ++i) {

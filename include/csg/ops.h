@@ -73,8 +73,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 // While one is alive (on this thread), conv2d may keep the copy of each weight it converted for
 // its backend (oneDNN's blocked layout, in BF16 under --precision bf16) and use it again for the
-// same weights: a training step runs the query encoder twice (on both views, for A-pool) before
-// anything writes a weight. A copy is used only while the weight's storage keeps the version it
+// same weights, in forward and backward passes: a training step runs the query encoder twice (on
+// both views, for A-pool) and its backward pass before anything writes a weight. A copy is used only while the weight's storage keeps the version it
 // was made from (every in-place write through the engine bumps it). A trainable weight's copy
 // lasts one scope; a frozen weight's (one that requires no gradient, as CSG's ImageNet encoder)
 // is kept from scope to scope, so write frozen weights through the engine (copy_), not through

@@ -213,7 +213,8 @@ void forward_pass(const Conv2dShape& s, const float* x, const float* w, const fl
 const uint16_t* bf16_plain_weights(const Conv2dShape& s, const float* w, const WeightSource& w_source) {
   const Geometry g(s);
   const memory::desc bf16_plain(g.weights, memory::data_type::bf16, Tag::abcd);
-  return static_cast<const uint16_t*>(reordered_weights(bf16_plain, plain_desc(g.weights), w, w_source).get_data_handle());
+  const memory copy = reordered_weights(bf16_plain, plain_desc(g.weights), w, w_source);
+  return static_cast<const uint16_t*>(copy.get_data_handle());
 }
 
 void forward_by_gemm(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
@@ -221,10 +222,6 @@ void forward_by_gemm(const Conv2dShape& s, const float* x, const float* w, const
   guarded("forward, bf16 im2col", s,
           [&] { conv2d_gemm::forward(s, x, bf16_plain_weights(s, w, w_source), b, y); });
 }
-
-}  // namespace
-
-namespace {
 
 // One backward pass on primitives of the given precision (bf16: BF16 operands, f32 results).
 void backward_data_pass(const Conv2dShape& s, const float* w, const float* dy, float* dx, bool bf16) {
@@ -268,8 +265,8 @@ bool by_im2col(const Conv2dShape& s, bool bias, bool bf16) {
 // BF16 mixed precision. oneDNN 2.6.3's BF16 kernels are not always its fastest way to multiply
 // BF16 operands: on small maps its AMX backward kernels lose to its f32 AVX-512 ones (the
 // ResNet-18 step at 64 px: weights 27.8 against 16.6 ms, data 15.4 against 10.1), and its AMX
-// kernels for dilated convolutions run at a tenth of its BF16 matmul (conv2d_gemm.h); other
-// shapes and CPUs can tip the other way. So each geometry's pass runs whichever kernel is fastest
+// kernels for dilated convolutions on small maps run at about its f32 rate (conv2d_gemm.h);
+// other shapes and CPUs can tip the other way. So each geometry's pass runs whichever kernel is fastest
 // here, timed on first use as cuDNN's algorithm search does:
 //   Primitive     oneDNN's BF16 convolution primitive;
 //   F32OnRounded  its f32 primitive on operands rounded to BF16 (the rounding counted in its
@@ -343,7 +340,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
                     const WeightSource& w_source) {
   if (!bf16_convolutions()) return forward_pass(s, x, w, b, y, w_source, false);
   auto run = [&](Bf16Kernel k) {
-    k == Bf16Kernel::Im2colGemm ? forward_by_gemm(s, x, w, b, y, w_source) : forward_pass(s, x, w, b, y, w_source, true);
+    if (k == Bf16Kernel::Im2colGemm) forward_by_gemm(s, x, w, b, y, w_source);
+    else forward_pass(s, x, w, b, y, w_source, true);
   };
   run_chosen(s, b != nullptr, Pass::Forward, {Bf16Kernel::Primitive, Bf16Kernel::Im2colGemm}, run, [] {});
 }
@@ -365,12 +363,13 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
   if (dx) {
     auto run = [&](K k) {
       if (k == K::Im2colGemm) {
-        guarded("backward data, bf16 im2col", s, [&] {
-          conv2d_gemm::backward_data(s, bf16_plain_weights(s, w, w_source), dy, dx);
-        });
+        guarded("backward data, bf16 im2col", s,
+                [&] { conv2d_gemm::backward_data(s, bf16_plain_weights(s, w, w_source), dy, dx); });
+      } else if (k == K::F32OnRounded) {
+        backward_data_pass(s, w_r.get(), dy_r.get(), dx, false);
+      } else {
+        backward_data_pass(s, w, dy, dx, true);
       }
-      else if (k == K::F32OnRounded) backward_data_pass(s, w_r.get(), dy_r.get(), dx, false);
-      else backward_data_pass(s, w, dy, dx, true);
     };
     run_chosen(s, false, Pass::Data, {K::Primitive, K::F32OnRounded, K::Im2colGemm}, run,
                [&] { w_r.forget(), dy_r.forget(); });
@@ -390,8 +389,8 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
       backward_weights_pass(s, x, dy, dw, db, true);
     }
   };
-  const std::vector<K> candidates =
-      no_direct ? std::vector<K>{K::F32OnRounded, K::Im2colGemm} : std::vector<K>{K::Primitive, K::F32OnRounded, K::Im2colGemm};
+  const std::vector<K> candidates = no_direct ? std::vector<K>{K::F32OnRounded, K::Im2colGemm}
+                                              : std::vector<K>{K::Primitive, K::F32OnRounded, K::Im2colGemm};
   run_chosen(s, db != nullptr, Pass::Weights, candidates, run, [&] { x_r.forget(), dy_r.forget(); });
 }
 
