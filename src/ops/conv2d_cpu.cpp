@@ -37,7 +37,9 @@ T* scratch(int slot, int64_t n) {
 }
 
 using conv_columns::col2im;
+using conv_columns::gather_images;
 using conv_columns::im2col;
+using conv_columns::scatter_images;
 using conv_columns::images_per_group;
 
 }  // namespace
@@ -62,16 +64,7 @@ void forward(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y) {
       continue;
     }
     blas::gemm(false, false, s.O, cols, rows, T(1), w, rows, col, cols, T(0), out, cols);
-    // [O, g, OH*OW] -> [g, O, OH*OW], adding the bias on the way.
-    const T* src = out;
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t img = 0; img < g; ++img)
-      for (int64_t o = 0; o < s.O; ++o) {
-        const T* from = src + o * cols + img * OHW;
-        T* to = y0 + img * y_image + o * OHW;
-        const T bias = b ? b[o] : T(0);
-        for (int64_t p = 0; p < OHW; ++p) to[p] = from[p] + bias;
-      }
+    scatter_images(s, out, g, b, y0);  // [O, g, OH*OW] -> [g, O, OH*OW], adding the bias
   }
 }
 
@@ -128,21 +121,25 @@ void forward_fused(const Conv2dShape& s, const T* x, const T* w, const T* b, T* 
 }
 
 template <class T>
+void bias_gradient(const Conv2dShape& s, const T* dy, T* db) {
+  const int64_t OHW = s.OH * s.OW;
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < s.O; ++o) {
+    T acc = 0;
+    for (int64_t n = 0; n < s.N; ++n) {
+      const T* p = dy + (n * s.O + o) * OHW;
+      for (int64_t i = 0; i < OHW; ++i) acc += p[i];
+    }
+    db[o] = acc;
+  }
+}
+
+template <class T>
 void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, T* dw, T* db) {
   const int64_t rows = s.C * s.KH * s.KW, OHW = s.OH * s.OW;
   const int64_t x_image = s.C * s.H * s.W, y_image = s.O * OHW;
 
-  if (db) {
-#pragma omp parallel for schedule(static)
-    for (int64_t o = 0; o < s.O; ++o) {
-      T acc = 0;
-      for (int64_t n = 0; n < s.N; ++n) {
-        const T* p = dy + n * y_image + o * OHW;
-        for (int64_t i = 0; i < OHW; ++i) acc += p[i];
-      }
-      db[o] = acc;
-    }
-  }
+  if (db) bias_gradient(s, dy, db);
   if (!dx && !dw) return;
   if (dw && s.N == 0) std::fill(dw, dw + s.O * rows, T(0));
 
@@ -155,12 +152,8 @@ void backward(const Conv2dShape& s, const T* x, const T* w, const T* dy, T* dx, 
     // dy of the group as one matrix [O, g*OH*OW] (for a single image that is dy itself).
     const T* dyg = dy0;
     if (g > 1) {
-      T* dst = dy_group;
-#pragma omp parallel for collapse(2) schedule(static)
-      for (int64_t img = 0; img < g; ++img)
-        for (int64_t o = 0; o < s.O; ++o)
-          std::memcpy(dst + o * cols + img * OHW, dy0 + img * y_image + o * OHW, OHW * sizeof(T));
-      dyg = dst;
+      gather_images(s, dy0, g, dy_group);
+      dyg = dy_group;
     }
     if (dw) {
       im2col(s, x + n0 * x_image, g, col);
@@ -179,6 +172,8 @@ template void forward_fused<float>(const Conv2dShape&, const float*, const float
                                    const Epilogue<float>&);
 template void forward_fused<double>(const Conv2dShape&, const double*, const double*, const double*, double*,
                                     const Epilogue<double>&);
+template void bias_gradient<float>(const Conv2dShape&, const float*, float*);
+template void bias_gradient<double>(const Conv2dShape&, const double*, double*);
 template void backward<float>(const Conv2dShape&, const float*, const float*, const float*, float*, float*, float*);
 template void backward<double>(const Conv2dShape&, const double*, const double*, const double*, double*, double*,
                                double*);

@@ -25,6 +25,10 @@ struct Epilogue {
 template <class T>
 void forward_fused(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y, const Epilogue<T>& e);
 
+// db [O] = the sum of dy [N,O,OH,OW] over N, OH and OW (overwritten).
+template <class T>
+void bias_gradient(const Conv2dShape& s, const T* dy, T* db);
+
 // Writes the gradients whose pointers are non-null (each overwritten, not accumulated):
 // dx [N,C,H,W], dw [O,C,KH,KW], db [O], from dy [N,O,OH,OW]. x is needed only for dw, w only for dx.
 template <class T>

@@ -99,6 +99,42 @@ void im2col(const Conv2dShape& s, const T* x, int64_t g, Out* col, Cast cast = {
   }
 }
 
+// One GEMM serves a group of g images as one matrix [O, g*OH*OW]; these move between that matrix
+// and the images' NCHW layout [g, O, OH*OW].
+// y[img, o, :] = out[o, img*OH*OW + :] (+ b[o] when b), for the g images at y. `out` may be y itself
+// when g == 1 (one image's matrix is its layout): then only the bias is added.
+template <class T>
+void scatter_images(const Conv2dShape& s, const T* out, int64_t g, const T* b, T* y) {
+  const int64_t OHW = s.OH * s.OW, cols = g * OHW;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t img = 0; img < g; ++img)
+    for (int64_t o = 0; o < s.O; ++o) {
+      const T* from = out + o * cols + img * OHW;
+      T* to = y + (img * s.O + o) * OHW;
+      const T bias = b ? b[o] : T(0);
+      if (from != to || b)
+        for (int64_t p = 0; p < OHW; ++p) to[p] = from[p] + bias;
+    }
+}
+
+// d[o, img*OH*OW + :] = cast(dy[img, o, :]) for the g images at dy: their gradients as one matrix.
+template <class T, class Out = T, class Cast = SameValue>
+void gather_images(const Conv2dShape& s, const T* dy, int64_t g, Out* d, Cast cast = {}) {
+  const int64_t OHW = s.OH * s.OW, cols = g * OHW;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t img = 0; img < g; ++img)
+    for (int64_t o = 0; o < s.O; ++o) {
+      const T* from = dy + (img * s.O + o) * OHW;
+      Out* to = d + o * cols + img * OHW;
+      if constexpr (std::is_same_v<Cast, SameValue> && std::is_same_v<T, Out>) {
+        std::memcpy(to, from, OHW * sizeof(T));
+      } else {
+#pragma omp simd
+        for (int64_t p = 0; p < OHW; ++p) to[p] = cast(from[p]);
+      }
+    }
+}
+
 // The adjoint of im2col: dx[img, c, ...] = sum of the col entries that read it, for the g
 // images starting at dx (overwritten). Each (image, channel) plane is one task, so no two
 // threads write the same element.

@@ -317,20 +317,6 @@ void run_chosen(const Conv2dShape& s, bool bias, Pass pass, const std::vector<Bf
   ++g_kernel_runs[static_cast<int>(k)];
 }
 
-// db [O] = the sum of dy over N, OH, OW.
-void bias_gradient(const Conv2dShape& s, const float* dy, float* db) {
-  const int64_t OHW = s.OH * s.OW;
-#pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < s.O; ++o) {
-    float acc = 0;
-    for (int64_t n = 0; n < s.N; ++n) {
-      const float* p = dy + (n * s.O + o) * OHW;
-      for (int64_t i = 0; i < OHW; ++i) acc += p[i];
-    }
-    db[o] = acc;
-  }
-}
-
 }  // namespace
 
 void set_bf16_kernel(Bf16Kernel k) { g_bf16_kernel = k; }
@@ -350,7 +336,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
                      float* db, const WeightSource& w_source) {
   const bool bf16 = bf16_convolutions();
   if (!bf16) {
-    if (db && !dw) bias_gradient(s, dy, db);  // alone: no primitive needed
+    if (db && !dw) conv2d_cpu::bias_gradient(s, dy, db);  // alone: no primitive needed
     if (dx) backward_data_pass(s, w, dy, dx, false);
     if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
     else if (dw) backward_weights_pass(s, x, dy, dw, db, false);
@@ -359,7 +345,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
   using K = Bf16Kernel;
   Rounded x_r(x, s.N * s.C * s.H * s.W, Slot::RoundedX), w_r(w, s.O * s.C * s.KH * s.KW, Slot::RoundedW),
       dy_r(dy, s.N * s.O * s.OH * s.OW, Slot::RoundedDy);
-  if (db && !dw) bias_gradient(s, dy_r.get(), db);  // of the rounded dy, as with the weights
+  if (db && !dw) conv2d_cpu::bias_gradient(s, dy_r.get(), db);  // of the rounded dy, as with the weights
   if (dx) {
     auto run = [&](K k) {
       if (k == K::Im2colGemm) {
@@ -380,7 +366,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
   auto run = [&](K k) {
     if (k == K::Im2colGemm) {
       guarded("backward weights, bf16 im2col", s, [&] { conv2d_gemm::backward_weights(s, x, dy, dw); });
-      if (db) bias_gradient(s, dy_r.get(), db);  // of the rounded dy, as the BF16 primitive's
+      if (db) conv2d_cpu::bias_gradient(s, dy_r.get(), db);  // of the rounded dy, as the BF16 primitive's
     } else if (no_direct) {
       conv2d_cpu::backward<float>(s, x_r.get(), nullptr, dy_r.get(), nullptr, dw, db);
     } else if (k == K::F32OnRounded) {

@@ -21,7 +21,9 @@ namespace {
 
 using kernels::Conv2dShape;
 using conv_columns::col2im;
+using conv_columns::gather_images;
 using conv_columns::im2col;
+using conv_columns::scatter_images;
 
 // Kept between calls, per thread, grow-only; separate from the staging buffers of context.h,
 // which the other BF16 kernels of the same convolution may hold operands in.
@@ -36,28 +38,22 @@ T* scratch(Buffer b, int64_t n) {
 // Images per group: the f32 matrix [max(C*KH*KW, O), g*OH*OW] within conv2d_cpu's budget.
 int64_t group_size(const Conv2dShape& s) { return conv_columns::images_per_group(s, sizeof(float)); }
 
-// The column matrix of the g images at x, rounded to BF16 on the way.
+// An f32 element as the bits of its BF16 rounding, for im2col and gather_images to apply.
 struct ToBf16 {
   uint16_t operator()(float v) const { return bf16_bits_from_f32(v); }
 };
+
+// The column matrix of the g images at x, rounded to BF16 on the way.
 uint16_t* columns(const Conv2dShape& s, const float* x, int64_t g) {
   uint16_t* col = scratch<uint16_t>(Columns, s.C * s.KH * s.KW * g * s.OH * s.OW);
   im2col(s, x, g, col, ToBf16{});
   return col;
 }
 
-// dy of the g images at dy0 as one rounded matrix [O, g*OH*OW].
+// dy of the g images at dy0 as one matrix [O, g*OH*OW], rounded to BF16.
 uint16_t* gathered_dy(const Conv2dShape& s, const float* dy0, int64_t g) {
-  const int64_t OHW = s.OH * s.OW, cols = g * OHW;
-  uint16_t* d = scratch<uint16_t>(Gradient, s.O * cols);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t img = 0; img < g; ++img)
-    for (int64_t o = 0; o < s.O; ++o) {
-      const float* from = dy0 + (img * s.O + o) * OHW;
-      uint16_t* to = d + o * cols + img * OHW;
-#pragma omp simd
-      for (int64_t p = 0; p < OHW; ++p) to[p] = bf16_bits_from_f32(from[p]);
-    }
+  uint16_t* d = scratch<uint16_t>(Gradient, s.O * g * s.OH * s.OW);
+  gather_images(s, dy0, g, d, ToBf16{});
   return d;
 }
 
@@ -74,16 +70,7 @@ void forward(const Conv2dShape& s, const float* x, const uint16_t* w, const floa
     // One image's [O, OH*OW] is its NCHW layout: the GEMM writes y itself.
     float* out = g == 1 ? y0 : scratch<float>(Result, s.O * cols);
     gemm_bf16(false, false, s.O, cols, rows, w, rows, col, cols, false, out, cols);
-    // [O, g, OH*OW] -> [g, O, OH*OW], adding the bias on the way.
-#pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t img = 0; img < g; ++img)
-      for (int64_t o = 0; o < s.O; ++o) {
-        const float* from = out + o * cols + img * OHW;
-        float* to = y0 + img * y_image + o * OHW;
-        const float bias = b ? b[o] : 0.0f;
-        if (from != to || b)
-          for (int64_t p = 0; p < OHW; ++p) to[p] = from[p] + bias;
-      }
+    scatter_images(s, out, g, b, y0);  // [O, g, OH*OW] -> [g, O, OH*OW], adding the bias
   }
 }
 
