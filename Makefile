@@ -216,10 +216,10 @@ $(REG_FIXTURES)/VERSION: tools/reference/make_regularizer_fixtures.py tools/refe
 	  echo "generating regularizer fixtures in $(REG_FIXTURES)"; /usr/bin/python3 $< $(REG_FIXTURES); \
 	else echo "regularizer fixtures not generated: python3-torch is missing (bash tools/install-deps.sh --torch)"; fi
 
-# README's "Command line reference" from the declarations (tests/test_cli.cpp checks they agree).
-.PHONY: readme-flags
-readme-flags: csg
-	/usr/bin/python3 tools/readme_flags.py ./csg
+# docs/cli.md, the command line reference, from the declarations (tests/test_cli.cpp checks they agree).
+.PHONY: cli-doc
+cli-doc: csg
+	/usr/bin/python3 tools/cli_doc.py ./csg
 
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
 # CSG_BINARY: the program the multi-process tests start under mpirun.
