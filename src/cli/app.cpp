@@ -72,7 +72,7 @@ std::unique_ptr<CLI::App> make_app(Invocation& inv) {
   add_export_command(*app, inv);
   add_gradcam_command(*app, inv);
   add_segment_command(*app, inv);
-  // Hidden (empty group): prints the README's flag tables from these declarations.
+  // Hidden (empty group): prints docs/cli.md's flag tables from these declarations.
   CLI::App* md = app->add_subcommand("flags-markdown", "the flag tables of every command, as Markdown")->group("");
   CLI::App* root = app.get();
   md->callback([&inv, root] {

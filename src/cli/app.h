@@ -1,7 +1,7 @@
 // src/cli/app.h — the `csg` command line. Every command and flag is declared once, with CLI11
 // (Debian's libcli11-dev, header-only: a maintained parser with subcommands, validators, and
 // help generated from the declarations, so a flag cannot exist undocumented). The help text,
-// the README's flag tables (`csg flags-markdown`, checked by tests/test_cli.cpp) and the parser
+// docs/cli.md's flag tables (`csg flags-markdown`, checked by tests/test_cli.cpp) and the parser
 // all come from the same declarations.
 #pragma once
 #include <functional>
@@ -27,7 +27,7 @@ std::unique_ptr<CLI::App> make_app(Invocation& inv);
 // command-line error (printed with the usage of the command), 130 when a run was interrupted.
 int run_cli(int argc, char** argv);
 
-// The flag tables of every command as Markdown (the README's "Command line" section).
+// The flag tables of every command as Markdown (docs/cli.md).
 std::string flags_markdown(CLI::App& app);
 
 // ---- the commands, one file each ----
