@@ -124,7 +124,7 @@ BENCH_SRC := $(wildcard tools/bench/*.cpp)
 
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
-# The command line's declarations without main(): the tests check --help and the README against them.
+# The command line's declarations without main(): the tests check --help and docs/cli.md against them.
 CLI_DECL_OBJ := $(filter-out $(BUILD)/src/cli/main.o,$(CLI_OBJ))
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 BENCH_BIN := $(BENCH_SRC:tools/bench/%.cpp=$(BUILD)/bench/%)
@@ -345,7 +345,7 @@ fuzz-replay: fuzz-build
 
 # ---------------------------------------------------------------------------------------------
 # The CSG training-step benchmark (tools/bench/csg_step_bench.cpp vs tools/reference/csg_step_torch.py,
-# driven by tools/bench/step_bench.py; see README "GPU benchmark").
+# driven by tools/bench/step_bench.py; see docs/gpu.md#the-gpu-benchmark).
 #
 #   make bench-gpu                 # on a CUDA machine: ours vs PyTorch eager vs torch.compile
 #   make bench-step-cpu            # the same comparison on the CPU at a small size

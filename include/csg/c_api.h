@@ -13,7 +13,7 @@
  *     printf("%s\n", csg_model_class_name(m, id));
  *   csg_model_free(m);
  *
- * Model files (see csg/infer.h): a file written by `csg export` / csg_export_checkpoint, a
+ * Model files (see csg/infer.h): a file written by `csg export` / csg_export, a
  * checkpoint written by `csg train`, or a state dict (torchvision `.pth` or `.safetensors`) of
  * a ResNet-18/34/50/101 or of csg's DeepLab. Images: file paths (PNG, JPEG, BMP, ...) or RGB8
  * buffers. Classification models resize the shorter side and centre-crop as the model file

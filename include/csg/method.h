@@ -1,5 +1,5 @@
 // csg/method.h — the pieces of Contrastive Syn-to-Real Generalization (paper section 3,
-// csg-reference.md sections 1.7-1.10), each a small function over the engine's ops.
+// docs/paper-notes.md#the-training-step), each a small function over the engine's ops.
 #pragma once
 #include <cstdint>
 #include <vector>

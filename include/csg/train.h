@@ -1,6 +1,7 @@
 // csg/train.h — training and evaluating CSG (and the vanilla baseline) on VisDA-17 and
-// GTA5 -> Cityscapes. The defaults are the reference's (csg-reference.md sections 1 and 3);
-// every ablation of the paper is a field here and a flag of `csg train`.
+// GTA5 -> Cityscapes. The defaults are the reference's (docs/paper-notes.md#visda-17-classification
+// and docs/paper-notes.md#gta5-to-cityscapes-segmentation); every ablation of the paper is a field
+// here and a flag of `csg train`.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -86,7 +87,7 @@ struct Config {
   // the end). Model selection on the target split: "best" is not a zero-shot figure.
   int64_t eval_every = 0;
   // VisDA evaluation: class scores = mean of sigmoid(f(x)) and sigmoid(f(flip_w(x))), as the
-  // reference validates (csg-reference.md 1.16); false: arg-max of f(x) alone.
+  // reference validates (docs/paper-notes.md#visda-evaluation); false: arg-max of f(x) alone.
   bool flip_tta = true;
   bool quiet = false;  // no progress line (tests)
   // ---- the run folder (src/train/run_folder.h) ----

@@ -5,7 +5,7 @@
 // than NHWC at batch 1, and the one PyTorch's oneDNN path uses) and NHWC in bf16 (the layout of
 // the AMX / AVX512_BF16 kernels). The network's input is reordered in once and its result out once;
 // before, every convolution reordered NCHW in and out, a fifth of ResNet-101's f32 time at batch 1
-// and two fifths in bf16 (README "Inference").
+// and two fifths in bf16 (docs/benchmarks.md#inference).
 #pragma once
 #include <memory>
 

@@ -1,5 +1,6 @@
-// src/train/flip_tta.h — VisDA's test-time flip as the reference evaluates (csg-reference.md 1.16):
-// the class scores are (sigmoid(f(x)) + sigmoid(f(flip_w(x)))) / 2, then arg-max.
+// src/train/flip_tta.h — VisDA's test-time flip as the reference evaluates
+// (docs/paper-notes.md#visda-evaluation): the class scores are
+// (sigmoid(f(x)) + sigmoid(f(flip_w(x)))) / 2, then arg-max.
 #pragma once
 #include <functional>
 

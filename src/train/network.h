@@ -63,7 +63,7 @@ class CsgNetwork : public nn::Module {
   std::shared_ptr<nn::Linear> imagenet_fc;
   std::unique_ptr<method::SynapticIntelligence> si;
 
-  // Parameter groups of the reference (csg-reference.md 1.12 / 3.5).
+  // Parameter groups of the reference (docs/paper-notes.md#optimiser-and-schedule).
   struct Groups {
     std::vector<Tensor> backbone, task_head, projection;
   };

@@ -39,7 +39,7 @@ std::vector<Setting> settings_of(const Config& c) {
   // else than the run it continues (data, model, method, optimisation, schedule, seed). Paths
   // of data and weights are recorded but not compared: a data set or a weights file may move.
   // --weights is reloaded on resume (f_eo is not stored), so a different file is a user error
-  // this check cannot see; the README says so.
+  // this check cannot see; docs/training.md#what-a-run-writes says so.
   return {
       {"task", task_name(c.task), true},
       {"data", text(c.data), false},

@@ -35,7 +35,7 @@ const char* task_name(Task task) { return task == Task::Visda ? "visda" : "gta5"
 Config default_config(Task task) {
   Config c;
   c.task = task;
-  if (task == Task::Gta5) {  // csg-reference.md section 3.1
+  if (task == Task::Gta5) {  // docs/paper-notes.md#gta5-to-cityscapes-segmentation
     c.arch = "deeplab101";
     c.num_classes = 19;
     c.lambda = 75;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch reference for csg's InfoNCE (data/fixtures/method/info_nce.safetensors).
 
-The CSG reference's per-layer loss (csg-reference.md 1.7): z_q, z_k l2-normalised, negatives
+The CSG reference's per-layer loss (docs/paper-notes.md#the-training-step): z_q, z_k l2-normalised, negatives
 from a [D,K] queue of unit columns, logits = [q.k, q.Queue] / 0.07, cross-entropy against 0.
 Records q (before normalisation), k, the queue, the logits, the loss and d loss / d q_raw.
 Run: /usr/bin/python3 tools/reference/make_method_fixtures.py data/fixtures/method

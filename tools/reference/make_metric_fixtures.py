@@ -2,7 +2,8 @@
 """Reference values for csg's metrics (data/fixtures/metrics/metrics.safetensors).
 
 Each metric is written the way the code behind the paper's numbers computes it, step by step
-(csg-reference.md sections 2, 3.7, 4), in float64 unless the reference itself works in float32:
+(docs/paper-notes.md#visda-evaluation, docs/paper-notes.md#cityscapes-evaluation and
+docs/paper-notes.md#hyperspherical-energy), in float64 unless the reference itself works in float32:
 
 * Hyperspherical energy, MHE `_add_thomson_constraint` (wy1iu/MHE code/architecture.py) in numpy:
   vectors are the columns of a [D,N] matrix, norms sqrt(sum x^2 + 1e-4), cosine matrix,
@@ -52,7 +53,8 @@ def mhe_energy(features_rows, power):
     return np.sum(final) / cnt
 
 
-# ---- VisDA accuracy (the reference's per-batch accuracy + AverageMeter, csg-reference.md 2) ------
+# ---- VisDA accuracy (the reference's per-batch accuracy + AverageMeter) ---------------------------
+# docs/paper-notes.md#visda-evaluation
 def batch_class_accuracy(logits, labels, num_class):
     """Per-class top-1 accuracy of one batch in percent (float32, as the reference) and the
     per-class label counts; a class without labels gets 0 (its 0 * inf NaN is overwritten)."""
@@ -79,7 +81,8 @@ class CountWeightedMean:
         self.avg, self.mean_over_classes = avg, avg.sum() / len(avg)
 
 
-# ---- Cityscapes confusion (the reference's confusion matrix and scores, csg-reference.md 3.7) --
+# ---- Cityscapes confusion (the reference's confusion matrix and scores) --------------------------
+# docs/paper-notes.md#cityscapes-evaluation
 def confusion(n_cl, pred, gt):
     """hist[gt, pred] over the pixels with 0 <= gt < n_cl, the labelled and the correct count."""
     keep = (gt >= 0) & (gt < n_cl)

