@@ -34,7 +34,8 @@ void add_check_data_command(CLI::App& root, Invocation& inv) {
       {data::DatasetKind::Visda, "VisDA-17: the image lists of its splits and their images"},
       {data::DatasetKind::Gta5, "GTA5: every image (or those --train-list names) and its label"},
       {data::DatasetKind::Cityscapes, "Cityscapes: the images of a split and their gtFine labels"}};
-  for (const auto& [kind, description] : kinds) {
+  for (const auto& [each_kind, description] : kinds) {
+    const data::DatasetKind kind = each_kind;  // a structured binding cannot be captured in C++17
     auto f = std::make_shared<CheckFlags>();
     const std::string word = kind == data::DatasetKind::Visda  ? "visda"
                              : kind == data::DatasetKind::Gta5 ? "gta5"
