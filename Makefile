@@ -8,6 +8,7 @@
 #   make CUDA=0 test              # CPU-only build
 #   make JPEG=0                   # stb_image decodes JPEG even where libjpeg-turbo is installed
 #   make CUDNN_HOME=/path/to/cudnn  # cuDNN outside CUDA_HOME (e.g. a pip nvidia-cudnn package)
+#   make CUDA_ARCH=86             # GPU architectures (default: this machine's GPU, else V100..H100; docs/building.md)
 #   make DNNL=0                   # without oneDNN: f32 CPU convolutions and GEMMs on im2col + OpenBLAS
 
 CXX        ?= g++
@@ -17,11 +18,6 @@ CUDA_HOME  ?= /usr/local/cuda
 CUDNN_HOME ?= $(CUDA_HOME)
 NVCC       ?= $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
 CUDA       ?= $(if $(NVCC),1,0)
-# sm_90 = H100/H200, the GPUs this project is measured on; add more with CUDA_ARCH="80 90".
-# SASS is emitted for each listed architecture and PTX for the newest one, which the driver
-# compiles for any later GPU (without it a newer GPU fails with "no kernel image").
-CUDA_ARCH  ?= 90
-CUDA_PTX_ARCH := $(shell printf '%s\n' $(CUDA_ARCH) | sort -n | tail -n 1)
 OPT        ?= -O2
 
 # OpenBLAS built on OpenMP shares our OpenMP thread pool; the pthread build's threads and
@@ -50,6 +46,35 @@ else
   DNNL_FEATURE := oneDNN ✗ (f32 CPU convolutions on im2col + OpenBLAS)
 endif
 
+# The GPU architectures (docs/building.md): CUDA_ARCH="86" (or "80 90") builds for those; without
+# it, for the GPUs this machine has (nvidia-smi, else CUDA's __nvcc_device_query); without a GPU,
+# for CUDA_ARCH_LIST (V100 .. H100) less the ones this nvcc no longer compiles (CUDA 13 dropped
+# sm_70). SASS is emitted for each architecture and PTX for the newest one, which the driver
+# compiles for any later GPU (without it a newer GPU fails with "no kernel image").
+CUDA_ARCH_LIST := 70 75 80 86 89 90
+ifeq ($(CUDA),1)
+  # What this nvcc compiles for (empty where nvcc is too old to list it: then nothing is left out).
+  NVCC_ARCHS := $(shell $(NVCC) --list-gpu-code 2>/dev/null | sed -n 's/^sm_\([0-9]*\)$$/\1/p')
+  nvcc_lacks = $(if $(NVCC_ARCHS),$(filter-out $(NVCC_ARCHS),$(1)))
+  ifeq ($(origin CUDA_ARCH),undefined)
+    CUDA_ARCH_GPUS := $(shell (nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null || \
+                        $(dir $(NVCC))__nvcc_device_query 2>/dev/null) | tr -d ' .' | tr ',' '\n' | grep -E '^[0-9]+$$' | sort -nu)
+    ifneq ($(CUDA_ARCH_GPUS),)
+      CUDA_ARCH := $(CUDA_ARCH_GPUS)
+      CUDA_ARCH_FROM := the GPU of this machine
+    else
+      CUDA_ARCH := $(filter-out $(call nvcc_lacks,$(CUDA_ARCH_LIST)),$(CUDA_ARCH_LIST))
+      CUDA_ARCH_FROM := no GPU here: the default list$(foreach a,$(call nvcc_lacks,$(CUDA_ARCH_LIST)), less sm_$(a) (not in this nvcc))
+    endif
+  else
+    CUDA_ARCH_FROM := CUDA_ARCH
+  endif
+  ifneq ($(call nvcc_lacks,$(CUDA_ARCH)),)
+    $(error $(foreach a,$(call nvcc_lacks,$(CUDA_ARCH)),sm_$(a)) ($(CUDA_ARCH_FROM)) is not one $(NVCC) compiles for (it knows $(NVCC_ARCHS)): point CUDA_HOME at a CUDA toolkit that does (CUDA 12 for sm_70, V100), pick others with CUDA_ARCH="...", or build with CUDA=0)
+  endif
+  CUDA_PTX_ARCH := $(lastword $(shell printf '%s\n' $(CUDA_ARCH) | sort -n))
+endif
+
 ifeq ($(CUDA),1)
   ifeq ($(wildcard $(CUDNN_HOME)/include/cudnn.h),)
     $(error cudnn.h not found under $(CUDNN_HOME)/include: set CUDNN_HOME to the cuDNN install, or build with CUDA=0)
@@ -62,7 +87,8 @@ ifeq ($(CUDA),1)
                -Wl,-rpath,$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDNN_HOME)/lib -Wl,-rpath,$(CUDNN_HOME)/lib64 \
                -lcudnn -lcublas -lcudart
   CU_SRC    := $(wildcard kernels/*.cu)
-  FEATURES  := CUDA ✓ (nvcc $(NVCC), $(foreach a,$(CUDA_ARCH),sm_$(a)) + compute_$(CUDA_PTX_ARCH) PTX), cuDNN ✓ ($(CUDNN_HOME)), cuBLAS ✓
+  CUDA_ARCH_TEXT := $(foreach a,$(CUDA_ARCH),sm_$(a)) + compute_$(CUDA_PTX_ARCH) PTX
+  FEATURES  := CUDA ✓ (nvcc $(NVCC), $(CUDA_ARCH_TEXT) [$(CUDA_ARCH_FROM)]), cuDNN ✓ ($(CUDNN_HOME)), cuBLAS ✓
 else
   CU_SRC    :=
   FEATURES  := CUDA ✗ (CPU-only build)
@@ -257,6 +283,17 @@ bench: $(BENCH_BIN)
 JPEG_SETTING := $(BUILD)/jpeg-setting
 $(shell mkdir -p $(BUILD) && echo $(JPEG) | cmp -s - $(JPEG_SETTING) || echo $(JPEG) > $(JPEG_SETTING))
 $(BUILD)/src/data/jpeg_decode.o $(BUILD)/src/data/image.o: $(JPEG_SETTING)
+
+# The same for the GPU architectures: `make CUDA_ARCH=86` after another choice recompiles the
+# kernels and src/core/cuda.cpp, which names them in `csg info` and in the error a GPU the
+# build does not cover gets at start-up.
+ifeq ($(CUDA),1)
+CUDA_ARCH_SETTING := $(BUILD)/cuda-arch-setting
+CUDA_ARCH_LINE := sass $(CUDA_ARCH) ptx $(CUDA_PTX_ARCH)
+$(shell mkdir -p $(BUILD) && echo '$(CUDA_ARCH_LINE)' | cmp -s - $(CUDA_ARCH_SETTING) || echo '$(CUDA_ARCH_LINE)' > $(CUDA_ARCH_SETTING))
+$(CU_SRC:%.cu=$(BUILD)/%.o) $(BUILD)/src/core/cuda.o: $(CUDA_ARCH_SETTING)
+$(BUILD)/src/core/cuda.o: CPPFLAGS += -DCSG_CUDA_SASS_ARCHS='"$(CUDA_ARCH)"' -DCSG_CUDA_PTX_ARCH=$(CUDA_PTX_ARCH)
+endif
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)

@@ -38,8 +38,8 @@ bool is_sticky(cudaError_t e) {
 // What to do about an error, appended to its report.
 std::string advice(cudaError_t e) {
   if (e == cudaErrorNoKernelImageForDevice)
-    return " (this GPU's architecture was not compiled in: rebuild with its compute capability, e.g. make clean && "
-           "make CUDA_ARCH=\"80 90\"; the newest listed one is also embedded as PTX)";
+    return " (this GPU's architecture was not compiled in: rebuild with its compute capability, e.g. "
+           "make CUDA_ARCH=86 for compute capability 8.6; `csg info` names the GPU's and the build's)";
   if (is_sticky(e) && !sync_after_launch())
     return " (a kernel faulted earlier and the CUDA context is now unusable; rerun with CSG_CUDA_SYNC=1 to name "
            "the kernel)";
@@ -47,6 +47,9 @@ std::string advice(cudaError_t e) {
   return "";
 }
 }  // namespace
+
+// Launched never: cudaFuncGetAttributes on it says whether the build holds code this GPU runs.
+__global__ void architecture_probe_kernel() {}
 
 void cuda_fail(const char* what, const char* detail, const char* file, int line) {
   ::csg::detail::fail(file, line, ::csg::detail::cat("CUDA error in ", what, ": ", detail));
@@ -94,6 +97,16 @@ CudaProbe probe_device() {
   p.device = buf;
   p.compute_major = prop.major;
   p.compute_minor = prop.minor;
+  // A GPU older than every architecture compiled in (or newer than them with no PTX that fits)
+  // is found here, at start-up, instead of as "no kernel image" inside the first step.
+  cudaFuncAttributes attr{};
+  const cudaError_t ferr = cudaFuncGetAttributes(&attr, architecture_probe_kernel);
+  if (ferr == cudaErrorNoKernelImageForDevice || ferr == cudaErrorInvalidDeviceFunction) {
+    cudaGetLastError();
+    p.result = CudaProbe::Result::NotBuiltFor;
+    p.error = cudaGetErrorString(ferr);
+    return p;
+  }
   p.result = CudaProbe::Result::Ok;
   return p;
 }

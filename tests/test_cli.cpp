@@ -111,6 +111,8 @@ TEST(Cli, ChoicesAndValuesAreValidatedBeforeAnythingRuns) {
       {{"train", "digits", "--pool", "typo"}, "--pool"},
       {{"train", "visda", "--data", "d", "--pool", "typo"}, "--pool"},
       {{"train", "visda", "--data", "d", "--device", "gpu"}, "--device"},
+      {{"train", "visda", "--data", "d", "--data-check", "sometimes"}, "--data-check"},
+      {{"check-data", "imagenet"}, "csg check-data: expected one of: visda, gta5, cityscapes"},
       {{"train", "gta5", "--data", "d", "--seg-head", "aspp"}, "--seg-head"},
       {{"train", "visda", "--data", "d", "--arch", "deeplab101"}, "--arch"},
       {{"train", "visda", "--data", "d", "--layers", "3,5"}, "--layers"},
@@ -118,7 +120,6 @@ TEST(Cli, ChoicesAndValuesAreValidatedBeforeAnythingRuns) {
       {{"train", "visda", "--data", "d", "--batch-size", "0"}, "--batch-size"},
       {{"train", "visda", "--data", "d", "--lr", "fast"}, "--lr"},
       {{"train", "visda", "--data", "d", "--allow-change", "out"}, "--allow-change"},
-      {{"train", "visda"}, "--data"},
       {{"train", "visda", "--data", "d", "--no-such-flag"}, "--no-such-flag"},
       {{"train", "cifar"}, "csg train: expected one of: visda, gta5, digits"},
       {{"eval"}, "csg eval: expected one of: visda, gta5"},
@@ -185,14 +186,16 @@ TEST(Cli, EvalTakesTheCheckpointsSettingsAndRefusesOtherOnes) {
   const std::string data = tmp.subdir("tiny_visda");
   data::write_tiny_visda(data, 5, 16, 12);
   const std::string out = tmp.subdir("run");
-  CliResult t = run({"train", "visda", "--data", data, "--out", out, "--arch", "resnet18", "--width", "8",
+  CliResult t = run({"train", "visda", "--data", data, "--out", out, "--weights", "none", "--device", "cpu",
+                     "--arch", "resnet18", "--width", "8",
                      "--image-size", "32", "--batch-size", "8", "--queue-size", "64", "--embed-dim", "8", "--layers",
                      "4", "--max-steps", "1", "--checkpoint-every", "1", "--no-eval", "--quiet", "--workers", "0"});
   ASSERT_EQ(t.status, 0) << t.err;
   const std::string ckpt = out + "/csg-1.ckpt";
   ASSERT_TRUE(fs::exists(ckpt));
   // Without network flags the checkpoint's own (resnet18, width 8, 32 px, layers 4) are used.
-  CliResult ok = run({"eval", "visda", "--data", data, "--checkpoint", ckpt, "--quiet", "--workers", "0"});
+  // A checkpoint holds the network: eval reads no ImageNet weights without --weights.
+  CliResult ok = run({"eval", "visda", "--data", data, "--checkpoint", ckpt, "--device", "cpu", "--quiet", "--workers", "0"});
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_NE(ok.out.find("mean class accuracy"), std::string::npos) << ok.out;
   // A size the model was not trained at is an error naming both, not a table of zeros.

@@ -1,5 +1,6 @@
 // tests/test_cuda_runtime.cpp — the CUDA path's behaviour that a machine without a GPU can
-// check: the wording of csg::cuda::status() for each probe result, CSG_REQUIRE_GPU, the
+// check: the wording of csg::cuda::status() for each probe result (a GPU the build has no code
+// for among them) and which compiled architecture a GPU runs, CSG_REQUIRE_GPU, the
 // classification of allocation and cuDNN failures, launch-failure messages, the conv
 // algorithm cache's alignment key, and the PTX embedded in the build.
 #include <gtest/gtest-spi.h>
@@ -85,12 +86,59 @@ TEST(CudaStatus, NamesVersionsAndWhatToDo) {
   EXPECT_TRUE(contains(other, "insufficient")) << other;
 }
 
+// Which code of a build a GPU runs: machine code of its own major version and no newer minor,
+// else PTX no newer than the GPU, else none (the rules of CUDA's binary compatibility).
+TEST(CudaStatus, ArchitectureMatchFollowsCudaCompatibility) {
+  const std::vector<int> list = {75, 80, 86, 89, 90};
+  EXPECT_EQ(parse_arch_list("75 80 86 89 90"), list);
+  EXPECT_EQ(parse_arch_list(" 90\tx 100 "), (std::vector<int>{90, 100}));
+  EXPECT_EQ(describe_archs(list, 90), "sm_75 sm_80 sm_86 sm_89 sm_90 + compute_90 PTX");
+  EXPECT_EQ(arch_code_for(8, 6, list, 90), "sm_86 code");   // RTX 30xx
+  EXPECT_EQ(arch_code_for(8, 7, list, 90), "sm_86 code");   // 8.7 runs 8.6 machine code
+  EXPECT_EQ(arch_code_for(9, 0, list, 90), "sm_90 code");   // H100
+  EXPECT_EQ(arch_code_for(7, 5, list, 90), "sm_75 code");   // T4
+  EXPECT_EQ(arch_code_for(8, 0, {90}, 90), "");             // an sm_90-only build on an A100
+  EXPECT_EQ(arch_code_for(7, 0, list, 90), "");             // V100: not in a CUDA 13 list
+  EXPECT_EQ(arch_code_for(7, 2, {70}, 70), "sm_70 code");
+  const std::string jit = arch_code_for(10, 0, list, 90);  // B200: the driver compiles the PTX
+  EXPECT_TRUE(contains(jit, "compute_90 PTX") && contains(jit, "make CUDA_ARCH=100")) << jit;
+  EXPECT_EQ(arch_code_for(9, 0, {80}, 80).rfind("compute_80 PTX", 0), 0u);
+
+  // A GPU the build has no code for: named with its capability and the make command that fixes it.
+  CudaProbe p = probe_with(CudaProbe::Result::NotBuiltFor, 13000, 13000);
+  p.device = "NVIDIA A100-SXM4-80GB, 79.2 GiB, compute capability 8.0";
+  p.compute_major = 8;
+  p.compute_minor = 0;
+  p.sass_archs = {90};
+  p.ptx_arch = 90;
+  const std::string a100 = describe_cuda_probe(p);
+  for (const char* w : {"no usable CUDA device", "built for sm_90 + compute_90 PTX", "compute capability 8.0",
+                        "make CUDA_ARCH=80", "--device cpu"})
+    EXPECT_TRUE(contains(a100, w)) << w << " not in: " << a100;
+  EXPECT_FALSE(contains(a100, "CUDA 12")) << a100;
+  p.device = "Tesla V100-SXM2-32GB, 31.7 GiB, compute capability 7.0";
+  p.compute_major = 7;
+  p.sass_archs = list;
+  const std::string v100 = describe_cuda_probe(p);
+  for (const char* w : {"compute capability 7.0", "make CUDA_ARCH=70", "CUDA 12 toolkit", "CUDA_HOME="})
+    EXPECT_TRUE(contains(v100, w)) << w << " not in: " << v100;
+  // A usable GPU: which code it runs.
+  CudaProbe ok = probe_with(CudaProbe::Result::Ok, 13000, 13000);
+  ok.compute_major = 9;
+  ok.sass_archs = list;
+  ok.ptx_arch = 90;
+  EXPECT_TRUE(contains(describe_cuda_probe(ok), "runs the build's sm_90 code")) << describe_cuda_probe(ok);
+}
+
 TEST(CudaStatus, ThisMachine) {
   const std::string s = cuda::status();
+  // The architectures the Makefile compiled in reach the program (`csg info` prints them).
+  EXPECT_EQ(contains(cuda::built_architectures(), " PTX"), cuda::built_with_cuda()) << cuda::built_architectures();
   if (!cuda::built_with_cuda()) {
     EXPECT_TRUE(contains(s, "without CUDA")) << s;
   } else if (cuda::available()) {
     EXPECT_TRUE(contains(s, "CUDA device: ") && contains(s, "runtime CUDA")) << s;
+    EXPECT_TRUE(contains(s, "runs the build's ")) << "the build covers this GPU, and says how: " << s;
   } else {  // every reason names the driver
     EXPECT_TRUE(contains(s, "no usable CUDA device (") && contains(s, "driver")) << s;
   }
@@ -168,7 +216,8 @@ TEST(CudaRuntime, ConvFallsBackOnlyWhenCudnnRefuses) {
 }
 
 // The build embeds SASS for every CUDA_ARCH and PTX for the newest, so that a GPU newer than
-// the list still finds a kernel image (default CUDA_ARCH=90: sm_90 SASS + compute_90 PTX).
+// the list still finds a kernel image (without a GPU at build time: sm_75 .. sm_90 SASS +
+// compute_90 PTX; tests/test_build.cpp checks the choice).
 // PTX is stored as text in the fat binary: its ".target sm_NN" line shows it is there.
 TEST(CudaBuild, EmbedsPtxForTheNewestArchitecture) {
   const std::string lib = "build/libcsg.a";

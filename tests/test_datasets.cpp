@@ -156,9 +156,15 @@ TEST(DatasetVisda, LabelOutOfRangeNamesFileAndLine) {
 TEST(DatasetVisda, MissingLayoutPiecesAreNamed) {
   TempDir tmp;
   const std::string root = tmp / "visda";
+  // A missing root gets the whole guide: what VisDA-17 is, where it is published, the layout
+  // under the path given, and what runs without a download.
   std::string msg = error_of([&] { open_visda(root, "train"); });
-  EXPECT_CONTAINS(msg, root);
-  EXPECT_CONTAINS(msg, "<root>/train/image_list.txt");
+  EXPECT_CONTAINS(msg, "VisDA-17 not found: '" + root + "' is not a folder");
+  EXPECT_CONTAINS(msg, "http://ai.bu.edu/visda-2017/");
+  EXPECT_CONTAINS(msg, root + "/train/image_list.txt");
+  EXPECT_CONTAINS(msg, root + "/validation/image_list.txt");
+  EXPECT_CONTAINS(msg, "./csg train digits");
+  EXPECT_CONTAINS(msg, "./csg make-tiny visda data/visda");
 
   fs::create_directories(root);
   msg = error_of([&] { open_visda(root, "validation"); });
@@ -374,7 +380,15 @@ TEST(DatasetGta5, PairsImagesWithPaletteLabelsMappedToTrainIds) {
 
 TEST(DatasetGta5, LayoutErrors) {
   TempDir tmp;
-  EXPECT_CONTAINS(error_of([&] { open_gta5(tmp / "gta5"); }), "<root>/images/NNNNN.png");
+  const std::string missing = error_of([&] { open_gta5(tmp / "gta5"); });
+  EXPECT_CONTAINS(missing, "GTA5 not found: '" + tmp / "gta5" + "' is not a folder");
+  EXPECT_CONTAINS(missing, "https://download.visinf.tu-darmstadt.de/data/from_games/");
+  EXPECT_CONTAINS(missing, tmp / "gta5" + "/images/NNNNN.png");
+  EXPECT_CONTAINS(missing, "./csg make-tiny gta5 data");
+  const std::string city = error_of([&] { open_cityscapes(tmp / "cityscapes", "val"); });
+  EXPECT_CONTAINS(city, "Cityscapes not found");
+  EXPECT_CONTAINS(city, "https://www.cityscapes-dataset.com/");
+  EXPECT_CONTAINS(city, tmp / "cityscapes" + "/gtFine/val/<city>/<name>_gtFine_labelIds.png");
   write_tiny_gta5_cityscapes(tmp.str(), 3, 3, 1);
   fs::remove(tmp / "gta5/labels/00002.png");
   const std::string msg = error_of([&] { open_gta5(tmp / "gta5"); });

@@ -228,5 +228,6 @@ TEST(DigitsPipeline, PriorCacheNameHoldsEverySettingThatChangesTheWeights) {
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.batch_size = 64; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.lr = 0.1; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.seed = 1; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.device = "cuda"; }));  // CUDA rounds otherwise
   EXPECT_FALSE(differs([](train::PretrainConfig& o) { o.workers = 1; }));  // threads do not change the result
 }

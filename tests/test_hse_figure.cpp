@@ -56,7 +56,8 @@ TEST(HseFigure, CommandWritesTheFigure) {
   csg::testing::TempDir tmp;
   data::write_tiny_visda(tmp.str(), 0, 12, 24);
   const std::string figure = tmp / "fig.png";
-  std::vector<std::string> args = {"csg", "hse", "--data", tmp.str(), "--arch", "resnet18", "--width", "8",
+  std::vector<std::string> args = {"csg", "hse", "--data", tmp.str(), "--weights", "none", "--device", "cpu",
+                                   "--arch", "resnet18", "--width", "8",
                                    "--image-size", "32", "--max-images", "12", "--quiet", "--figure", figure};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

@@ -113,6 +113,26 @@ TEST(RunFolder, ANewRunIntoAnOldRunsFolderIsRefusedAndDestroysNothing) {
   EXPECT_TRUE(fs::exists(out + "/csg-2.ckpt"));
 }
 
+// f_eo is reloaded from --weights on resume, and ImageNet weights are now found by default: a
+// run begun from random initialisation must not continue with an ImageNet f_eo.
+TEST(RunFolder, ResumeRefusesAnotherStartingPointForTheFrozenCopy) {
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("data");
+  data::write_tiny_visda(data, 7, 16, 4);
+  train::Config first = tiny(data);
+  first.out_dir = tmp.subdir("run");
+  first.max_steps = 2;
+  ASSERT_EQ(train::run_training(first).steps, 2);
+  train::Config resumed = first;
+  resumed.max_steps = 4;
+  resumed.resume = "latest";
+  resumed.weights = tmp / "data/weights/resnet18-f37072fd.pth";
+  const std::string refused = error_of(resumed);
+  EXPECT_NE(refused.find("the run started from random initialisation and this resume loads " + resumed.weights),
+            std::string::npos) << refused;
+  EXPECT_NE(refused.find("resume with --weights none"), std::string::npos) << refused;
+}
+
 TEST(RunFolder, EachRunGetsANewFolderWithItsSettings) {
   csg::testing::TempDir tmp;
   const std::string data = tmp.subdir("data");

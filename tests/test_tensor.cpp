@@ -224,7 +224,15 @@ TEST(Tensor, ParseDeviceNamesTheFlagAndWhyCudaIsMissing) {
     csg::parse_device("gpu");
     FAIL() << "gpu was accepted";
   } catch (const csg::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("--device gpu: expected cpu or cuda"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--device gpu: expected auto, cpu or cuda"), std::string::npos) << e.what();
+  }
+  // auto: the GPU when one is usable, else the CPU with the reason; never a GPU it cannot run on.
+  std::string why;
+  if (csg::cuda::gpu_not_built_for()) {
+    EXPECT_THROW(csg::parse_device("auto", &why), csg::Error);
+  } else {
+    EXPECT_EQ(csg::parse_device("auto", &why), csg::cuda::available() ? csg::Device::CUDA : csg::Device::CPU);
+    EXPECT_EQ(why, csg::cuda::status());
   }
   if (csg::cuda::available()) {
     EXPECT_EQ(csg::parse_device("cuda"), csg::Device::CUDA);

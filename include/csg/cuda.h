@@ -8,10 +8,16 @@
 namespace csg::cuda {
 
 bool built_with_cuda();      // compiled with nvcc (CSG_WITH_CUDA)
+// The GPU architectures compiled in (Makefile CUDA_ARCH): "sm_75 sm_80 ... + compute_90 PTX";
+// empty in a CPU-only build.
+std::string built_architectures();
 bool available();            // built with CUDA and a usable device is present
-// One line: the device (name, memory, compute capability), the CUDA version the driver
-// supports and the runtime's; or why CUDA is unavailable and what to do (no driver, a
-// driver older than the runtime, no device).
+// A GPU is present but this build holds no code it can run (its compute capability is not
+// among built_architectures()): status() names both and the `make CUDA_ARCH=..` that fixes it.
+bool gpu_not_built_for();
+// One line: the device (name, memory, compute capability) and which of the build's codes it
+// runs, the CUDA version the driver supports and the runtime's; or why CUDA is unavailable and
+// what to do (no driver, a driver older than the runtime, no device, a GPU the build does not cover).
 std::string status();
 // Waits for all work on the current stream, then runs the checks deferred to that point
 // (cross_entropy's target check): a bad target throws here or at the next read-back.

@@ -44,6 +44,15 @@ Image load(const std::string& path, int64_t max_pixels = kDefaultMaxPixels);
 Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels = kDefaultMaxPixels);
 void save_png(const std::string& path, const Image& im);
 
+// An image's size from its header alone (a PNG's IHDR, a JPEG's frame header), for the fast pass
+// of `csg check-data`; other formats are decoded. A missing or unreadable file, a header cut short
+// or not an image's, or a size over `max_pixels` is a csg::Error naming the file. A file cut short
+// after its header passes: only decoding finds that.
+struct ImageSize {
+  int width = 0, height = 0;
+};
+ImageSize read_image_size(const std::string& path, int64_t max_pixels = kDefaultMaxPixels);
+
 // Which library decodes JPEG, process-wide (default: libjpeg-turbo where the build has it).
 // stb_image's JPEG pixels differ from PIL's by a few levels (its own IDCT and upsampling).
 enum class JpegDecoder { LibjpegTurbo, Stb };

@@ -33,7 +33,9 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_, last_draw_;
 };
 
-// "42s", "3m05s", "1h02m".
+// "42s", "3m05s", "1h02m", and from two days on "2.6 days" (a CPU run's ETA can be weeks).
 std::string format_seconds(double seconds);
+// 1234567 -> "1,234,567".
+std::string format_count(int64_t n);
 
 }  // namespace csg

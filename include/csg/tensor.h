@@ -24,9 +24,11 @@ enum class DType : uint8_t { F32, F64, I64 };
 size_t dtype_size(DType dt);
 const char* dtype_name(DType dt);
 const char* device_name(Device dev);
-// The device a --device flag names: "cpu", or "cuda" when a GPU is usable. Anything else, or
-// "cuda" without a usable GPU, is a csg::Error that says why (cuda::status()).
-Device parse_device(const std::string& name);
+// The device a --device flag names: "cpu"; "cuda" when a GPU is usable; "auto": CUDA when a GPU
+// is usable, else the CPU, and `why` (when given) receives the reason, cuda::status(). Anything
+// else, "cuda" without a usable GPU, or "auto" with a GPU this build has no code for (a rebuild
+// fixes it; the CPU would be days slower) is a csg::Error that says why.
+Device parse_device(const std::string& name, std::string* why = nullptr);
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "[32,64,56,56]"

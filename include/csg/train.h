@@ -26,6 +26,11 @@ struct Config {
   int image_size = 224;  // VisDA: resize shorter side to this, crop this square
   int crop = 512;        // GTA5: training crop
   int workers = 4;
+  // Before the first step: the fast pass of `csg check-data` over the lists and image headers.
+  // "auto": problems stop a set of under 1,000 samples and are a warning in a larger one;
+  // "stop": any problem stops the run; "warn": none does; "off": no check. A list line the
+  // loader cannot use (a label out of range) stops every run.
+  std::string data_check = "auto";
   // ---- model ----
   std::string arch = "resnet101";  // resnet18/34/50/101 (VisDA) or deeplab50/deeplab101 (GTA5)
   std::string weights;             // ImageNet .pth (or .safetensors) for f_e and f_eo; empty = random init

@@ -67,6 +67,7 @@ std::unique_ptr<CLI::App> make_app(Invocation& inv) {
   app->option_defaults()->always_capture_default();
   add_info_command(*app, inv);
   add_train_commands(*app, inv);
+  add_check_data_command(*app, inv);
   add_pretrain_command(*app, inv);
   add_predict_command(*app, inv);
   add_export_command(*app, inv);

@@ -59,7 +59,7 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
       ->type_name("NAME,...")
       ->default_str("")
       ->check(CLI::IsMember(regs).description(""));
-  c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
+  add_device_option(c, g.device);
   c->add_option("--workers", g.workers, "data loader threads")->check(CLI::NonNegativeNumber);
   c->add_option("--fashion-dir", g.fashion_dir, "Fashion-MNIST idx files (default: Debian's dataset-fashion-mnist)");
   c->add_option("--uci-digits", g.uci_path, "UCI digits.csv.gz for fashion+uci (default: python3-sklearn's copy)");
@@ -70,6 +70,7 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
       train::DigitsConfig cfg = f->cfg;
       cfg.layers = parse_layers(f->layers);
       cfg.apool = f->pool == "apool";
+      cfg.device = resolve_device_flag(cfg.device);
       return train::run_digits(cfg).interrupted ? 130 : 0;  // 130: stopped by a signal, as `csg train`
     };
   });

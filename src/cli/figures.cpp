@@ -21,10 +21,11 @@ void add_gradcam_command(CLI::App& root, Invocation& inv) {
   c->add_option("--class", o->class_name,
                 "the class whose logit is explained: a name (e.g. car) or an index (empty: each image's prediction)");
   c->add_option("--out", o->out_dir, "folder for the figures (made if missing)");
-  c->add_option("--device", o->device, "where to compute")->check(CLI::IsMember(kDevices));
+  add_device_option(c, o->device);
   c->add_option("--images", o->inputs, "image files, folders (their images, sorted) or .txt lists")->required();
   c->callback([o, &inv] {
     inv.action = [o] {
+      o->device = resolve_device_flag(o->device);
       const int64_t n = figures::run_gradcam(*o);
       std::printf("Grad-CAM of %lld images in %s\n", static_cast<long long>(n), o->out_dir.c_str());
       return 0;
@@ -45,10 +46,11 @@ void add_segment_command(CLI::App& root, Invocation& inv) {
                 "ground truth folder, searched recursively: Cityscapes gtFine (<name>_gtFine_labelIds.png) or GTA5 "
                 "labels/ (same file name)");
   c->add_option("--out", o->out_dir, "folder for the figures (made if missing)");
-  c->add_option("--device", o->device, "where to compute")->check(CLI::IsMember(kDevices));
+  add_device_option(c, o->device);
   c->add_option("--images", o->inputs, "image files, folders (their images, sorted) or .txt lists")->required();
   c->callback([o, &inv] {
     inv.action = [o] {
+      o->device = resolve_device_flag(o->device);
       const int64_t n = figures::run_segment(*o);
       std::printf("segmentation panels of %lld images in %s\n", static_cast<long long>(n), o->out_dir.c_str());
       return 0;

@@ -1,16 +1,19 @@
 // src/cli/flags.cpp — see flags.h.
 #include "src/cli/flags.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
+#include "csg/distributed.h"
 #include "csg/error.h"
+#include "csg/tensor.h"
 
 namespace csg::cli {
 
 const std::vector<std::string> kClassifierArchs = {"resnet18", "resnet34", "resnet50", "resnet101"};
 const std::vector<std::string> kSegmentationArchs = {"deeplab18", "deeplab34", "deeplab50", "deeplab101"};
-const std::vector<std::string> kDevices = {"cpu", "cuda"};
+const std::vector<std::string> kDevices = {"auto", "cpu", "cuda"};
 const std::vector<std::string> kPools = {"apool", "gap"};
 const std::vector<std::string> kSegHeads = {"aspp-csg", "aspp-v2"};
 
@@ -40,6 +43,21 @@ CLI::Validator layers_validator() {
         return "";
       },
       "LAYERS");
+}
+
+CLI::Option* add_device_option(CLI::App* c, std::string& device) {
+  device = "auto";
+  return c->add_option("--device", device,
+                       "where to compute: auto (a usable GPU, else the CPU, saying why), cpu or cuda")
+      ->check(CLI::IsMember(kDevices));
+}
+
+std::string resolve_device_flag(const std::string& device) {
+  std::string why;
+  const Device dev = parse_device(device, &why);
+  if (device == "auto" && dist::world().rank() == 0)
+    std::fprintf(stderr, "device: %s (--device auto: %s)\n", device_name(dev), why.c_str());
+  return device_name(dev);
 }
 
 std::array<float, 3> parse_triple(const std::string& flag, const std::string& s) {

@@ -16,9 +16,16 @@ std::array<float, 3> parse_triple(const std::string& flag, const std::string& s)
 // A CLI11 check that runs parse_layers, so a bad --layers is a command-line error (exit 2).
 CLI::Validator layers_validator();
 
+// --device on a command that computes: `device` starts as "auto" (the default shown in --help).
+CLI::Option* add_device_option(CLI::App* c, std::string& device);
+// --device as the command runs it, "cpu" or "cuda": "auto" is CUDA when a GPU is usable, else
+// the CPU, and one line on stderr (rank 0 under mpirun) says which and why; "cuda" without a
+// usable GPU, and "auto" with a GPU the build has no code for, are errors that say why.
+std::string resolve_device_flag(const std::string& device);
+
 extern const std::vector<std::string> kClassifierArchs;    // resnet18 .. resnet101
 extern const std::vector<std::string> kSegmentationArchs;  // deeplab18 .. deeplab101
-extern const std::vector<std::string> kDevices;            // cpu, cuda
+extern const std::vector<std::string> kDevices;            // auto, cpu, cuda
 extern const std::vector<std::string> kPools;              // apool, gap
 extern const std::vector<std::string> kSegHeads;           // aspp-csg, aspp-v2
 

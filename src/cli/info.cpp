@@ -39,7 +39,10 @@ void add_info_command(CLI::App& root, Invocation& inv) {
       std::printf("  OpenBLAS core: %s\n", blas::core_name().c_str());
       if (const std::string advice = blas::core_advice(); !advice.empty()) std::printf("  %s\n", advice.c_str());
       std::printf("  oneDNN ISA: %s\n", onednn::isa_name().c_str());
-      std::printf("CUDA backend %s\n", cuda::built_with_cuda() ? "compiled" : "not compiled");
+      if (cuda::built_with_cuda())
+        std::printf("CUDA backend compiled for %s\n", cuda::built_architectures().c_str());
+      else
+        std::printf("CUDA backend not compiled\n");
       std::printf("  %s\n", cuda::status().c_str());
       bool ok = self_check(Device::CPU);
       if (cuda::available()) ok = self_check(Device::CUDA) && ok;

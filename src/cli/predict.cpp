@@ -32,7 +32,7 @@ void add_predict_command(CLI::App& root, Invocation& inv) {
       ->check(CLI::NonNegativeNumber);
   c->add_option("--batch-size", o.batch_size, "images per run (a segmentation batch needs images of one size)")
       ->check(CLI::PositiveNumber);
-  c->add_option("--device", o.device, "where to compute")->check(CLI::IsMember(kDevices));
+  add_device_option(c, o.device);
   c->add_option("--precision", o.precision,
                 "convolution arithmetic: f32, or bf16 (BF16 in, f32 accumulation; CPU with AVX512_BF16 or AMX)")
       ->check(CLI::IsMember({"f32", "bf16"}));
@@ -54,6 +54,7 @@ void add_predict_command(CLI::App& root, Invocation& inv) {
       infer::PredictOptions o = f->opt;
       if (!f->mean.empty()) o.mean = parse_triple("--mean", f->mean);
       if (!f->std.empty()) o.std = parse_triple("--std", f->std);
+      o.device = resolve_device_flag(o.device);
       infer::run_predict(o);
       return 0;
     };

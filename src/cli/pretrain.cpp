@@ -49,7 +49,7 @@ void add_pretrain_command(CLI::App& root, Invocation& inv) {
     c->add_option("--batch-size", g.batch_size, "images per step")->check(CLI::PositiveNumber);
     c->add_option("--lr", g.lr, "learning rate")->check(CLI::PositiveNumber);
     c->add_option("--seed", g.seed, "seed");
-    c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
+    add_device_option(c, g.device);
     c->add_option("--workers", g.workers, "data loader threads")->check(CLI::NonNegativeNumber);
     c->add_option("--fashion-dir", g.fashion_dir,
                   "Fashion-MNIST idx files (default: Debian's dataset-fashion-mnist)");
@@ -59,6 +59,7 @@ void add_pretrain_command(CLI::App& root, Invocation& inv) {
     c->callback([f, &inv] {
       inv.action = [f] {
         train::PretrainConfig cfg = f->cfg;
+        cfg.device = resolve_device_flag(cfg.device);
         cfg.out_path = f->out.empty() ? train::prior_cache_path(f->dir, cfg) : f->out;
         if (std::filesystem::exists(cfg.out_path) && !f->force) {
           std::printf("prior already cached: %s (--force retrains it)\n", cfg.out_path.c_str());

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "csg/data/datasets.h"
 #include "csg/data/tiny.h"
 #include "csg/distributed.h"
 #include "csg/io/checkpoint.h"
@@ -12,6 +13,8 @@
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
 #include "src/figures/hse_figure.h"
+#include "src/train/data_setup.h"
+#include "src/train/imagenet_weights.h"
 #include "src/train/settings.h"
 
 namespace csg::cli {
@@ -42,7 +45,11 @@ void add_network_flags(CLI::App* c, TrainFlags& f, Task task) {
   c->add_option("--arch", g.arch, "backbone: ResNet (VisDA) or DeepLabv2 on a dilated ResNet (GTA5)")
       ->check(CLI::IsMember(task == Task::Visda ? kClassifierArchs : kSegmentationArchs));
   c->add_option("--weights", g.weights,
-                "ImageNet weights for f_e and the frozen f_eo: torchvision .pth or .safetensors (empty: random init)");
+                "ImageNet weights for f_e and the frozen f_eo: a torchvision .pth or .safetensors (a torchvision file "
+                "name's checksum is checked); by default torchvision's V1 file for --arch's ResNet in data/weights/ "
+                "(resnet101-63fe2227.pth, ...), or none where a --checkpoint holds the network; none: random "
+                "initialisation")
+      ->default_str("data/weights/<torchvision file>");
   c->add_option("--width", g.width, "planes of layer1 (64 = torchvision; smaller for quick runs)")
       ->check(CLI::PositiveNumber);
   c->add_option("--num-classes", g.num_classes, "classes of the task head (VisDA 12, Cityscapes 19)")
@@ -63,13 +70,18 @@ void add_network_flags(CLI::App* c, TrainFlags& f, Task task) {
 void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
   const size_t before = c->get_options().size();
   train::Config& g = f.cfg;
+  const data::DatasetKind kind = task == Task::Visda ? data::DatasetKind::Visda
+                                 : training          ? data::DatasetKind::Gta5
+                                                     : data::DatasetKind::Cityscapes;
+  g.data = data::default_data_dir(kind);
   c->add_option("--data", g.data,
-                task == Task::Visda ? "VisDA-17 root (train/ and validation/, each with image_list.txt)"
-                : training          ? "GTA5 root (images/, labels/)"
-                                    : "Cityscapes root (leftImg8bit/, gtFine/)")
-      ->required();
-  if (task == Task::Gta5 && training)
+                task == Task::Visda ? "VisDA-17 root (train/ and validation/, each with image_list.txt; docs/datasets.md)"
+                : training          ? "GTA5 root (images/, labels/; docs/datasets.md)"
+                                    : "Cityscapes root (leftImg8bit/, gtFine/; docs/datasets.md)");
+  if (task == Task::Gta5 && training) {
+    g.val_data = data::default_data_dir(data::DatasetKind::Cityscapes);
     c->add_option("--val-data", g.val_data, "Cityscapes root for the final evaluation (leftImg8bit/, gtFine/)");
+  }
   if (task == Task::Visda) {
     if (training) c->add_option("--train-split", g.train_split, "folder of the synthetic training images under --data");
     c->add_option("--val-split", g.val_split, "folder of the real target images under --data");
@@ -84,11 +96,17 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
   }
   c->add_option("--workers", g.workers, "data loader threads (the data of a step does not depend on it)")
       ->check(CLI::NonNegativeNumber);
+  if (training)
+    c->add_option("--data-check", g.data_check,
+                  "before the first step, csg check-data's fast pass (lists, files, image headers): auto stops on "
+                  "problems in a set of under 1,000 samples and warns in a larger one; stop: any problem stops; "
+                  "warn: none does; off: no check")
+        ->check(CLI::IsMember({"auto", "stop", "warn", "off"}));
   c->add_option("--batch-size", g.batch_size,
                 training ? "images per step; under mpirun the global batch, split evenly over the processes"
                          : "images per evaluation batch (VisDA; Cityscapes: 1 per process)")
       ->check(CLI::PositiveNumber);
-  c->add_option("--device", g.device, "where to compute")->check(CLI::IsMember(kDevices));
+  add_device_option(c, g.device);
   c->add_flag("--no-tf32", f.no_tf32,
               "CUDA: full float32 for reproduction runs (TF32 off in cuBLAS and cuDNN convolutions); changes nothing "
               "on the CPU");
@@ -232,6 +250,13 @@ std::vector<std::string> given_network_flags(CLI::App* c) {
   return given;
 }
 
+// --weights of eval and hse: a checkpoint holds the network, so without the flag none is read;
+// without a checkpoint the ImageNet model is the one measured, found as training finds it.
+std::string weights_for_evaluation(const train::Config& cfg, const std::string& checkpoint) {
+  if (!checkpoint.empty() && cfg.weights.empty()) return "";
+  return train::resolve_weights(cfg.weights, cfg.arch, cfg.width);
+}
+
 train::Config with_checkpoint(train::Config c, const std::string& checkpoint, CLI::App* cmd) {
   if (checkpoint.empty()) return c;
   return train::with_checkpoint_network_settings(c, load_checkpoint_meta(checkpoint), checkpoint,
@@ -255,6 +280,10 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
     inv.action = [f, task, &inv] {
       train::Config cfg = finish(*f, /*training=*/true);
       cfg.command_line = inv.command_line;
+      // What is missing is named in this order: the data, the ImageNet weights, a usable device.
+      train::require_data_roots(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end || cfg.eval_every > 0);
+      cfg.weights = train::resolve_weights(cfg.weights, cfg.arch, cfg.width);
+      cfg.device = resolve_device_flag(cfg.device);
       train::TrainSummary s = train::run_training(cfg);
       if (s.interrupted) return 130;
       if (dist::world().rank() != 0) return 0;  // under mpirun rank 0 reports for all
@@ -287,6 +316,9 @@ void add_eval_task(CLI::App* eval, Task task, Invocation& inv) {
     inv.action = [f, task, c] {
       train::Config cfg = with_checkpoint(finish(*f, false), f->checkpoint, c);
       if (task == Task::Gta5) cfg.val_data = cfg.data;  // eval reads Cityscapes only
+      train::require_data_roots(cfg, /*need_train=*/false, /*need_val=*/true);
+      cfg.weights = weights_for_evaluation(cfg, f->checkpoint);
+      cfg.device = resolve_device_flag(cfg.device);
       const double m = train::run_evaluation(cfg, f->checkpoint);
       if (dist::world().rank() == 0)
         std::printf("%s: %.2f\n", task == Task::Visda ? "mean class accuracy" : "mIoU", m);
@@ -312,9 +344,12 @@ void add_hse_command(CLI::App& root, Invocation& inv) {
                 "and <stem>_classes.png (by class)");
   c->callback([f, c, checkpoints, figure, &inv] {
     inv.action = [f, c, checkpoints, figure] {
+      train::require_data_roots(f->cfg, /*need_train=*/false, /*need_val=*/true);
+      f->cfg.device = resolve_device_flag(f->cfg.device);
       std::vector<figures::HseModel> models;
       if (checkpoints->empty()) models.push_back({finish(*f, false), ""});
       for (const std::string& ck : *checkpoints) models.push_back({with_checkpoint(finish(*f, false), ck, c), ck});
+      for (figures::HseModel& m : models) m.cfg.weights = weights_for_evaluation(m.cfg, m.checkpoint);
       for (const figures::HseResult& r : figures::run_hse_models(models, f->max_images, *figure))
         std::printf("%shyperspherical energy of pooled layer4 features: E0 %.4f  E1 %.4f  E2 %.4f\n",
                     models.size() > 1 ? (r.title + ": ").c_str() : "", r.e0, r.e1, r.e2);

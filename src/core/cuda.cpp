@@ -2,6 +2,7 @@
 #include "csg/cuda.h"
 
 #include "csg/error.h"
+#include "src/core/cuda_probe.h"
 
 #ifdef CSG_WITH_CUDA
 #include "kernels/blas.h"
@@ -9,17 +10,32 @@
 #include "kernels/runtime.h"
 #endif
 
+// The architectures the Makefile compiled the kernels for (CUDA_ARCH), passed to this file alone.
+#ifndef CSG_CUDA_SASS_ARCHS
+#define CSG_CUDA_SASS_ARCHS ""
+#endif
+#ifndef CSG_CUDA_PTX_ARCH
+#define CSG_CUDA_PTX_ARCH 0
+#endif
+
 namespace csg::cuda {
 
 #ifdef CSG_WITH_CUDA
 namespace {
 const CudaProbe& probe() {
-  static const CudaProbe p = kernels::probe_device();
+  static const CudaProbe p = [] {
+    CudaProbe q = kernels::probe_device();
+    q.sass_archs = parse_arch_list(CSG_CUDA_SASS_ARCHS);
+    q.ptx_arch = CSG_CUDA_PTX_ARCH;
+    return q;
+  }();
   return p;
 }
 }  // namespace
 bool built_with_cuda() { return true; }
+std::string built_architectures() { return describe_archs(parse_arch_list(CSG_CUDA_SASS_ARCHS), CSG_CUDA_PTX_ARCH); }
 bool available() { return probe().result == CudaProbe::Result::Ok; }
+bool gpu_not_built_for() { return probe().result == CudaProbe::Result::NotBuiltFor; }
 std::string status() { return describe_cuda_probe(probe()); }
 void synchronize() {
   if (available()) kernels::synchronize();
@@ -60,7 +76,9 @@ void set_bf16_convolutions(bool on) {
 bool bf16_convolutions() { return kernels::conv2d_bf16(); }
 #else
 bool built_with_cuda() { return false; }
+std::string built_architectures() { return ""; }
 bool available() { return false; }
+bool gpu_not_built_for() { return false; }
 std::string status() { return "this csg was built without CUDA (no nvcc at build time)"; }
 void synchronize() {}
 MemoryStats memory_stats() { return {}; }

@@ -16,9 +16,17 @@ std::string format_seconds(double seconds) {
     std::snprintf(buf, sizeof buf, "%llds", s);
   else if (s < 3600)
     std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
-  else
+  else if (s < 2 * 86400)
     std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s % 3600) / 60);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f days", seconds / 86400);
   return buf;
+}
+
+std::string format_count(int64_t n) {
+  std::string s = std::to_string(n < 0 ? -n : n);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return n < 0 ? "-" + s : s;
 }
 
 std::string ProgressBar::format(const std::string& label, int64_t done, int64_t total, double elapsed_s) {

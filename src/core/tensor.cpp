@@ -34,9 +34,14 @@ const char* dtype_name(DType dt) {
 }
 const char* device_name(Device dev) { return dev == Device::CPU ? "cpu" : "cuda"; }
 
-Device parse_device(const std::string& name) {
+Device parse_device(const std::string& name, std::string* why) {
   if (name == "cpu") return Device::CPU;
-  CSG_CHECK(name == "cuda", "--device ", name, ": expected cpu or cuda");
+  if (name == "auto") {
+    CSG_CHECK(!cuda::gpu_not_built_for(), "--device auto: ", cuda::status());
+    if (why) *why = cuda::status();
+    return cuda::available() ? Device::CUDA : Device::CPU;
+  }
+  CSG_CHECK(name == "cuda", "--device ", name, ": expected auto, cpu or cuda");
   CSG_CHECK(cuda::available(), "--device cuda: ", cuda::status());
   return Device::CUDA;
 }

@@ -8,6 +8,7 @@
 #include "csg/data/datasets.h"
 #include "csg/data/label_png.h"
 #include "csg/data/labels.h"
+#include "src/data/pair_discovery.h"
 
 namespace fs = std::filesystem;
 
@@ -35,6 +36,7 @@ void require_dir(const fs::path& dir, const std::string& what, const char* layou
 const char* const kGta5Layout =
     "the GTA5 layout is <root>/images/NNNNN.png with <root>/labels/NNNNN.png (palette PNGs holding Cityscapes "
     "label ids)";
+const char* const kCityscapesImageSuffix = "_leftImg8bit.png";
 const char* const kCityscapesLayout =
     "the Cityscapes layout is <root>/leftImg8bit/<split>/<city>/<name>_leftImg8bit.png with "
     "<root>/gtFine/<split>/<city>/<name>_gtFine_labelIds.png or _gtFine_labelTrainIds.png";
@@ -71,8 +73,8 @@ Sample SegmentationDataset::get(int64_t index) const {
   return s;
 }
 
-std::unique_ptr<SegmentationDataset> open_gta5(const std::string& root) {
-  require_dir(root, "GTA5", kGta5Layout);
+std::vector<SegmentationPair> gta5_pairs(const std::string& root) {
+  require_dataset_root(DatasetKind::Gta5, root);
   const fs::path images = fs::path(root) / "images", labels = fs::path(root) / "labels";
   require_dir(images, "GTA5", kGta5Layout);
   require_dir(labels, "GTA5", kGta5Layout);
@@ -84,51 +86,60 @@ std::unique_ptr<SegmentationDataset> open_gta5(const std::string& root) {
   CSG_CHECK(!names.empty(), "GTA5: no .png images in '", images.string(), "'; ", kGta5Layout);
   std::sort(names.begin(), names.end());
   std::vector<SegmentationPair> pairs;
+  for (const std::string& n : names) pairs.push_back({(images / n).string(), (labels / n).string(), LabelEncoding::Ids});
+  return pairs;
+}
+
+std::unique_ptr<SegmentationDataset> open_gta5(const std::string& root) {
+  std::vector<SegmentationPair> pairs = gta5_pairs(root);
   std::vector<std::string> missing;
   std::error_code ec;
-  for (const std::string& n : names) {
-    const fs::path label = labels / n;
-    if (!fs::is_regular_file(label, ec)) missing.push_back(label.string());
-    pairs.push_back({(images / n).string(), label.string(), LabelEncoding::Ids});
-  }
-  CSG_CHECK(missing.empty(), "GTA5: ", missing.size(), " of ", names.size(), " images have no label: missing ",
+  for (const SegmentationPair& p : pairs)
+    if (!fs::is_regular_file(p.label, ec)) missing.push_back(p.label);
+  CSG_CHECK(missing.empty(), "GTA5: ", missing.size(), " of ", pairs.size(), " images have no label: missing ",
             first_few(missing), "; ", kGta5Layout);
   return std::make_unique<SegmentationDataset>("GTA5 (" + root + ")", std::move(pairs));
 }
 
-std::unique_ptr<SegmentationDataset> open_cityscapes(const std::string& root, const std::string& split,
-                                                     CityscapesLabels labels) {
-  require_dir(root, "Cityscapes", kCityscapesLayout);
+std::vector<SegmentationPair> cityscapes_pairs(const std::string& root, const std::string& split,
+                                               CityscapesLabels labels) {
+  require_dataset_root(DatasetKind::Cityscapes, root);
   const fs::path image_dir = fs::path(root) / "leftImg8bit" / split, label_dir = fs::path(root) / "gtFine" / split;
   require_dir(image_dir, "Cityscapes", kCityscapesLayout);
   require_dir(label_dir, "Cityscapes", kCityscapesLayout);
-  const std::string kImageSuffix = "_leftImg8bit.png";
   std::vector<fs::path> images;
   for (const auto& e : fs::recursive_directory_iterator(image_dir))
-    if (e.is_regular_file() && ends_with(e.path().filename().string(), kImageSuffix)) images.push_back(e.path());
-  CSG_CHECK(!images.empty(), "Cityscapes: no *", kImageSuffix, " files under '", image_dir.string(), "'; ",
+    if (e.is_regular_file() && ends_with(e.path().filename().string(), kCityscapesImageSuffix))
+      images.push_back(e.path());
+  CSG_CHECK(!images.empty(), "Cityscapes: no *", kCityscapesImageSuffix, " files under '", image_dir.string(), "'; ",
             kCityscapesLayout);
   std::sort(images.begin(), images.end());
   std::vector<SegmentationPair> pairs;
-  std::vector<std::string> missing;
   std::error_code ec;
   for (const fs::path& img : images) {
     // <city>/<name>_leftImg8bit.png -> <city>/<name>_gtFine_<kind>.png
     const fs::path rel = img.lexically_relative(image_dir);
     const std::string file = rel.filename().string();
-    const std::string stem = file.substr(0, file.size() - kImageSuffix.size());
+    const std::string stem = file.substr(0, file.size() - std::string(kCityscapesImageSuffix).size());
     const fs::path base = label_dir / rel.parent_path();
     const fs::path ids = base / (stem + "_gtFine_labelIds.png"), train_ids = base / (stem + "_gtFine_labelTrainIds.png");
     const bool has_train_ids = labels != CityscapesLabels::Ids && fs::is_regular_file(train_ids, ec);
-    const bool has_ids = labels != CityscapesLabels::TrainIds && fs::is_regular_file(ids, ec);
-    if (has_train_ids)
+    if (has_train_ids || labels == CityscapesLabels::TrainIds)
       pairs.push_back({img.string(), train_ids.string(), LabelEncoding::TrainIds});
-    else if (has_ids)
-      pairs.push_back({img.string(), ids.string(), LabelEncoding::Ids});
     else
-      missing.push_back((labels == CityscapesLabels::Ids ? ids : train_ids).string());
+      pairs.push_back({img.string(), ids.string(), LabelEncoding::Ids});
   }
-  CSG_CHECK(missing.empty(), "Cityscapes: ", missing.size(), " of ", images.size(), " images have no ",
+  return pairs;
+}
+
+std::unique_ptr<SegmentationDataset> open_cityscapes(const std::string& root, const std::string& split,
+                                                     CityscapesLabels labels) {
+  std::vector<SegmentationPair> pairs = cityscapes_pairs(root, split, labels);
+  std::vector<std::string> missing;
+  std::error_code ec;
+  for (const SegmentationPair& p : pairs)
+    if (!fs::is_regular_file(p.label, ec)) missing.push_back(p.label);
+  CSG_CHECK(missing.empty(), "Cityscapes: ", missing.size(), " of ", pairs.size(), " images have no ",
             (labels == CityscapesLabels::Ids        ? "_gtFine_labelIds.png"
              : labels == CityscapesLabels::TrainIds ? "_gtFine_labelTrainIds.png (make them with cityscapesScripts "
                                                       "createTrainIdLabelImgs.py, or read the labelIds)"

@@ -26,6 +26,26 @@ const char* const kVisdaLayout =
 
 }  // namespace
 
+std::string parse_image_list_line(const std::string& raw, int num_classes, ListEntry* entry, bool* out_of_range) {
+  const std::string line = trim(raw);
+  if (line.empty()) return "";
+  // The label is the last whitespace-separated field; everything before it is the path.
+  const size_t sep = line.find_last_of(kWhitespace);
+  if (sep == std::string::npos) return "expected '<image path> <integer label>', got a single field: \"" + line + "\"";
+  const std::string label_text = line.substr(sep + 1);
+  errno = 0;
+  char* end = nullptr;
+  const long label = std::strtol(label_text.c_str(), &end, 10);
+  if (*end != '\0' || errno != 0)
+    return "the label '" + label_text + "' is not an integer in line \"" + line + "\"";
+  if (out_of_range) *out_of_range = label < 0 || label >= num_classes;
+  if (label < 0 || label >= num_classes)
+    return "label " + label_text + " is outside [0," + std::to_string(num_classes) + ") in line \"" + line + "\"";
+  entry->path = trim(line.substr(0, sep));
+  entry->label = static_cast<int>(label);
+  return "";
+}
+
 std::vector<ListEntry> read_image_list(const std::string& list_file, const std::string& base_dir, int num_classes) {
   CSG_CHECK(num_classes > 0, "read_image_list: num_classes must be positive, got ", num_classes);
   std::error_code ec;
@@ -35,22 +55,11 @@ std::vector<ListEntry> read_image_list(const std::string& list_file, const std::
   std::vector<ListEntry> entries;
   std::string raw;
   for (int64_t line_no = 1; std::getline(f, raw); ++line_no) {
-    const std::string line = trim(raw);
-    if (line.empty()) continue;
-    // The label is the last whitespace-separated field; everything before it is the path.
-    const size_t sep = line.find_last_of(kWhitespace);
-    CSG_CHECK(sep != std::string::npos, list_file, ":", line_no,
-              ": expected '<image path> <integer label>', got a single field: \"", line, "\"");
-    const std::string path = trim(line.substr(0, sep));
-    const std::string label_text = line.substr(sep + 1);
-    errno = 0;
-    char* end = nullptr;
-    const long label = std::strtol(label_text.c_str(), &end, 10);
-    CSG_CHECK(*end == '\0' && errno == 0, list_file, ":", line_no, ": the label '", label_text,
-              "' is not an integer in line \"", line, "\"");
-    CSG_CHECK(label >= 0 && label < num_classes, list_file, ":", line_no, ": label ", label_text,
-              " is outside [0,", num_classes, ") in line \"", line, "\"");
-    entries.push_back({(fs::path(base_dir) / path).string(), static_cast<int>(label)});
+    ListEntry e;
+    const std::string error = parse_image_list_line(raw, num_classes, &e);
+    CSG_CHECK(error.empty(), list_file, ":", line_no, ": ", error);
+    if (e.path.empty()) continue;  // blank line
+    entries.push_back({(fs::path(base_dir) / e.path).string(), e.label});
   }
   CSG_CHECK(!f.bad(), list_file, ": read error");
   CSG_CHECK(!entries.empty(), list_file, ": the image list has no entries");
@@ -84,8 +93,8 @@ const std::array<const char*, 12>& visda_class_names() {
 }
 
 std::unique_ptr<ImageListDataset> open_visda(const std::string& root, const std::string& split) {
+  require_dataset_root(DatasetKind::Visda, root);
   std::error_code ec;
-  CSG_CHECK(fs::is_directory(root, ec), "VisDA-17: data root '", root, "' is not a directory; ", kVisdaLayout);
   const fs::path split_dir = fs::path(root) / split;
   CSG_CHECK(fs::is_directory(split_dir, ec), "VisDA-17: split directory '", split_dir.string(),
             "' does not exist; ", kVisdaLayout);

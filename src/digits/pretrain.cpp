@@ -136,7 +136,9 @@ std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg) 
   const std::string name = "digits-prior-" + cfg.kind + "-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-s" +
                            std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-b" +
                            std::to_string(cfg.batch_size) + "-lr" + lr + "-seed" + std::to_string(cfg.seed) +
-                           ".safetensors";
+                           // CUDA rounds otherwise than the CPU: a prior trained there is never
+                           // reused by a CPU run, whose tables stay reproducible.
+                           (cfg.device == "cuda" ? "-cuda" : "") + ".safetensors";
   return (std::filesystem::path(dir) / name).string();
 }
 

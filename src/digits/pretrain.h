@@ -43,8 +43,8 @@ PretrainConfig digits_prior_config(const DigitsConfig& dc);
 
 // Where the prior for these settings is cached under `dir`: every setting that changes the
 // weights is in the name (prior kind, arch, width, input size, epochs, images per epoch, batch,
-// learning rate, seed), so a
-// changed setting never silently reuses another prior.
+// learning rate, seed, and "-cuda" for a prior trained on a GPU), so a changed setting never
+// silently reuses another prior.
 std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg);
 
 }  // namespace csg::train

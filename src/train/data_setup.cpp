@@ -25,6 +25,15 @@ data::Transform gta5_train_transform(const Config& cfg) {
 
 }  // namespace
 
+void require_data_roots(const Config& cfg, bool need_train, bool need_val) {
+  if (cfg.task == Task::Visda) {
+    if (need_train || need_val) data::require_dataset_root(data::DatasetKind::Visda, cfg.data);
+    return;
+  }
+  if (need_train) data::require_dataset_root(data::DatasetKind::Gta5, cfg.data);
+  if (need_val) data::require_dataset_root(data::DatasetKind::Cityscapes, cfg.val_data);
+}
+
 TaskData open_task_data(const Config& cfg, bool need_train, bool need_val) {
   TaskData d;
   if (cfg.task == Task::Visda) {

@@ -16,4 +16,9 @@ struct TaskData {
 
 TaskData open_task_data(const Config& cfg, bool need_train, bool need_val);
 
+// The data folders a command reads exist, or a csg::Error with what the missing data set is,
+// where it is published and the layout expected (data::require_dataset_root); checked first, so
+// a command without its data says so before anything else.
+void require_data_roots(const Config& cfg, bool need_train, bool need_val);
+
 }  // namespace csg::train

@@ -32,6 +32,15 @@ void expect_same(const std::map<std::string, std::string>& meta, const std::stri
 
 void check_resume_settings(const std::string& path, const std::map<std::string, std::string>& meta,
                            const Config& cfg) {
+  // f_eo is not stored: a resume reloads it from --weights, so a run begun from random
+  // initialisation must not get ImageNet weights (now the default) there, nor the reverse.
+  auto weights = meta.find("weights");
+  if (weights != meta.end() && weights->second.empty() != cfg.weights.empty())
+    CSG_FAIL(path, ": the run started from ",
+             weights->second.empty() ? "random initialisation" : "the weights " + weights->second,
+             " and this resume ", cfg.weights.empty() ? "has none" : "loads " + cfg.weights,
+             " into the frozen ImageNet copy f_eo; resume with ",
+             weights->second.empty() ? "--weights none" : "--weights " + weights->second);
   if (meta.count("config.task") == 0) {
     expect_same(meta, path, "task", task_name(cfg.task));
     expect_same(meta, path, "arch", cfg.arch);

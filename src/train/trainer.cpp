@@ -21,9 +21,11 @@
 #include "src/ops/conv_precision.h"
 #include "src/train/best_checkpoint.h"
 #include "src/train/csg_step.h"
+#include "src/train/data_check.h"
 #include "src/train/data_parallel.h"
 #include "src/train/data_setup.h"
 #include "src/train/evaluate.h"
+#include "src/train/run_estimate.h"
 #include "src/train/run_folder.h"
 #include "src/train/settings.h"
 #include "src/train/state.h"
@@ -211,8 +213,16 @@ TrainSummary run_training(const Config& requested) {
   dist::Communicator& comm = dist::world();
   check_data_parallel_config(cfg, comm.size());
   if (comm.rank() != 0) cfg.quiet = true;
+  const bool need_val = cfg.eval_at_end || cfg.eval_every > 0;
+  CSG_CHECK(cfg.data_check == "auto" || cfg.data_check == "stop" || cfg.data_check == "warn" ||
+                cfg.data_check == "off", "--data-check ", cfg.data_check, ": expected auto, stop, warn or off");
+  if (cfg.data_check != "off")  // before the run folder and the first step; rank 0 reads, all stop
+    on_root(comm, [&] {
+      decide_on_data(check_run_data(cfg, need_val), cfg);
+      return std::string();
+    });
   const RunStart start = start_run_on_root(comm, cfg);  // resolves cfg.out_dir; refuses another run's folder
-  TaskData data = open_task_data(cfg, /*need_train=*/true, /*need_val=*/cfg.eval_at_end || cfg.eval_every > 0);
+  TaskData data = open_task_data(cfg, /*need_train=*/true, need_val);
 
   data::LoaderOptions lo;
   lo.batch_size = cfg.batch_size;
@@ -324,6 +334,7 @@ TrainSummary run_training(const Config& requested) {
   net.set_training_modes();
   const auto t_start = std::chrono::steady_clock::now();
   auto t_window = t_start;
+  auto t_first_step = t_start;  // the end of this run's first step: the estimate times the steps after it
   Window window;
   int64_t steps_this_run = 0;
   for (int64_t epoch = step / iters_per_epoch; step < total_steps; ++epoch) {
@@ -349,6 +360,18 @@ TrainSummary run_training(const Config& requested) {
       ++step;
       ++steps_this_run;
       window.add(r, batch->size() * parallel.ranks());
+      if (steps_this_run == 1) t_first_step = std::chrono::steady_clock::now();
+      if (steps_this_run == 1 + kEstimateSteps && step < total_steps && parallel.is_root() && !cfg.quiet) {
+        const auto now = std::chrono::steady_clock::now();
+        RunEstimate e;
+        e.device = device_name(dev);
+        e.timed_steps = kEstimateSteps;
+        e.seconds_per_step = std::chrono::duration<double>(now - t_first_step).count() / kEstimateSteps;
+        e.first_step_seconds = std::chrono::duration<double>(t_first_step - t_start).count();
+        e.steps_per_epoch = iters_per_epoch;
+        e.steps_left = total_steps - step;
+        std::fprintf(stderr, "%s\n", format_estimate(e).c_str());
+      }
 
       if (step % cfg.log_every == 0 || step == total_steps) {
         const auto now = std::chrono::steady_clock::now();

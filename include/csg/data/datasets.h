@@ -48,6 +48,17 @@ class Dataset {
   virtual int num_classes() const = 0;
 };
 
+// ---- where the data sets come from (src/data/dataset_guide.cpp) ----------------------------
+
+enum class DatasetKind { Visda, Gta5, Cityscapes };
+const char* dataset_name(DatasetKind kind);      // "VisDA-17", "GTA5", "Cityscapes"
+const char* default_data_dir(DatasetKind kind);  // data/visda, data/gta5, data/cityscapes
+// What the data set is, where its publishers distribute it, the layout csg reads under `root`,
+// and what runs with no download (several lines).
+std::string dataset_guide(DatasetKind kind, const std::string& root);
+// A csg::Error saying that `root` is not a folder, with dataset_guide(), unless it is one.
+void require_dataset_root(DatasetKind kind, const std::string& root);
+
 // ---- classification lists ---------------------------------------------------------------
 
 struct ListEntry {
@@ -61,6 +72,12 @@ struct ListEntry {
 // label that is not an integer, a label outside [0, num_classes). Image files are not
 // checked here (that happens when they are loaded).
 std::vector<ListEntry> read_image_list(const std::string& list_file, const std::string& base_dir, int num_classes);
+
+// One line of such a list: "" and `entry` filled (path as written, not joined; an empty path
+// for a blank line), or what is wrong with it (without file and line); `out_of_range` says
+// whether that is an integer label outside [0, num_classes).
+std::string parse_image_list_line(const std::string& line, int num_classes, ListEntry* entry,
+                                  bool* out_of_range = nullptr);
 
 // A labelled image list (the VisDA layout, or any list in the same format).
 class ImageListDataset : public Dataset {
