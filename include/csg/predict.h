@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "csg/image.h"
+
 namespace csg::infer {
 
 struct PredictOptions {
@@ -36,6 +38,8 @@ struct PredictOptions {
   // mean and std per channel.
   int resize = 0, crop = 0;
   std::optional<std::array<float, 3>> mean, std;
+  // An image with more pixels is refused from its header (csg/image.h), naming its size.
+  int64_t max_image_pixels = image::kDefaultMaxPixels;
 };
 
 struct PredictSummary {

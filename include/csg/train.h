@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "csg/image.h"
 #include "csg/tensor.h"
 
 namespace csg::train {
@@ -25,6 +26,7 @@ struct Config {
   int image_size = 224;  // VisDA: resize shorter side to this, crop this square
   int crop = 512;        // GTA5: training crop
   int workers = 4;
+  int64_t max_image_pixels = image::kDefaultMaxPixels;  // larger images are refused (csg/image.h)
   // ---- model ----
   std::string arch = "resnet101";  // resnet18/34/50/101 (VisDA) or deeplab50/deeplab101 (GTA5)
   std::string weights;             // ImageNet .pth (or .safetensors) for f_e and f_eo; empty = random init

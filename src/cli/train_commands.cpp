@@ -84,6 +84,7 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
   }
   c->add_option("--workers", g.workers, "data loader threads (the data of a step does not depend on it)")
       ->check(CLI::NonNegativeNumber);
+  add_max_image_pixels_flag(c, g.max_image_pixels);
   c->add_option("--batch-size", g.batch_size,
                 training ? "images per step; under mpirun the global batch, split evenly over the processes"
                          : "images per evaluation batch (VisDA; Cityscapes: 1 per process)")

@@ -58,7 +58,7 @@ Sample SegmentationDataset::get(int64_t index) const {
   const SegmentationPair& p = pairs_[static_cast<size_t>(index)];
   Sample s;
   s.image = image::load(p.image, max_pixels_);
-  s.label_map = read_label_png(p.label);
+  s.label_map = read_label_png(p.label, max_pixels_);
   CSG_CHECK(s.label_map.width == s.image.width && s.label_map.height == s.image.height, p.image, ": image is ",
             s.image.width, "x", s.image.height, " but its label ", p.label, " is ", s.label_map.width, "x",
             s.label_map.height);

@@ -115,7 +115,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   for (size_t b0 = 0; b0 < paths.size(); b0 += o.batch_size) {
     const size_t b1 = std::min(paths.size(), b0 + size_t(o.batch_size));
     std::vector<image::Image> images;
-    for (size_t i = b0; i < b1; ++i) images.push_back(image::load(paths[i]));
+    for (size_t i = b0; i < b1; ++i) images.push_back(image::load(paths[i], o.max_image_pixels));
     const Tensor logits = engine.run(engine.preprocess(images)).to(Device::CPU).contiguous();
     if (!seg) {
       for (size_t i = b0; i < b1; ++i)
