@@ -59,7 +59,9 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
 PredictSummary run_predict(const PredictOptions& options, std::FILE* out = stdout);
 
 // `csg export`: the inference network of `model_path` (a `csg train` checkpoint or any model
-// file) written to `out_path` as a csg-model file. Returns a one-line description of it.
+// file) written to `out_path` as a csg-model file, once its tensors are known to fit the
+// architecture (a weight of the wrong shape or a missing one is an error naming the file, and
+// nothing is written). Returns a one-line description of it.
 std::string export_model_file(const std::string& model_path, const std::string& out_path,
                               const std::string& arch = "");
 

@@ -10,6 +10,7 @@
 #include "csg/error.h"
 #include "csg/image.h"
 #include "csg/infer.h"
+#include "csg/predict.h"
 #include "src/infer/threads.h"
 
 struct csg_model {
@@ -265,7 +266,7 @@ csg_status csg_image_size(const char* path, int* width, int* height) {
 csg_status csg_export(const char* path, const char* arch, const char* out_path) {
   return guarded(CSG_ERR_MODEL, [&] {
     require(path && out_path, "csg_export: path or out_path is NULL");
-    csg::infer::export_model(out_path, csg::infer::read_model(path, arch ? arch : ""));
+    csg::infer::export_model_file(path, out_path, arch ? arch : "");
   });
 }
 

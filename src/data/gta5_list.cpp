@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "csg/data/datasets.h"
+#include "src/io/file_checks.h"
 
 namespace fs = std::filesystem;
 
@@ -12,6 +13,7 @@ std::unique_ptr<SegmentationDataset> open_gta5(const std::string& root, const st
   const char* const kFormat =
       "the list names images of <root>/images/ one per line (e.g. 00001.png), as the official GTA5 train split";
   std::error_code ec;
+  io::refuse_directory(list_file, "the --train-list file");
   CSG_CHECK(fs::is_regular_file(list_file, ec), "--train-list ", list_file, ": no such file; give the text file of ",
             "the split to train on (", kFormat, "), or leave --train-list out to train on every image");
   std::ifstream in(list_file);

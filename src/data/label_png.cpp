@@ -140,6 +140,7 @@ LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& wha
       CSG_CHECK(data[10] == 0 && data[11] == 0, what, ": unknown PNG compression/filter method");
       hdr.interlace = data[12];
       CSG_CHECK(hdr.interlace <= 1, what, ": unknown PNG interlace method ", hdr.interlace);
+      image::check_pixel_limit(what, hdr.width, hdr.height, max_pixels);  // before its data is gathered
       have_header = true;
     } else if (type_str == "PLTE") {
       have_palette = true;
@@ -162,7 +163,6 @@ LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& wha
             "-bit samples; only 1, 2, 4 and 8 bits are supported for labels");
   CSG_CHECK(ct == 0 || have_palette, what, ": palette PNG without a PLTE chunk (corrupt file)");
   CSG_CHECK(hdr.width > 0 && hdr.height > 0, what, ": PNG has an empty size ", hdr.width, "x", hdr.height);
-  image::check_pixel_limit(what, hdr.width, hdr.height, max_pixels);
   CSG_CHECK(idat.size() <= static_cast<size_t>(INT_MAX), what, ": PNG image data too large");
 
   // Raw size after inflation: rows of each pass, each with its filter byte.

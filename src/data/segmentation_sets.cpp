@@ -8,6 +8,7 @@
 #include "csg/data/datasets.h"
 #include "csg/data/label_png.h"
 #include "csg/data/labels.h"
+#include "src/io/file_checks.h"
 
 namespace fs = std::filesystem;
 
@@ -141,7 +142,7 @@ std::unique_ptr<SegmentationDataset> open_segmentation_list(const std::string& l
                                                             LabelEncoding default_encoding, std::string name) {
   std::error_code ec;
   CSG_CHECK(fs::is_directory(root, ec), list_file, ": data root '", root, "' is not a directory");
-  CSG_CHECK(!fs::is_directory(list_file, ec), list_file, ": is a directory, expected a list file");
+  io::refuse_directory(list_file, "a list file");
   std::ifstream f(list_file);
   CSG_CHECK(f.good(), list_file, ": cannot open list file (missing file or no permission)");
   std::vector<SegmentationPair> pairs;

@@ -80,7 +80,7 @@ std::vector<NamedTensor> as_float32(std::vector<NamedTensor> tensors, const std:
 }
 
 void check_arch(const ModelInfo& info, const std::string& arch, const std::string& where) {
-  CSG_CHECK(arch.empty() || arch == info.arch, where, ": holds a ", info.arch, " but ", arch,
+  CSG_CHECK(arch.empty() || arch == info.arch, where, " holds a ", info.arch, " but ", arch,
             " was asked for; drop the arch or give ", info.arch);
 }
 

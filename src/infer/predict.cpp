@@ -143,6 +143,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
 
 std::string export_model_file(const std::string& model_path, const std::string& out_path, const std::string& arch) {
   const ModelWeights m = read_model(model_path, arch);
+  build_network(m);  // every tensor must fit the architecture: a file that would not load is not written
   export_model(out_path, m);
   return out_path + ": " + m.info.arch + ", " + m.info.head + " head, " + std::to_string(m.info.num_classes) +
          " classes, " + std::to_string(m.tensors.size()) + " tensors";
