@@ -2,6 +2,7 @@
 // anywhere in a file never loads silently, the damage is named (file and tensor), `csg verify`,
 // `--resume latest` past a damaged newest checkpoint, eval / export / predict / the C API refuse
 // a damaged file, and files written before checksums still load (with a note).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -274,4 +275,22 @@ TEST(Integrity, ACheckpointFromBeforeChecksumsStillResumes) {
   EXPECT_TRUE(contains(r.err, "carries no checksums")) << r.err;
   EXPECT_TRUE(contains(r.err, "resumed from " + out + "/csg-1.ckpt at step 1")) << r.err;
   EXPECT_EQ(verify_file(out + "/csg-2.ckpt").state, FileVerdict::State::Intact);
+}
+
+TEST(Integrity, ADamagedBestCheckpointIsReportedAndTheResumeGoesOn) {
+  csg::testing::TempDir tmp;
+  const std::string data = tmp.subdir("data"), out = tmp / "run";
+  data::write_tiny_visda(data, 5, 16, 8);
+  std::vector<std::string> first = tiny_run(data, out, {"--max-steps", "2", "--eval-every", "1"});
+  first.erase(std::find(first.begin(), first.end(), "--no-eval"));
+  ASSERT_EQ(run_cli_captured(first).status, 0);
+  ASSERT_TRUE(fs::exists(out + "/best.ckpt"));
+  csg::testing::write_with_flipped_byte(out + "/best.ckpt", out + "/best.ckpt", 20);
+  std::vector<std::string> again =
+      tiny_run(data, out, {"--max-steps", "4", "--eval-every", "1", "--resume", "latest", "--allow-change", "max-steps"});
+  again.erase(std::find(again.begin(), again.end(), "--no-eval"));
+  const csg::testing::CliResult r = run_cli_captured(again);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "warning: " + out + "/best.ckpt: the header")) << r.err;
+  EXPECT_TRUE(contains(r.err, "its best-so-far record is not used")) << r.err;
 }
