@@ -14,18 +14,21 @@ namespace csg {
 namespace {
 constexpr const char* kFormat = "csg-checkpoint";
 constexpr int kVersion = 1;
+
+// How the accessors' errors name a checkpoint: its file, when it was loaded from one.
+std::string source_of(const Checkpoint& c) { return c.path.empty() ? "checkpoint" : c.path; }
 }  // namespace
 
 const Tensor& Checkpoint::tensor(const std::string& name) const {
   for (const NamedTensor& t : tensors)
     if (t.name == name) return t.tensor;
-  CSG_FAIL(path.empty() ? "checkpoint" : path, ": no tensor '", name, "' (", tensors.size(),
+  CSG_FAIL(source_of(*this), ": no tensor '", name, "' (", tensors.size(),
            " tensors; saved by another configuration?)");
 }
 
 const std::string& Checkpoint::value(const std::string& key) const {
   auto it = meta.find(key);
-  CSG_CHECK(it != meta.end(), path.empty() ? "checkpoint" : path, ": no entry '", key, "' in its metadata");
+  CSG_CHECK(it != meta.end(), source_of(*this), ": no entry '", key, "' in its metadata");
   return it->second;
 }
 
@@ -37,7 +40,7 @@ int64_t Checkpoint::int_value(const std::string& key) const {
     if (used == v.size()) return r;
   } catch (...) {
   }
-  CSG_FAIL(path.empty() ? "checkpoint" : path, ": entry '", key, "' is '", v, "', not an integer");
+  CSG_FAIL(source_of(*this), ": entry '", key, "' is '", v, "', not an integer");
 }
 
 uint64_t Checkpoint::unsigned_value(const std::string& key) const {
@@ -48,7 +51,7 @@ uint64_t Checkpoint::unsigned_value(const std::string& key) const {
     if (used == v.size() && v.find('-') == std::string::npos) return r;
   } catch (...) {
   }
-  CSG_FAIL(path.empty() ? "checkpoint" : path, ": entry '", key, "' is '", v, "', not an unsigned integer");
+  CSG_FAIL(source_of(*this), ": entry '", key, "' is '", v, "', not an unsigned integer");
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {

@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "csg/cuda.h"
-#include "csg/io/pth.h"
 #include "csg/infer.h"
+#include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
 #include "src/ops/onednn/conv2d.h"
 
