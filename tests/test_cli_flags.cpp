@@ -15,7 +15,7 @@ using csg::testing::run_cli_captured;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using csg::testing::contains;
 
 // Parses `args` (after "csg") with the real declarations; returns the option of the deepest command.
 CLI::Option* parsed_option(CLI::App& app, std::vector<std::string> args, const std::string& name) {

@@ -23,7 +23,7 @@ using csg::testing::run_cli_captured;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using csg::testing::contains;
 
 std::vector<NamedTensor> resnet_state(int depth, uint64_t seed = 1) {
   models::ResNetOptions o;

@@ -21,7 +21,7 @@ using csg::testing::run_cli_captured;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using csg::testing::contains;
 
 void put_be32(std::string& s, uint32_t v) {
   for (int i = 3; i >= 0; --i) s.push_back(static_cast<char>(v >> (8 * i)));

@@ -26,16 +26,8 @@ namespace {
 const std::string kOldCheckpoint = "data/fixtures/checkpoint/unchecksummed.ckpt";
 const std::string kOldModel = "data/fixtures/checkpoint/unchecksummed_model.safetensors";
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using csg::testing::contains;
+using csg::testing::error_of;
 
 // The byte in the middle of a safetensors file's tensor data.
 size_t middle_of_data(const std::string& path) {

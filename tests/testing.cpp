@@ -30,6 +30,15 @@ CliResult run_cli_captured(std::vector<std::string> args) {
   return r;
 }
 
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 std::string read_file_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   EXPECT_TRUE(f.good()) << path;
