@@ -253,6 +253,14 @@ test: $(BUILD)/csg_tests $(CLI) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION 
       $(REG_FIXTURES)/VERSION
 	CSG_FIXTURES=$(FIXTURES) CSG_BINARY=$(abspath $(CLI)) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
+# The soak test (tools/soak.sh): 20,000 steps of a tiny VisDA run, alone and under mpirun -np 2,
+# a checkpoint every 100; resident memory, open files and the run folder's size must stay flat.
+# Minutes, not part of `make test`; docs/checkpoints.md gives its figures. SOAK_ARGS: e.g.
+# --steps 2000 --modes single.
+.PHONY: soak
+soak: $(CLI)
+	bash tools/soak.sh --csg $(CLI) $(SOAK_ARGS)
+
 # Examples (examples/*.c, *.cpp) built as a user of the installed library would: installed into
 # $(BUILD)/examples-prefix, compiled with `pkg-config --cflags --libs csg`. examples-test does the
 # same in a temporary prefix and runs them on a generated model and image (tools/examples_test.sh).

@@ -51,7 +51,7 @@ void randomise_batch_norm(nn::Module& net, uint64_t seed) {
 
 infer::ModelWeights weights_of(const nn::Module& net, infer::ModelInfo info) {
   info.class_names = infer::default_class_names(info.task(), info.num_classes);
-  return {info, net.state_dict()};
+  return {info, net.state_dict(), ""};
 }
 
 // max |a - b| / max |b|: the relative error of a whole logit tensor.

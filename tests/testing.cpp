@@ -7,13 +7,51 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
+
+#include "src/cli/app.h"
 
 namespace csg::testing {
 
 Tensor uniform(const Shape& shape, uint64_t seed, DType dt, double lo, double hi) {
   Generator g(seed);
   return rand(shape, g, {dt, Device::CPU}, lo, hi);
+}
+
+CliResult run_cli_captured(std::vector<std::string> args) {
+  args.insert(args.begin(), "csg");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  const int status = cli::run_cli(static_cast<int>(argv.size()), argv.data());
+  CliResult r{status, ::testing::internal::GetCapturedStdout(), ::testing::internal::GetCapturedStderr()};
+  return r;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string read_file_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  EXPECT_TRUE(f.good()) << path;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_with_flipped_byte(const std::string& from, const std::string& to, size_t offset, uint8_t mask) {
+  std::string bytes = read_file_bytes(from);
+  ASSERT_LT(offset, bytes.size()) << from;
+  bytes[offset] = static_cast<char>(static_cast<uint8_t>(bytes[offset]) ^ mask);
+  std::ofstream(to, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 TempDir::TempDir() {

@@ -96,6 +96,21 @@ class JpegDecoderScope {
 // True when the environment says CSG_REQUIRE_GPU=1: CUDA tests must run, not skip.
 bool gpu_required();
 
+// `csg args...` run in this process (cli::run_cli), with its exit status and what it printed.
+struct CliResult {
+  int status;
+  std::string out, err;
+};
+CliResult run_cli_captured(std::vector<std::string> args);
+
+// The message of the csg::Error that f() throws ("" when it throws none), and whether `s` holds `part`.
+std::string error_of(const std::function<void()>& f);
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+// The bytes of a file, and a copy of `from` at `to` with byte `offset` XOR-ed with `mask`.
+std::string read_file_bytes(const std::string& path);
+void write_with_flipped_byte(const std::string& from, const std::string& to, size_t offset, uint8_t mask = 0x10);
+
 }  // namespace csg::testing
 
 // Skips the current test (returns from the calling function) when a fixture file is missing,

@@ -66,7 +66,9 @@ const char* csg_version(void);
 const char* csg_last_error(void);
 
 /* Loads `path` and compiles its network for the CPU. `arch` (may be NULL) must then match the
- * file's architecture ("resnet50", "deeplab101"...). On success *out receives the model. */
+ * file's architecture ("resnet50", "deeplab101"...). On success *out receives the model. A file
+ * whose checksums do not match (a damaged checkpoint or model file) is refused: CSG_ERR_MODEL,
+ * and csg_last_error() names the file and the damaged part. */
 csg_status csg_model_open(const char* path, const char* arch, csg_model** out);
 
 /* Frees a model (NULL is allowed). */
@@ -75,6 +77,16 @@ void csg_model_free(csg_model* model);
 /* Threads for this model's runs (OpenMP and OpenBLAS); n <= 0 restores the default (every core,
  * or OMP_NUM_THREADS). */
 csg_status csg_model_set_threads(csg_model* model, int n);
+
+/* The default of csg_model_set_max_image_pixels: PIL's limit (2 x 89,478,485). */
+#define CSG_DEFAULT_MAX_IMAGE_PIXELS 178956970
+
+/* The most pixels (width x height) an image file given to this model's csg_classify_files /
+ * csg_segment_files may have. A larger one is refused from its header, before it is decoded:
+ * CSG_ERR_IMAGE, and csg_last_error() names the file, its size and the limit. max_pixels <= 0
+ * restores the default, CSG_DEFAULT_MAX_IMAGE_PIXELS. (Images passed as buffers are the
+ * caller's memory already and are not limited.) */
+csg_status csg_model_set_max_image_pixels(csg_model* model, int64_t max_pixels);
 
 /* The convolutions' arithmetic: "f32" (the default) or "bf16" (BF16 inputs and weights, f32
  * accumulation; CPU only, with AVX512_BF16 or AMX: CSG_ERR_DEVICE and a message otherwise). */

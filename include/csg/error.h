@@ -20,6 +20,13 @@ class OutOfMemory : public Error {
   using Error::Error;
 };
 
+// A file whose bytes do not match the checksums stored in it (a flipped bit on a disk, a bad
+// copy): the message names the file and the part (header, tensor) that failed.
+class CorruptFile : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 template <class... Args>
 std::string cat(const Args&... args) {

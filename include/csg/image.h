@@ -29,11 +29,22 @@ struct LabelMap {
 };
 constexpr uint8_t kIgnoreLabel = 255;
 
-// Images larger than this are refused before any pixel buffer is allocated.
-constexpr int64_t kDefaultMaxPixels = 178'956'970;  // PIL's decompression-bomb limit
+// Images with more pixels than this are refused from their header, before any pixel buffer
+// is allocated (the limit is a setting: --max-image-pixels, csg_model_set_max_image_pixels).
+// The default is PIL's refusal threshold, 2 x Image.MAX_IMAGE_PIXELS (89,478,485, where PIL
+// only warns): every image PIL (and so a torchvision pipeline) opens, csg opens too, and one
+// image at the limit costs at most ~540 MB of RGB pixels.
+constexpr int64_t kDefaultMaxPixels = 178'956'970;
+
+// Width and height from the header of a PNG, JPEG, GIF, BMP or PSD file, nothing decoded;
+// false for other formats or a header cut short (the decoder then reads the size itself).
+bool size_from_header(const uint8_t* bytes, size_t n, int64_t* width, int64_t* height);
+// Throws, naming `what`, the image's size and the limit, when width x height > max_pixels.
+void check_pixel_limit(const std::string& what, int64_t width, int64_t height, int64_t max_pixels);
 
 // Decodes PNG/JPEG/BMP/... to RGB (grey and alpha are converted as PIL's convert("RGB")).
-// Errors name the file: missing, unreadable, corrupt, truncated, or over `max_pixels`.
+// Errors name the file: missing, a directory, unreadable, corrupt, truncated, or over
+// `max_pixels` (checked on the header: load() reads the rest of a file only when it is within).
 // JPEG (a file starting with the SOI marker FF D8) goes to jpeg_decoder(); everything else to
 // stb_image. With libjpeg-turbo the pixels equal PIL.Image.open(path).convert("RGB") byte for
 // byte: baseline, progressive, any chroma subsampling, grey, CMYK/YCCK (inverted as Adobe

@@ -65,7 +65,16 @@ ModelInfo model_info_from_json(const std::string& json, const std::string& where
 struct ModelWeights {
   ModelInfo info;
   std::vector<NamedTensor> tensors;  // canonical names, CPU, F32
+  std::string source;                // the file they were read from (named by build_network's errors)
 };
+
+// The ResNet backbone a state dict holds (torchvision names): depth 18/34/50/101 from its
+// blocks, width from conv1.weight. Errors name `where` (not a ResNet, unknown depth).
+struct BackboneShape {
+  int depth = 0;
+  int64_t width = 0;
+};
+BackboneShape backbone_shape(const std::vector<NamedTensor>& tensors, const std::string& where);
 
 // Reads any model file listed above. `arch` (may be empty) must match the file's when given;
 // a plain state dict needs no arch. Errors name the file and what is wrong or missing.

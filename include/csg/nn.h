@@ -37,11 +37,12 @@ class Module {
 
   // Copies tensors by name into this module's (shapes must match). Names absent from the
   // module are "unexpected", module tensors absent from `sd` are "missing"; with strict,
-  // either is an error listing them. Returns the names that were not loaded.
+  // either is an error listing them. Returns the names that were not loaded. `source` (the
+  // file `sd` was read from) starts every error message.
   struct LoadReport {
     std::vector<std::string> missing, unexpected;
   };
-  LoadReport load_state_dict(const NamedTensors& sd, bool strict = true);
+  LoadReport load_state_dict(const NamedTensors& sd, bool strict = true, const std::string& source = "");
 
   virtual void train(bool on = true);  // this module and every child
   void eval() { train(false); }

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "csg/image.h"
+
 namespace csg::infer {
 
 struct PredictOptions {
@@ -36,6 +38,8 @@ struct PredictOptions {
   // mean and std per channel.
   int resize = 0, crop = 0;
   std::optional<std::array<float, 3>> mean, std;
+  // An image with more pixels is refused from its header (csg/image.h), naming its size.
+  int64_t max_image_pixels = image::kDefaultMaxPixels;
 };
 
 struct PredictSummary {
@@ -55,7 +59,9 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
 PredictSummary run_predict(const PredictOptions& options, std::FILE* out = stdout);
 
 // `csg export`: the inference network of `model_path` (a `csg train` checkpoint or any model
-// file) written to `out_path` as a csg-model file. Returns a one-line description of it.
+// file) written to `out_path` as a csg-model file, once its tensors are known to fit the
+// architecture (a weight of the wrong shape or a missing one is an error naming the file, and
+// nothing is written). Returns a one-line description of it.
 std::string export_model_file(const std::string& model_path, const std::string& out_path,
                               const std::string& arch = "");
 

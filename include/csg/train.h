@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "csg/image.h"
 #include "csg/tensor.h"
 
 namespace csg::train {
@@ -31,6 +32,7 @@ struct Config {
   // "stop": any problem stops the run; "warn": none does; "off": no check. A list line the
   // loader cannot use (a label out of range) stops every run.
   std::string data_check = "auto";
+  int64_t max_image_pixels = image::kDefaultMaxPixels;  // larger images are refused (csg/image.h)
   // ---- model ----
   std::string arch = "resnet101";  // resnet18/34/50/101 (VisDA) or deeplab50/deeplab101 (GTA5)
   std::string weights;             // ImageNet .pth (or .safetensors) for f_e and f_eo; empty = random init

@@ -10,12 +10,16 @@
 #include "csg/error.h"
 #include "csg/image.h"
 #include "csg/infer.h"
+#include "csg/predict.h"
 #include "src/infer/threads.h"
 
 struct csg_model {
   std::unique_ptr<csg::infer::Engine> engine;
   int threads = 0;  // 0: the default
+  int64_t max_image_pixels = CSG_DEFAULT_MAX_IMAGE_PIXELS;
 };
+
+static_assert(CSG_DEFAULT_MAX_IMAGE_PIXELS == csg::image::kDefaultMaxPixels, "the C API's default is the library's");
 
 namespace {
 
@@ -78,12 +82,12 @@ std::vector<csg::image::Image> copy_images(const csg_image* images, int n) {
   return out;
 }
 
-std::vector<csg::image::Image> load_images(const char* const* paths, int n) {
+std::vector<csg::image::Image> load_images(const char* const* paths, int n, int64_t max_pixels) {
   std::vector<csg::image::Image> out;
   for (int i = 0; i < n; ++i) {
     if (!paths[i]) fail(CSG_ERR_INVALID_ARGUMENT, "path " + std::to_string(i) + " is NULL");
     try {
-      out.push_back(csg::image::load(paths[i]));
+      out.push_back(csg::image::load(paths[i], max_pixels));
     } catch (const csg::Error& e) {
       fail(CSG_ERR_IMAGE, e.what());
     }
@@ -172,6 +176,13 @@ csg_status csg_model_set_threads(csg_model* model, int n) {
   });
 }
 
+csg_status csg_model_set_max_image_pixels(csg_model* model, int64_t max_pixels) {
+  return guarded(CSG_ERR_INTERNAL, [&] {
+    require(model != nullptr, "csg_model_set_max_image_pixels: model is NULL");
+    model->max_image_pixels = max_pixels > 0 ? max_pixels : CSG_DEFAULT_MAX_IMAGE_PIXELS;
+  });
+}
+
 csg_status csg_model_set_precision(csg_model* model, const char* precision) {
   return guarded(CSG_ERR_DEVICE, [&] {
     require(model != nullptr && precision != nullptr, "csg_model_set_precision: model or precision is NULL");
@@ -226,7 +237,7 @@ csg_status csg_classify_images(csg_model* model, const csg_image* images, int n,
 csg_status csg_classify_files(csg_model* model, const char* const* paths, int n, float* logits, int* class_ids) {
   return guarded(CSG_ERR_INTERNAL, [&] {
     require(model && paths && n >= 1, "csg_classify_files: model or paths is NULL, or n < 1");
-    classify(model, load_images(paths, n), logits, class_ids);
+    classify(model, load_images(paths, n, model->max_image_pixels), logits, class_ids);
   });
 }
 
@@ -240,7 +251,7 @@ csg_status csg_segment_images(csg_model* model, const csg_image* images, int n, 
 csg_status csg_segment_files(csg_model* model, const char* const* paths, int n, uint8_t* labels, float* logits) {
   return guarded(CSG_ERR_INTERNAL, [&] {
     require(model && paths && n >= 1, "csg_segment_files: model or paths is NULL, or n < 1");
-    segment(model, load_images(paths, n), labels, logits);
+    segment(model, load_images(paths, n, model->max_image_pixels), labels, logits);
   });
 }
 
@@ -255,7 +266,7 @@ csg_status csg_image_size(const char* path, int* width, int* height) {
 csg_status csg_export(const char* path, const char* arch, const char* out_path) {
   return guarded(CSG_ERR_MODEL, [&] {
     require(path && out_path, "csg_export: path or out_path is NULL");
-    csg::infer::export_model(out_path, csg::infer::read_model(path, arch ? arch : ""));
+    csg::infer::export_model_file(path, out_path, arch ? arch : "");
   });
 }
 

@@ -8,6 +8,7 @@
 #include "csg/distributed.h"
 #include "csg/error.h"
 #include "csg/version.h"
+#include "src/cli/flags.h"
 
 namespace csg::cli {
 
@@ -64,7 +65,11 @@ std::unique_ptr<CLI::App> make_app(Invocation& inv) {
   app->require_subcommand(1);
   app->fallthrough(false);
   app->get_formatter()->column_width(34);
-  app->option_defaults()->always_capture_default();
+  // Scripts append an override to a base command: a single-valued flag given twice takes its last
+  // value (flags that collect a list take every value). Every command's help says so.
+  app->option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->footer("A flag given more than once takes its last value (`--epochs 5 --epochs 10` trains 10 epochs); "
+              "flags that take a list collect every value.");
   add_info_command(*app, inv);
   add_train_commands(*app, inv);
   add_check_data_command(*app, inv);
@@ -73,6 +78,8 @@ std::unique_ptr<CLI::App> make_app(Invocation& inv) {
   add_export_command(*app, inv);
   add_gradcam_command(*app, inv);
   add_segment_command(*app, inv);
+  add_verify_command(*app, inv);
+  reword_number_checks(*app);
   // Hidden (empty group): prints docs/cli.md's flag tables from these declarations.
   CLI::App* md = app->add_subcommand("flags-markdown", "the flag tables of every command, as Markdown")->group("");
   CLI::App* root = app.get();

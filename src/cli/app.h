@@ -40,5 +40,6 @@ void add_export_command(CLI::App& root, Invocation& inv);
 void add_gradcam_command(CLI::App& root, Invocation& inv);  // the paper's figures (src/cli/figures.cpp)
 void add_segment_command(CLI::App& root, Invocation& inv);
 void add_check_data_command(CLI::App& root, Invocation& inv);  // check-data visda|gta5|cityscapes
+void add_verify_command(CLI::App& root, Invocation& inv);  // src/cli/verify.cpp
 
 }  // namespace csg::cli

@@ -2,6 +2,8 @@
 #include "src/cli/flags.h"
 
 #include <cstdio>
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -16,6 +18,14 @@ const std::vector<std::string> kSegmentationArchs = {"deeplab18", "deeplab34", "
 const std::vector<std::string> kDevices = {"auto", "cpu", "cuda"};
 const std::vector<std::string> kPools = {"apool", "gap"};
 const std::vector<std::string> kSegHeads = {"aspp-csg", "aspp-v2"};
+
+CLI::Option* add_max_image_pixels_flag(CLI::App* c, int64_t& value) {
+  return c
+      ->add_option("--max-image-pixels", value,
+                   "refuse an image with more pixels (width x height), from its header, before decoding it; the "
+                   "default is PIL's limit (2 x 89,478,485)")
+      ->check(CLI::PositiveNumber);
+}
 
 std::vector<int> parse_layers(const std::string& s) {
   std::vector<int> layers;
@@ -58,6 +68,50 @@ std::string resolve_device_flag(const std::string& device) {
   if (device == "auto" && dist::world().rank() == 0)
     std::fprintf(stderr, "device: %s (--device auto: %s)\n", device_name(dev), why.c_str());
   return device_name(dev);
+}
+
+namespace {
+
+// The check for a value that must be positive (`strict`) or non-negative, as text.
+std::string check_number(const std::string& in, bool integer, bool strict) {
+  errno = 0;
+  char* end = nullptr;
+  if (integer) {
+    const long long v = std::strtoll(in.c_str(), &end, 10);
+    if (in.empty() || *end != '\0' || errno == ERANGE) return in + " is not an integer";
+    if (strict ? v < 1 : v < 0) return std::string("must be >= ") + (strict ? "1" : "0") + ", got " + in;
+    return "";
+  }
+  const double v = std::strtod(in.c_str(), &end);
+  if (in.empty() || *end != '\0') return in + " is not a number";
+  if (!std::isfinite(v) || (strict ? !(v > 0) : !(v >= 0)))
+    return std::string("must be ") + (strict ? "> 0" : ">= 0") + " (a finite number), got " + in;
+  return "";
+}
+
+void reword_option(CLI::Option* o) {
+  const std::string type = o->get_type_name();
+  const bool integer = type.rfind("INT", 0) == 0 || type.rfind("UINT", 0) == 0;
+  for (int i = 0;; ++i) {
+    CLI::Validator* v = nullptr;
+    try {
+      v = o->get_validator(i);
+    } catch (const CLI::OptionNotFound&) {
+      return;
+    }
+    const std::string d = v->get_description();
+    if (d == "POSITIVE" || d == "NONNEGATIVE") {
+      const bool strict = d == "POSITIVE";
+      v->operation([integer, strict](std::string& in) { return check_number(in, integer, strict); });
+    }
+  }
+}
+
+}  // namespace
+
+void reword_number_checks(CLI::App& app) {
+  for (CLI::Option* o : app.get_options()) reword_option(o);
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) reword_number_checks(*sub);
 }
 
 std::array<float, 3> parse_triple(const std::string& flag, const std::string& s) {

@@ -22,6 +22,14 @@ CLI::Option* add_device_option(CLI::App* c, std::string& device);
 // the CPU, and one line on stderr (rank 0 under mpirun) says which and why; "cuda" without a
 // usable GPU, and "auto" with a GPU the build has no code for, are errors that say why.
 std::string resolve_device_flag(const std::string& device);
+// Rewords CLI11's PositiveNumber / NonNegativeNumber checks of every option under `app` by the
+// option's type: "must be >= 1, got 0" or "abc is not an integer" for integers, "must be > 0"
+// or "is not a number" for reals (NaN and infinity refused), instead of CLI11's "Value 0 not in
+// range 0.000000 to 1797693...". Run once, after every command is declared.
+void reword_number_checks(CLI::App& app);
+
+// --max-image-pixels of train, eval, hse and predict (its help text names the default, PIL's).
+CLI::Option* add_max_image_pixels_flag(CLI::App* c, int64_t& value);
 
 extern const std::vector<std::string> kClassifierArchs;    // resnet18 .. resnet101
 extern const std::vector<std::string> kSegmentationArchs;  // deeplab18 .. deeplab101

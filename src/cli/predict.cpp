@@ -45,6 +45,7 @@ void add_predict_command(CLI::App& root, Invocation& inv) {
   c->add_option("--crop", o.crop, "centre crop (0: the model file's)")->check(CLI::NonNegativeNumber);
   c->add_option("--mean", f->mean, "normalisation mean R,G,B (default: the model file's, ImageNet's for .pth)");
   c->add_option("--std", f->std, "normalisation std R,G,B (default: the model file's, ImageNet's for .pth)");
+  add_max_image_pixels_flag(c, o.max_image_pixels);
   c->add_flag("--quiet", o.quiet, "no progress bar");
   c->add_option("inputs", o.inputs,
                 "image files, folders (their images, sorted) or .txt lists (one path per line)")

@@ -102,6 +102,7 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
                   "problems in a set of under 1,000 samples and warns in a larger one; stop: any problem stops; "
                   "warn: none does; off: no check")
         ->check(CLI::IsMember({"auto", "stop", "warn", "off"}));
+  add_max_image_pixels_flag(c, g.max_image_pixels);
   c->add_option("--batch-size", g.batch_size,
                 training ? "images per step; under mpirun the global batch, split evenly over the processes"
                          : "images per evaluation batch (VisDA; Cityscapes: 1 per process)")

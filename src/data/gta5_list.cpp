@@ -4,6 +4,7 @@
 
 #include "csg/data/datasets.h"
 #include "src/data/pair_discovery.h"
+#include "src/io/file_checks.h"
 
 namespace fs = std::filesystem;
 
@@ -17,6 +18,7 @@ const char* const kFormat =
 ListedPairs gta5_list_pairs(const std::string& root, const std::string& list_file) {
   require_dataset_root(DatasetKind::Gta5, root);
   std::error_code ec;
+  io::refuse_directory(list_file, "the --train-list file");
   CSG_CHECK(fs::is_regular_file(list_file, ec), "--train-list ", list_file, ": no such file; give the text file of ",
             "the split to train on (", kFormat, "), or leave --train-list out to train on every image");
   std::ifstream in(list_file);

@@ -3,12 +3,12 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 
 #include "csg/image.h"
 #include "src/data/image_decoders.h"
 #include "src/data/jpeg_check.h"
+#include "src/io/file_checks.h"
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO  // we read files ourselves to report errors with the path
@@ -42,6 +42,8 @@ void set_jpeg_decoder(JpegDecoder d) {
 JpegDecoder jpeg_decoder() { return g_jpeg_decoder.load(); }
 
 Image decode(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels) {
+  int64_t w = 0, h = 0;
+  if (size_from_header(bytes, n, &w, &h)) check_pixel_limit(what, w, h, max_pixels);
   if (starts_like_jpeg(bytes, n) && jpeg_decoder() == JpegDecoder::LibjpegTurbo)
     return decode_with_libjpeg(bytes, n, what, max_pixels);
   return decode_with_stb(bytes, n, what, max_pixels);
@@ -52,10 +54,16 @@ Image decode_with_stb(const uint8_t* bytes, size_t n, const std::string& what, i
   CSG_CHECK(n <= static_cast<size_t>(INT32_MAX), what, ": file too large to decode (", n, " bytes)");
   const std::string jpeg_error = jpeg_structure_error(bytes, n);
   CSG_CHECK(jpeg_error.empty(), what, ": corrupt JPEG (", jpeg_error, "); refusing to decode it");
-  if (!stbi_info_from_memory(bytes, static_cast<int>(n), &w, &h, &c))
+  if (!stbi_info_from_memory(bytes, static_cast<int>(n), &w, &h, &c)) {
+    // stb_image refuses more than 2^30 bytes of samples and then tries every other format, so
+    // its reason reads "unknown image type": say the size the header gives instead.
+    int64_t hw = 0, hh = 0;
+    if (size_from_header(bytes, n, &hw, &hh) && hw * hh * 3 > (int64_t(1) << 30))
+      CSG_FAIL(what, ": ", hw, "x", hh, " pixels is more than stb_image decodes (2^30 bytes of samples, about ",
+               (int64_t(1) << 30) / 3, " RGB pixels); shrink the image");
     CSG_FAIL(what, ": not a decodable image (", stbi_failure_reason(), "); the file may be corrupt or truncated");
-  CSG_CHECK(static_cast<int64_t>(w) * h <= max_pixels, what, ": ", w, "x", h, " pixels exceeds the limit of ",
-            max_pixels, "; refusing to decode it");
+  }
+  check_pixel_limit(what, w, h, max_pixels);
   unsigned char* px = stbi_load_from_memory(bytes, static_cast<int>(n), &w, &h, &c, 3);
   if (!px) CSG_FAIL(what, ": decoding failed (", stbi_failure_reason(), "); the file may be corrupt or truncated");
   Image im;
@@ -67,13 +75,19 @@ Image decode_with_stb(const uint8_t* bytes, size_t n, const std::string& what, i
 }
 
 Image load(const std::string& path, int64_t max_pixels) {
-  std::error_code ec;
   // A folder opens as a stream and then throws from inside the stream library on the first read.
-  CSG_CHECK(!std::filesystem::is_directory(path, ec), path, ": is a folder, not an image file");
+  io::refuse_directory(path, "an image file");
   std::ifstream f(path, std::ios::binary);
   CSG_CHECK(f.good(), path, ": cannot open image (missing file or no permission)");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  // The header first: an image over the limit is refused before the rest of its file is read.
+  constexpr size_t kHeadBytes = 64 << 10;
+  std::vector<uint8_t> bytes(kHeadBytes);
+  f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<size_t>(f.gcount()));
   CSG_CHECK(!bytes.empty(), path, ": empty file");
+  int64_t w = 0, h = 0;
+  if (size_from_header(bytes.data(), bytes.size(), &w, &h)) check_pixel_limit(path, w, h, max_pixels);
+  if (bytes.size() == kHeadBytes) bytes.insert(bytes.end(), std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   return decode(bytes.data(), bytes.size(), path, max_pixels);
 }
 

@@ -1,85 +1,110 @@
-// src/data/image_header.cpp — an image's size from its header, without decoding a pixel: the
-// fast pass of `csg check-data` opens every file of a data set this way.
-#include <cstdio>
-#include <cstring>
-#include <filesystem>
-#include <memory>
+// src/data/image_header.cpp — an image's size from its header, before anything is decoded: the
+// pixel limit is checked on it, so an image too large to decode costs no pixel buffer (and
+// stb_image's own size check, which fails as "unknown image type", is never the one that speaks);
+// `csg check-data`'s fast pass reads every file of a data set this way.
+#include <algorithm>
 
 #include "csg/image.h"
+#include "src/io/binary_file.h"
 
 namespace csg::image {
 
 namespace {
 
-using File = std::unique_ptr<FILE, int (*)(FILE*)>;
-
-bool read_exact(FILE* f, uint8_t* out, size_t n) { return std::fread(out, 1, n, f) == n; }
-uint32_t big_endian(const uint8_t* p, int bytes) {
-  uint32_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = v << 8 | p[i];
-  return v;
+uint32_t be32(const uint8_t* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | p[3];
 }
+uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 
-// PNG: the 8-byte signature, then the IHDR chunk (length 13, "IHDR", width, height, ...).
-ImageSize png_size(FILE* f, const std::string& path) {
-  uint8_t h[24];
-  CSG_CHECK(read_exact(f, h, sizeof h), path, ": the PNG header is cut short (an empty or truncated file)");
-  CSG_CHECK(std::memcmp(h + 12, "IHDR", 4) == 0, path, ": a PNG without its IHDR chunk first (a corrupt file)");
-  return {static_cast<int>(big_endian(h + 16, 4)), static_cast<int>(big_endian(h + 20, 4))};
-}
-
-// JPEG: the marker segments after SOI up to the frame header (SOFn), whose payload is
-// precision, height, width. Markers without a payload (RSTn, TEM) have no length.
-ImageSize jpeg_size(FILE* f, const std::string& path) {
-  uint8_t soi[2];
-  CSG_CHECK(read_exact(f, soi, 2), path, ": the JPEG header is cut short");
-  for (int segments = 0; segments < 4096; ++segments) {
-    int c = std::fgetc(f);
-    while (c == 0xFF) c = std::fgetc(f);  // fill bytes before a marker
-    CSG_CHECK(c != EOF, path, ": the JPEG ends before its frame header (a truncated file)");
-    const int marker = c;
-    if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) continue;
-    uint8_t len[2];
-    CSG_CHECK(read_exact(f, len, 2), path, ": the JPEG ends inside a marker segment (a truncated file)");
-    const uint32_t length = big_endian(len, 2);
-    CSG_CHECK(length >= 2, path, ": a JPEG marker segment of length ", length, " (a corrupt file)");
-    const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-    if (frame) {
-      uint8_t sof[5];
-      CSG_CHECK(length >= 7 && read_exact(f, sof, sizeof sof), path, ": the JPEG frame header is cut short");
-      return {static_cast<int>(big_endian(sof + 3, 2)), static_cast<int>(big_endian(sof + 1, 2))};
+// JPEG: the first start-of-frame segment (SOF0..SOF15 but DHT, JPG and DAC) before the first scan.
+bool jpeg_size(const uint8_t* b, size_t n, int64_t* w, int64_t* h) {
+  size_t pos = 2;
+  while (pos + 4 <= n) {
+    if (b[pos] != 0xFF) return false;
+    const uint8_t marker = b[pos + 1];
+    if (marker == 0xFF) {  // fill byte
+      ++pos;
+      continue;
     }
-    CSG_CHECK(marker != 0xDA && marker != 0xD9, path, ": the JPEG has no frame header before its image data");
-    CSG_CHECK(std::fseek(f, static_cast<long>(length) - 2, SEEK_CUR) == 0, path, ": the JPEG is cut short");
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // no length
+      pos += 2;
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) return false;  // a scan or the end before any frame
+    const size_t len = be16(b + pos + 2);
+    const bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (sof) {
+      if (len < 7 || pos + 9 > n) return false;
+      *h = be16(b + pos + 5);
+      *w = be16(b + pos + 7);
+      return true;
+    }
+    if (len < 2) return false;
+    pos += 2 + len;
   }
-  CSG_FAIL(path, ": no JPEG frame header in the first 4096 marker segments (a corrupt file)");
+  return false;
 }
 
 }  // namespace
 
+bool size_from_header(const uint8_t* b, size_t n, int64_t* width, int64_t* height) {
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
+  if (n >= 24 && std::equal(kPng, kPng + 8, b) && std::equal(b + 12, b + 16, "IHDR")) {
+    *width = be32(b + 16);
+    *height = be32(b + 20);
+    return true;
+  }
+  if (n >= 2 && b[0] == 0xFF && b[1] == 0xD8) return jpeg_size(b, n, width, height);
+  if (n >= 10 && (std::equal(b, b + 6, "GIF87a") || std::equal(b, b + 6, "GIF89a"))) {
+    *width = io::load_le16(b + 6);
+    *height = io::load_le16(b + 8);
+    return true;
+  }
+  if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
+    if (io::load_le32(b + 14) == 12) {  // OS/2 1.x header: 16-bit sizes
+      *width = io::load_le16(b + 18);
+      *height = io::load_le16(b + 20);
+    } else {
+      *width = static_cast<int32_t>(io::load_le32(b + 18));
+      *height = static_cast<int32_t>(io::load_le32(b + 22));
+      if (*height < 0) *height = -*height;  // a top-down bitmap
+    }
+    return true;
+  }
+  if (n >= 26 && std::equal(b, b + 4, "8BPS")) {  // Photoshop
+    *height = be32(b + 14);
+    *width = be32(b + 18);
+    return true;
+  }
+  return false;
+}
+
+void check_pixel_limit(const std::string& what, int64_t width, int64_t height, int64_t max_pixels) {
+  const int64_t pixels = width * height;  // each side is below 2^32: no overflow
+  CSG_CHECK(pixels <= max_pixels, what, ": ", width, "x", height, " pixels exceeds the limit of ", max_pixels,
+            " pixels per image; refusing to decode it (the limit is --max-image-pixels, or "
+            "csg_model_set_max_image_pixels in the C API)");
+}
+
 ImageSize read_image_size(const std::string& path, int64_t max_pixels) {
-  std::error_code ec;
-  CSG_CHECK(!std::filesystem::is_directory(path, ec), path, ": is a folder, not an image file");
-  File f(std::fopen(path.c_str(), "rb"), std::fclose);
-  CSG_CHECK(f != nullptr, path, ": cannot open image (missing file or no permission)");
-  uint8_t magic[8] = {};
-  const size_t n = std::fread(magic, 1, sizeof magic, f.get());
-  CSG_CHECK(n > 0, path, ": empty file");
-  std::rewind(f.get());
-  ImageSize size;
-  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
-  if (n == 8 && std::memcmp(magic, kPng, 8) == 0) {
-    size = png_size(f.get(), path);
-  } else if (n >= 2 && magic[0] == 0xFF && magic[1] == 0xD8) {
-    size = jpeg_size(f.get(), path);
-  } else {  // BMP, GIF, ...: no data set here uses them; decoding says what they hold
+  // A header sits in the first bytes of a file; a JPEG's frame header can follow a large EXIF
+  // segment, and then (as for a file cut short or of another format) decoding finds the size.
+  constexpr uint64_t kPrefix = 64 * 1024;
+  std::vector<uint8_t> head;
+  {
+    const io::BinaryFile f(path);  // names the file: missing, a directory, unreadable
+    CSG_CHECK(f.size() > 0, path, ": empty file");
+    head = f.read_vector(0, static_cast<size_t>(std::min(f.size(), kPrefix)), "the image header");
+  }
+  int64_t w = 0, h = 0;
+  if (!size_from_header(head.data(), head.size(), &w, &h)) {
     const Image im = load(path, max_pixels);
     return {im.width, im.height};
   }
-  CSG_CHECK(size.width > 0 && size.height > 0, path, ": its header gives a size of ", size.width, "x", size.height);
-  CSG_CHECK(static_cast<int64_t>(size.width) * size.height <= max_pixels, path, ": ", size.width, "x", size.height,
-            " pixels exceeds the limit of ", max_pixels);
-  return size;
+  CSG_CHECK(w > 0 && h > 0, path, ": its header gives a size of ", w, "x", h);
+  check_pixel_limit(path, w, h, max_pixels);
+  return {static_cast<int>(w), static_cast<int>(h)};
 }
 
 }  // namespace csg::image

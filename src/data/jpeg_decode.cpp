@@ -138,8 +138,8 @@ Image decode_with_libjpeg(const uint8_t* bytes, size_t n, const std::string& wha
     case Outcome::Decoded:
       return out;
     case Outcome::TooLarge:
-      CSG_FAIL(what, ": ", out.width, "x", out.height, " pixels exceeds the limit of ", max_pixels,
-               "; refusing to decode it");
+      check_pixel_limit(what, out.width, out.height, max_pixels);
+      break;
     case Outcome::BadComponents:
       CSG_FAIL(what, ": corrupt JPEG (", d.cinfo.num_components,
                " colour components; only 1, 3 or 4 can be converted to RGB)");

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <memory>
 
+#include "src/io/file_checks.h"
 #include "src/io/zip_reader.h"  // io::crc32: the same CRC-32 as PNG chunks and gzip members
 #include "csg/data/label_png.h"
 
@@ -114,7 +115,7 @@ void append_chunk(std::vector<uint8_t>& out, const char type[4], const std::vect
 
 }  // namespace
 
-LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& what) {
+LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& what, int64_t max_pixels) {
   CSG_CHECK(n >= 8 && std::memcmp(bytes, kSignature, 8) == 0, what, ": not a PNG file (label images must be PNG)");
   Header hdr;
   bool have_header = false, have_palette = false, have_end = false;
@@ -139,6 +140,7 @@ LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& wha
       CSG_CHECK(data[10] == 0 && data[11] == 0, what, ": unknown PNG compression/filter method");
       hdr.interlace = data[12];
       CSG_CHECK(hdr.interlace <= 1, what, ": unknown PNG interlace method ", hdr.interlace);
+      image::check_pixel_limit(what, hdr.width, hdr.height, max_pixels);  // before its data is gathered
       have_header = true;
     } else if (type_str == "PLTE") {
       have_palette = true;
@@ -161,8 +163,6 @@ LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& wha
             "-bit samples; only 1, 2, 4 and 8 bits are supported for labels");
   CSG_CHECK(ct == 0 || have_palette, what, ": palette PNG without a PLTE chunk (corrupt file)");
   CSG_CHECK(hdr.width > 0 && hdr.height > 0, what, ": PNG has an empty size ", hdr.width, "x", hdr.height);
-  CSG_CHECK(static_cast<uint64_t>(hdr.width) * hdr.height <= static_cast<uint64_t>(image::kDefaultMaxPixels), what,
-            ": ", hdr.width, "x", hdr.height, " pixels exceeds the limit of ", image::kDefaultMaxPixels);
   CSG_CHECK(idat.size() <= static_cast<size_t>(INT_MAX), what, ": PNG image data too large");
 
   // Raw size after inflation: rows of each pass, each with its filter byte.
@@ -201,12 +201,13 @@ LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& wha
   return out;
 }
 
-LabelMap read_label_png(const std::string& path) {
+LabelMap read_label_png(const std::string& path, int64_t max_pixels) {
+  io::refuse_directory(path, "a label image");
   std::ifstream f(path, std::ios::binary);
   CSG_CHECK(f.good(), path, ": cannot open label image (missing file or no permission)");
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   CSG_CHECK(!bytes.empty(), path, ": empty file");
-  return decode_label_png(bytes.data(), bytes.size(), path);
+  return decode_label_png(bytes.data(), bytes.size(), path, max_pixels);
 }
 
 void write_palette_png(const std::string& path, const LabelMap& labels, const Palette& palette) {

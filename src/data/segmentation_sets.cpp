@@ -9,6 +9,7 @@
 #include "csg/data/label_png.h"
 #include "csg/data/labels.h"
 #include "src/data/pair_discovery.h"
+#include "src/io/file_checks.h"
 
 namespace fs = std::filesystem;
 
@@ -60,7 +61,7 @@ Sample SegmentationDataset::get(int64_t index) const {
   const SegmentationPair& p = pairs_[static_cast<size_t>(index)];
   Sample s;
   s.image = image::load(p.image, max_pixels_);
-  s.label_map = read_label_png(p.label);
+  s.label_map = read_label_png(p.label, max_pixels_);
   CSG_CHECK(s.label_map.width == s.image.width && s.label_map.height == s.image.height, p.image, ": image is ",
             s.image.width, "x", s.image.height, " but its label ", p.label, " is ", s.label_map.width, "x",
             s.label_map.height);
@@ -152,7 +153,7 @@ std::unique_ptr<SegmentationDataset> open_segmentation_list(const std::string& l
                                                             LabelEncoding default_encoding, std::string name) {
   std::error_code ec;
   CSG_CHECK(fs::is_directory(root, ec), list_file, ": data root '", root, "' is not a directory");
-  CSG_CHECK(!fs::is_directory(list_file, ec), list_file, ": is a directory, expected a list file");
+  io::refuse_directory(list_file, "a list file");
   std::ifstream f(list_file);
   CSG_CHECK(f.good(), list_file, ": cannot open list file (missing file or no permission)");
   std::vector<SegmentationPair> pairs;

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "csg/data/datasets.h"
+#include "src/io/file_checks.h"
 
 namespace fs = std::filesystem;
 
@@ -48,8 +49,7 @@ std::string parse_image_list_line(const std::string& raw, int num_classes, ListE
 
 std::vector<ListEntry> read_image_list(const std::string& list_file, const std::string& base_dir, int num_classes) {
   CSG_CHECK(num_classes > 0, "read_image_list: num_classes must be positive, got ", num_classes);
-  std::error_code ec;
-  CSG_CHECK(!fs::is_directory(list_file, ec), list_file, ": is a directory, expected an image list file");
+  io::refuse_directory(list_file, "an image list file");
   std::ifstream f(list_file);
   CSG_CHECK(f.good(), list_file, ": cannot open image list (missing file or no permission)");
   std::vector<ListEntry> entries;

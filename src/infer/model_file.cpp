@@ -15,6 +15,7 @@
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
 #include "src/infer/training_info.h"
+#include "src/io/file_checks.h"
 
 namespace csg::infer {
 
@@ -79,7 +80,7 @@ std::vector<NamedTensor> as_float32(std::vector<NamedTensor> tensors, const std:
 }
 
 void check_arch(const ModelInfo& info, const std::string& arch, const std::string& where) {
-  CSG_CHECK(arch.empty() || arch == info.arch, where, ": holds a ", info.arch, " but ", arch,
+  CSG_CHECK(arch.empty() || arch == info.arch, where, " holds a ", info.arch, " but ", arch,
             " was asked for; drop the arch or give ", info.arch);
 }
 
@@ -153,6 +154,7 @@ ModelWeights from_training_checkpoint(const std::vector<NamedTensor>& all,
 }
 
 bool looks_like_safetensors(const std::string& path) {
+  io::refuse_directory(path, "a model file");
   std::ifstream f(path, std::ios::binary);
   CSG_CHECK(f, path, ": cannot open the model file (missing or unreadable)");
   char head[9] = {};
@@ -161,6 +163,13 @@ bool looks_like_safetensors(const std::string& path) {
 }
 
 }  // namespace
+
+BackboneShape backbone_shape(const std::vector<NamedTensor>& tensors, const std::string& where) {
+  Names names(tensors);
+  CSG_CHECK(names.find("conv1.weight"), where,
+            ": no conv1.weight; not a ResNet/DeepLab state dict (torchvision names expected)");
+  return {depth_of(names, where), rows_of(names.find("conv1.weight"), "conv1.weight", where)};
+}
 
 std::vector<std::string> default_class_names(Task task, int64_t n) {
   std::vector<std::string> names;
@@ -175,16 +184,21 @@ std::vector<std::string> default_class_names(Task task, int64_t n) {
 
 ModelWeights read_training_checkpoint(const std::string& path) {
   Checkpoint c = load_checkpoint(path);
-  return from_training_checkpoint(c.tensors, c.meta, path);
+  ModelWeights m = from_training_checkpoint(c.tensors, c.meta, path);
+  m.source = path;
+  return m;
 }
 
-ModelWeights read_model(const std::string& path, const std::string& arch) {
+namespace {
+ModelWeights read_model_file(const std::string& path, const std::string& arch) {
   if (!looks_like_safetensors(path)) return from_state_dict(load_pth(path), arch, path);
   std::map<std::string, std::string> meta;
-  std::vector<NamedTensor> tensors = load_safetensors(path, &meta);
+  bool checksummed = false;
+  std::vector<NamedTensor> tensors = load_safetensors(path, &meta, &checksummed);
   auto format = meta.find("format");
   if (format == meta.end()) return from_state_dict(std::move(tensors), arch, path);
   if (format->second == "csg-checkpoint") {
+    if (!checksummed) note_unverified(path, "checkpoint");
     ModelWeights m = from_training_checkpoint(tensors, meta, path);
     check_arch(m.info, arch, path);
     return m;
@@ -195,12 +209,20 @@ ModelWeights read_model(const std::string& path, const std::string& arch) {
   CSG_CHECK(version != meta.end() && version->second == kFormatVersion, path, ": csg-model format version '",
             version == meta.end() ? "(none)" : version->second, "' is not ", kFormatVersion,
             "; re-export it with this csg");
+  if (!checksummed) note_unverified(path, "model file");
   auto model = meta.find("model");
   CSG_CHECK(model != meta.end(), path, ": csg-model file without its \"model\" metadata; re-export it");
   ModelWeights m;
   m.info = model_info_from_json(model->second, path);
   m.tensors = as_float32(std::move(tensors), path);
   check_arch(m.info, arch, path);
+  return m;
+}
+}  // namespace
+
+ModelWeights read_model(const std::string& path, const std::string& arch) {
+  ModelWeights m = read_model_file(path, arch);
+  m.source = path;
   return m;
 }
 

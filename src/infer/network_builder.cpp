@@ -43,16 +43,18 @@ std::shared_ptr<nn::Module> build_network(const ModelWeights& m) {
       net = std::make_shared<MlpHeadResNet>(o, info.num_classes);
   }
   // BN's num_batches_tracked counters may be absent (older or exported files): nothing reads them.
-  nn::Module::LoadReport rep = net->load_state_dict(m.tensors, /*strict=*/false);
+  // Errors name the file first: with several model files in play the user must see which one.
+  const std::string from = m.source.empty() ? "model" : m.source;
+  nn::Module::LoadReport rep = net->load_state_dict(m.tensors, /*strict=*/false, from);
   size_t missing = 0;
   std::string first;
   for (const std::string& name : rep.missing)
     if (name.size() < 20 || name.compare(name.size() - 20, 20, ".num_batches_tracked") != 0)
       if (missing++ == 0) first = name;
-  CSG_CHECK(missing == 0, info.arch, " (", info.head, " head, width ", info.width, "): ", missing,
-            " weight tensors missing from the model file (first: ", first, "); is it another architecture?");
-  CSG_CHECK(rep.unexpected.empty(), info.arch, " (", info.head, " head, width ", info.width, "): ",
-            rep.unexpected.size(), " tensors of the model file do not belong to it (first: ",
+  CSG_CHECK(missing == 0, from, ": ", missing, " weight tensors of a ", info.arch, " (", info.head, " head, width ",
+            info.width, ") missing from the file (first: ", first, "); is it another architecture?");
+  CSG_CHECK(rep.unexpected.empty(), from, ": ", rep.unexpected.size(), " tensors of the file do not belong to a ",
+            info.arch, " (", info.head, " head, width ", info.width, ") (first: ",
             rep.unexpected.empty() ? "" : rep.unexpected[0], ")");
   net->eval();
   return net;

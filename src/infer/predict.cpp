@@ -115,7 +115,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   for (size_t b0 = 0; b0 < paths.size(); b0 += o.batch_size) {
     const size_t b1 = std::min(paths.size(), b0 + size_t(o.batch_size));
     std::vector<image::Image> images;
-    for (size_t i = b0; i < b1; ++i) images.push_back(image::load(paths[i]));
+    for (size_t i = b0; i < b1; ++i) images.push_back(image::load(paths[i], o.max_image_pixels));
     const Tensor logits = engine.run(engine.preprocess(images)).to(Device::CPU).contiguous();
     if (!seg) {
       for (size_t i = b0; i < b1; ++i)
@@ -143,6 +143,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
 
 std::string export_model_file(const std::string& model_path, const std::string& out_path, const std::string& arch) {
   const ModelWeights m = read_model(model_path, arch);
+  build_network(m);  // every tensor must fit the architecture: a file that would not load is not written
   export_model(out_path, m);
   return out_path + ": " + m.info.arch + ", " + m.info.head + " head, " + std::to_string(m.info.num_classes) +
          " classes, " + std::to_string(m.tensors.size()) + " tensors";

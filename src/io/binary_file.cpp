@@ -1,13 +1,16 @@
+// src/io/binary_file.cpp — see binary_file.h.
 #include "src/io/binary_file.h"
 
 #include <cerrno>
 #include <cstring>
 
 #include "csg/error.h"
+#include "src/io/file_checks.h"
 
 namespace csg::io {
 
 BinaryFile::BinaryFile(const std::string& path) : path_(path) {
+  refuse_directory(path, "a file");
   file_ = std::fopen(path.c_str(), "rb");
   CSG_CHECK(file_ != nullptr, path, ": cannot open for reading (", std::strerror(errno), ")");
   if (fseeko(file_, 0, SEEK_END) != 0) {

@@ -12,7 +12,7 @@ namespace csg::io {
 
 class BinaryFile {
  public:
-  // Opens `path` for reading; throws csg::Error ("cannot open ...") naming the path.
+  // Opens `path` for reading; throws csg::Error naming the path ("is a directory", "cannot open ...").
   explicit BinaryFile(const std::string& path);
   ~BinaryFile();
   BinaryFile(const BinaryFile&) = delete;

@@ -1,8 +1,11 @@
-// src/io/checkpoint.cpp — training checkpoints over the safetensors container.
+// src/io/checkpoint.cpp — training checkpoints over the safetensors container (checksummed).
 #include "csg/io/checkpoint.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <set>
 
 #include "csg/io/safetensors.h"
 
@@ -11,17 +14,21 @@ namespace csg {
 namespace {
 constexpr const char* kFormat = "csg-checkpoint";
 constexpr int kVersion = 1;
+
+// How the accessors' errors name a checkpoint: its file, when it was loaded from one.
+std::string source_of(const Checkpoint& c) { return c.path.empty() ? "checkpoint" : c.path; }
 }  // namespace
 
 const Tensor& Checkpoint::tensor(const std::string& name) const {
   for (const NamedTensor& t : tensors)
     if (t.name == name) return t.tensor;
-  CSG_FAIL("checkpoint: no tensor '", name, "' (", tensors.size(), " tensors; saved by another configuration?)");
+  CSG_FAIL(source_of(*this), ": no tensor '", name, "' (", tensors.size(),
+           " tensors; saved by another configuration?)");
 }
 
 const std::string& Checkpoint::value(const std::string& key) const {
   auto it = meta.find(key);
-  CSG_CHECK(it != meta.end(), "checkpoint: no entry '", key, "' in its metadata");
+  CSG_CHECK(it != meta.end(), source_of(*this), ": no entry '", key, "' in its metadata");
   return it->second;
 }
 
@@ -33,7 +40,18 @@ int64_t Checkpoint::int_value(const std::string& key) const {
     if (used == v.size()) return r;
   } catch (...) {
   }
-  CSG_FAIL("checkpoint: entry '", key, "' is '", v, "', not an integer");
+  CSG_FAIL(source_of(*this), ": entry '", key, "' is '", v, "', not an integer");
+}
+
+uint64_t Checkpoint::unsigned_value(const std::string& key) const {
+  const std::string& v = value(key);
+  try {
+    size_t used = 0;
+    const uint64_t r = std::stoull(v, &used);
+    if (used == v.size() && v.find('-') == std::string::npos) return r;
+  } catch (...) {
+  }
+  CSG_FAIL(source_of(*this), ": entry '", key, "' is '", v, "', not an unsigned integer");
 }
 
 void save_checkpoint(const std::string& path, const Checkpoint& ckpt) {
@@ -55,11 +73,37 @@ void check_format(const std::map<std::string, std::string>& meta, const std::str
 }
 }  // namespace
 
+void note_unverified(const std::string& path, const std::string& kind) {
+  static std::mutex mutex;
+  static std::set<std::string> noted;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!noted.insert(path).second) return;
+  std::fprintf(stderr,
+               "note: %s carries no checksums (a %s written by a csg before checksums); it is used unverified\n",
+               path.c_str(), kind.c_str());
+}
+
 Checkpoint load_checkpoint(const std::string& path) {
   Checkpoint c;
-  c.tensors = load_safetensors(path, &c.meta);
+  bool checksummed = false;
+  c.tensors = load_safetensors(path, &c.meta, &checksummed);
   check_format(c.meta, path);
+  if (!checksummed) note_unverified(path, "checkpoint");
+  c.path = path;
   return c;
+}
+
+std::string checkpoint_damage(const std::string& path) {
+  try {
+    const SafetensorsCheck r = verify_safetensors(path);
+    if (!r.damaged.empty())
+      return r.damaged.front() +
+             (r.damaged.size() > 1 ? " (and " + std::to_string(r.damaged.size() - 1) + " more damaged parts)" : "");
+    check_format(r.metadata, path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::map<std::string, std::string> load_checkpoint_meta(const std::string& path) {

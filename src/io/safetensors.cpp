@@ -1,13 +1,15 @@
-// safetensors read/write (https://github.com/huggingface/safetensors, format v0.x).
+// src/io/safetensors.cpp — safetensors read/write (https://github.com/huggingface/safetensors, format
+// v0.x), with csg's CRC-32C checksums in the metadata.
 #include "csg/io/safetensors.h"
 
-
 #include <algorithm>
+#include <cstdio>
 #include <unordered_set>
 
 #include "csg/error.h"
 #include "src/io/atomic_file.h"
 #include "src/io/binary_file.h"
+#include "src/io/crc32c.h"
 #include "src/io/json.h"
 #include "src/io/raw_tensor.h"
 
@@ -85,25 +87,6 @@ uint64_t checked_nbytes(const Shape& shape, size_t es) {
   return n;
 }
 
-// The parsed JSON header of an open file and the byte where the tensor data starts.
-io::json::Value read_header(const io::BinaryFile& f, const std::string& path, uint64_t* data_start) {
-  CSG_CHECK(f.size() >= 8, path, ": truncated safetensors file: ", f.size(), " bytes, no 8-byte header length");
-  uint8_t len_bytes[8];
-  f.read_at(0, len_bytes, 8, "header length");
-  const uint64_t header_len = io::load_le64(len_bytes);
-  CSG_CHECK(header_len <= kMaxHeaderBytes, path, ": safetensors header length ", header_len,
-            " is implausible (over 100 MB): not a safetensors file or corrupt");
-  CSG_CHECK(header_len <= f.size() - 8, path, ": truncated safetensors file: the header needs ", header_len,
-            " bytes after the length but the file has ", f.size() - 8);
-  std::vector<uint8_t> hbytes = f.read_vector(8, static_cast<size_t>(header_len), "header");
-  const std::string where = path + ": safetensors header";
-  const io::json::Value header = io::json::parse(std::string(hbytes.begin(), hbytes.end()), where);
-  CSG_CHECK(header.kind == io::json::Value::Kind::Object, where, ": expected a JSON object, got a ",
-            header.kind_name());
-  *data_start = 8 + header_len;
-  return header;
-}
-
 std::map<std::string, std::string> metadata_of(const io::json::Value& header, const std::string& where) {
   std::map<std::string, std::string> metadata;
   const io::json::Value* v = header.find(kMetadataKey);
@@ -116,26 +99,103 @@ std::map<std::string, std::string> metadata_of(const io::json::Value& header, co
   return metadata;
 }
 
-}  // namespace
+// ---- checksums -----------------------------------------------------------------------------
+// The header's CRC-32C is stored inside the header itself, as the metadata entry
+// "crc32c":"<8 hex digits>": it covers the 8 length bytes and the header text with those 8
+// digits written as "00000000". Each tensor's CRC-32C (of its data bytes) is the entry
+// "crc32c.<tensor name>".
+constexpr const char* kHeaderCrcKey = "crc32c";
+constexpr const char* kTensorCrcPrefix = "crc32c.";
+constexpr size_t kTensorCrcPrefixSize = 7;
+const std::string kHeaderCrcField = std::string("\"") + kHeaderCrcKey + "\":\"";
 
-std::map<std::string, std::string> load_safetensors_metadata(const std::string& path) {
-  io::BinaryFile f(path);
-  uint64_t data_start = 0;
-  return metadata_of(read_header(f, path, &data_start), path + ": safetensors header");
+std::string hex8(uint32_t v) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", v);
+  return buf;
 }
 
-std::vector<NamedTensor> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata) {
-  io::BinaryFile f(path);
-  uint64_t data_start = 0;
-  const io::json::Value header = read_header(f, path, &data_start);
-  const std::string where = path + ": safetensors header";
-  if (metadata) *metadata = metadata_of(header, where);
-  std::vector<Entry> entries;
-  for (const auto& [name, v] : header.members)
-    if (name != kMetadataKey) entries.push_back(parse_entry(where, name, v));
+bool parse_hex8(const std::string& s, uint32_t* out) {
+  if (s.size() != 8 || s.find_first_not_of("0123456789abcdef") != std::string::npos) return false;
+  *out = static_cast<uint32_t>(std::stoul(s, nullptr, 16));
+  return true;
+}
 
-  const uint64_t data_size = f.size() - data_start;
-  for (const Entry& e : entries) {
+bool is_crc_key(const std::string& key) { return key == kHeaderCrcKey || key.rfind(kTensorCrcPrefix, 0) == 0; }
+
+[[noreturn]] void damaged(const std::string& path, const std::string& what) {
+  throw CorruptFile(path + ": " + what +
+                    ": the file is damaged (a flipped bit on the disk, a bad copy); restore it from a copy, or use "
+                    "an earlier checkpoint");
+}
+
+// CRC-32C of the length bytes and the header with the stored digits at `digits` read as zeros.
+uint32_t header_crc(const uint8_t len_bytes[8], std::string header, size_t digits) {
+  header.replace(digits, 8, "00000000");
+  return io::crc32c_extend(io::crc32c(len_bytes, 8), header.data(), header.size());
+}
+
+// What a file's header holds: tensor entries (in data order), metadata without the checksum
+// entries, and the tensors' stored CRCs when the file has them.
+struct Header {
+  std::vector<Entry> entries;
+  std::map<std::string, std::string> metadata;
+  bool checksummed = false;
+  std::map<std::string, uint32_t> tensor_crc;
+  uint64_t data_start = 0;
+};
+
+// Reads and checks the header of an open file: length, JSON, entries (names, dtypes, shapes,
+// offsets inside the data) and, when present, its CRC and the tensors' CRC entries.
+Header read_header(const io::BinaryFile& f, const std::string& path) {
+  CSG_CHECK(f.size() >= 8, path, ": truncated safetensors file: ", f.size(), " bytes, no 8-byte header length");
+  uint8_t len_bytes[8];
+  f.read_at(0, len_bytes, 8, "header length");
+  const uint64_t header_len = io::load_le64(len_bytes);
+  CSG_CHECK(header_len <= kMaxHeaderBytes, path, ": safetensors header length ", header_len,
+            " is implausible (over 100 MB): not a safetensors file or corrupt");
+  CSG_CHECK(header_len <= f.size() - 8, path, ": truncated safetensors file: the header needs ", header_len,
+            " bytes after the length but the file has ", f.size() - 8);
+  std::vector<uint8_t> hbytes = f.read_vector(8, static_cast<size_t>(header_len), "header");
+  const std::string text(hbytes.begin(), hbytes.end());
+  // The header's own CRC first: a damaged header is reported as such, not as bad JSON.
+  Header h;
+  uint32_t stored = 0;
+  const size_t field = text.find(kHeaderCrcField);
+  if (field != std::string::npos) {
+    const size_t digits = field + kHeaderCrcField.size();
+    CSG_CHECK(digits + 9 <= text.size() && text[digits + 8] == '"' && parse_hex8(text.substr(digits, 8), &stored),
+              path, ": safetensors header: the \"crc32c\" entry is not 8 hex digits");
+    const uint32_t computed = header_crc(len_bytes, text, digits);
+    if (computed != stored)
+      damaged(path, "the header (" + std::to_string(header_len + 8) + " bytes) fails its CRC-32C check (stored " +
+                        hex8(stored) + ", computed " + hex8(computed) + ")");
+    h.checksummed = true;
+  }
+  const std::string where = path + ": safetensors header";
+  const io::json::Value header = io::json::parse(text, where);
+  CSG_CHECK(header.kind == io::json::Value::Kind::Object, where, ": expected a JSON object, got a ",
+            header.kind_name());
+  h.data_start = 8 + header_len;
+  for (auto& [k, v] : metadata_of(header, where)) {
+    if (!is_crc_key(k)) {
+      h.metadata[k] = v;
+      continue;
+    }
+    uint32_t crc = 0;
+    CSG_CHECK(parse_hex8(v, &crc), where, ": checksum entry '", k, "' is '", v, "', not 8 hex digits");
+    if (k == kHeaderCrcKey)
+      CSG_CHECK(h.checksummed && crc == stored, where, ": the \"crc32c\" entry is not where csg writes it");
+    else
+      h.tensor_crc[k.substr(kTensorCrcPrefixSize)] = crc;
+  }
+  if (!h.checksummed && !h.tensor_crc.empty())
+    damaged(path, "the header has tensor checksums but lost its own (\"crc32c\")");
+
+  for (const auto& [name, v] : header.members)
+    if (name != kMetadataKey) h.entries.push_back(parse_entry(where, name, v));
+  const uint64_t data_size = f.size() - h.data_start;
+  for (const Entry& e : h.entries) {
     const uint64_t need = checked_nbytes(e.shape, io::raw_size(e.type));
     CSG_CHECK(e.begin <= e.end, path, ": tensor '", e.name, "': data_offsets [", e.begin, ", ", e.end,
               "] are reversed");
@@ -143,20 +203,85 @@ std::vector<NamedTensor> load_safetensors(const std::string& path, std::map<std:
               "] span ", e.end - e.begin, " bytes but ", io::raw_name(e.type), shape_str(e.shape), " needs ", need);
     CSG_CHECK(e.end <= data_size, path, ": truncated safetensors file: tensor '", e.name, "' needs data bytes [",
               e.begin, ", ", e.end, ") but the data section has ", data_size);
+    CSG_CHECK(!h.checksummed || h.tensor_crc.count(e.name), path, ": tensor '", e.name,
+              "' has no checksum entry although the file has checksums");
+  }
+  for (const auto& [name, crc] : h.tensor_crc) {
+    bool found = false;
+    for (const Entry& e : h.entries) found = found || e.name == name;
+    CSG_CHECK(found, path, ": checksum entry 'crc32c.", name, "' names no tensor of the file");
   }
   // File order is data order; the header's key order is arbitrary (writers sort keys).
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  std::stable_sort(h.entries.begin(), h.entries.end(),
+                   [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  return h;
+}
 
+// The data bytes of one tensor. Where the file has checksums and this tensor's differs,
+// `mismatch` receives a description (the bytes are still returned).
+std::vector<uint8_t> read_tensor_bytes(const io::BinaryFile& f, const Header& h, const Entry& e,
+                                       std::string* mismatch) {
+  std::vector<uint8_t> bytes =
+      f.read_vector(h.data_start + e.begin, static_cast<size_t>(e.end - e.begin), "tensor '" + e.name + "'");
+  if (h.checksummed) {
+    const uint32_t stored = h.tensor_crc.at(e.name);
+    const uint32_t computed = io::crc32c(bytes.data(), bytes.size());
+    if (computed != stored)
+      *mismatch = "tensor '" + e.name + "' (" + std::to_string(bytes.size()) + " bytes at file offset " +
+                  std::to_string(h.data_start + e.begin) + ") fails its CRC-32C check (stored " + hex8(stored) +
+                  ", computed " + hex8(computed) + ")";
+  }
+  return bytes;
+}
+
+}  // namespace
+
+std::map<std::string, std::string> load_safetensors_metadata(const std::string& path, bool* checksummed) {
+  io::BinaryFile f(path);
+  Header h = read_header(f, path);
+  if (checksummed) *checksummed = h.checksummed;
+  return h.metadata;
+}
+
+std::vector<NamedTensor> load_safetensors(const std::string& path, std::map<std::string, std::string>* metadata,
+                                          bool* checksummed) {
+  io::BinaryFile f(path);
+  Header h = read_header(f, path);
   std::vector<NamedTensor> out;
-  out.reserve(entries.size());
-  for (const Entry& e : entries) {
-    std::vector<uint8_t> bytes =
-        f.read_vector(data_start + e.begin, static_cast<size_t>(e.end - e.begin), "tensor '" + e.name + "'");
+  out.reserve(h.entries.size());
+  for (const Entry& e : h.entries) {
+    std::string mismatch;
+    std::vector<uint8_t> bytes = read_tensor_bytes(f, h, e, &mismatch);
+    if (!mismatch.empty()) damaged(path, mismatch);
     Tensor t = io::materialize(e.type, bytes.data(), e.shape, contiguous_strides(e.shape), 0);
     t.set_name(e.name);
     out.push_back({e.name, t});
   }
+  if (metadata) *metadata = std::move(h.metadata);
+  if (checksummed) *checksummed = h.checksummed;
   return out;
+}
+
+SafetensorsCheck verify_safetensors(const std::string& path) {
+  io::BinaryFile f(path);
+  SafetensorsCheck r;
+  Header h;
+  try {
+    h = read_header(f, path);
+  } catch (const CorruptFile& e) {
+    r.checksummed = true;
+    r.damaged.push_back(e.what());
+    return r;
+  }
+  r.checksummed = h.checksummed;
+  r.tensors = static_cast<int64_t>(h.entries.size());
+  for (const Entry& e : h.entries) {
+    std::string mismatch;
+    r.data_bytes += read_tensor_bytes(f, h, e, &mismatch).size();
+    if (!mismatch.empty()) r.damaged.push_back(path + ": " + mismatch);
+  }
+  r.metadata = std::move(h.metadata);
+  return r;
 }
 
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
@@ -174,39 +299,45 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
     if (t.device() != Device::CPU) t = t.to(Device::CPU);
     host.push_back(t.contiguous());
   }
-
-  std::string header = "{";
-  bool first = true;
-  if (!metadata.empty()) {
-    header += io::json::quote(kMetadataKey) + ":{";
-    for (auto it = metadata.begin(); it != metadata.end(); ++it)
-      header += (it == metadata.begin() ? "" : ",") + io::json::quote(it->first) + ":" + io::json::quote(it->second);
-    header += "}";
-    first = false;
+  std::map<std::string, std::string> meta;
+  for (const auto& [k, v] : metadata) {
+    CSG_CHECK(!is_crc_key(k), path, ": save_safetensors: metadata key '", k,
+              "' is reserved for the checksums the writer adds");
+    meta[k] = v;
   }
+  auto nbytes_of = [](const Tensor& t) { return static_cast<size_t>(t.numel()) * dtype_size(t.dtype()); };
+  for (size_t i = 0; i < host.size(); ++i)
+    meta[kTensorCrcPrefix + tensors[i].name] = hex8(io::crc32c(host[i].raw_data(), nbytes_of(host[i])));
+  meta[kHeaderCrcKey] = "00000000";  // filled in below, once the whole header is known
+
+  std::string header = "{" + io::json::quote(kMetadataKey) + ":{";
+  for (auto it = meta.begin(); it != meta.end(); ++it)
+    header += (it == meta.begin() ? "" : ",") + io::json::quote(it->first) + ":" + io::json::quote(it->second);
+  header += "}";
   uint64_t offset = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
     const Tensor& t = host[i];
-    const uint64_t nbytes = static_cast<uint64_t>(t.numel()) * dtype_size(t.dtype());
-    header += (first ? "" : ",") + io::json::quote(tensors[i].name) + ":{\"dtype\":\"" + dtype_tag(t.dtype()) +
-              "\",\"shape\":[";
+    const uint64_t nbytes = nbytes_of(t);
+    header += "," + io::json::quote(tensors[i].name) + ":{\"dtype\":\"" + dtype_tag(t.dtype()) + "\",\"shape\":[";
     for (size_t d = 0; d < t.shape().size(); ++d) header += (d ? "," : "") + std::to_string(t.shape()[d]);
     header += "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + nbytes) + "]}";
     offset += nbytes;
-    first = false;
   }
   header += "}";
   // Pad with spaces so the tensor data starts 8-byte aligned, as the reference writer does.
   header.append((8 - header.size() % 8) % 8, ' ');
 
-  io::AtomicFile f(path);
   uint8_t len[8];
   const uint64_t n = header.size();
   for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+  const size_t digits = header.find(kHeaderCrcField) + kHeaderCrcField.size();
+  header.replace(digits, 8, hex8(header_crc(len, header, digits)));
+
+  io::AtomicFile f(path);
   f.write(len, 8);
   f.write(header.data(), header.size());
   for (const Tensor& t : host)
-    if (t.numel() > 0) f.write(t.raw_data(), static_cast<size_t>(t.numel()) * dtype_size(t.dtype()));
+    if (t.numel() > 0) f.write(t.raw_data(), nbytes_of(t));
   f.commit();
 }
 

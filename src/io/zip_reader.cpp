@@ -1,10 +1,10 @@
 #include "src/io/zip_reader.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 
 #include "csg/error.h"
+#include "src/io/crc_slicing.h"
 
 namespace csg::io {
 namespace {
@@ -20,20 +20,6 @@ constexpr size_t kZip64EndSize = 56;
 constexpr size_t kCentralHeaderSize = 46;
 constexpr size_t kLocalHeaderSize = 30;
 constexpr uint16_t kZip64ExtraId = 0x0001;
-
-// Slicing-by-8 tables: checking the CRC of a 170 MB checkpoint should cost well under a second.
-struct CrcTables {
-  std::array<std::array<uint32_t, 256>, 8> t{};
-  CrcTables() {
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; ++i)
-      for (int s = 1; s < 8; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
-  }
-};
 
 const char* method_name(uint16_t m) {
   switch (m) {
@@ -54,19 +40,10 @@ std::string hex32(uint32_t v) {
 
 }  // namespace
 
+// Slicing-by-8 tables: checking the CRC of a 170 MB checkpoint should cost well under a second.
 uint32_t crc32(const uint8_t* p, size_t n) {
-  static const CrcTables tables;
-  const auto& t = tables.t;
-  uint32_t c = 0xFFFFFFFFu;
-  while (n >= 8) {
-    uint32_t lo = load_le32(p) ^ c, hi = load_le32(p + 4);
-    c = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^
-        t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF] ^ t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
-    p += 8;
-    n -= 8;
-  }
-  while (n--) c = t[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  static const SlicingCrc32 table(0xEDB88320u);
+  return table.update(0xFFFFFFFFu, p, n) ^ 0xFFFFFFFFu;
 }
 
 bool ZipReader::has_zip_magic(const uint8_t* head, size_t n) {

@@ -68,7 +68,8 @@ size_t Module::num_parameters() const {
   return n;
 }
 
-Module::LoadReport Module::load_state_dict(const NamedTensors& sd, bool strict) {
+Module::LoadReport Module::load_state_dict(const NamedTensors& sd, bool strict, const std::string& source) {
+  const std::string from = source.empty() ? "load_state_dict" : source;
   std::map<std::string, Tensor> mine;
   for (const NamedTensor& p : state_dict()) mine[p.name] = p.tensor;
   LoadReport rep;
@@ -83,8 +84,9 @@ Module::LoadReport Module::load_state_dict(const NamedTensors& sd, bool strict) 
       continue;
     }
     Tensor dst = it->second;
-    CSG_CHECK(dst.shape() == src.shape(), "load_state_dict: ", name, " has shape ", shape_str(src.shape()),
-              " in the checkpoint but ", shape_str(dst.shape()), " in the model");
+    CSG_CHECK(dst.shape() == src.shape(), from, ": ", name, " has shape ", shape_str(src.shape()),
+              source.empty() ? " in the state dict" : " in the file", " but ", shape_str(dst.shape()),
+              " in the model");
     dst.copy_(src);
     seen[name] = true;
   }
@@ -97,7 +99,7 @@ Module::LoadReport Module::load_state_dict(const NamedTensors& sd, bool strict) 
       if (v.size() > 8) s += ", ... (" + std::to_string(v.size()) + " in all)";
       return s;
     };
-    CSG_FAIL("load_state_dict: ", rep.missing.size(), " missing key(s) [", list(rep.missing), "] and ",
+    CSG_FAIL(from, ": ", rep.missing.size(), " missing key(s) [", list(rep.missing), "] and ",
              rep.unexpected.size(), " unexpected key(s) [", list(rep.unexpected),
              "]; check the architecture, or load with strict=false");
   }

@@ -23,6 +23,13 @@ data::Transform gta5_train_transform(const Config& cfg) {
   return augment::segmentation_train_transform(t);
 }
 
+// A data set with the run's limit on pixels per image.
+template <class Set>
+std::shared_ptr<const data::Dataset> limited(std::unique_ptr<Set> set, const Config& cfg) {
+  set->set_max_pixels(cfg.max_image_pixels);
+  return std::shared_ptr<const data::Dataset>(std::move(set));
+}
+
 }  // namespace
 
 void require_data_roots(const Config& cfg, bool need_train, bool need_val) {
@@ -37,17 +44,19 @@ void require_data_roots(const Config& cfg, bool need_train, bool need_val) {
 TaskData open_task_data(const Config& cfg, bool need_train, bool need_val) {
   TaskData d;
   if (cfg.task == Task::Visda) {
-    if (need_train) d.train = data::open_visda(cfg.data, cfg.train_split);
-    if (need_val) d.val = data::open_visda(cfg.data, cfg.val_split);
+    if (need_train) d.train = limited(data::open_visda(cfg.data, cfg.train_split), cfg);
+    if (need_val) d.val = limited(data::open_visda(cfg.data, cfg.val_split), cfg);
     d.train_transform = visda_train_transform(cfg);
     augment::ClassificationTransform eval;
     eval.resize = eval.crop = cfg.image_size;
     d.val_transform = augment::classification_eval_transform(eval);
   } else {
-    if (need_train) d.train = cfg.train_list.empty() ? data::open_gta5(cfg.data) : data::open_gta5(cfg.data, cfg.train_list);
+    if (need_train)
+      d.train = limited(cfg.train_list.empty() ? data::open_gta5(cfg.data) : data::open_gta5(cfg.data, cfg.train_list),
+                        cfg);
     if (need_val) {
       CSG_CHECK(!cfg.val_data.empty(), "the GTA5 task evaluates on Cityscapes: give --val-data CITYSCAPES_ROOT");
-      d.val = data::open_cityscapes(cfg.val_data, "val");
+      d.val = limited(data::open_cityscapes(cfg.val_data, "val"), cfg);
     }
     d.train_transform = gta5_train_transform(cfg);
     d.val_transform = data::segmentation_eval_transform();

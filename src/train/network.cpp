@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "csg/cuda.h"
+#include "csg/infer.h"
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
 #include "src/ops/onednn/conv2d.h"
@@ -47,13 +48,27 @@ std::shared_ptr<models::ResNet> make_encoder(const Config& cfg, uint64_t seed) {
   return std::make_shared<models::DeepLab>(o);
 }
 
+// Refuses weights of another backbone than --arch/--width ask for, in the words predict and
+// export use, before any tensor is compared by shape.
+void check_weights_backbone(const std::vector<NamedTensor>& weights, const std::string& path, const Config& cfg,
+                            int64_t width) {
+  const infer::BackboneShape b = infer::backbone_shape(weights, path);
+  const std::string held = "resnet" + std::to_string(b.depth);
+  const std::string family = cfg.task == Task::Visda ? "resnet" : "deeplab";
+  const int want = depth_of(cfg.arch, family);
+  CSG_CHECK(b.depth == want, path, " holds a ", held, " but ", cfg.arch, " was asked for; give --arch ", family,
+            b.depth, ", or weights of a resnet", want);
+  CSG_CHECK(b.width == width, path, " holds a ", held, " of width ", b.width, " but width ", width,
+            " was asked for; give --width ", b.width, ", or weights of that width");
+}
+
 // ImageNet weights into a backbone: every backbone tensor must be found; the checkpoint's fc
 // (and a segmentation head absent from ImageNet weights) is left out.
 void load_imagenet(models::ResNet& net, const std::vector<NamedTensor>& weights, const std::string& path) {
   std::vector<NamedTensor> backbone;
   for (const NamedTensor& t : weights)
     if (t.name.rfind("fc.", 0) != 0) backbone.push_back(t);
-  nn::Module::LoadReport rep = net.load_state_dict(backbone, /*strict=*/false);
+  nn::Module::LoadReport rep = net.load_state_dict(backbone, /*strict=*/false, path);
   size_t missing_backbone = 0;
   for (const std::string& m : rep.missing)
     if (m.rfind("fc_new.", 0) != 0) ++missing_backbone;
@@ -75,6 +90,7 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
     const std::string& p = cfg.weights;
     const bool st = p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0;
     std::vector<NamedTensor> w = st ? load_safetensors(p) : load_pth(p);
+    check_weights_backbone(w, p, cfg, encoder_q->conv1->weight.size(0));
     load_imagenet(*encoder_q, w, cfg.weights);
     load_imagenet(*encoder_k, w, cfg.weights);
     for (const NamedTensor& t : w) {

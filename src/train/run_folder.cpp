@@ -26,9 +26,29 @@ std::string new_run_folder_name(const std::string& root, const std::string& task
 
 namespace {
 
-std::string newest_checkpoint_in(const std::string& dir) {
+bool has_checkpoint(const std::string& dir) { return !list_checkpoints(dir, "csg").empty(); }
+
+// The newest checkpoint of `dir` that reads whole and matches its checksums; each newer one
+// that does not is skipped with a warning naming it and why. `what` names the search in the
+// error raised when none is intact.
+std::string newest_intact_checkpoint_in(const std::string& dir, const std::string& what) {
   std::vector<CheckpointFile> all = list_checkpoints(dir, "csg");
-  return all.empty() ? "" : all.back().path;
+  std::vector<std::string> skipped;
+  for (auto it = all.rbegin(); it != all.rend(); ++it) {
+    const std::string damage = checkpoint_damage(it->path);
+    if (damage.empty()) {
+      if (!skipped.empty())
+        std::fprintf(stderr, "warning: resuming from %s, the newest intact checkpoint of %s\n", it->path.c_str(),
+                     dir.c_str());
+      return it->path;
+    }
+    std::fprintf(stderr, "warning: --resume skips %s: %s\n", it->path.c_str(), damage.c_str());
+    skipped.push_back(it->path);
+  }
+  std::string listed;
+  for (const std::string& p : skipped) listed += (listed.empty() ? "" : ", ") + p;
+  CSG_FAIL(what, ": no intact checkpoint in ", dir, " (every one is damaged: ", listed,
+           "); restore one from a copy, or start the run again");
 }
 
 bool starts_with(const std::string& s, const std::string& head) { return s.rfind(head, 0) == 0; }
@@ -42,10 +62,9 @@ std::string resolve_resume(const std::string& resume, const std::string& out_dir
                            const std::string& task) {
   if (resume == "latest") {
     if (!out_dir.empty()) {
-      const std::string found = newest_checkpoint_in(out_dir);
-      CSG_CHECK(!found.empty(), "--resume latest: no checkpoint (csg-<step>.ckpt) in ", out_dir,
+      CSG_CHECK(has_checkpoint(out_dir), "--resume latest: no checkpoint (csg-<step>.ckpt) in ", out_dir,
                 "; give a checkpoint file or the run folder that has one");
-      return found;
+      return newest_intact_checkpoint_in(out_dir, "--resume latest");
     }
     // The newest run folder of this task: names sort by their time stamp.
     std::vector<std::string> runs;
@@ -53,18 +72,16 @@ std::string resolve_resume(const std::string& resume, const std::string& out_dir
     for (const auto& e : fs::directory_iterator(root, ec))
       if (e.is_directory() && starts_with(e.path().filename().string(), task + "-")) runs.push_back(e.path().string());
     std::sort(runs.begin(), runs.end());
-    for (auto it = runs.rbegin(); it != runs.rend(); ++it) {
-      const std::string found = newest_checkpoint_in(*it);
-      if (!found.empty()) return found;
-    }
+    // The newest run with a checkpoint; never an older run's when its checkpoints are damaged.
+    for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+      if (has_checkpoint(*it)) return newest_intact_checkpoint_in(*it, "--resume latest");
     CSG_FAIL("--resume latest: no run folder ", root, "/", task, "-* holds a checkpoint; give --out RUN_FOLDER or ",
              "--resume PATH");
   }
   CSG_CHECK(fs::exists(resume), "--resume ", resume, ": no such file or folder");
   if (fs::is_directory(resume)) {
-    const std::string found = newest_checkpoint_in(resume);
-    CSG_CHECK(!found.empty(), "--resume ", resume, ": the folder holds no checkpoint (csg-<step>.ckpt)");
-    return found;
+    CSG_CHECK(has_checkpoint(resume), "--resume ", resume, ": the folder holds no checkpoint (csg-<step>.ckpt)");
+    return newest_intact_checkpoint_in(resume, "--resume " + resume);
   }
   return resume;
 }

@@ -14,7 +14,10 @@ std::string new_run_folder_name(const std::string& root, const std::string& task
 
 // The checkpoint `resume` names: "latest" (the newest checkpoint in `out_dir`, or, when `out_dir`
 // is empty, in the newest "<root>/<task>-*" folder that has one), a run folder (its newest
-// checkpoint) or a checkpoint file. Errors say what was looked for and where.
+// checkpoint) or a checkpoint file. In a folder the newest checkpoint that reads whole and
+// matches its checksums is taken: each newer, damaged one is skipped with a warning naming it
+// (a checkpoint file named directly is never skipped: loading it reports the damage). Errors
+// say what was looked for and where.
 std::string resolve_resume(const std::string& resume, const std::string& out_dir, const std::string& root,
                            const std::string& task);
 

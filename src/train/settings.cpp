@@ -50,6 +50,7 @@ std::vector<Setting> settings_of(const Config& c) {
       {"image-size", text(c.image_size), true},
       {"crop", text(c.crop), true},
       {"workers", text(c.workers), false},  // the data of a step does not depend on it
+      {"max-image-pixels", text(c.max_image_pixels), false},  // a cost guard: refuses, never changes, an image
       {"arch", text(c.arch), true},
       {"weights", text(c.weights), false},
       {"width", text(c.width), true},

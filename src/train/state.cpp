@@ -105,13 +105,15 @@ std::string save_training_state(const Config& cfg, const CsgNetwork& net, optim:
   return path;
 }
 
-void load_network_weights(const std::string& path, CsgNetwork& net) {
-  Checkpoint c = load_checkpoint(path);
+void load_network_weights(const std::string& path, CsgNetwork& net) { load_network_weights(load_checkpoint(path), net); }
+
+void load_network_weights(const Checkpoint& c, CsgNetwork& net) {
+  const std::string& path = c.path;
   std::vector<NamedTensor> weights;
   for (const NamedTensor& t : c.tensors)
     if (t.name.rfind("net.", 0) == 0) weights.push_back({t.name.substr(4), t.tensor});
   CSG_CHECK(!weights.empty(), path, ": holds no network weights");
-  nn::Module::LoadReport rep = net.load_state_dict(weights, /*strict=*/false);
+  nn::Module::LoadReport rep = net.load_state_dict(weights, /*strict=*/false, path);
   for (const std::string& m : rep.missing)
     CSG_CHECK(!stored(m), path, ": no weights for ", m, " (saved by another architecture or --layers?)");
   CSG_CHECK(rep.unexpected.empty(), path, ": ", rep.unexpected.size(), " tensors this network does not have (first: ",
@@ -121,7 +123,7 @@ void load_network_weights(const std::string& path, CsgNetwork& net) {
 int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNetwork& net, optim::SGD& sgd) {
   Checkpoint c = load_checkpoint(path);
   check_resume_settings(path, c.meta, cfg);
-  load_network_weights(path, net);
+  load_network_weights(c, net);
   std::vector<Tensor>& bufs = sgd.momentum_buffers();
   size_t k = 0;
   for (const optim::ParamGroup& g : sgd.groups())
@@ -140,8 +142,7 @@ int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNe
       omega.push_back(c.tensor("si_omega." + std::to_string(i)).to(net.si->path_integral()[i].device()));
     net.si->restore(omega);
   }
-  default_generator().set_state(static_cast<uint64_t>(std::stoull(c.value("generator_seed"))),
-                                static_cast<uint64_t>(std::stoull(c.value("generator_offset"))));
+  default_generator().set_state(c.unsigned_value("generator_seed"), c.unsigned_value("generator_offset"));
   return c.int_value("step");
 }
 

@@ -29,5 +29,6 @@ void check_resume_settings(const std::string& path, const std::map<std::string, 
 int64_t restore_training_state(const std::string& path, const Config& cfg, CsgNetwork& net, optim::SGD& sgd);
 // Loads only the network weights of a checkpoint (evaluation).
 void load_network_weights(const std::string& path, CsgNetwork& net);
+void load_network_weights(const Checkpoint& checkpoint, CsgNetwork& net);
 
 }  // namespace csg::train

@@ -182,7 +182,13 @@ void restore_best(BestCheckpoint& best, const std::string& resume_path, const st
   best.restore(load_checkpoint_meta(resume_path));
   std::error_code ec;
   if (!std::filesystem::is_regular_file(best.path(), ec)) return;
-  const std::map<std::string, std::string> meta = load_checkpoint_meta(best.path());
+  std::map<std::string, std::string> meta;
+  try {
+    meta = load_checkpoint_meta(best.path());
+  } catch (const CorruptFile& e) {  // the run goes on; a better evaluation writes a new best.ckpt
+    std::fprintf(stderr, "warning: %s; its best-so-far record is not used\n", e.what());
+    return;
+  }
   auto id = meta.find("run_id");
   if (id != meta.end() && id->second == run_id) best.restore(meta);
 }

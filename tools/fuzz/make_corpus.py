@@ -43,6 +43,31 @@ def safetensors_bytes(tensors, metadata):
     return struct.pack("<Q", len(h)) + h + b"".join(blobs)
 
 
+def crc32c(data, crc=0):
+    """CRC-32C (Castagnoli, reflected 0x82F63B78), as src/io/crc32c.cpp computes it."""
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def checksummed_safetensors_bytes(tensors, metadata):
+    """safetensors_bytes with the CRC-32C entries csg's writer adds (csg/io/safetensors.h), so the
+    fuzzers start next to a file whose checksums hold."""
+    meta = dict(metadata)
+    for name, _, _, raw in tensors:
+        meta["crc32c." + name] = f"{crc32c(raw):08x}"
+    meta["crc32c"] = "00000000"
+    meta = dict(sorted(meta.items()))
+    data = safetensors_bytes(tensors, meta)
+    field = data.index(b'"crc32c":"') + len(b'"crc32c":"')
+    end = 8 + struct.unpack("<Q", data[:8])[0]
+    digits = f"{crc32c(data[:end]):08x}".encode()
+    return data[:field] + digits + data[field + 8:]
+
+
 def checkpoints():
     w = struct.pack("<6f", 0.5, -1.0, 2.0, 3.25, 0.0, -7.5)
     m = struct.pack("<6f", *([0.125] * 6))
@@ -53,6 +78,8 @@ def checkpoints():
     yield "ckpt_full.ckpt", safetensors_bytes(
         [("model.fc.weight", "F32", (2, 3), w), ("optim.momentum.model.fc.weight", "F32", (2, 3), m),
          ("queue", "F64", (2, 2), q), ("step", "I64", (), step)], meta)
+    yield "ckpt_checksummed.ckpt", checksummed_safetensors_bytes(
+        [("model.fc.weight", "F32", (2, 3), w), ("queue", "F64", (2, 2), q)], meta)
     yield "ckpt_empty.ckpt", safetensors_bytes([], {"format": "csg-checkpoint", "format_version": "1"})
     yield "ckpt_newer.ckpt", safetensors_bytes([("a", "F32", (1,), w[:4])],
                                                {"format": "csg-checkpoint", "format_version": "2"})

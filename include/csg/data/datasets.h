@@ -90,6 +90,7 @@ class ImageListDataset : public Dataset {
   std::string name() const override { return name_; }
   int num_classes() const override { return num_classes_; }
   const std::vector<ListEntry>& entries() const { return entries_; }
+  void set_max_pixels(int64_t max_pixels) { max_pixels_ = max_pixels; }  // per image (csg/image.h)
 
  private:
   std::string name_;
@@ -135,6 +136,7 @@ class SegmentationDataset : public Dataset {
   std::string name() const override { return name_; }
   int num_classes() const override;  // 19
   const std::vector<SegmentationPair>& pairs() const { return pairs_; }
+  void set_max_pixels(int64_t max_pixels) { max_pixels_ = max_pixels; }  // per image and label map
 
  private:
   std::string name_;

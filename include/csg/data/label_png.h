@@ -17,9 +17,11 @@
 
 namespace csg::data {
 
-// `what` names the source in error messages.
-LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& what);
-LabelMap read_label_png(const std::string& path);
+// `what` names the source in error messages; a label image over `max_pixels` is refused from
+// its header (the image limit, csg/image.h).
+LabelMap decode_label_png(const uint8_t* bytes, size_t n, const std::string& what,
+                          int64_t max_pixels = image::kDefaultMaxPixels);
+LabelMap read_label_png(const std::string& path, int64_t max_pixels = image::kDefaultMaxPixels);
 
 using Palette = std::vector<std::array<uint8_t, 3>>;  // at most 256 entries
 
