@@ -57,7 +57,8 @@ TEST(CliFlags, ARepeatedFlagTakesItsLastValue) {
   csg::testing::TempDir tmp;
   const std::string data = tmp.subdir("data"), out = tmp / "run";
   data::write_tiny_visda(data, 5, 16, 4);
-  const CliResult r = run_cli_captured({"train", "visda", "--data", data, "--out", out, "--arch", "resnet18", "--width",
+  const CliResult r = run_cli_captured({"train", "visda", "--data", data, "--out", out, "--weights", "none", "--arch",
+                                        "resnet18", "--width",
                                         "8", "--image-size", "32", "--batch-size", "8", "--queue-size", "64",
                                         "--embed-dim", "8", "--layers", "4", "--no-eval", "--quiet", "--workers", "0",
                                         "--epochs", "3", "--epochs", "1"});

@@ -165,11 +165,13 @@ TEST(InputLimits, TheLimitIsAFlagOfPredictEvalTrainAndAnOptionOfTheCApi) {
   EXPECT_EQ(enough.status, 0) << enough.err;
 
   // eval skips (and names) every image over the limit; train cannot substitute them all.
-  const CliResult e = run_cli_captured({"eval", "visda", "--data", data, "--arch", "resnet18", "--width", "8",
+  const CliResult e = run_cli_captured({"eval", "visda", "--data", data, "--weights", "none", "--arch", "resnet18",
+                                        "--width", "8",
                                         "--image-size", "32", "--quiet", "--workers", "0", "--max-image-pixels", "1000"});
   EXPECT_TRUE(contains(e.err, "/validation/")) << e.err;
   EXPECT_TRUE(contains(e.err, "pixels exceeds the limit of 1000 pixels per image")) << e.err;
-  const CliResult t = run_cli_captured({"train", "visda", "--data", data, "--out", tmp / "run", "--arch", "resnet18",
+  const CliResult t = run_cli_captured({"train", "visda", "--data", data, "--out", tmp / "run", "--weights", "none",
+                                        "--arch", "resnet18",
                                         "--width", "8", "--image-size", "32", "--batch-size", "4", "--queue-size", "64",
                                         "--max-steps", "1", "--no-eval", "--quiet", "--workers", "0",
                                         "--max-image-pixels", "1000"});

@@ -38,8 +38,8 @@ size_t middle_of_data(const std::string& path) {
 
 // The flags of a tiny VisDA run (ResNet-18 at width 8, 32 px) that trains in a second.
 std::vector<std::string> tiny_run(const std::string& data, const std::string& out, std::vector<std::string> more) {
-  std::vector<std::string> args = {"train", "visda", "--data", data, "--out", out, "--arch", "resnet18", "--width",
-                                   "8", "--image-size", "32", "--batch-size", "8", "--queue-size", "64",
+  std::vector<std::string> args = {"train", "visda", "--data", data, "--out", out, "--weights", "none", "--arch",
+                                   "resnet18", "--width", "8", "--image-size", "32", "--batch-size", "8", "--queue-size", "64",
                                    "--embed-dim", "8", "--layers", "4", "--no-eval", "--quiet", "--workers", "0",
                                    "--checkpoint-every", "1", "--keep-checkpoints", "5", "--warmup", "0"};
   args.insert(args.end(), more.begin(), more.end());
@@ -259,7 +259,8 @@ TEST(Integrity, ACheckpointFromBeforeChecksumsStillResumes) {
   fs::copy_file(kOldCheckpoint, out + "/csg-1.ckpt");
   // The fixture's settings (its config.* metadata): resnet18 width 2, 16 px, batch 4, queue 8.
   csg::testing::CliResult r = run_cli_captured(
-      {"train", "visda", "--data", data, "--out", out, "--resume", "latest", "--arch", "resnet18", "--width", "2",
+      {"train", "visda", "--data", data, "--out", out, "--resume", "latest", "--weights", "none", "--arch", "resnet18",
+       "--width", "2",
        "--image-size", "16", "--batch-size", "4", "--queue-size", "8", "--embed-dim", "4", "--layers", "4",
        "--max-steps", "2", "--allow-change", "max-steps", "--checkpoint-every", "1", "--no-eval", "--quiet",
        "--workers", "0"});
