@@ -404,13 +404,25 @@ bench-gpu: $(STEP_BENCH)
 	$(BENCH_PYTHON) tools/bench/step_bench.py --device cuda --bench $(STEP_BENCH) --python $(BENCH_PYTHON) \
 	  --tasks $(BENCH_TASKS) --precisions $(BENCH_PRECISIONS) --steps $(BENCH_STEPS) --warmup $(BENCH_WARMUP)
 
-# Small models (ResNet-18 / dilated ResNet-18 + DeepLabv2 head, 64x64), fp32 and bf16, BENCH_THREADS
-# threads, with the parity check of the step on the same run. Three rounds of 10 timed steps after
-# 2, ours and PyTorch alternated, the median of the per-round ratios reported: the speed of this
-# shared VM moved by half between back-to-back runs of one binary.
-bench-step-cpu: $(STEP_BENCH)
-	OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
-	  --bench $(STEP_BENCH) --python /usr/bin/python3 --tasks $(BENCH_TASKS) --precisions fp32 bf16 --steps 10 --warmup 2 --rounds 3
+# BENCH_STEP_SHAPES picks the shapes (both: "small paper"):
+#   small  ResNet-18 / dilated ResNet-18 + DeepLabv2 head at 64x64, fp32 and bf16, with the parity check
+#          of the step on the same run; three rounds of 10 timed steps after 2 (a few minutes);
+#   paper  the paper's inputs: VisDA ResNet-50 at 224 px batch 8 and GTA5 DeepLabv2-ResNet-101 at
+#          512x512 batch 1, BENCH_STEP_PAPER_PRECISIONS (fp32), three rounds of BENCH_STEP_PAPER_STEPS
+#          timed steps after 1 (about an hour on 2 loaded vCPUs: a DeepLab step takes minutes there).
+# BENCH_THREADS threads; ours and PyTorch alternated, the median of the per-round ratios reported
+# (the speed of this shared VM moved by half between back-to-back runs of one binary); each step's
+# GFLOP/s beside the machine's measured peak (build/bench/sgemm_peak, before and after, same run).
+BENCH_STEP_SHAPES ?= small
+BENCH_STEP_PAPER_STEPS ?= 2
+BENCH_STEP_PAPER_PRECISIONS ?= fp32
+bench-step-cpu: $(STEP_BENCH) $(BUILD)/bench/sgemm_peak
+	$(if $(filter small,$(BENCH_STEP_SHAPES)),OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
+	  --bench $(STEP_BENCH) --peak-bench $(BUILD)/bench/sgemm_peak --python /usr/bin/python3 --tasks $(BENCH_TASKS) \
+	  --precisions fp32 bf16 --steps 10 --warmup 2 --rounds 3)
+	$(if $(filter paper,$(BENCH_STEP_SHAPES)),OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --paper \
+	  --bench $(STEP_BENCH) --peak-bench $(BUILD)/bench/sgemm_peak --python /usr/bin/python3 --tasks $(BENCH_TASKS) \
+	  --precisions $(BENCH_STEP_PAPER_PRECISIONS) --steps $(BENCH_STEP_PAPER_STEPS) --warmup 1 --rounds 3 --no-compile --timeout 3600)
 
 # Step-parity fixtures: csg_step_torch.py takes a few steps of small models from a fresh state and
 # writes that state, its inputs and its losses and final weights; tests/test_step_bench_parity.cpp
