@@ -387,10 +387,12 @@ STEP_BENCH       := $(BUILD)/bench/csg_step_bench
 # Rapids); OPENBLAS_CORETYPE picks the kernels the CPU's flags allow unless it is set already.
 BENCH_CORETYPE := $(or $(OPENBLAS_CORETYPE),$(if $(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),SkylakeX,$(if $(shell grep -m1 -ow avx2 /proc/cpuinfo 2>/dev/null),Haswell)))
 BENCH_INFER_ROUNDS ?= 3
+# passive: every engine's waiting threads sleep at once (OMP_WAIT_POLICY=PASSIVE, ORT without spinning)
+BENCH_INFER_WAIT ?= default
 .PHONY: bench-infer ort
 bench-infer: $(BUILD)/bench/infer_bench $(CLI) ort
 	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE)) /usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench \
-	  --csg $(CLI) --weights $(BUILD)/bench-infer --threads $(BENCH_THREADS) --rounds $(BENCH_INFER_ROUNDS) \
+	  --csg $(CLI) --weights $(BUILD)/bench-infer --threads $(BENCH_THREADS) --rounds $(BENCH_INFER_ROUNDS) --wait $(BENCH_INFER_WAIT) \
 	  $(if $(BENCH_INFER_ONLY),--only $(BENCH_INFER_ONLY))
 
 # ONNX Runtime for the ONNX tests and bench-infer: the npm package onnxruntime-node, pinned, into
@@ -413,14 +415,18 @@ bench-gpu: $(STEP_BENCH)
 # BENCH_THREADS threads; ours and PyTorch alternated, the median of the per-round ratios reported
 # (the speed of this shared VM moved by half between back-to-back runs of one binary); each step's
 # GFLOP/s beside the machine's measured peak (build/bench/sgemm_peak, before and after, same run).
+# BENCH_STEP_WAIT=passive: both sides' OpenMP threads sleep at once when they wait (OMP_WAIT_POLICY=PASSIVE),
+# for a machine whose cores other work shares (docs/onnx.md, "Where the time goes").
 BENCH_STEP_SHAPES ?= small
+BENCH_STEP_WAIT ?= default
+STEP_BENCH_ENV = OMP_NUM_THREADS=$(BENCH_THREADS) $(if $(filter passive,$(BENCH_STEP_WAIT)),OMP_WAIT_POLICY=PASSIVE)
 BENCH_STEP_PAPER_STEPS ?= 2
 BENCH_STEP_PAPER_PRECISIONS ?= fp32
 bench-step-cpu: $(STEP_BENCH) $(BUILD)/bench/sgemm_peak
-	$(if $(filter small,$(BENCH_STEP_SHAPES)),OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
+	$(if $(filter small,$(BENCH_STEP_SHAPES)),$(STEP_BENCH_ENV) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
 	  --bench $(STEP_BENCH) --peak-bench $(BUILD)/bench/sgemm_peak --python /usr/bin/python3 --tasks $(BENCH_TASKS) \
 	  --precisions fp32 bf16 --steps 10 --warmup 2 --rounds 3)
-	$(if $(filter paper,$(BENCH_STEP_SHAPES)),OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --paper \
+	$(if $(filter paper,$(BENCH_STEP_SHAPES)),$(STEP_BENCH_ENV) /usr/bin/python3 tools/bench/step_bench.py --device cpu --paper \
 	  --bench $(STEP_BENCH) --peak-bench $(BUILD)/bench/sgemm_peak --python /usr/bin/python3 --tasks $(BENCH_TASKS) \
 	  --precisions $(BENCH_STEP_PAPER_PRECISIONS) --steps $(BENCH_STEP_PAPER_STEPS) --warmup 1 --rounds 3 --no-compile --timeout 3600)
 

@@ -14,6 +14,11 @@ from round to round: csg f32, ONNX Runtime f32 (its default CPU path has no BF16
 CPU with AVX512_BF16 or AMX csg bf16 and PyTorch under torch.autocast(bfloat16). A side's figure is its
 median round; each ratio is the median over rounds of the per-round speed ratio (their time / csg's
 time: above 1, csg is faster), printed as `ours/ort` and `ours/torch`.
+
+--wait passive: the engines' worker threads sleep as soon as they wait for work instead of spinning first
+(OMP_WAIT_POLICY=PASSIVE for csg's and PyTorch's OpenMP, session.intra_op.allow_spinning=0 for ONNX
+Runtime). On a machine whose cores are shared with other work a spinning thread burns the time slice its
+partner needs (docs/onnx.md, "Where the time goes"); on an idle machine spinning answers sooner.
 """
 import argparse
 import array
@@ -36,8 +41,8 @@ CASES = [
 SIZES = {"resnet50": (224, 224), "resnet101": (224, 224), "deeplab101": (512, 1024)}
 
 
-def run(cmd):
-    out = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout}{out.stderr}")
     lines = out.stdout.strip().splitlines()
@@ -121,7 +126,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="rounds of every side, alternated")
     ap.add_argument("--only", help="comma-separated arch names to run")
     ap.add_argument("--precisions", help="comma-separated: f32, bf16 (default: f32, and bf16 where the CPU has it)")
+    ap.add_argument("--wait", choices=["default", "passive"], default="default",
+                    help="passive: waiting worker threads sleep at once (every engine)")
     args = ap.parse_args()
+    omp_env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE") if args.wait == "passive" else None
+    ort_wait = ["--spin", "0"] if args.wait == "passive" else []
     with open("/proc/cpuinfo") as f:
         flags = f.read()
     bf16_cpu = " avx512_bf16" in flags or " amx_bf16" in flags
@@ -136,7 +145,8 @@ def main():
     archs = [a for a in dict.fromkeys(c[0] for c in CASES) if not args.only or a in args.only.split(",")]
     agree = all([check_exports_agree(args, arch, *export_onnx(args, arch)) for arch in archs])
     print(f"{cpu_name()}, {os.cpu_count()} CPUs; threads {args.threads}, OPENBLAS_CORETYPE="
-          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; {args.rounds} rounds, sides alternated; "
+          f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; waiting threads: {args.wait}; "
+          f"{args.rounds} rounds, sides alternated; "
           f"load average before: {load_average()}", flush=True)
     summary = []
     for arch, batch, h, w, warmup, iters in CASES:
@@ -147,7 +157,7 @@ def main():
                   "--warmup", str(warmup), "--iters", str(iters)]
         sides = {"csg": [args.bench, "--model", model] + common + ["--precision", "f32"],
                  "ort": ["node", ORT_RUN, "--ort", args.ort_dir, "--model", os.path.join(args.weights, arch + ".onnx"),
-                         "--name", arch] + common,
+                         "--name", arch] + common + ort_wait,
                  "torch": [args.python, torch_py, "--model", model, "--arch", arch] + common + ["--precision", "f32"]}
         if "bf16" in precisions:
             sides["csg bf16"] = [args.bench, "--model", model] + common + ["--precision", "bf16"]
@@ -157,7 +167,7 @@ def main():
         lines = {n: [] for n in names}
         for r in range(args.rounds):
             for n in names[r % len(names):] + names[:r % len(names)]:
-                lines[n].append(run(sides[n]))
+                lines[n].append(run(sides[n], None if n == "ort" else omp_env))
         ms = {n: [median_ms(line) for line in lines[n]] for n in names}
         for n in names:  # each side's median round
             print(lines[n][ms[n].index(median(ms[n]))])

@@ -13,6 +13,10 @@
 // --ort DIR: where install-ort.sh put the package (default: $CSG_ORT_DIR, else
 // data/generated/onnxruntime in the repository). The session: intra-op threads = --threads (0:
 // ORT's default), one inter-op thread, sequential execution, every graph optimisation on.
+// --spin 0 turns off the intra-op threads' spinning while they wait for work (ORT's
+// session.intra_op.allow_spinning; on by default), the counterpart of OMP_WAIT_POLICY=PASSIVE.
+// For finding where ORT's time goes: --profile PREFIX writes ORT's per-node profile (PREFIX_<date>.json),
+// --save-optimized FILE.onnx the graph after ORT's rewrites (fusions, NCHWc layouts).
 'use strict';
 const start = process.hrtime.bigint();
 const fs = require('fs');
@@ -49,6 +53,9 @@ async function main() {
   const options = {executionProviders: ['cpu'], graphOptimizationLevel: 'all', executionMode: 'sequential',
                    interOpNumThreads: 1};
   if (threads > 0) options.intraOpNumThreads = threads;
+  if (a.spin === '0') options.extra = {session: {intra_op: {allow_spinning: '0'}}};
+  if (a.profile) Object.assign(options, {enableProfiling: true, profileFilePrefix: a.profile});
+  if (a['save-optimized']) options.optimizedModelFilePath = a['save-optimized'];
   const session = await ort.InferenceSession.create(a.model, options);
   const inputName = session.inputNames[0], outputName = session.outputNames[0];
 
@@ -87,6 +94,7 @@ async function main() {
   times.sort((p, q) => p - q);
   const median = times[Math.floor(times.length / 2)];  // the upper median, as infer_bench
   const rss = process.resourceUsage().maxRSS / 1024;
+  if (a.profile) session.endProfiling();
   console.log(`ort ${a.name || path.basename(a.model, '.onnx')} b${batch} ${h}x${w}: ${median.toFixed(1)} ms ` +
               `(min ${times[0].toFixed(1)}), ${(batch * 1000 / median).toFixed(2)} images/s, CPU ${cpuPerRun.toFixed(0)} ` +
               `ms/run, startup ${startup.toFixed(0)} ms, peak RSS ${rss.toFixed(0)} MB, onnxruntime ${version}`);
