@@ -392,7 +392,7 @@ BENCH_INFER_WAIT ?= default
 .PHONY: bench-infer ort
 bench-infer: $(BUILD)/bench/infer_bench $(CLI) ort
 	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE)) /usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench \
-	  --csg $(CLI) --weights $(BUILD)/bench-infer --threads $(BENCH_THREADS) --rounds $(BENCH_INFER_ROUNDS) --wait $(BENCH_INFER_WAIT) \
+	  --csg $(abspath $(CLI)) --weights $(BUILD)/bench-infer --threads $(BENCH_THREADS) --rounds $(BENCH_INFER_ROUNDS) --wait $(BENCH_INFER_WAIT) \
 	  $(if $(BENCH_INFER_ONLY),--only $(BENCH_INFER_ONLY))
 
 # ONNX Runtime for the ONNX tests and bench-infer: the npm package onnxruntime-node, pinned, into
