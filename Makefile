@@ -411,7 +411,7 @@ bench-gpu: $(STEP_BENCH)
 #          of the step on the same run; three rounds of 10 timed steps after 2 (a few minutes);
 #   paper  the paper's inputs: VisDA ResNet-50 at 224 px batch 8 and GTA5 DeepLabv2-ResNet-101 at
 #          512x512 batch 1, BENCH_STEP_PAPER_PRECISIONS (fp32), three rounds of BENCH_STEP_PAPER_STEPS
-#          timed steps after 1 (about an hour on 2 loaded vCPUs: a DeepLab step takes minutes there).
+#          timed steps after 1 (on 2 loaded vCPUs: 57 min with spinning waits, 17 with BENCH_STEP_WAIT=passive).
 # BENCH_THREADS threads; ours and PyTorch alternated, the median of the per-round ratios reported
 # (the speed of this shared VM moved by half between back-to-back runs of one binary); each step's
 # GFLOP/s beside the machine's measured peak (build/bench/sgemm_peak, before and after, same run).
