@@ -10,6 +10,7 @@
 #   make CUDNN_HOME=/path/to/cudnn  # cuDNN outside CUDA_HOME (e.g. a pip nvidia-cudnn package)
 #   make CUDA_ARCH=86             # GPU architectures (default: this machine's GPU, else V100..H100; docs/building.md)
 #   make DNNL=0                   # without oneDNN: f32 CPU convolutions and GEMMs on im2col + OpenBLAS
+#   make ONNX=0                   # without csg export --format onnx (libonnx-dev, libprotobuf-dev)
 
 CXX        ?= g++
 comma      := ,
@@ -125,7 +126,21 @@ ifeq ($(NCCL),1)
 else
   NCCL_FEATURE := NCCL ✗ ($(if $(filter 1,$(CUDA)),$(if $(filter 1,$(MPI)),no nccl.h under $(CUDA_HOME)/include,needs MPI),needs CUDA))
 endif
-BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(DNNL_FEATURE), $(FEATURES), $(MPI_FEATURE), $(NCCL_FEATURE)
+# ONNX export (`csg export --format onnx`): the model is built as Debian's compiled ONNX schema
+# (libonnx-dev 1.12, onnx/onnx_pb.h, the ONNX-ML variant it ships) on libprotobuf-dev, and checked
+# with libonnx's checker before it is written. Only src/infer/onnx_export.cpp sees their headers;
+# without them src/infer/no_onnx_export.cpp says which packages to install.
+ONNX_HOME ?= /usr
+ONNX      ?= $(if $(and $(wildcard $(ONNX_HOME)/include/onnx/onnx_pb.h),$(wildcard $(ONNX_HOME)/include/onnx/checker.h),$(wildcard /usr/include/google/protobuf/message.h)),1,0)
+ifeq ($(ONNX),1)
+  CPPFLAGS     += -DCSG_WITH_ONNX
+  ONNX_CPPFLAGS := -DONNX_NAMESPACE=onnx -DONNX_ML=1 $(if $(filter /usr,$(ONNX_HOME)),,-isystem $(ONNX_HOME)/include)
+  LDLIBS       += $(if $(filter /usr,$(ONNX_HOME)),,-L$(ONNX_HOME)/lib -Wl$(comma)-rpath$(comma)$(ONNX_HOME)/lib) -lonnx -lonnx_proto -lprotobuf
+  ONNX_FEATURE := ONNX export ✓
+else
+  ONNX_FEATURE := ONNX export ✗ (install libonnx-dev libprotobuf-dev for csg export --format onnx)
+endif
+BUILD_FEATURES := OpenBLAS ✓ ($(OPENBLAS_KIND)), OpenMP ✓, $(DNNL_FEATURE), $(FEATURES), $(MPI_FEATURE), $(NCCL_FEATURE), $(ONNX_FEATURE)
 $(info csg build: $(BUILD_FEATURES))
 
 # `csg --version` and config.json name the version and the build: written to a header that is
@@ -138,12 +153,15 @@ $(shell mkdir -p $(BUILD) && printf '$(VERSION_TEXT)\n' > $(VERSION_STAMP).new &
   (cmp -s $(VERSION_STAMP).new $(VERSION_STAMP) || mv $(VERSION_STAMP).new $(VERSION_STAMP)); rm -f $(VERSION_STAMP).new)
 $(BUILD)/src/core/version.o: CPPFLAGS += -I$(BUILD)
 $(BUILD)/src/distributed/mpi.o $(BUILD)/src/distributed/nccl.o: CPPFLAGS += $(MPI_CPPFLAGS)
+$(BUILD)/src/infer/onnx_export.o $(BUILD)/tests/test_onnx_export.o: CPPFLAGS += $(ONNX_CPPFLAGS)
 
-# src/distributed/: one launcher file per build (mpi.cpp with MPI, no_mpi.cpp without), nccl.cpp
-# with NCCL.
-DIST_SKIP := $(if $(filter 1,$(MPI)),src/distributed/no_mpi.cpp,src/distributed/mpi.cpp) \
-             $(if $(filter 1,$(NCCL)),src/distributed/no_nccl.cpp,src/distributed/nccl.cpp)
-LIB_SRC  := $(filter-out $(DIST_SKIP),$(shell find src -name '*.cpp' ! -path 'src/cli/*' | sort))
+# Optional features pick one file of a pair per build: src/distributed/ one launcher (mpi.cpp with
+# MPI, no_mpi.cpp without), nccl.cpp with NCCL; src/infer/onnx_export.cpp with ONNX, no_onnx_export.cpp
+# without.
+OPTIONAL_SKIP := $(if $(filter 1,$(MPI)),src/distributed/no_mpi.cpp,src/distributed/mpi.cpp) \
+             $(if $(filter 1,$(NCCL)),src/distributed/no_nccl.cpp,src/distributed/nccl.cpp) \
+             $(if $(filter 1,$(ONNX)),src/infer/no_onnx_export.cpp,src/infer/onnx_export.cpp)
+LIB_SRC  := $(filter-out $(OPTIONAL_SKIP),$(shell find src -name '*.cpp' ! -path 'src/cli/*' | sort))
 CLI_SRC  := $(wildcard src/cli/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 BENCH_SRC := $(wildcard tools/bench/*.cpp)
@@ -404,30 +422,58 @@ BENCH_STEPS      ?= 20
 BENCH_WARMUP     ?= 5
 STEP_BENCH       := $(BUILD)/bench/csg_step_bench
 
-# Inference: csg's compiled network (tools/bench/infer_bench.cpp) vs PyTorch eager under
+# Inference: csg's compiled network (tools/bench/infer_bench.cpp) vs ONNX Runtime's CPU library
+# (tools/onnx/ort_run.js, on the file `csg export --format onnx` writes) and PyTorch eager under
 # torch.no_grad() (tools/bench/infer_torch.py), the same random weights (written once to
-# $(BUILD)/bench-infer) and BENCH_THREADS threads; ResNet-50/101 at 224 px (batch 1, 16) and
-# DeepLabv2-ResNet-101 at 512x1024. BENCH_INFER_ONLY=resnet50 narrows it.
+# $(BUILD)/bench-infer) and BENCH_THREADS threads, BENCH_INFER_ROUNDS rounds with the sides
+# alternated; ResNet-50/101 at 224 px (batch 1, 16) and DeepLabv2-ResNet-101 at 512x1024.
+# BENCH_INFER_ONLY=resnet50 narrows it. ONNX Runtime comes from `make ort` (docs/onnx.md).
 # OpenBLAS 0.3.21 falls back to its SSE3 (Prescott) GEMM on CPUs it does not know (Zen 5, Emerald
 # Rapids); OPENBLAS_CORETYPE picks the kernels the CPU's flags allow unless it is set already.
 BENCH_CORETYPE := $(or $(OPENBLAS_CORETYPE),$(if $(shell grep -m1 -ow avx512f /proc/cpuinfo 2>/dev/null),SkylakeX,$(if $(shell grep -m1 -ow avx2 /proc/cpuinfo 2>/dev/null),Haswell)))
-.PHONY: bench-infer
-bench-infer: $(BUILD)/bench/infer_bench
-	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE)) /usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench --weights $(BUILD)/bench-infer \
-	  --threads $(BENCH_THREADS) $(if $(BENCH_INFER_ONLY),--only $(BENCH_INFER_ONLY))
+BENCH_INFER_ROUNDS ?= 3
+# passive: every engine's waiting threads sleep at once (OMP_WAIT_POLICY=PASSIVE, ORT without spinning)
+BENCH_INFER_WAIT ?= default
+.PHONY: bench-infer ort
+bench-infer: $(BUILD)/bench/infer_bench $(CLI) ort
+	$(if $(BENCH_CORETYPE),OPENBLAS_CORETYPE=$(BENCH_CORETYPE)) /usr/bin/python3 tools/bench/infer_compare.py --bench $(BUILD)/bench/infer_bench \
+	  --csg $(abspath $(CLI)) --weights $(BUILD)/bench-infer --threads $(BENCH_THREADS) --rounds $(BENCH_INFER_ROUNDS) --wait $(BENCH_INFER_WAIT) \
+	  $(if $(BENCH_INFER_ONLY),--only $(BENCH_INFER_ONLY))
+
+# ONNX Runtime for the ONNX tests and bench-infer: the npm package onnxruntime-node, pinned, into
+# data/generated/onnxruntime (tools/onnx/install-ort.sh; seconds; not a dependency of csg). `make test`
+# runs the ONNX Runtime parity tests when it is there and skips them, naming this target, when not.
+ort:
+	bash tools/onnx/install-ort.sh
 
 .PHONY: bench-gpu bench-step-cpu
 bench-gpu: $(STEP_BENCH)
 	$(BENCH_PYTHON) tools/bench/step_bench.py --device cuda --bench $(STEP_BENCH) --python $(BENCH_PYTHON) \
 	  --tasks $(BENCH_TASKS) --precisions $(BENCH_PRECISIONS) --steps $(BENCH_STEPS) --warmup $(BENCH_WARMUP)
 
-# Small models (ResNet-18 / dilated ResNet-18 + DeepLabv2 head, 64x64), fp32 and bf16, BENCH_THREADS
-# threads, with the parity check of the step on the same run. Three rounds of 10 timed steps after
-# 2, ours and PyTorch alternated, the median of the per-round ratios reported: the speed of this
-# shared VM moved by half between back-to-back runs of one binary.
-bench-step-cpu: $(STEP_BENCH)
-	OMP_NUM_THREADS=$(BENCH_THREADS) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
-	  --bench $(STEP_BENCH) --python /usr/bin/python3 --tasks $(BENCH_TASKS) --precisions fp32 bf16 --steps 10 --warmup 2 --rounds 3
+# BENCH_STEP_SHAPES picks the shapes (both: "small paper"):
+#   small  ResNet-18 / dilated ResNet-18 + DeepLabv2 head at 64x64, fp32 and bf16, with the parity check
+#          of the step on the same run; three rounds of 10 timed steps after 2 (a few minutes);
+#   paper  the paper's inputs: VisDA ResNet-50 at 224 px batch 8 and GTA5 DeepLabv2-ResNet-101 at
+#          512x512 batch 1, BENCH_STEP_PAPER_PRECISIONS (fp32), three rounds of BENCH_STEP_PAPER_STEPS
+#          timed steps after 1 (on 2 loaded vCPUs: 57 min with spinning waits, 17 with BENCH_STEP_WAIT=passive).
+# BENCH_THREADS threads; ours and PyTorch alternated, the median of the per-round ratios reported
+# (the speed of this shared VM moved by half between back-to-back runs of one binary); each step's
+# GFLOP/s beside the machine's measured peak (build/bench/sgemm_peak, before and after, same run).
+# BENCH_STEP_WAIT=passive: both sides' OpenMP threads sleep at once when they wait (OMP_WAIT_POLICY=PASSIVE),
+# for a machine whose cores other work shares (docs/onnx.md, "Where the time goes").
+BENCH_STEP_SHAPES ?= small
+BENCH_STEP_WAIT ?= default
+STEP_BENCH_ENV = OMP_NUM_THREADS=$(BENCH_THREADS) $(if $(filter passive,$(BENCH_STEP_WAIT)),OMP_WAIT_POLICY=PASSIVE)
+BENCH_STEP_PAPER_STEPS ?= 2
+BENCH_STEP_PAPER_PRECISIONS ?= fp32
+bench-step-cpu: $(STEP_BENCH) $(BUILD)/bench/sgemm_peak
+	$(if $(filter small,$(BENCH_STEP_SHAPES)),$(STEP_BENCH_ENV) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
+	  --bench $(STEP_BENCH) --peak-bench $(BUILD)/bench/sgemm_peak --python /usr/bin/python3 --tasks $(BENCH_TASKS) \
+	  --precisions fp32 bf16 --steps 10 --warmup 2 --rounds 3)
+	$(if $(filter paper,$(BENCH_STEP_SHAPES)),$(STEP_BENCH_ENV) /usr/bin/python3 tools/bench/step_bench.py --device cpu --paper \
+	  --bench $(STEP_BENCH) --peak-bench $(BUILD)/bench/sgemm_peak --python /usr/bin/python3 --tasks $(BENCH_TASKS) \
+	  --precisions $(BENCH_STEP_PAPER_PRECISIONS) --steps $(BENCH_STEP_PAPER_STEPS) --warmup 1 --rounds 3 --no-compile --timeout 3600)
 
 # Step-parity fixtures: csg_step_torch.py takes a few steps of small models from a fresh state and
 # writes that state, its inputs and its losses and final weights; tests/test_step_bench_parity.cpp

@@ -84,6 +84,16 @@ ModelWeights read_training_checkpoint(const std::string& path);
 // Writes `m` as a csg-model safetensors file (atomic write), readable by read_model().
 void export_model(const std::string& path, const ModelWeights& m);
 
+// ONNX export (docs/onnx.md): the compiled inference network of `m` (batch norm folded into the
+// convolutions) as an ONNX model, opset kOnnxOpset, input "input" [batch,3,H,W] with a dynamic
+// batch axis (and dynamic H, W for a segmentation model without a fixed input size), output
+// "logits"; the preprocessing (mean, std, resize/crop or input size, layout) and the class names
+// are in its metadata_props. Checked with libonnx's checker before the atomic write. Needs a build
+// with libonnx-dev and libprotobuf-dev (`make` prints `ONNX export ✓`); otherwise an error says so.
+constexpr int kOnnxOpset = 13;
+bool onnx_export_available();
+void export_onnx(const std::string& path, const ModelWeights& m);
+
 // The training-time network for `m.info` with `m.tensors` loaded (strict), in eval mode: a
 // torchvision ResNet, a ResNet with CSG's "head", or a DeepLab. forward_network() runs it
 // (logits [N,classes] or [N,classes,H,W]); the reference every Engine is tested against.

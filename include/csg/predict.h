@@ -4,7 +4,7 @@
 //   csg predict --model M [--arch A] [--threads N] [--batch-size B] [--device cpu|cuda]
 //               [--top K] [--all] [--out logits.npy] [--out-dir DIR] [--quiet]
 //               [--resize R] [--crop C] [--mean m,m,m] [--std s,s,s] INPUT...
-//   csg export  --checkpoint C.ckpt --out model.safetensors [--arch A]
+//   csg export  --checkpoint C.ckpt --out model.safetensors [--arch A] [--format csg|onnx]
 #pragma once
 #include <array>
 #include <cstdint>
@@ -59,10 +59,12 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
 PredictSummary run_predict(const PredictOptions& options, std::FILE* out = stdout);
 
 // `csg export`: the inference network of `model_path` (a `csg train` checkpoint or any model
-// file) written to `out_path` as a csg-model file, once its tensors are known to fit the
-// architecture (a weight of the wrong shape or a missing one is an error naming the file, and
-// nothing is written). Returns a one-line description of it.
+// file) written to `out_path` as a csg-model file (format "csg") or an ONNX model ("onnx",
+// docs/onnx.md); an empty format means "onnx" when out_path ends in .onnx, else "csg". Either is
+// written only once its tensors are known to fit the architecture (a weight of the wrong shape or
+// a missing one is an error naming the file, and nothing is written). Returns a one-line
+// description of the file written.
 std::string export_model_file(const std::string& model_path, const std::string& out_path,
-                              const std::string& arch = "");
+                              const std::string& arch = "", const std::string& format = "");
 
 }  // namespace csg::infer

@@ -64,18 +64,24 @@ void add_predict_command(CLI::App& root, Invocation& inv) {
 
 void add_export_command(CLI::App& root, Invocation& inv) {
   struct ExportFlags {
-    std::string checkpoint, out, arch;
+    std::string checkpoint, out, arch, format;
   };
   auto f = std::make_shared<ExportFlags>();
   CLI::App* c = root.add_subcommand(
-      "export", "write the inference network (f_e + task head, BN folded at load) of a run as one .safetensors file");
+      "export",
+      "write the inference network (f_e + task head) of a run as one file: csg's .safetensors (BN folded at load) "
+      "or an ONNX model (BN folded; docs/onnx.md)");
   c->add_option("--checkpoint", f->checkpoint, "a csg train checkpoint, or any model file (.pth, .safetensors)")
       ->required();
   c->add_option("--out", f->out, "the model file to write (atomic)")->required();
   c->add_option("--arch", f->arch, "refuse the file unless it holds this architecture");
+  c->add_option("--format", f->format,
+                "csg (.safetensors for csg predict and the C API) or onnx (ONNX Runtime, TensorRT, OpenVINO; "
+                "opset 13); default: onnx when --out ends in .onnx, else csg")
+      ->check(CLI::IsMember({"csg", "onnx"}));
   c->callback([f, &inv] {
     inv.action = [f] {
-      std::printf("%s\n", infer::export_model_file(f->checkpoint, f->out, f->arch).c_str());
+      std::printf("%s\n", infer::export_model_file(f->checkpoint, f->out, f->arch, f->format).c_str());
       return 0;
     };
   });

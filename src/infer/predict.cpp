@@ -1,4 +1,4 @@
-// src/infer/predict.cpp — `csg predict` and `csg export` as library calls (csg/predict.h).
+// src/infer/predict.cpp — `csg predict` and `csg export` (csg format or ONNX) as library calls (csg/predict.h).
 #include "csg/predict.h"
 
 #include <algorithm>
@@ -141,12 +141,24 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   return s;
 }
 
-std::string export_model_file(const std::string& model_path, const std::string& out_path, const std::string& arch) {
+std::string export_model_file(const std::string& model_path, const std::string& out_path, const std::string& arch,
+                              const std::string& format) {
+  const bool onnx_name = fs::path(out_path).extension() == ".onnx";
+  const std::string kind = !format.empty() ? format : onnx_name ? "onnx" : "csg";
+  CSG_CHECK(kind == "csg" || kind == "onnx", "export: unknown format '", kind, "': csg or onnx");
+  CSG_CHECK(!(onnx_name && kind == "csg"), "export: ", out_path,
+            " is named .onnx but --format csg writes a safetensors file; use --format onnx or another name");
+  if (kind == "onnx" && !onnx_export_available()) export_onnx(out_path, ModelWeights());  // says what to install
   const ModelWeights m = read_model(model_path, arch);
   build_network(m);  // every tensor must fit the architecture: a file that would not load is not written
+  const std::string what = out_path + ": " + m.info.arch + ", " + m.info.head + " head, " +
+                           std::to_string(m.info.num_classes) + " classes";
+  if (kind == "onnx") {
+    export_onnx(out_path, m);
+    return what + ", ONNX opset " + std::to_string(kOnnxOpset) + ", batch norm folded";
+  }
   export_model(out_path, m);
-  return out_path + ": " + m.info.arch + ", " + m.info.head + " head, " + std::to_string(m.info.num_classes) +
-         " classes, " + std::to_string(m.tensors.size()) + " tensors";
+  return what + ", " + std::to_string(m.tensors.size()) + " tensors";
 }
 
 }  // namespace csg::infer

@@ -8,6 +8,10 @@
         weights with random BN statistics, seed 0; both benchmarks load these files.
     /usr/bin/python3 tools/bench/infer_torch.py --model DIR/resnet50.pth --arch resnet50 --batch 1 ...
         prints the line infer_bench prints, with "torch" in place of "csg".
+    /usr/bin/python3 tools/bench/infer_torch.py --model DIR/resnet50.pth --arch resnet50 --export-onnx F.onnx \
+        --height 224 --width 224
+        writes the model with torch.onnx.export (opset 13, dynamic batch), the cross-check of
+        `csg export --format onnx` (tools/bench/infer_compare.py runs both files in ONNX Runtime).
 
 Startup runs from the start of this script (before `import torch`) to a loaded model in eval
 mode; the timed calls run under torch.no_grad() with torch.set_num_threads(--threads).
@@ -98,6 +102,7 @@ def main():
     ap.add_argument("--threads", type=int, required=False, default=0)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iters", type=int, default=10)
+    ap.add_argument("--export-onnx", help="write the model as ONNX (torch.onnx.export, opset 13) and exit")
     ap.add_argument("--precision", default="f32", choices=["f32", "bf16"],
                     help="bf16: the timed calls also run under torch.autocast('cpu', dtype=torch.bfloat16)")
     args = ap.parse_args()
@@ -119,6 +124,14 @@ def main():
     else:
         model.load_state_dict(sd)
     model.eval()
+    if args.export_onnx:
+        x = torch.zeros(1, 3, args.height, args.width)
+        torch.onnx.export(model, x, args.export_onnx + ".tmp", opset_version=13, input_names=["input"],
+                          output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                          do_constant_folding=True)
+        os.replace(args.export_onnx + ".tmp", args.export_onnx)
+        print(f"wrote {args.export_onnx}")
+        return 0
     startup = (time.perf_counter() - START) * 1e3
     x = torch.randn(args.batch, 3, args.height, args.width, generator=torch.Generator().manual_seed(0))
     times = []

@@ -7,6 +7,19 @@ small models from the same weights and inputs; losses and final weights compared
 
   make bench-gpu        # CUDA: VisDA ResNet-101 b32 224 and GTA5 DeepLabv2-ResNet-101 b6 512, tf32 + bf16
   make bench-step-cpu   # CPU: small models, fp32 (+ bf16, which says what is unavailable)
+  make bench-step-cpu BENCH_STEP_SHAPES="small paper"   # also the paper's shapes on the CPU (--paper):
+                        # VisDA ResNet-50 b8 224, GTA5 DeepLabv2-ResNet-101 b1 512x512
+
+On the CPU, --peak-bench (build/bench/sgemm_peak) measures the machine's f32 peak before and after the
+figures, in the same run: oneDNN's sgemm on a 4096^3 problem with the same threads; each figure's
+achieved GFLOP/s is printed as a fraction of the higher of the two.
+
+FLOPs of a step are counted by csg_step_torch.py (FlopCounter) on the PyTorch side's modules: 2 per
+multiply-add of every convolution, linear layer and InfoNCE matmul in the three forward passes CSG runs
+(f_e on the query images, the momentum encoder f_eo on the key images, f_e again on the key images for
+the attention of the pooled features), plus backward's share where it runs: the input gradient where the
+input needs one and the weight gradient where the weight is trained (so the stem's input gradient and the
+frozen layers' weight gradients are not counted). Batch norm, ReLU, pooling and the losses are left out.
 
 Standard library only (numpy for --parity); the PyTorch side runs under --python.
 """
@@ -36,6 +49,10 @@ FULL = {"visda": ["--task", "visda"], "gta5": ["--task", "gta5"]}  # the issue's
 SMALL = {
     "visda": ["--task", "visda", "--arch", "resnet18", "--image-size", "64", "--batch", "8", "--queue-size", "4096"],
     "gta5": ["--task", "gta5", "--arch", "deeplab18", "--image-size", "64", "--batch", "2", "--queue-size", "4096"],
+}
+PAPER = {  # the paper's input shapes, at batch sizes a CPU can time
+    "visda": ["--task", "visda", "--arch", "resnet50", "--image-size", "224", "--batch", "8"],
+    "gta5": ["--task", "gta5", "--arch", "deeplab101", "--image-size", "512", "--batch", "1"],
 }
 PARITY = {  # as the Makefile's step-parity fixtures
     "visda": ["--task", "visda", "--arch", "resnet18", "--image-size", "64", "--batch", "4", "--queue-size", "256",
@@ -102,7 +119,20 @@ def paired_ratio(ours, theirs):
     return (r[(len(r) - 1) // 2], r[0], r[-1], len(r)) if r else None
 
 
-def figure_line(a, f, side, ours, flops, ratio=None):
+def measure_peak(a):
+    """oneDNN sgemm's GFLOP/s on a large square problem with the benchmark's threads, or None."""
+    if not a.peak_bench:
+        return None
+    rc, out = run([a.peak_bench], 600)
+    lines = [l for l in out.splitlines() if l.startswith("sgemm-peak ")]
+    m = re.search(r"best_gflops=([0-9.]+) median_gflops=([0-9.]+)", lines[-1]) if lines else None
+    if rc != 0 or not m:
+        print(f"machine peak: not measured ({out.strip()[-200:]})", flush=True)
+        return None
+    return float(m.group(1)), float(m.group(2)), lines[-1]
+
+
+def figure_line(a, f, side, ours, flops, ratio=None, peak=None):
     head = f"{describe(f)}  {side:13}"
     if "unavailable" in f:
         return f"{head}  n/a: {f['unavailable']}"
@@ -117,6 +147,8 @@ def figure_line(a, f, side, ours, flops, ratio=None):
             text += f"  MFU {100 * achieved / peak:5.1f}% ({achieved:.1f} of {peak:.0f} TFLOPS {name})"
         else:
             text += f"  {achieved * 1e3:7.1f} GFLOP/s"
+            if peak:
+                text += f" ({100 * achieved * 1e3 / peak:4.1f}% of the {peak:.0f} GFLOP/s sgemm peak)"
     if "kernels" in f:
         text += f"  ({f['kernels']})"
     if side != "ours":
@@ -181,6 +213,9 @@ def main():
     p.add_argument("--steps", type=int, help="timed steps (default 20; 5 with --small)")
     p.add_argument("--warmup", type=int, help="untimed steps first (default 5; 1 with --small)")
     p.add_argument("--small", action="store_true", help="small models at 64x64 (CPU-sized)")
+    p.add_argument("--paper", action="store_true",
+                   help="the paper's input shapes at CPU batch sizes: ResNet-50 b8 224, DeepLabv2-ResNet-101 b1 512")
+    p.add_argument("--peak-bench", help="CPU: build/bench/sgemm_peak, timed before and after the figures")
     p.add_argument("--parity", action="store_true", help="check the step's parity first")
     p.add_argument("--no-compile", action="store_true", help="leave torch.compile out")
     p.add_argument("--timeout", type=int, default=1200, help="seconds per run")
@@ -209,34 +244,48 @@ def main():
                 print(f"parity {task:5} fp32: {'ok' if ok else 'MISMATCH'}: {text}", flush=True)
                 failed |= not ok
 
+    peak_before = measure_peak(a) if a.device == "cpu" else None
+    if peak_before:
+        print(f"machine peak before: {peak_before[2]}", flush=True)
+    peak = peak_before[0] if peak_before else None
+    lines = []
     sides = [s for s in SIDES if not (a.no_compile and s[0] == "torch-compile")]
-    for task in a.tasks:
-        for prec in a.precisions:
-            args = (SMALL if a.small else FULL)[task] + ["--device", a.device, "--precision", prec,
-                                                        "--steps", str(steps), "--warmup", str(warmup)]
-            # Each round runs every side once, one after another; a side's figure is its median
-            # round, and ours/theirs the median of the per-round ratios: on a shared VM the speed
-            # moves between runs, and neighbouring runs see nearly the same machine.
-            runs = {side: [] for side, _ in sides}
-            flops = None
-            for _ in range(a.rounds):
-                for side, extra in sides:
-                    if runs[side] and "unavailable" in runs[side][-1]:
-                        continue  # unavailable (no torch.compile, say): once is enough
-                    rc, out = run(side_command(a, side, extra, args), a.timeout)
-                    f = parse_line(out)
-                    if f is None or rc not in (0,):
-                        tail = out.strip().splitlines()[-3:] if out.strip() else [f"exit status {rc}"]
-                        f = {"task": task, "arch": "?", "batch": "?", "size": "?", "precision": prec,
-                             "unavailable": f"failed (exit {rc}): " + " | ".join(tail)}
-                        failed = True
-                    if "flops_per_step" in f:
-                        flops = float(f["flops_per_step"])
-                    runs[side].append(f)
-            ours = median_run(runs["ours"])
-            for side, _ in sides:  # FLOPs come from the PyTorch side's count: print after all ran
-                print(figure_line(a, median_run(runs[side]), side, ours, flops,
-                                  paired_ratio(runs["ours"], runs[side]) if side != "ours" else None), flush=True)
+    shape_sets = ([SMALL] if a.small else []) + ([PAPER] if a.paper else [])
+    for task, shapes, prec in [(t, sh, p) for sh in (shape_sets or [FULL]) for t in a.tasks for p in a.precisions]:
+        args = shapes[task] + ["--device", a.device, "--precision", prec,
+                               "--steps", str(steps), "--warmup", str(warmup)]
+        # Each round runs every side once, one after another; a side's figure is its median
+        # round, and ours/theirs the median of the per-round ratios: on a shared VM the speed
+        # moves between runs, and neighbouring runs see nearly the same machine.
+        runs = {side: [] for side, _ in sides}
+        flops = None
+        for _ in range(a.rounds):
+            for side, extra in sides:
+                if runs[side] and "unavailable" in runs[side][-1]:
+                    continue  # unavailable (no torch.compile, say): once is enough
+                rc, out = run(side_command(a, side, extra, args), a.timeout)
+                f = parse_line(out)
+                if f is None or rc not in (0,):
+                    tail = out.strip().splitlines()[-3:] if out.strip() else [f"exit status {rc}"]
+                    f = {"task": task, "arch": "?", "batch": "?", "size": "?", "precision": prec,
+                         "unavailable": f"failed (exit {rc}): " + " | ".join(tail)}
+                    failed = True
+                if "flops_per_step" in f:
+                    flops = float(f["flops_per_step"])
+                runs[side].append(f)
+        ours = median_run(runs["ours"])
+        for side, _ in sides:  # FLOPs come from the PyTorch side's count: print after all ran
+            lines.append((median_run(runs[side]), side, ours, flops,
+                          paired_ratio(runs["ours"], runs[side]) if side != "ours" else None))
+            print(figure_line(a, *lines[-1], peak=peak), flush=True)
+    peak_after = measure_peak(a) if a.device == "cpu" else None
+    if peak_after:
+        print(f"machine peak after: {peak_after[2]}", flush=True)
+        if peak is None or peak_after[0] > peak:  # the fractions against the higher measurement
+            peak = peak_after[0]
+            print(f"the figures again, against the higher peak ({peak:.0f} GFLOP/s):")
+            for line in lines:
+                print(figure_line(a, *line, peak=peak), flush=True)
     return 1 if failed else 0
 
 
