@@ -102,3 +102,19 @@ TEST(FuzzRegressions, PnmIsNotDecoded) {
   e = error_of([&] { image::decode(reinterpret_cast<const uint8_t*>(pgm.data()), pgm.size(), "one.pgm"); });
   EXPECT_NE(e.find("not a decodable image"), std::string::npos) << e;
 }
+
+TEST(FuzzRegressions, HeaderSizeWhoseProductOverflowsIsRefused) {
+  // A Photoshop header of 4294967295x4294967295: the pixel count overflowed 64 bits (UBSan)
+  // before it was compared with the limit. Now it is refused as over the limit.
+  const std::string path = "data/fixtures/fuzz/psd_size_overflow.psd";
+  std::vector<uint8_t> bytes = read_all(path);
+  ASSERT_EQ(bytes.size(), 26u) << path;
+  std::string e = error_of([&] { image::decode(bytes.data(), bytes.size(), path); });
+  EXPECT_NE(e.find("4294967295x4294967295 pixels exceeds the limit"), std::string::npos) << e;
+  e = error_of([&] { image::read_image_size(path); });
+  EXPECT_NE(e.find("exceeds the limit"), std::string::npos) << e;
+  // Just under the limit on one side and far over on the other is refused too, not wrapped.
+  e = error_of([&] { image::check_pixel_limit("x", int64_t{1} << 40, int64_t{1} << 40, 100); });
+  EXPECT_NE(e.find("exceeds the limit"), std::string::npos) << e;
+  EXPECT_TRUE(error_of([] { image::check_pixel_limit("x", 10, 10, 100); }).empty());
+}

@@ -81,8 +81,9 @@ bool size_from_header(const uint8_t* b, size_t n, int64_t* width, int64_t* heigh
 }
 
 void check_pixel_limit(const std::string& what, int64_t width, int64_t height, int64_t max_pixels) {
-  const int64_t pixels = width * height;  // each side is below 2^32: no overflow
-  CSG_CHECK(pixels <= max_pixels, what, ": ", width, "x", height, " pixels exceeds the limit of ", max_pixels,
+  // Each side can be up to 2^32 - 1 in a header, so the product may not fit in 64 bits: divide.
+  const bool within = width <= 0 || height <= 0 || height <= max_pixels / width;
+  CSG_CHECK(within, what, ": ", width, "x", height, " pixels exceeds the limit of ", max_pixels,
             " pixels per image; refusing to decode it (the limit is --max-image-pixels, or "
             "csg_model_set_max_image_pixels in the C API)");
 }
