@@ -13,6 +13,7 @@
 #include "src/cli/flags.h"
 #include "src/figures/hse_figure.h"
 #include "src/train/settings.h"
+#include "src/train/stop_signals.h"
 
 namespace csg::cli {
 
@@ -256,7 +257,7 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
       train::Config cfg = finish(*f, /*training=*/true);
       cfg.command_line = inv.command_line;
       train::TrainSummary s = train::run_training(cfg);
-      if (s.interrupted) return 130;
+      if (s.interrupted) return train::exit_status_for_signal(s.stop_signal);  // 130 SIGINT, 143 SIGTERM
       if (dist::world().rank() != 0) return 0;  // under mpirun rank 0 reports for all
       std::printf("trained %lld steps: loss %.4f -> %.4f, task loss %.4f -> %.4f (first and last logged window)\n",
                   static_cast<long long>(s.steps), s.first_loss, s.last_loss, s.first_task_loss, s.last_task_loss);

@@ -1,6 +1,5 @@
 // src/train/trainer.cpp — the training loop around csg_step: data, optimizer and schedule,
 // progress line, CSV log, checkpoints and resume, final evaluation.
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -8,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "csg/cuda.h"
@@ -27,6 +27,7 @@
 #include "src/train/run_folder.h"
 #include "src/train/settings.h"
 #include "src/train/state.h"
+#include "src/train/stop_signals.h"
 
 namespace csg::train {
 
@@ -49,29 +50,6 @@ Config default_config(Task task) {
 }
 
 namespace {
-
-// SIGINT / SIGTERM ask the loop to stop after the current step, write a checkpoint and return.
-std::atomic<int> g_stop_signal{0};
-extern "C" void request_stop(int sig) { g_stop_signal.store(sig); }
-
-// Installs the handlers for the duration of a run and restores the previous ones after.
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    g_stop_signal.store(0);
-    prev_int_ = std::signal(SIGINT, request_stop);
-    prev_term_ = std::signal(SIGTERM, request_stop);
-  }
-  ~StopOnSignal() {
-    std::signal(SIGINT, prev_int_);
-    std::signal(SIGTERM, prev_term_);
-  }
-  int signal_number() const { return g_stop_signal.load(); }
-
- private:
-  void (*prev_int_)(int);
-  void (*prev_term_)(int);
-};
 
 // Running means of the step results between two log lines.
 struct Window {
@@ -195,6 +173,8 @@ bool bf16_run(const Config& cfg) {
 }  // namespace
 
 TrainSummary run_training(const Config& requested) {
+  // First: the threads started from here on (OpenMP's, the loader's) never take these signals.
+  std::optional<StopSignals> stop(std::in_place);
   Config cfg = requested;
   // Table 1's baselines: one regularizer instead of InfoNCE, at its default weight unless given.
   const double default_reg_weight = method::default_regularizer_weight(cfg.regularizer);  // an unknown name throws
@@ -320,7 +300,30 @@ TrainSummary run_training(const Config& requested) {
     }
     net.set_training_modes();
   };
-  StopOnSignal stop;
+  // The state at `step` as a checkpoint (rank 0), keeping --keep-checkpoints of this run's.
+  auto save_checkpoint_now = [&] {
+    if (!parallel.is_root()) return;
+    summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id, best_record());
+    prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints, start.run_id, step);
+  };
+  // The end of a run stopped by `sig`, its checkpoint written.
+  auto stopped_by = [&](int sig) {
+    if (parallel.is_root())
+      std::fprintf(stderr, "stopped by %s at step %lld; resume with --resume %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                   static_cast<long long>(step), summary.final_checkpoint.c_str());
+    summary.steps = step;
+    summary.interrupted = true;
+    summary.stop_signal = sig;
+    report_best();
+    return summary;
+  };
+  {  // A signal during the set-up: the state before the first step is the checkpoint (resuming it starts over).
+    StepResult none;
+    if (const int sig = parallel.average_and_agree_stop(none, stop->pending())) {
+      save_checkpoint_now();
+      return stopped_by(sig);
+    }
+  }
   net.set_training_modes();
   const auto t_start = std::chrono::steady_clock::now();
   auto t_window = t_start;
@@ -343,7 +346,7 @@ TrainSummary run_training(const Config& requested) {
       const double lr_scale = optim::warmup_poly_lr_scale(step, total_steps, cfg.warmup);
       StepResult r = csg_step(net, cfg, sgd, lr_scale, in, parallel);
       // The global batch's figures, and one stop decision for all ranks (a signal may reach one).
-      const bool interrupted = parallel.average_and_agree_stop(r, stop.signal_number() != 0);
+      const int stop_signal = parallel.average_and_agree_stop(r, stop->pending());
       CSG_CHECK(std::isfinite(r.total), "step ", step, ": the loss is ", r.total, " (task ", r.task,
                 "); stopping; the last checkpoint in ", cfg.out_dir, " is intact");
       ++step;
@@ -399,21 +402,13 @@ TrainSummary run_training(const Config& requested) {
       // Before the checkpoint, so that the checkpoint records this evaluation's best.
       if (cfg.eval_every > 0 && step % iters_per_epoch == 0 && (step / iters_per_epoch) % cfg.eval_every == 0)
         evaluate_now();
-      if ((step % cfg.checkpoint_every == 0 || step == total_steps || interrupted) && parallel.is_root()) {
-        summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id, best_record());
-        prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints, start.run_id, step);
-      }
-      if (interrupted) {
-        if (parallel.is_root())
-          std::fprintf(stderr, "stopped by a signal at step %lld; resume with --resume %s\n",
-                       static_cast<long long>(step), summary.final_checkpoint.c_str());
-        summary.steps = step;
-        summary.interrupted = true;
-        report_best();
-        return summary;
-      }
+      if (step % cfg.checkpoint_every == 0 || step == total_steps || stop_signal != 0) save_checkpoint_now();
+      if (stop_signal != 0) return stopped_by(stop_signal);
     }
   }
+  // Training is over; a signal from here on ends the process at once (its default), the final
+  // checkpoint on disk.
+  stop.reset();
   summary.steps = step;
   // Every rank learns where rank 0 wrote the final checkpoint, once it is on disk.
   summary.final_checkpoint = comm.broadcast_text(summary.final_checkpoint);
