@@ -12,6 +12,7 @@
 #include "csg/image.h"
 #include "csg/train.h"
 #include "src/cli/app.h"
+#include "tests/cli_run.h"
 #include "tests/testing.h"
 
 using namespace csg;
@@ -19,22 +20,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct CliResult {
-  int status;
-  std::string out, err;
-};
-
-// Runs `csg args...` in this process, capturing what it prints.
-CliResult run(std::vector<std::string> args) {
-  args.insert(args.begin(), "csg");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  ::testing::internal::CaptureStdout();
-  ::testing::internal::CaptureStderr();
-  const int status = cli::run_cli(static_cast<int>(argv.size()), argv.data());
-  CliResult r{status, ::testing::internal::GetCapturedStdout(), ::testing::internal::GetCapturedStderr()};
-  return r;
-}
+using csg::testing::CliResult;
+CliResult run(std::vector<std::string> args) { return csg::testing::run_cli(std::move(args)); }
 
 // Every command that runs something, as its words after "csg" ({"train", "visda"}, ...).
 void leaves(CLI::App* app, std::vector<std::string> path, std::vector<std::vector<std::string>>& out) {

@@ -47,14 +47,16 @@ Tensor DataParallel::gather_keys(const Tensor& keys, int64_t groups) {
   return all.view({ranks(), groups, n, d}).permute({1, 0, 2, 3}).reshape({groups * ranks() * n, d});  // group-major
 }
 
-double DataParallel::task_loss_share(const Tensor& labels, int64_t ignore_index) {
-  if (ranks() == 1 || labels.dim() == 1) return 1.0;
+double DataParallel::task_loss_share(const Tensor& labels, int64_t ignore_index, int64_t* labelled_everywhere) {
+  if (labels.dim() == 1 || (ranks() == 1 && labelled_everywhere == nullptr)) return 1.0;
   double labelled = 0;
   const Tensor l = labels.device() == Device::CPU ? labels.contiguous() : labels.to(Device::CPU);
   const int64_t* p = l.data<int64_t>();
   for (int64_t i = 0; i < l.numel(); ++i) labelled += p[i] != ignore_index;
   std::vector<double> total = {labelled};
-  comm_->all_reduce_sum(total);
+  if (ranks() > 1) comm_->all_reduce_sum(total);
+  if (labelled_everywhere) *labelled_everywhere = static_cast<int64_t>(total[0]);
+  if (ranks() == 1) return 1.0;
   return total[0] > 0 ? labelled * ranks() / total[0] : 1.0;
 }
 

@@ -32,6 +32,7 @@ void expect_same(const std::map<std::string, std::string>& meta, const std::stri
 
 void check_resume_settings(const std::string& path, const std::map<std::string, std::string>& meta,
                            const Config& cfg) {
+  check_checkpoint_task(meta, path, cfg.task, "resume");
   if (meta.count("config.task") == 0) {
     expect_same(meta, path, "task", task_name(cfg.task));
     expect_same(meta, path, "arch", cfg.arch);
