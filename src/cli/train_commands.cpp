@@ -216,10 +216,11 @@ train::Config finish(const TrainFlags& f, bool training) {
   c.eval_at_end = !f.no_eval;
   c.flip_tta = !f.no_flip_tta;
   c.tf32 = !f.no_tf32;
-  if (training)
+  if (training)  // VisDA has no --chunks: one key per image
     CSG_CHECK(c.queue_size >= c.batch_size * c.chunks * c.chunks, "--queue-size ", c.queue_size,
-              " must hold at least one step's keys (--batch-size x --chunks^2 = ", c.batch_size * c.chunks * c.chunks,
-              ")");
+              " must hold at least one step's keys (",
+              c.task == Task::Gta5 ? "--batch-size x --chunks^2 = " : "--batch-size = ",
+              c.batch_size * c.chunks * c.chunks, ")");
   return c;
 }
 
