@@ -11,12 +11,12 @@
 #include "csg/image.h"
 #include "csg/infer.h"
 #include "csg/io/safetensors.h"
-#include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "csg/predict.h"
 #include "src/io/json.h"
 #include "tests/cli_run.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;
@@ -40,16 +40,8 @@ std::vector<std::string> same_stem_images(const csg::testing::TempDir& tmp) {
   return {tmp / "a/x.png", tmp / "a/x.jpg", tmp / "b/x.png"};
 }
 
-// A DeepLab-18 model file (random weights, Cityscapes' 19 classes).
 std::string segmentation_model(const csg::testing::TempDir& tmp) {
-  models::DeepLabOptions o;
-  o.depth = 18, o.num_classes = 19, o.head = models::DeepLabHead::AsppV2;
-  models::DeepLab net(o);
-  infer::ModelWeights m;
-  m.info.arch = "deeplab18", m.info.num_classes = 19, m.info.head = "aspp-v2";
-  m.info.class_names = infer::default_class_names(infer::Task::Segmentation, 19);
-  m.tensors = net.state_dict();
-  infer::export_model(tmp / "seg.safetensors", m);
+  csg::testing::write_tiny_segmentation_model(tmp / "seg.safetensors");
   return tmp / "seg.safetensors";
 }
 

@@ -30,6 +30,7 @@
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;
@@ -41,12 +42,7 @@ struct Ran {
   std::string output;
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using csg::testing::read_text;
 
 Ran run(const std::string& command, const std::string& log) {
   const int rc = std::system((command + " > '" + log + "' 2>&1").c_str());

@@ -20,6 +20,7 @@
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;
@@ -30,13 +31,6 @@ int logged_rows(const std::string& csv) {
   int n = 0;
   for (std::string line; std::getline(f, line);) ++n;
   return n - 1;  // header
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 // The field `key` of /proc/<pid>[/task/<tid>]/status as a number (SigBlk, SigCgt: hex masks).
@@ -161,21 +155,9 @@ TEST(TrainSignal, NoThreadThatComputesCanTakeTheStopSignals) {
   csg::testing::TempDir tmp;
   const std::string data = tmp.subdir("data");
   data::write_tiny_visda(data, 3, 48, 12);
-  train::Config c = train::default_config(train::Task::Visda);
-  c.data = data;
-  c.arch = "resnet18";
-  c.width = 8;
-  c.image_size = 32;
-  c.batch_size = 8;
-  c.queue_size = 64;
-  c.embed_dim = 8;
-  c.warmup = 0;
+  train::Config c = csg::testing::tiny_visda_config(data, tmp.subdir("run"));
   c.max_steps = 40;
   c.workers = 2;
-  c.log_every = 1;
-  c.eval_at_end = false;
-  c.quiet = true;
-  c.out_dir = tmp.subdir("run");
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   struct sigaction previous {};
@@ -234,7 +216,7 @@ TEST(TrainSignal, GtaRunStopsCleanlyOnEitherSignalWithAnyWorkerCount) {
       const std::vector<std::string> open = threads_taking_stop_signals(pid);
       kill(pid, sig);
       const int status = wait_status(pid, 300);
-      const std::string said = read_text(log);
+      const std::string said = csg::testing::read_text(log);
       ASSERT_TRUE(status >= 0 && WIFEXITED(status)) << name << ": did not exit (" << status << "): " << said;
       EXPECT_EQ(WEXITSTATUS(status), 128 + sig) << name << ": " << said;
       EXPECT_TRUE(open.empty()) << name << ": " << open.size() << " thread(s) could take the signal";

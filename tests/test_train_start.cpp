@@ -19,6 +19,7 @@
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
 #include "tests/cli_run.h"
+#include "tests/train_fixtures.h"
 #include "tests/testing.h"
 
 using namespace csg;
@@ -26,25 +27,6 @@ namespace fs = std::filesystem;
 using csg::testing::run_cli;
 
 namespace {
-
-train::Config tiny_visda(const std::string& data, const std::string& out) {
-  train::Config c = train::default_config(train::Task::Visda);
-  c.data = data;
-  c.out_dir = out;
-  c.arch = "resnet18";
-  c.width = 8;
-  c.image_size = 32;
-  c.batch_size = 8;
-  c.queue_size = 64;
-  c.embed_dim = 8;
-  c.layers = {4};
-  c.warmup = 0;
-  c.workers = 0;
-  c.log_every = 1;
-  c.eval_at_end = false;
-  c.quiet = true;
-  return c;
-}
 
 std::string error_of(const train::Config& c) {
   try {
@@ -80,7 +62,7 @@ TEST(TrainStart, EveryStartErrorComesBeforeTheRunFolder) {
   const std::string data = tmp.subdir("data");
   data::write_tiny_visda(data, 1, 16, 4);
   const std::string out = tmp / "run";
-  std::vector<train::Config> bad(5, tiny_visda(data, out));
+  std::vector<train::Config> bad(5, csg::testing::tiny_visda_config(data, out));
   bad[0].data = tmp / "no-such-data";
   bad[1].weights = tmp / "missing.pth";
   bad[2].batch_size = 64;  // more than the 16 images
@@ -93,7 +75,7 @@ TEST(TrainStart, EveryStartErrorComesBeforeTheRunFolder) {
     EXPECT_NE(e.find(says[i]), std::string::npos) << i << ": " << e;
     EXPECT_FALSE(fs::exists(out)) << i << ": a failed start left " << out;
   }
-  train::Config good = tiny_visda(data, out);
+  train::Config good = csg::testing::tiny_visda_config(data, out);
   good.max_steps = 2;
   EXPECT_EQ(train::run_training(good).steps, 2);
 }
@@ -108,7 +90,7 @@ TEST(TrainStart, AFolderWithoutACheckpointIsNotAnotherRun) {
   const std::string out = tmp.subdir("run");
   std::ofstream(out + "/config.json") << "{}\n";
   std::ofstream(out + "/log.csv") << "step,epoch\n1,0\n";
-  train::Config c = tiny_visda(data, out);
+  train::Config c = csg::testing::tiny_visda_config(data, out);
   c.max_steps = 2;
   ::testing::internal::CaptureStderr();
   EXPECT_EQ(train::run_training(c).steps, 2);
@@ -125,7 +107,7 @@ TEST(TrainStart, VisdaHonoursItersPerEpoch) {
   csg::testing::TempDir tmp;
   const std::string data = tmp.subdir("data");
   data::write_tiny_visda(data, 3, 16, 4);  // 2 batches of 8 per pass over the data
-  train::Config c = tiny_visda(data, tmp / "run");
+  train::Config c = csg::testing::tiny_visda_config(data, tmp / "run");
   c.epochs = 2;
   c.iters_per_epoch = 3;  // longer than a pass: a second permutation continues it
   EXPECT_EQ(train::run_training(c).steps, 6);
@@ -143,7 +125,7 @@ TEST(TrainStart, ResumingAFinishedRunSaysItIsComplete) {
   const std::string data = tmp.subdir("data");
   data::write_tiny_visda(data, 4, 16, 4);
   const std::string out = tmp / "run";
-  train::Config c = tiny_visda(data, out);
+  train::Config c = csg::testing::tiny_visda_config(data, out);
   c.max_steps = 3;
   ASSERT_EQ(train::run_training(c).steps, 3);
   const std::vector<std::string> before = names_in(out);
@@ -160,24 +142,12 @@ TEST(TrainStart, ACheckpointOfTheOtherTaskIsNamed) {
   const std::string visda = tmp.subdir("visda"), seg = tmp.subdir("seg");
   data::write_tiny_visda(visda, 5, 16, 4);
   data::write_tiny_gta5_cityscapes(seg, 0, 4, 2);
-  train::Config v = tiny_visda(visda, tmp / "v");
+  train::Config v = csg::testing::tiny_visda_config(visda, tmp / "v");
   v.max_steps = 1;
   ASSERT_EQ(train::run_training(v).steps, 1);
   const std::string vckpt = tmp / "v/csg-1.ckpt";
-  train::Config g = train::default_config(train::Task::Gta5);
-  g.data = seg + "/gta5";
-  g.arch = "deeplab18";
-  g.width = 8;
-  g.crop = 32;
-  g.batch_size = 2;
-  g.queue_size = 64;
-  g.embed_dim = 8;
-  g.chunks = 2;
+  train::Config g = csg::testing::tiny_gta5_config(seg, tmp / "g");
   g.max_steps = 1;
-  g.workers = 0;
-  g.eval_at_end = false;
-  g.quiet = true;
-  g.out_dir = tmp / "g";
   ASSERT_EQ(train::run_training(g).steps, 1);
   const std::string gckpt = tmp / "g/csg-1.ckpt";
 
@@ -213,20 +183,8 @@ TEST(TrainStart, SegmentationLabelsThatSuperviseNoPixelStopTheRun) {
       image::save_png(e.path().string(), im);  // an RGB picture where a label map belongs
     }
   }
-  train::Config g = train::default_config(train::Task::Gta5);
-  g.data = seg + "/gta5";
-  g.arch = "deeplab18";
-  g.width = 8;
-  g.crop = 32;
-  g.batch_size = 2;
-  g.queue_size = 64;
-  g.embed_dim = 8;
-  g.chunks = 2;
+  train::Config g = csg::testing::tiny_gta5_config(seg, tmp / "run");
   g.max_steps = 3;  // the check spans the first 10 steps, or all of a shorter run
-  g.workers = 0;
-  g.eval_at_end = false;
-  g.quiet = true;
-  g.out_dir = tmp / "run";
   const std::string e = error_of(g);
   EXPECT_NE(e.find("label maps of the first 3 steps is 255 (ignored), so the task loss supervises nothing"),
             std::string::npos) << e;
@@ -240,7 +198,7 @@ TEST(TrainStart, ResumeRemovesTemporaryFilesOfADeadWriter) {
   const std::string data = tmp.subdir("data");
   data::write_tiny_visda(data, 6, 16, 4);
   const std::string out = tmp / "run";
-  train::Config c = tiny_visda(data, out);
+  train::Config c = csg::testing::tiny_visda_config(data, out);
   c.max_steps = 2;
   c.checkpoint_every = 1;
   ASSERT_EQ(train::run_training(c).steps, 2);
