@@ -319,22 +319,22 @@ asan: san-build $(FIXTURES)/VERSION
 	  bash tools/fuzz/run_test_shards.sh $(SAN_SHARDS) $(SAN_BUILD) $(SAN_BUILD)/csg_tests \
 	  $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
-# ThreadSanitizer: the test binary in its own CPU-only clang build (build-tsan/), run on the tests of
-# the threads that work side by side: the loader's workers and the signals of a training run (whose
-# GTA5 case starts the binary again as child processes, under TSan too). OpenMP runs one thread:
+# ThreadSanitizer: a test binary of the tests whose threads work side by side (the loader's
+# workers, the signals of a training run, whose GTA5 case starts the binary again as child
+# processes, under TSan too) in its own CPU-only clang build, build-tsan/. OpenMP runs one thread:
 # LLVM's libomp is not built with TSan's annotations, so its barriers would read as races.
 #
-#   make tsan                     # TSAN_FILTER, or TEST_FILTER='Suite*'
+#   make tsan                     # TSAN_TESTS' tests; TEST_FILTER='Suite*' narrows them
 TSAN_BUILD   := build-tsan
-TSAN_FILTER  ?= Loader*:LoaderShards*:TrainSignal*
+TSAN_TESTS   := tests/main.cpp tests/testing.cpp tests/train_fixtures.cpp tests/test_loader.cpp tests/test_train_signal.cpp
 TSAN_OPTIONS_RUN ?= halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1
 .PHONY: tsan tsan-build
 tsan-build:
-	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(TSAN_BUILD) OPT='$(SAN_OPT)' \
+	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(TSAN_BUILD) OPT='$(SAN_OPT)' TEST_SRC='$(TSAN_TESTS)' \
 	  CXX='$(SAN_CXX) -fsanitize=thread -fno-omit-frame-pointer' $(TSAN_BUILD)/csg_tests
 tsan: tsan-build
 	CSG_FIXTURES=$(FIXTURES) OMP_NUM_THREADS=1 TSAN_OPTIONS=$(TSAN_OPTIONS_RUN) \
-	  $(TSAN_BUILD)/csg_tests --gtest_filter='$(or $(TEST_FILTER),$(TSAN_FILTER))'
+	  $(TSAN_BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 FUZZ_SECONDS ?= 30
 # A fixed libFuzzer seed: the same build and corpus give the same run (CI sets it; 0 = random).
