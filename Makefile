@@ -339,6 +339,7 @@ clean:
 # Sanitizers and fuzzing: one CPU-only clang build in build-san/ serves both.
 #
 #   make asan                     # the CPU test suite under AddressSanitizer + UBSan
+#   make tsan                     # the threaded tests under ThreadSanitizer (build-tsan/, below)
 #   make fuzz FUZZ_SECONDS=60     # libFuzzer targets tools/fuzz/*.cpp, N seconds each
 #   make fuzz-replay              # the committed fuzzer findings (data/fixtures/fuzz/) once each
 #
@@ -380,6 +381,23 @@ asan: san-build $(FIXTURES)/VERSION
 	@CSG_FIXTURES=$(FIXTURES) ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
 	  bash tools/fuzz/run_test_shards.sh $(SAN_SHARDS) $(SAN_BUILD) $(SAN_BUILD)/csg_tests \
 	  $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
+
+# ThreadSanitizer: a test binary of the tests whose threads work side by side (the loader's
+# workers, the signals of a training run, whose GTA5 case starts the binary again as child
+# processes, under TSan too) in its own CPU-only clang build, build-tsan/. OpenMP runs one thread:
+# LLVM's libomp is not built with TSan's annotations, so its barriers would read as races.
+#
+#   make tsan                     # TSAN_TESTS' tests; TEST_FILTER='Suite*' narrows them
+TSAN_BUILD   := build-tsan
+TSAN_TESTS   := tests/main.cpp tests/testing.cpp tests/train_fixtures.cpp tests/test_loader.cpp tests/test_train_signal.cpp
+TSAN_OPTIONS_RUN ?= halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1
+.PHONY: tsan tsan-build
+tsan-build:
+	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(TSAN_BUILD) OPT='$(SAN_OPT)' TEST_SRC='$(TSAN_TESTS)' \
+	  CXX='$(SAN_CXX) -fsanitize=thread -fno-omit-frame-pointer' $(TSAN_BUILD)/csg_tests
+tsan: tsan-build
+	CSG_FIXTURES=$(FIXTURES) OMP_NUM_THREADS=1 TSAN_OPTIONS=$(TSAN_OPTIONS_RUN) \
+	  $(TSAN_BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 FUZZ_SECONDS ?= 30
 # A fixed libFuzzer seed: the same build and corpus give the same run (CI sets it; 0 = random).

@@ -1,10 +1,14 @@
 // tests/main.cpp — GoogleTest entry point; ends with one plain summary line
-// ("tests: N passed, N failed, N skipped") and says why GPU tests were skipped.
+// ("tests: N passed, N failed, N skipped") and says why GPU tests were skipped. `csg_tests --csg-cli
+// ARGS...` runs the command line `csg ARGS...` instead: the tests that need a process of their own
+// (signals) start this binary so, with the same build and sanitizers as the suite.
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "csg/cuda.h"
+#include "src/cli/app.h"
 
 namespace {
 class Summary : public ::testing::EmptyTestEventListener {
@@ -19,6 +23,7 @@ class Summary : public ::testing::EmptyTestEventListener {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--csg-cli") == 0) return csg::cli::run_cli(argc - 1, argv + 1);
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::UnitTest::GetInstance()->listeners().Append(new Summary);
   return RUN_ALL_TESTS();

@@ -30,6 +30,7 @@
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;
@@ -41,12 +42,7 @@ struct Ran {
   std::string output;
 };
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using csg::testing::read_text;
 
 Ran run(const std::string& command, const std::string& log) {
   const int rc = std::system((command + " > '" + log + "' 2>&1").c_str());
@@ -326,14 +322,14 @@ TEST(DataParallelMpi, SigtermToOneRankStopsAllWithOneCheckpointThatResumesAtAnot
   data::write_tiny_visda(data, 3, 48, 12);
   const int steps = 40;
   const Ran cut = signal_rank_one(data, tmp / "cut", tmp / "cut.txt", SIGTERM, steps);
-  ASSERT_EQ(cut.status, 130) << "both ranks stop as interrupted runs; " << cut.output;
+  ASSERT_EQ(cut.status, 143) << "both ranks stop as runs interrupted by SIGTERM; " << cut.output;
   std::vector<std::string> ckpts;
   for (const auto& e : fs::directory_iterator(tmp / "cut"))
     if (e.path().extension() == ".ckpt") ckpts.push_back(e.path().string());
   ASSERT_EQ(ckpts.size(), 1u) << cut.output;
   const int64_t stopped = load_checkpoint(ckpts[0]).int_value("step");
   ASSERT_LT(stopped, steps) << "the run ended before the signal";
-  EXPECT_NE(cut.output.find("stopped by a signal at step " + std::to_string(stopped)), std::string::npos) << cut.output;
+  EXPECT_NE(cut.output.find("stopped by SIGTERM at step " + std::to_string(stopped)), std::string::npos) << cut.output;
 
   const std::string args = visda_args(data, steps) + " --no-eval";
   ASSERT_EQ(run(one_process() + " " + args + " --resume '" + ckpts[0] + "'", tmp / "resume.txt").status, 0)

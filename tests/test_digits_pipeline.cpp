@@ -121,7 +121,7 @@ TEST(DigitsPipeline, PriorBaselineCsgAndTable) {
   EXPECT_EQ(fs::last_write_time(prior), stamp);
 }
 
-// SIGTERM while seed 1's CSG model trains: the job stops there (exit status 130 from the CLI),
+// SIGTERM while seed 1's CSG model trains: the job stops there (exit status 143 from the CLI),
 // seed 1 is dropped whole (its baseline too), and the table holds seed 0 alone; no -1 sentinel of
 // an unevaluated run reaches a row.
 TEST(DigitsPipeline, SignalStopsTheJobAndKeepsTheFinishedSeeds) {
@@ -135,9 +135,9 @@ TEST(DigitsPipeline, SignalStopsTheJobAndKeepsTheFinishedSeeds) {
   struct sigaction previous {};
   sigaction(SIGTERM, &ignore, &previous);  // a late signal must not kill the test binary
   std::atomic<bool> done{false};
-  std::thread watcher([&] {  // from the run's start, until the job returns: the training loop's handler
+  std::thread watcher([&] {  // from the run's start, until the job returns: a run takes the signal from its
     while (!done && !fs::exists(watched)) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    while (!done) {  // is installed after the set-up, and signals before it are ignored (SIG_IGN above)
+    while (!done) {  // start; outside a run (evaluations) it is ignored (SIG_IGN above)
       kill(getpid(), SIGTERM);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
@@ -149,6 +149,7 @@ TEST(DigitsPipeline, SignalStopsTheJobAndKeepsTheFinishedSeeds) {
   watcher.join();
   sigaction(SIGTERM, &previous, nullptr);
   ASSERT_TRUE(r.interrupted) << "seed 1's CSG run finished before the signal arrived";
+  EXPECT_EQ(r.stop_signal, SIGTERM);
   ASSERT_EQ(r.rows.size(), 3u);
   for (int row = 1; row < 3; ++row) {
     ASSERT_EQ(r.rows[row].acc.size(), 1u) << r.rows[row].model;

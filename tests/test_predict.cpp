@@ -13,6 +13,7 @@
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 namespace csg {
 namespace {
@@ -84,14 +85,7 @@ TEST(Predict, ClassifiesFoldersAndListsInBatches) {
 
 TEST(Predict, WritesLabelAndColourMapsForSegmentation) {
   testing::TempDir dir;
-  models::DeepLabOptions o;
-  o.depth = 18, o.num_classes = 19, o.head = models::DeepLabHead::AsppV2;
-  models::DeepLab net(o);
-  infer::ModelWeights m;
-  m.info.arch = "deeplab18", m.info.num_classes = 19, m.info.head = "aspp-v2";
-  m.info.class_names = infer::default_class_names(infer::Task::Segmentation, 19);
-  m.tensors = net.state_dict();
-  infer::export_model(dir / "seg.safetensors", m);
+  const infer::ModelWeights m = csg::testing::write_tiny_segmentation_model(dir / "seg.safetensors");
   const image::Image im = pattern(24, 16, 1);
   image::save_png(dir / "street.png", im);
 

@@ -12,37 +12,14 @@
 #include "csg/train.h"
 #include "src/train/run_folder.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;
 
 namespace {
 
-train::Config tiny(const std::string& data) {
-  train::Config c = train::default_config(train::Task::Visda);
-  c.data = data;
-  c.arch = "resnet18";
-  c.width = 8;
-  c.image_size = 32;
-  c.batch_size = 8;
-  c.queue_size = 64;
-  c.embed_dim = 8;
-  c.layers = {4};
-  c.lr = 0.05;
-  c.warmup = 0;
-  c.workers = 0;
-  c.log_every = 1;
-  c.eval_at_end = false;
-  c.quiet = true;
-  return c;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+train::Config tiny(const std::string& data) { return csg::testing::tiny_visda_config(data); }
 
 std::string error_of(const train::Config& c) {
   try {
@@ -79,7 +56,7 @@ TEST(RunFolder, ANewRunIntoAnOldRunsFolderIsRefusedAndDestroysNothing) {
   const std::vector<std::string> before = names_in(out);
   EXPECT_EQ(before,
             (std::vector<std::string>{"config.json", "csg-3.ckpt", "csg-6.ckpt", "csg-9.ckpt", "events", "log.csv"}));
-  const std::string log_before = read(out + "/log.csv"), ckpt_before = read(out + "/csg-9.ckpt");
+  const std::string log_before = csg::testing::read_text(out + "/log.csv"), ckpt_before = csg::testing::read_text(out + "/csg-9.ckpt");
 
   // The sequence that lost data: a second, shorter run into the same folder. It used to write
   // csg-2.ckpt, prune it as the oldest by step, and truncate log.csv.
@@ -92,8 +69,8 @@ TEST(RunFolder, ANewRunIntoAnOldRunsFolderIsRefusedAndDestroysNothing) {
   EXPECT_NE(refused.find("--resume latest"), std::string::npos) << refused;
   EXPECT_NE(refused.find("--overwrite"), std::string::npos) << refused;
   EXPECT_EQ(names_in(out), before);
-  EXPECT_EQ(read(out + "/log.csv"), log_before);
-  EXPECT_EQ(read(out + "/csg-9.ckpt"), ckpt_before);
+  EXPECT_EQ(csg::testing::read_text(out + "/log.csv"), log_before);
+  EXPECT_EQ(csg::testing::read_text(out + "/csg-9.ckpt"), ckpt_before);
 
   // --overwrite empties it first, saying what it removes; the new run's checkpoint survives.
   second.overwrite = true;
@@ -146,12 +123,12 @@ TEST(RunFolder, EachRunGetsANewFolderWithItsSettings) {
   for (const std::string& dir : {a.out_dir, b.out_dir}) {
     EXPECT_EQ(fs::path(dir).parent_path().string(), c.runs_root);
     EXPECT_EQ(fs::path(dir).filename().string().rfind("visda-", 0), 0u) << dir;
-    const std::string json = read(dir + "/config.json");
+    const std::string json = csg::testing::read_text(dir + "/config.json");
     for (const char* want : {"\"lr\": \"0.05\"", "\"layers\": \"4\"", "\"seed\": \"0\"", "\"command_line\": \"csg train visda --lr 0.05\"",
                              "\"csg_version\": \"0.1.0 (git ", "\"build\": \"OpenBLAS", "\"run_id\": "})
       EXPECT_NE(json.find(want), std::string::npos) << want << " not in " << json;
   }
-  EXPECT_NE(read(a.out_dir + "/config.json"), read(b.out_dir + "/config.json")) << "two runs, one run id";
+  EXPECT_NE(csg::testing::read_text(a.out_dir + "/config.json"), csg::testing::read_text(b.out_dir + "/config.json")) << "two runs, one run id";
 }
 
 TEST(RunFolder, ResumeIsHonest) {

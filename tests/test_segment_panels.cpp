@@ -8,6 +8,7 @@
 #include "csg/figures.h"
 #include "csg/models/deeplab.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 
@@ -57,14 +58,7 @@ TEST(SegmentPanels, PanelsSitSideBySideUnderTitles) {
 TEST(SegmentPanels, CommandDrawsTinyCityscapesWithGroundTruth) {
   csg::testing::TempDir dir;
   data::write_tiny_gta5_cityscapes(dir.str(), 0, 2, 3);
-  models::DeepLabOptions o;
-  o.depth = 18, o.num_classes = 19, o.head = models::DeepLabHead::AsppV2;
-  models::DeepLab net(o);
-  infer::ModelWeights m;
-  m.info.arch = "deeplab18", m.info.num_classes = 19, m.info.head = "aspp-v2";
-  m.info.class_names = infer::default_class_names(infer::Task::Segmentation, 19);
-  m.tensors = net.state_dict();
-  infer::export_model(dir / "seg.safetensors", m);
+  csg::testing::write_tiny_segmentation_model(dir / "seg.safetensors");
 
   figures::SegmentOptions s;
   s.model = dir / "seg.safetensors";

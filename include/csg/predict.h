@@ -21,7 +21,8 @@ struct PredictOptions {
   std::string model;  // any model file (csg/infer.h): exported, `csg train` checkpoint, .pth, .safetensors
   std::string arch;   // optional: must match the file's
   // Image files, folders (their images, sorted by name, not recursive) and list files (.txt:
-  // one image path per line, relative to the list's folder; blank lines and #comments skipped).
+  // one image path per line, relative to the list's folder; blank lines and #comments skipped; a
+  // class number after the path, as in VisDA's image_list.txt, is left out).
   std::vector<std::string> inputs;
   int threads = 0;     // OpenMP/OpenBLAS threads; 0: the default (OMP_NUM_THREADS or every core)
   int batch_size = 1;  // images per run (segmentation: images of one batch must share a size)
@@ -52,6 +53,12 @@ struct PredictSummary {
 // The image paths `inputs` name, in order (folders expanded, list files read). Errors name the
 // input that is missing, empty or unreadable.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs);
+
+// "<out_dir>/<file stem>" for each path, in order: the prefix of the files a command writes per
+// image. Different images with one file stem (a/x.jpg, a/x.png, b/x.jpg) would overwrite each
+// other's outputs: refused before anything is written, naming them (`command` starts the message).
+std::vector<std::string> output_stems(const std::vector<std::string>& paths, const std::string& out_dir,
+                                      const std::string& command);
 
 // Loads the model once, runs every image in batches, prints one line per image to `out`
 // ("path: top-5 c (logit) ..." or "path: wrote DIR/stem_labels.png, DIR/stem_color.png"), a

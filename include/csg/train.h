@@ -120,12 +120,14 @@ struct TrainSummary {
   double best_metric = -1;
   int64_t best_step = -1;
   std::string best_checkpoint;
-  bool interrupted = false;  // SIGINT/SIGTERM: stopped after a step, checkpoint written
+  bool interrupted = false;  // SIGINT/SIGTERM: stopped after a step (or the set-up), checkpoint written
+  int stop_signal = 0;       // which of the two (SIGINT or SIGTERM); 0 when not interrupted
 };
 
 // Runs the whole training: data, models, the CSG step, SGD with the reference's schedule,
 // progress line, CSV log (<out_dir>/log.csv), checkpoints (<out_dir>/csg-<step>.ckpt) and
-// the final evaluation. SIGINT/SIGTERM stop it after the current step with a checkpoint.
+// the final evaluation. SIGINT/SIGTERM stop it after the current step (a signal during the set-up:
+// before the first) with a checkpoint; after the last step they end the process as by default.
 // The run folder: <out_dir>/config.json (every setting, the build, the command line) is
 // written at the start; a folder holding another run's files is refused (Config::overwrite
 // empties it first); a resume compares the checkpoint's settings with this run's and refuses a

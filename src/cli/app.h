@@ -24,7 +24,8 @@ struct Invocation {
 std::unique_ptr<CLI::App> make_app(Invocation& inv);
 
 // Parses and runs: 0 on success, 1 on an error while running (csg::Error, printed), 2 on a
-// command-line error (printed with the usage of the command), 130 when a run was interrupted.
+// command-line error (printed with the usage of the command), 130 / 143 when a run was stopped by
+// SIGINT / SIGTERM after saving its checkpoint (128 + the signal, as shells report it).
 int run_cli(int argc, char** argv);
 
 // The flag tables of every command as Markdown (docs/cli.md).

@@ -6,6 +6,7 @@
 #include "csg/method/regularizers.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
+#include "src/train/stop_signals.h"
 
 namespace csg::cli {
 
@@ -71,7 +72,8 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
       cfg.layers = parse_layers(f->layers);
       cfg.apool = f->pool == "apool";
       cfg.device = resolve_device_flag(cfg.device);
-      return train::run_digits(cfg).interrupted ? 130 : 0;  // 130: stopped by a signal, as `csg train`
+      const train::DigitsResult r = train::run_digits(cfg);
+      return r.interrupted ? train::exit_status_for_signal(r.stop_signal) : 0;  // 130 / 143, as `csg train`
     };
   });
 }

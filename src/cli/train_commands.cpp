@@ -16,6 +16,7 @@
 #include "src/train/data_setup.h"
 #include "src/train/imagenet_weights.h"
 #include "src/train/settings.h"
+#include "src/train/stop_signals.h"
 
 namespace csg::cli {
 
@@ -234,10 +235,11 @@ train::Config finish(const TrainFlags& f, bool training) {
   c.eval_at_end = !f.no_eval;
   c.flip_tta = !f.no_flip_tta;
   c.tf32 = !f.no_tf32;
-  if (training)
+  if (training)  // VisDA has no --chunks: one key per image
     CSG_CHECK(c.queue_size >= c.batch_size * c.chunks * c.chunks, "--queue-size ", c.queue_size,
-              " must hold at least one step's keys (--batch-size x --chunks^2 = ", c.batch_size * c.chunks * c.chunks,
-              ")");
+              " must hold at least one step's keys (",
+              c.task == Task::Gta5 ? "--batch-size x --chunks^2 = " : "--batch-size = ",
+              c.batch_size * c.chunks * c.chunks, ")");
   return c;
 }
 
@@ -286,7 +288,7 @@ void add_train_task(CLI::App* train, Task task, Invocation& inv) {
       cfg.weights = train::resolve_weights(cfg.weights, cfg.arch, cfg.width);
       cfg.device = resolve_device_flag(cfg.device);
       train::TrainSummary s = train::run_training(cfg);
-      if (s.interrupted) return 130;
+      if (s.interrupted) return train::exit_status_for_signal(s.stop_signal);  // 130 SIGINT, 143 SIGTERM
       if (dist::world().rank() != 0) return 0;  // under mpirun rank 0 reports for all
       std::printf("trained %lld steps: loss %.4f -> %.4f, task loss %.4f -> %.4f (first and last logged window)\n",
                   static_cast<long long>(s.steps), s.first_loss, s.last_loss, s.first_task_loss, s.last_task_loss);

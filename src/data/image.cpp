@@ -1,6 +1,7 @@
 // src/data/image.cpp — decoding (stb_image here, JPEG through jpeg_decode.cpp), crops and
 // conversion to tensors.
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -91,10 +92,13 @@ Image load(const std::string& path, int64_t max_pixels) {
   return decode(bytes.data(), bytes.size(), path, max_pixels);
 }
 
-void save_png(const std::string& path, const Image& im) {
-  CSG_CHECK(stbi_write_png(path.c_str(), im.width, im.height, 3, im.rgb.data(), im.width * 3), path,
-            ": cannot write PNG");
+void write_png_file(const std::string& path, int width, int height, int channels, const uint8_t* pixels) {
+  errno = 0;
+  const int ok = stbi_write_png(path.c_str(), width, height, channels, pixels, width * channels);
+  CSG_CHECK(ok, path, ": cannot write PNG (", errno != 0 ? std::strerror(errno) : "out of memory", ")");
 }
+
+void save_png(const std::string& path, const Image& im) { write_png_file(path, im.width, im.height, 3, im.rgb.data()); }
 
 Image crop(const Image& im, int x, int y, int w, int h) {
   CSG_CHECK(x >= 0 && y >= 0 && w >= 0 && h >= 0 && x + w <= im.width && y + h <= im.height, "crop: box (", x, ",", y,

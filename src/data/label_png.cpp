@@ -2,6 +2,7 @@
 // unfilter for palette and greyscale PNGs (stb_image's zlib inflates the IDAT data), and a
 // minimal palette-PNG encoder (stb_image_write's deflate, our own chunk framing and CRC).
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include "src/io/file_checks.h"
 #include "src/io/zip_reader.h"  // io::crc32: the same CRC-32 as PNG chunks and gzip members
 #include "csg/data/label_png.h"
+#include "src/data/image_decoders.h"
 
 // Both stb implementations are compiled once, in src/data/image.cpp; only declarations here.
 #include <stb/stb_image.h>
@@ -95,10 +97,12 @@ uint32_t pass_extent(uint32_t size, uint32_t start, uint32_t step) {
 }
 
 void write_file(const std::string& path, const std::vector<uint8_t>& bytes) {
+  errno = 0;
   std::ofstream f(path, std::ios::binary);
-  CSG_CHECK(f.good(), path, ": cannot create file (missing directory or no permission)");
+  CSG_CHECK(f.good(), path, ": cannot create file (", errno != 0 ? std::strerror(errno) : "unknown reason", ")");
   f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  CSG_CHECK(f.good(), path, ": write failed");
+  f.flush();
+  CSG_CHECK(f.good(), path, ": write failed (", errno != 0 ? std::strerror(errno) : "unknown reason", ")");
 }
 
 void append_be32(std::vector<uint8_t>& out, uint32_t v) {
@@ -251,8 +255,7 @@ void write_grey_png(const std::string& path, const LabelMap& labels) {
   CSG_CHECK(labels.width > 0 && labels.height > 0 &&
                 labels.values.size() == static_cast<size_t>(labels.width) * labels.height,
             path, ": label map ", labels.width, "x", labels.height, " with ", labels.values.size(), " values");
-  CSG_CHECK(stbi_write_png(path.c_str(), labels.width, labels.height, 1, labels.values.data(), labels.width), path,
-            ": cannot write PNG (missing directory or no permission)");
+  image::write_png_file(path, labels.width, labels.height, 1, labels.values.data());
 }
 
 }  // namespace csg::data

@@ -181,9 +181,11 @@ DigitsResult run_digits(const DigitsConfig& requested) {
   measure_energy(prior_row, base_config(dc.seed, false), "", prior_name);
   // Trains one model of `row` and measures it: real MNIST (the run's own evaluation), the held-out
   // fonts, the energies; `panel` names it in the figures (empty: not drawn, not announced).
-  // False when a signal stopped the training (nothing of it is measured then).
+  // False when a signal stopped the training (nothing of it is measured then; stop_signal says which).
+  int stop_signal = 0;
   auto train_and_measure = [&](DigitsRow& row, const Config& c, const std::string& panel) {
     TrainSummary s = run_training(c);
+    stop_signal = s.stop_signal;
     if (s.interrupted) return false;
     row.acc.push_back(s.metric);
     Config fonts = c;  // the same model on digits from faces training never saw
@@ -218,7 +220,7 @@ DigitsResult run_digits(const DigitsConfig& requested) {
                                        .c_str(),
                    static_cast<unsigned long long>(seed));
     }
-    return DigitsResult{all_rows(), true};
+    return DigitsResult{all_rows(), true, stop_signal};
   };
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;

@@ -79,22 +79,38 @@ image::Image overlay_heatmap(const image::Image& im, const Tensor& cam, double a
   return out;
 }
 
+namespace {
+// The model's classes for a message: their names (the first 20 of a long list), or, where the file
+// names none (an ImageNet .pth: "0", "1", ...), the range of indices.
+std::string describe_classes(const infer::ModelInfo& info) {
+  bool named = false;
+  for (size_t k = 0; k < info.class_names.size(); ++k) named = named || info.class_names[k] != std::to_string(k);
+  if (!named) return "the model's " + std::to_string(info.num_classes) + " classes have no names: give an index 0.." +
+                     std::to_string(info.num_classes - 1);
+  constexpr size_t kShown = 20;
+  std::string names;
+  for (size_t k = 0; k < info.class_names.size() && k < kShown; ++k)
+    names += (k ? ", " : "") + info.class_names[k];
+  if (info.class_names.size() > kShown) names += ", ... (" + std::to_string(info.class_names.size()) + " in all)";
+  return "the model's " + std::to_string(info.num_classes) + " classes are: " + names;
+}
+}  // namespace
+
 int64_t resolve_class(const infer::ModelInfo& info, const std::string& arg) {
   for (size_t k = 0; k < info.class_names.size(); ++k)
     if (info.class_names[k] == arg) return static_cast<int64_t>(k);
   char* end = nullptr;
   const long long k = std::strtoll(arg.c_str(), &end, 10);
-  std::string names;
-  for (const std::string& n : info.class_names) names += (names.empty() ? "" : ", ") + n;
-  CSG_CHECK(!arg.empty() && end && *end == '\0', "--class '", arg, "' is neither a class name nor a number; the model's ",
-            info.num_classes, " classes are: ", names);
-  CSG_CHECK(k >= 0 && k < info.num_classes, "--class ", k, " is out of range: the model has ", info.num_classes,
-            " classes (0..", info.num_classes - 1, "): ", names);
+  CSG_CHECK(!arg.empty() && end && *end == '\0', "--class '", arg, "' is neither a class name nor a number; ",
+            describe_classes(info));
+  CSG_CHECK(k >= 0 && k < info.num_classes, "--class ", k, " is out of range (0..", info.num_classes - 1, "); ",
+            describe_classes(info));
   return k;
 }
 
 int64_t run_gradcam(const GradCamOptions& o) {
   const std::vector<std::string> paths = infer::expand_inputs(o.inputs);
+  const std::vector<std::string> stems = infer::output_stems(paths, o.out_dir, "gradcam");
   const infer::ModelWeights weights = infer::read_model(o.model, o.arch);
   const infer::ModelInfo& info = weights.info;
   CSG_CHECK(info.task() == infer::Task::Classification, o.model, ": a ", info.arch,
@@ -104,7 +120,8 @@ int64_t run_gradcam(const GradCamOptions& o) {
   std::shared_ptr<nn::Module> net = infer::build_network(weights);
   net->to(dev);
   fs::create_directories(o.out_dir);
-  for (const std::string& path : paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
     // The network's view of the image, as `csg predict` preprocesses it.
     const image::Image view = image::center_crop(image::resize_shorter_side(image::load(path), info.resize),
                                                  info.crop, info.crop);
@@ -126,7 +143,7 @@ int64_t run_gradcam(const GradCamOptions& o) {
       std::copy(view.at(0, y), view.at(0, y) + 3 * view.width, panel.at(0, y));
       std::copy(heat.at(0, y), heat.at(0, y) + 3 * view.width, panel.at(view.width, y));
     }
-    const std::string stem = (fs::path(o.out_dir) / fs::path(path).stem()).string();
+    const std::string& stem = stems[i];
     image::save_png(stem + "_gradcam.png", panel);
     save_npy(stem + "_cam.npy", cam);
     std::printf("%s: class %s (%lld, logit %.4f): wrote %s_gradcam.png, %s_cam.npy\n", path.c_str(),

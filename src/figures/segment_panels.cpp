@@ -93,6 +93,7 @@ image::Image segmentation_panel(const image::Image& im, const image::LabelMap& p
 
 int64_t run_segment(const SegmentOptions& o) {
   const std::vector<std::string> paths = infer::expand_inputs(o.inputs);
+  const std::vector<std::string> stems = infer::output_stems(paths, o.out_dir, "segment");
   const infer::ModelWeights weights = infer::read_model(o.model, o.arch);
   CSG_CHECK(weights.info.task() == infer::Task::Segmentation, o.model, ": a ", weights.info.arch,
             " classifier; `csg segment` needs a segmentation model (a GTA5 checkpoint or a DeepLab state dict); "
@@ -101,7 +102,8 @@ int64_t run_segment(const SegmentOptions& o) {
   const data::Palette palette = data::train_id_palette(engine.info().num_classes);
   const std::unique_ptr<TruthIndex> truths = o.labels_dir.empty() ? nullptr : std::make_unique<TruthIndex>(o.labels_dir);
   fs::create_directories(o.out_dir);
-  for (const std::string& path : paths) {
+  for (size_t i = 0; i < paths.size(); ++i) {
+    const std::string& path = paths[i];
     const image::Image im = image::load(path);
     const image::LabelMap pred = infer::label_maps(engine.run(engine.preprocess({im})).to(Device::CPU))[0];
     // The panels are at the network's resolution (the model file may resize its input).
@@ -109,14 +111,20 @@ int64_t run_segment(const SegmentOptions& o) {
                                   ? im
                                   : image::resize_bilinear(im, pred.width, pred.height);
     image::LabelMap truth;
+    bool has_truth = false;
     if (truths) {
       const std::string file = truths->find(path);
       truth = data::read_label_png(file);
+      // A label map of another size belongs to another image: drawn without it, as training skips it.
+      has_truth = truth.width == im.width && truth.height == im.height;
+      if (!has_truth)
+        std::fprintf(stderr, "csg: warning: %s is %dx%d but %s is %dx%d: not its ground truth; drawn without it\n",
+                     file.c_str(), truth.width, truth.height, path.c_str(), im.width, im.height);
       data::apply_label_table(truth, data::cityscapes_id_to_train_id());
-      truth = resize_nearest(truth, pred.width, pred.height);
+      truth = resize_nearest(truth, pred.width, pred.height);  // the network's resolution, as the panels
     }
-    const std::string stem = (fs::path(o.out_dir) / fs::path(path).stem()).string();
-    image::save_png(stem + "_panel.png", segmentation_panel(view, pred, truths ? &truth : nullptr, palette));
+    const std::string& stem = stems[i];
+    image::save_png(stem + "_panel.png", segmentation_panel(view, pred, has_truth ? &truth : nullptr, palette));
     data::write_palette_png(stem + "_color.png", pred, palette);  // as `csg predict` writes it
     std::printf("%s: wrote %s_panel.png, %s_color.png\n", path.c_str(), stem.c_str(), stem.c_str());
   }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 
 #include "csg/data/label_png.h"
@@ -39,8 +40,20 @@ std::vector<std::string> read_list(const fs::path& list) {
     line.erase(line.find_last_not_of(" \t\r") + 1);
     line.erase(0, line.find_first_not_of(" \t"));
     if (line.empty() || line[0] == '#') continue;
-    fs::path p(line);
-    paths.push_back((p.is_absolute() ? p : list.parent_path() / p).string());
+    auto resolved = [&](const std::string& name) {
+      const fs::path p(name);
+      return (p.is_absolute() ? p : list.parent_path() / p).string();
+    };
+    // A labelled list (VisDA's image_list.txt: "aeroplane/x.jpg 0"): the path before the class
+    // number, unless the whole line names a file (a path may hold spaces).
+    std::error_code ec;
+    const size_t gap = line.find_last_of(" \t");
+    if (gap != std::string::npos && !fs::exists(resolved(line), ec) &&
+        line.find_first_not_of("0123456789", gap + 1) == std::string::npos) {
+      const std::string head = line.substr(0, line.find_last_not_of(" \t", gap) + 1);
+      if (!head.empty()) line = head;
+    }
+    paths.push_back(resolved(line));
   }
   return paths;
 }
@@ -60,6 +73,14 @@ void print_top(std::FILE* out, const std::string& path, const float* v, const Mo
     for (int64_t c = 0; c < info.num_classes; ++c) std::fprintf(out, " %.6g", v[c]);
     std::fprintf(out, "\n");
   }
+}
+
+// The same file, or the same path once resolved (the output may not exist yet).
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code e1, e2, e3;
+  if (fs::equivalent(a, b, e1)) return true;
+  const fs::path ca = fs::weakly_canonical(a, e2), cb = fs::weakly_canonical(b, e3);
+  return !e2 && !e3 && ca == cb;
 }
 
 }  // namespace
@@ -88,6 +109,26 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
   return paths;
 }
 
+std::vector<std::string> output_stems(const std::vector<std::string>& paths, const std::string& out_dir,
+                                      const std::string& command) {
+  std::vector<std::string> stems;
+  std::map<std::string, std::vector<std::string>> inputs_of;  // stem -> the different paths
+  for (const std::string& p : paths) {
+    stems.push_back((fs::path(out_dir) / fs::path(p).stem()).string());
+    std::vector<std::string>& same = inputs_of[stems.back()];
+    if (std::find(same.begin(), same.end(), p) == same.end()) same.push_back(p);
+  }
+  for (const auto& [stem, same] : inputs_of) {
+    if (same.size() < 2) continue;
+    std::string names;
+    for (size_t i = 0; i < same.size(); ++i)
+      names += (i == 0 ? "" : i + 1 == same.size() ? " and " : ", ") + same[i];
+    CSG_FAIL(command, ": ", names, " would all write ", stem, "_*: outputs are named by the file name without its "
+             "extension. Rename them, or run them into separate --out folders");
+  }
+  return stems;
+}
+
 PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   CSG_CHECK(o.batch_size >= 1, "predict: --batch-size must be at least 1, got ", o.batch_size);
   CSG_CHECK(!o.inputs.empty(), "predict: give at least one image, folder or list file");
@@ -107,6 +148,9 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   PredictSummary s;
   s.load_seconds = std::chrono::duration<double>(Clock::now() - t_load).count();
   const bool seg = info.task() == Task::Segmentation;
+  CSG_CHECK(!seg || o.logits_out.empty(), "predict: --out ", o.logits_out, " writes the logits of a classifier; ", o.model,
+            " holds a segmentation model (", info.arch, "), whose label maps go to --out-dir");
+  const std::vector<std::string> stems = seg ? output_stems(paths, o.out_dir, "predict") : std::vector<std::string>();
   if (seg) fs::create_directories(o.out_dir);
   const data::Palette colours = seg ? data::train_id_palette(info.num_classes) : data::Palette();
   std::vector<Tensor> all_logits;
@@ -124,7 +168,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
     } else {
       const std::vector<image::LabelMap> maps = label_maps(logits);
       for (size_t i = b0; i < b1; ++i) {
-        const std::string stem = (fs::path(o.out_dir) / fs::path(paths[i]).stem()).string();
+        const std::string& stem = stems[i];
         data::write_grey_png(stem + "_labels.png", maps[i - b0]);
         data::write_palette_png(stem + "_color.png", maps[i - b0], colours);
         std::fprintf(out, "%s: wrote %s_labels.png, %s_color.png\n", paths[i].c_str(), stem.c_str(), stem.c_str());
@@ -149,6 +193,8 @@ std::string export_model_file(const std::string& model_path, const std::string& 
   CSG_CHECK(!(onnx_name && kind == "csg"), "export: ", out_path,
             " is named .onnx but --format csg writes a safetensors file; use --format onnx or another name");
   if (kind == "onnx" && !onnx_export_available()) export_onnx(out_path, ModelWeights());  // says what to install
+  CSG_CHECK(!same_file(model_path, out_path), "export: --out ", out_path, " is the file it reads (--checkpoint ", model_path,
+            "); writing there would replace it. Give the model file another name");
   const ModelWeights m = read_model(model_path, arch);
   build_network(m);  // every tensor must fit the architecture: a file that would not load is not written
   const std::string what = out_path + ": " + m.info.arch + ", " + m.info.head + " head, " +

@@ -1,13 +1,16 @@
-// src/io/atomic_file.cpp — temporary file, fsync, rename, fsync of the folder.
+// src/io/atomic_file.cpp — temporary file, fsync, rename, fsync of the folder; the removal of the
+// temporary files of processes that died while writing.
 #include "src/io/atomic_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "csg/error.h"
 
@@ -65,6 +68,36 @@ void write_text_file_atomically(const std::string& path, const std::string& text
   AtomicFile f(path);
   f.write(text.data(), text.size());
   f.commit();
+}
+
+namespace {
+// The process id of "<name>.tmp.<pid>.<n>", or -1 for any other name.
+long temporary_file_owner(const std::string& name) {
+  const size_t tmp = name.rfind(".tmp.");
+  if (tmp == std::string::npos) return -1;
+  const std::string rest = name.substr(tmp + 5);
+  const size_t dot = rest.find('.');
+  if (dot == 0 || dot == std::string::npos || dot + 1 == rest.size()) return -1;
+  const std::string pid = rest.substr(0, dot), n = rest.substr(dot + 1);
+  if (pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos ||
+      n.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stol(pid);
+}
+}  // namespace
+
+std::vector<std::string> remove_stale_temporary_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const long pid = temporary_file_owner(e.path().filename().string());
+    if (pid <= 0 || !e.is_regular_file(ec)) continue;
+    // kill(pid, 0): ESRCH when no such process runs (EPERM: it runs, under another user).
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    if (fs::remove(e.path(), ec)) removed.push_back(e.path().string());
+  }
+  return removed;
 }
 
 }  // namespace csg::io

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace csg::io {
 
@@ -24,5 +25,10 @@ class AtomicFile {
 };
 
 void write_text_file_atomically(const std::string& path, const std::string& text);
+
+// Removes the temporary files AtomicFile left in `dir` when its process died while writing (kill -9
+// during a checkpoint): "<name>.tmp.<pid>.<n>" whose process no longer runs on this machine. Returns
+// the paths removed. A temporary file of a live process (this one included) is left alone.
+std::vector<std::string> remove_stale_temporary_files(const std::string& dir);
 
 }  // namespace csg::io

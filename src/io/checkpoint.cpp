@@ -8,6 +8,7 @@
 #include <set>
 
 #include "csg/io/safetensors.h"
+#include "src/io/atomic_file.h"
 
 namespace csg {
 
@@ -147,6 +148,8 @@ void prune_checkpoints(const std::string& dir, const std::string& prefix, int ke
   }
   std::error_code ec;
   for (size_t i = 0; i + std::max(keep, 0) < ours.size(); ++i) std::filesystem::remove(ours[i].path, ec);
+  for (const std::string& t : io::remove_stale_temporary_files(dir))
+    std::fprintf(stderr, "removed %s, left by a process that died while writing it\n", t.c_str());
 }
 
 }  // namespace csg

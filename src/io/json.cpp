@@ -206,6 +206,9 @@ class Parser {
             const uint32_t lo = hex4();
             if (lo < 0xDC00 || lo >= 0xE000) fail("bad low surrogate in \\u escape");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else if (cp >= 0xDC80 && cp < 0xDD00) {  // a byte that was not UTF-8 (see quote())
+            out += static_cast<char>(cp - 0xDC00);
+            break;
           } else if (cp >= 0xDC00 && cp < 0xE000) {
             fail("unpaired low surrogate in \\u escape");
           }
@@ -244,10 +247,45 @@ const Value* Value::find(const std::string& key) const {
 
 Value parse(const std::string& text, const std::string& where) { return Parser(text, where).document(); }
 
+namespace {
+// The length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong forms, no
+// surrogates, at most U+10FFFF), or 0 when the byte there does not start one.
+size_t utf8_sequence_length(const std::string& s, size_t i) {
+  const auto at = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  const unsigned c = at(i);
+  const auto cont = [&](size_t k) { return (at(k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    return at(i + 1) >= lo && at(i + 1) <= hi && cont(i + 2) ? 3 : 0;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    return at(i + 1) >= lo && at(i + 1) <= hi && cont(i + 2) && cont(i + 3) ? 4 : 0;
+  }
+  return 0;
+}
+}  // namespace
+
 std::string quote(const std::string& s) {
   std::string out = "\"";
-  for (const char ch : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char ch = s[i];
     const unsigned char c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) {
+      // UTF-8 passes through; any other byte (a Latin-1 file name) becomes \udcXX, Python's
+      // surrogateescape: the text stays valid JSON, parse() and os.fsencode() give the byte back.
+      const size_t n = utf8_sequence_length(s, i);
+      if (n > 0) {
+        out.append(s, i, n);
+        i += n - 1;
+      } else {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\udc%02x", c);
+        out += buf;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -260,7 +298,7 @@ std::string quote(const std::string& s) {
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;
         } else {
-          out += ch;  // UTF-8 passes through
+          out += ch;
         }
     }
   }

@@ -30,7 +30,9 @@ struct Value {
 // "/m/model.safetensors: header".
 Value parse(const std::string& text, const std::string& where);
 
-// A JSON string literal (quotes included) for UTF-8 `s`.
+// A JSON string literal (quotes included) for `s`. Bytes that are not UTF-8 (a file name in
+// Latin-1) are written as \udc80..\udcff, as Python's surrogateescape does; parse() reads such an
+// escape back as the byte, so any byte string makes the round trip.
 std::string quote(const std::string& s);
 
 }  // namespace csg::io::json

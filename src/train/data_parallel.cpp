@@ -1,6 +1,7 @@
 // src/train/data_parallel.cpp — the collectives of a data-parallel CSG step.
 #include "src/train/data_parallel.h"
 
+#include <csignal>
 #include <cstdlib>
 
 #include "csg/autograd.h"
@@ -46,31 +47,33 @@ Tensor DataParallel::gather_keys(const Tensor& keys, int64_t groups) {
   return all.view({ranks(), groups, n, d}).permute({1, 0, 2, 3}).reshape({groups * ranks() * n, d});  // group-major
 }
 
-double DataParallel::task_loss_share(const Tensor& labels, int64_t ignore_index) {
-  if (ranks() == 1 || labels.dim() == 1) return 1.0;
+double DataParallel::task_loss_share(const Tensor& labels, int64_t ignore_index, int64_t* labelled_everywhere) {
+  if (labels.dim() == 1 || (ranks() == 1 && labelled_everywhere == nullptr)) return 1.0;
   double labelled = 0;
   const Tensor l = labels.device() == Device::CPU ? labels.contiguous() : labels.to(Device::CPU);
   const int64_t* p = l.data<int64_t>();
   for (int64_t i = 0; i < l.numel(); ++i) labelled += p[i] != ignore_index;
   std::vector<double> total = {labelled};
-  comm_->all_reduce_sum(total);
+  if (ranks() > 1) comm_->all_reduce_sum(total);
+  if (labelled_everywhere) *labelled_everywhere = static_cast<int64_t>(total[0]);
+  if (ranks() == 1) return 1.0;
   return total[0] > 0 ? labelled * ranks() / total[0] : 1.0;
 }
 
-bool DataParallel::average_and_agree_stop(StepResult& r, bool stop_requested_here) {
-  if (ranks() == 1) return stop_requested_here;
-  std::vector<double> v = {stop_requested_here ? 1.0 : 0.0, r.total, r.task, r.reg};
+int DataParallel::average_and_agree_stop(StepResult& r, int signal_here) {
+  if (ranks() == 1) return signal_here;
+  std::vector<double> v = {signal_here == SIGTERM ? 1.0 : 0.0, signal_here != 0 ? 1.0 : 0.0, r.total, r.task, r.reg};
   for (auto& [l, x] : r.nce) v.push_back(x);
   for (auto& [l, x] : r.nce_top1) v.push_back(x);
   comm_->all_reduce_sum(v);
   const double inv = 1.0 / ranks();
-  size_t i = 1;
+  size_t i = 2;
   r.total = v[i++] * inv;
   r.task = v[i++] * inv;
   r.reg = v[i++] * inv;
   for (auto& [l, x] : r.nce) x = v[i++] * inv;
   for (auto& [l, x] : r.nce_top1) x = v[i++] * inv;
-  return v[0] > 0;
+  return v[0] > 0 ? SIGTERM : v[1] > 0 ? SIGINT : 0;
 }
 
 std::string on_root(dist::Communicator& comm, const std::function<std::string()>& fn) {

@@ -46,11 +46,13 @@ class DataParallel {
   Tensor gather_keys(const Tensor& keys, int64_t groups);
   // The factor that makes this rank's task loss (a mean over its shard's labelled pixels) its
   // share of the global batch's mean: labelled(this rank) x ranks / labelled(all ranks). 1 for
-  // classification, where every shard has the same number of labels.
-  double task_loss_share(const Tensor& labels, int64_t ignore_index);
-  // Averages the step's figures over the ranks (the global batch's losses) and returns whether
-  // any rank was asked to stop (SIGINT/SIGTERM), so every rank stops after the same step.
-  bool average_and_agree_stop(StepResult& r, bool stop_requested_here);
+  // classification, where every shard has the same number of labels. `labelled_everywhere`, when
+  // given, receives the labelled pixels of the whole global batch (segmentation labels only).
+  double task_loss_share(const Tensor& labels, int64_t ignore_index, int64_t* labelled_everywhere = nullptr);
+  // Averages the step's figures over the ranks (the global batch's losses) and returns the signal
+  // that asks every rank to stop after this step (0: none): `signal_here` is this rank's (SIGINT,
+  // SIGTERM or 0); when ranks got different ones, SIGTERM (a scheduler ending the job) wins.
+  int average_and_agree_stop(StepResult& r, int signal_here);
 
  private:
   dist::Communicator* comm_;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "csg/io/checkpoint.h"
+#include "src/io/atomic_file.h"
 
 namespace csg::train {
 
@@ -101,6 +102,42 @@ bool is_run_file(const std::string& path) {
          name == "table.md";  // the digits benchmark's result table
 }
 
+namespace {
+
+// A checkpoint or a result table anywhere under `p`: what makes a folder a run worth keeping.
+bool holds_results(const fs::path& p) {
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) {
+    for (const auto& e : fs::directory_iterator(p, ec))
+      if (holds_results(e.path())) return true;
+    return false;
+  }
+  const std::string name = p.filename().string();
+  return (starts_with(name, "csg-") && ends_with(name, ".ckpt")) || name == "best.ckpt" || name == "table.md";
+}
+
+std::string list_some(const std::vector<fs::path>& present) {
+  std::string listed;
+  for (size_t i = 0; i < present.size() && i < 5; ++i) listed += (i ? ", " : "") + present[i].filename().string();
+  if (present.size() > 5) listed += ", ... (" + std::to_string(present.size()) + " entries)";
+  return listed;
+}
+
+void remove_entries(const std::vector<fs::path>& present, const char* what, const std::string& dir,
+                    RunFolderPlan& plan) {
+  std::fprintf(stderr, "%s: removing %zu entries from %s:", what, present.size(), dir.c_str());
+  for (const fs::path& p : present) std::fprintf(stderr, " %s", p.filename().string().c_str());
+  std::fprintf(stderr, "\n");
+  std::error_code ec;
+  for (const fs::path& p : present) {
+    fs::remove_all(p, ec);
+    CSG_CHECK(!ec, what, ": could not remove ", p.string(), ": ", ec.message());
+    plan.removed.push_back(p.string());
+  }
+}
+
+}  // namespace
+
 RunFolderPlan prepare_run_folder(const std::string& out_dir, const std::string& default_root, const std::string& task,
                                  bool continuing, bool overwrite) {
   RunFolderPlan plan;
@@ -110,29 +147,30 @@ RunFolderPlan prepare_run_folder(const std::string& out_dir, const std::string& 
   if (fs::is_directory(plan.out_dir, ec))
     for (const auto& e : fs::directory_iterator(plan.out_dir, ec)) present.push_back(e.path());
   std::sort(present.begin(), present.end());
-  if (!continuing && !present.empty()) {
-    std::string listed;
-    for (size_t i = 0; i < present.size() && i < 5; ++i) listed += (i ? ", " : "") + present[i].filename().string();
-    if (present.size() > 5) listed += ", ... (" + std::to_string(present.size()) + " entries)";
-    CSG_CHECK(overwrite, plan.out_dir, " already holds files of another run (", listed,
-              "). Continue that run with --resume latest --out ", plan.out_dir, ", start over in it with --overwrite ",
-              "(deletes them), or choose another --out (the default is a new folder per run)");
+  if (continuing) {
+    for (const std::string& t : io::remove_stale_temporary_files(plan.out_dir))
+      std::fprintf(stderr, "removed %s, left by a process that died while writing it\n", t.c_str());
+  } else if (!present.empty()) {
     std::vector<std::string> foreign;
     for (const fs::path& p : present)
       if (!is_run_file(p.string())) foreign.push_back(p.filename().string());
-    if (!foreign.empty()) {
-      std::string names;
-      for (const std::string& f : foreign) names += (names.empty() ? "" : ", ") + f;
-      CSG_FAIL("--overwrite: ", plan.out_dir, " holds files no run writes (", names,
-               "); refusing to empty it. Remove them yourself or choose another --out");
-    }
-    std::fprintf(stderr, "--overwrite: removing %zu entries from %s:", present.size(), plan.out_dir.c_str());
-    for (const fs::path& p : present) std::fprintf(stderr, " %s", p.filename().string().c_str());
-    std::fprintf(stderr, "\n");
-    for (const fs::path& p : present) {
-      fs::remove_all(p, ec);
-      CSG_CHECK(!ec, "--overwrite: could not remove ", p.string(), ": ", ec.message());
-      plan.removed.push_back(p.string());
+    bool results = false;
+    for (const fs::path& p : present) results = results || holds_results(p);
+    if (foreign.empty() && !results) {
+      // What a start that failed, or a run killed before its first checkpoint, left (config.json,
+      // log.csv, events): nothing of it can be continued, so it does not count as a run.
+      remove_entries(present, "no checkpoint in this folder (a run that stopped before its first)", plan.out_dir, plan);
+    } else {
+      CSG_CHECK(overwrite, plan.out_dir, " already holds files of another run (", list_some(present),
+                "). Continue that run with --resume latest --out ", plan.out_dir, ", start over in it with --overwrite ",
+                "(deletes them), or choose another --out (the default is a new folder per run)");
+      if (!foreign.empty()) {
+        std::string names;
+        for (const std::string& f : foreign) names += (names.empty() ? "" : ", ") + f;
+        CSG_FAIL("--overwrite: ", plan.out_dir, " holds files no run writes (", names,
+                 "); refusing to empty it. Remove them yourself or choose another --out");
+      }
+      remove_entries(present, "--overwrite", plan.out_dir, plan);
     }
   }
   fs::create_directories(plan.out_dir, ec);

@@ -31,10 +31,13 @@ struct RunFolderPlan {
 };
 
 // Makes `out_dir` ready for a run and returns it (resolved when empty). `continuing`: the run
-// resumes a checkpoint inside this folder, which may then hold anything. Otherwise a folder that
-// holds files is refused (the message lists some and names --resume / --overwrite / --out),
-// unless `overwrite`, which deletes them after printing what it removes, and refuses when the
-// folder holds files no run writes (it never deletes what it did not make).
+// resumes a checkpoint inside this folder, which may then hold anything (temporary files of a
+// writer that died are removed). Otherwise a folder that holds a run's results (a checkpoint or a
+// result table, at any depth) is refused (the message lists some and names --resume / --overwrite
+// / --out), unless `overwrite`, which deletes them after printing what it removes, and refuses
+// when the folder holds files no run writes (it never deletes what it did not make). A folder of
+// run files without any result (config.json of a start that failed, the log of a run killed before
+// its first checkpoint) holds nothing to continue: its files are removed, saying so.
 RunFolderPlan prepare_run_folder(const std::string& out_dir, const std::string& default_root, const std::string& task,
                                  bool continuing, bool overwrite);
 

@@ -1,6 +1,7 @@
 // src/train/settings.cpp — Config <-> text, one table for config.json, checkpoints and resume.
 #include "src/train/settings.h"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -122,6 +123,19 @@ std::string settings_json(const Config& cfg, const std::string& run_id, const st
   return j;
 }
 
+void check_training_values(const Config& c) {
+  const std::pair<const char*, double> numbers[] = {
+      {"lr", c.lr},           {"factor", c.factor},         {"momentum", c.momentum},   {"weight-decay", c.weight_decay},
+      {"lambda", c.lambda},   {"temperature", c.temperature}, {"ema", c.ema_momentum}, {"randaug-m", c.randaug_m},
+      {"reg-weight", c.reg_weight}, {"si-damping", c.si_damping}};
+  for (const auto& [flag, v] : numbers)
+    CSG_CHECK(std::isfinite(v), "--", flag, " ", v, ": not a finite number; give a real value");
+  CSG_CHECK(c.lr > 0, "--lr ", c.lr, ": the learning rate must be > 0");
+  constexpr int kMaxSide = 16384;  // as `csg predict --resize`: a larger side is a typo, not an image size
+  CSG_CHECK(c.image_size >= 1 && c.image_size <= kMaxSide, "--image-size ", c.image_size, ": must be 1 .. ", kMaxSide);
+  CSG_CHECK(c.crop >= 1 && c.crop <= kMaxSide, "--crop ", c.crop, ": must be 1 .. ", kMaxSide);
+}
+
 std::vector<std::string> resume_differences(const std::map<std::string, std::string>& meta, const Config& cfg) {
   std::vector<std::string> diffs;
   for (const Setting& s : settings_of(cfg)) {
@@ -168,8 +182,22 @@ const std::vector<std::string>& network_setting_keys() {
   return keys;
 }
 
+void check_checkpoint_task(const std::map<std::string, std::string>& meta, const std::string& path, Task task,
+                           const std::string& command) {
+  auto it = meta.find("task");
+  if (it == meta.end() || it->second == task_name(task)) return;
+  const bool visda = it->second == task_name(Task::Visda);
+  const char* holds = visda ? "a VisDA checkpoint (a classifier, from csg train visda)"
+                            : "a GTA5 checkpoint (a DeepLab segmentation model, from csg train gta5)";
+  const char* use = visda ? "csg eval visda, csg hse or csg train visda --resume"
+                          : "csg eval gta5 or csg train gta5 --resume";
+  CSG_FAIL(path, " is ", holds, "; this command would ", command, " it as a ",
+           task == Task::Visda ? "VisDA" : "GTA5", " model. Use it with ", use);
+}
+
 Config with_checkpoint_network_settings(Config cfg, const std::map<std::string, std::string>& meta,
                                         const std::string& path, const std::vector<std::string>& given) {
+  check_checkpoint_task(meta, path, cfg.task, "evaluate");
   const std::vector<Setting> now = settings_of(cfg);
   for (const std::string& key : network_setting_keys()) {
     auto it = meta.find("config." + key);

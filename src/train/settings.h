@@ -30,6 +30,12 @@ std::string settings_json(const Config& cfg, const std::string& run_id, const st
 std::vector<std::string> resume_differences(const std::map<std::string, std::string>& checkpoint_meta,
                                             const Config& cfg);
 
+// Refuses a checkpoint of the other task before anything else is compared, saying which task it
+// holds and the command that uses it (`command`: what this one does with it, e.g. "evaluate").
+// A checkpoint that records no task (not a csg training checkpoint) passes.
+void check_checkpoint_task(const std::map<std::string, std::string>& checkpoint_meta, const std::string& path,
+                           Task task, const std::string& command);
+
 // For evaluating a checkpoint: the settings that shape the network and its input (arch, width,
 // num-classes, seg-head, layers, pool, csg, embed-dim, image-size) as the checkpoint's metadata
 // records them. A setting named in `given` (set on the command line) must agree with the
@@ -39,6 +45,11 @@ std::vector<std::string> resume_differences(const std::map<std::string, std::str
 const std::vector<std::string>& network_setting_keys();
 Config with_checkpoint_network_settings(Config cfg, const std::map<std::string, std::string>& checkpoint_meta,
                                         const std::string& checkpoint_path, const std::vector<std::string>& given);
+
+// Refuses, naming the flag, values no run can use, before anything is built or written: numbers that
+// are not finite (--lr nan passed the command line's range checks and failed at step 1), a learning
+// rate that is not positive, image sizes beyond 16384 pixels a side (as `csg predict --resize`).
+void check_training_values(const Config& cfg);
 
 // Shortest text that reads back as the same double ("0.1", not "0.10000000000000001").
 std::string format_number(double v);

@@ -32,6 +32,7 @@ void expect_same(const std::map<std::string, std::string>& meta, const std::stri
 
 void check_resume_settings(const std::string& path, const std::map<std::string, std::string>& meta,
                            const Config& cfg) {
+  check_checkpoint_task(meta, path, cfg.task, "resume");
   // f_eo is not stored: a resume reloads it from --weights, so a run begun from random
   // initialisation must not get ImageNet weights (now the default) there, nor the reverse.
   auto weights = meta.find("weights");

@@ -1,6 +1,5 @@
 // src/train/trainer.cpp — the training loop around csg_step: data, optimizer and schedule,
 // progress line, CSV log, checkpoints and resume, final evaluation.
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -8,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 
 #include "csg/cuda.h"
@@ -29,6 +29,7 @@
 #include "src/train/run_folder.h"
 #include "src/train/settings.h"
 #include "src/train/state.h"
+#include "src/train/stop_signals.h"
 
 namespace csg::train {
 
@@ -52,29 +53,6 @@ Config default_config(Task task) {
 
 namespace {
 
-// SIGINT / SIGTERM ask the loop to stop after the current step, write a checkpoint and return.
-std::atomic<int> g_stop_signal{0};
-extern "C" void request_stop(int sig) { g_stop_signal.store(sig); }
-
-// Installs the handlers for the duration of a run and restores the previous ones after.
-class StopOnSignal {
- public:
-  StopOnSignal() {
-    g_stop_signal.store(0);
-    prev_int_ = std::signal(SIGINT, request_stop);
-    prev_term_ = std::signal(SIGTERM, request_stop);
-  }
-  ~StopOnSignal() {
-    std::signal(SIGINT, prev_int_);
-    std::signal(SIGTERM, prev_term_);
-  }
-  int signal_number() const { return g_stop_signal.load(); }
-
- private:
-  void (*prev_int_)(int);
-  void (*prev_term_)(int);
-};
-
 // Running means of the step results between two log lines.
 struct Window {
   int64_t steps = 0, images = 0;
@@ -94,6 +72,8 @@ struct Window {
 struct RunStart {
   std::string run_id;
   std::string resume_path;  // the checkpoint to continue from, or empty
+  int64_t resume_step = 0;
+  bool continuing = false;  // it resumes inside its own folder
 };
 
 // A run id unique across machines and time: start time in microseconds and 64 random bits.
@@ -113,47 +93,66 @@ bool same_folder(const std::string& a, const std::string& b) {
   return std::filesystem::weakly_canonical(a, ec) == std::filesystem::weakly_canonical(b, ec);
 }
 
-// The run folder and what the run continues: resolves --resume (latest / folder / file), checks
-// the checkpoint's settings against cfg before anything is built, prepares cfg.out_dir (a run
-// that resumes elsewhere than its own folder starts a fresh one) and writes config.json there.
-RunStart start_run(Config& cfg) {
+// What the run continues: resolves --resume (latest / folder / file) and checks the checkpoint's
+// task and settings against cfg. Writes nothing: the run folder is made once the whole set-up has
+// passed (open_run_folder), so a start that fails leaves no folder behind.
+RunStart plan_run(Config& cfg) {
   namespace fs = std::filesystem;
-  const std::string task = task_name(cfg.task);
   RunStart start;
   start.run_id = new_run_id();
-  bool continuing = false;
-  std::string config_name = "config.json";
-  if (!cfg.resume.empty()) {
-    start.resume_path = resolve_resume(cfg.resume, cfg.out_dir, cfg.runs_root, task);
-    const std::string folder = fs::path(start.resume_path).parent_path().string();
-    if (cfg.out_dir.empty()) cfg.out_dir = folder.empty() ? "." : folder;
-    continuing = same_folder(folder.empty() ? "." : folder, cfg.out_dir);
-    const std::map<std::string, std::string> meta = load_checkpoint_meta(start.resume_path);
-    check_resume_settings(start.resume_path, meta, cfg);
-    auto id = meta.find("run_id");
-    if (id != meta.end() && !id->second.empty()) start.run_id = id->second;  // one run, continued
-    auto st = meta.find("step");
-    if (continuing) config_name = "config-resume-" + (st == meta.end() ? std::string("0") : st->second) + ".json";
-  }
-  cfg.out_dir = prepare_run_folder(cfg.out_dir, cfg.runs_root, task, continuing, cfg.overwrite).out_dir;
-  io::write_text_file_atomically((fs::path(cfg.out_dir) / config_name).string(),
-                             settings_json(cfg, start.run_id, start.resume_path));
-  std::fprintf(stderr, "run folder %s (settings in %s)\n", cfg.out_dir.c_str(), config_name.c_str());
+  if (cfg.resume.empty()) return start;
+  start.resume_path = resolve_resume(cfg.resume, cfg.out_dir, cfg.runs_root, task_name(cfg.task));
+  const std::string folder = fs::path(start.resume_path).parent_path().string();
+  if (cfg.out_dir.empty()) cfg.out_dir = folder.empty() ? "." : folder;
+  start.continuing = same_folder(folder.empty() ? "." : folder, cfg.out_dir);
+  const std::map<std::string, std::string> meta = load_checkpoint_meta(start.resume_path);
+  check_resume_settings(start.resume_path, meta, cfg);
+  auto id = meta.find("run_id");
+  if (id != meta.end() && !id->second.empty()) start.run_id = id->second;  // one run, continued
+  auto st = meta.find("step");
+  if (st != meta.end()) start.resume_step = std::atoll(st->second.c_str());
   return start;
 }
 
-// start_run on rank 0 alone (it writes config.json); every rank gets its result.
-RunStart start_run_on_root(dist::Communicator& comm, Config& cfg) {
+// plan_run on rank 0 alone; every rank gets its result.
+RunStart plan_run_on_root(dist::Communicator& comm, Config& cfg) {
   const std::string text = on_root(comm, [&] {
-    const RunStart s = start_run(cfg);
-    return s.run_id + "\n" + s.resume_path + "\n" + cfg.out_dir;
+    const RunStart s = plan_run(cfg);
+    return s.run_id + "\n" + s.resume_path + "\n" + std::to_string(s.resume_step) + "\n" +
+           (s.continuing ? "1" : "0") + "\n" + cfg.out_dir;
   });
-  const size_t a = text.find('\n'), b = text.find('\n', a + 1);
+  std::vector<std::string> lines;
+  for (size_t from = 0;;) {
+    const size_t nl = text.find('\n', from);
+    lines.push_back(text.substr(from, nl == std::string::npos ? std::string::npos : nl - from));
+    if (nl == std::string::npos || lines.size() == 5) break;
+    from = nl + 1;
+  }
   RunStart start;
-  start.run_id = text.substr(0, a);
-  start.resume_path = text.substr(a + 1, b - a - 1);
-  cfg.out_dir = text.substr(b + 1);
+  start.run_id = lines[0];
+  start.resume_path = lines[1];
+  start.resume_step = std::atoll(lines[2].c_str());
+  start.continuing = lines[3] == "1";
+  cfg.out_dir = lines[4];
   return start;
+}
+
+// Prepares cfg.out_dir (a run that resumes elsewhere than its own folder starts a fresh one; a
+// folder that holds another run is refused) and writes config.json there, on rank 0.
+void open_run_folder_on_root(dist::Communicator& comm, Config& cfg, const RunStart& start) {
+  namespace fs = std::filesystem;
+  cfg.out_dir = on_root(comm, [&] {
+    const std::string dir =
+        prepare_run_folder(cfg.out_dir, cfg.runs_root, task_name(cfg.task), start.continuing, cfg.overwrite).out_dir;
+    const std::string name =
+        start.continuing ? "config-resume-" + std::to_string(start.resume_step) + ".json" : "config.json";
+    Config recorded = cfg;
+    recorded.out_dir = dir;
+    io::write_text_file_atomically((fs::path(dir) / name).string(),
+                                   settings_json(recorded, start.run_id, start.resume_path));
+    std::fprintf(stderr, "run folder %s (settings in %s)\n", dir.c_str(), name.c_str());
+    return dir;
+  });
 }
 
 // log.csv: a new file with its header, or, when resuming at `step`, the rows up to `step` of
@@ -203,7 +202,10 @@ bool bf16_run(const Config& cfg) {
 }  // namespace
 
 TrainSummary run_training(const Config& requested) {
+  // First: the threads started from here on (OpenMP's, the loader's) never take these signals.
+  std::optional<StopSignals> stop(std::in_place);
   Config cfg = requested;
+  check_training_values(cfg);
   // Table 1's baselines: one regularizer instead of InfoNCE, at its default weight unless given.
   const double default_reg_weight = method::default_regularizer_weight(cfg.regularizer);  // an unknown name throws
   CSG_CHECK(cfg.regularizer == "none" || !cfg.csg, "regularizer ", cfg.regularizer,
@@ -227,7 +229,9 @@ TrainSummary run_training(const Config& requested) {
       decide_on_data(check_run_data(cfg, need_val), cfg);
       return std::string();
     });
-  const RunStart start = start_run_on_root(comm, cfg);  // resolves cfg.out_dir; refuses another run's folder
+  // Everything that can fail at set-up (resume target, data, batch size, weights) is checked before
+  // open_run_folder_on_root below makes the run folder.
+  const RunStart start = plan_run_on_root(comm, cfg);  // resolves cfg.out_dir and --resume
   TaskData data = open_task_data(cfg, /*need_train=*/true, need_val);
 
   data::LoaderOptions lo;
@@ -243,15 +247,20 @@ TrainSummary run_training(const Config& requested) {
   // its share of the global batch's means and the keys of all ranks still gather row for row, and
   // 1 or N processes train on the same samples.
   lo.on_error = data::OnError::Substitute;
-  if (cfg.task == Task::Gta5) {  // the reference draws every sample independently (with replacement)
-    lo.epoch_size = cfg.batch_size * cfg.iters_per_epoch;
-    lo.sample_with_replacement = true;
-  }
+  // An epoch of --iters-per-epoch steps: GTA5 draws every sample independently (with replacement),
+  // as the reference does; VisDA keeps its shuffled order without replacement, chaining fresh
+  // permutations when the epoch is longer than the data set (0: one pass over the data set).
+  if (cfg.iters_per_epoch > 0) lo.epoch_size = cfg.batch_size * cfg.iters_per_epoch;
+  lo.sample_with_replacement = cfg.task == Task::Gta5;
+  CSG_CHECK(lo.epoch_size > 0 || data.train->size() >= cfg.batch_size, "--batch-size ", cfg.batch_size,
+            " is more than the ", data.train->size(), " training images of ", cfg.data, "; lower --batch-size");
   data::DataLoader loader(data.train, data.train_transform, lo);
   const int64_t iters_per_epoch = loader.batches_per_epoch();
-  CSG_CHECK(iters_per_epoch > 0, cfg.data, ": ", data.train->size(), " training images make no batch of ",
-            cfg.batch_size, "; lower --batch-size");
   const int64_t total_steps = cfg.max_steps > 0 ? cfg.max_steps : cfg.epochs * iters_per_epoch;
+  CSG_CHECK(start.resume_path.empty() || start.resume_step < total_steps, start.resume_path,
+            ": this run is already complete (step ", start.resume_step, " of ", total_steps,
+            "); nothing to train. To train it further, raise --epochs or --max-steps and name the change: "
+            "--allow-change epochs (or max-steps)");
 
   CsgNetwork net(cfg);
   net.to_device(dev);
@@ -266,9 +275,10 @@ TrainSummary run_training(const Config& requested) {
   DataParallel parallel(comm, trained);
 
   int64_t step = 0;
+  if (!start.resume_path.empty()) step = restore_training_state(start.resume_path, cfg, net, sgd);
+  open_run_folder_on_root(comm, cfg, start);  // the set-up passed: now the folder and config.json
   BestCheckpoint best(cfg.out_dir + "/best.ckpt");
   if (!start.resume_path.empty()) {
-    step = restore_training_state(start.resume_path, cfg, net, sgd);
     if (parallel.is_root())
       std::fprintf(stderr, "resumed from %s at step %lld\n", start.resume_path.c_str(), static_cast<long long>(step));
     restore_best(best, start.resume_path, start.run_id);
@@ -336,13 +346,39 @@ TrainSummary run_training(const Config& requested) {
     }
     net.set_training_modes();
   };
-  StopOnSignal stop;
+  // The state at `step` as a checkpoint (rank 0), keeping --keep-checkpoints of this run's.
+  auto save_checkpoint_now = [&] {
+    if (!parallel.is_root()) return;
+    summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id, best_record());
+    prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints, start.run_id, step);
+  };
+  // The end of a run stopped by `sig`, its checkpoint written.
+  auto stopped_by = [&](int sig) {
+    if (parallel.is_root())
+      std::fprintf(stderr, "stopped by %s at step %lld; resume with --resume %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                   static_cast<long long>(step), summary.final_checkpoint.c_str());
+    summary.steps = step;
+    summary.interrupted = true;
+    summary.stop_signal = sig;
+    report_best();
+    return summary;
+  };
+  {  // A signal during the set-up: the state before the first step is the checkpoint (resuming it starts over).
+    StepResult none;
+    if (const int sig = parallel.average_and_agree_stop(none, stop->pending())) {
+      save_checkpoint_now();
+      return stopped_by(sig);
+    }
+  }
   net.set_training_modes();
   const auto t_start = std::chrono::steady_clock::now();
   auto t_window = t_start;
   auto t_first_step = t_start;  // the end of this run's first step: the estimate times the steps after it
   Window window;
   int64_t steps_this_run = 0;
+  // Segmentation: the first steps must supervise some pixel (labels that are all 255 train nothing).
+  const int64_t label_check_steps = std::min<int64_t>(10, total_steps - step);
+  int64_t labelled_in_first_steps = 0, label_maps_seen = 0;
   for (int64_t epoch = step / iters_per_epoch; step < total_steps; ++epoch) {
     loader.start_epoch(epoch);
     // A resumed run continues inside its epoch: the loader's order depends only on
@@ -356,11 +392,22 @@ TrainSummary run_training(const Config& requested) {
       // Without augmentation the key view is the query view (the reference passes one tensor).
       in.x_k = batch->views.size() > 1 ? batch->views[1].to(dev) : in.x_q;
       in.labels = batch->labels.to(dev);
-      in.task_loss_share = parallel.task_loss_share(batch->labels, 255);
+      const bool checking_labels = net.segmentation() && steps_this_run < label_check_steps;
+      int64_t labelled = 0;
+      in.task_loss_share = parallel.task_loss_share(batch->labels, 255, checking_labels ? &labelled : nullptr);
+      if (checking_labels) {
+        labelled_in_first_steps += labelled;
+        label_maps_seen += batch->size() * parallel.ranks();
+        CSG_CHECK(labelled_in_first_steps > 0 || steps_this_run + 1 < label_check_steps,
+                  cfg.data, ": every pixel of the ", label_maps_seen, " label maps of the first ", steps_this_run + 1,
+                  " steps is 255 (ignored), so the task loss supervises nothing. GTA5 labels must be 8-bit palette or "
+                  "greyscale PNGs of Cityscapes label ids (7 = road, 26 = car, ...); label maps that could not be read "
+                  "were replaced, as the warnings above say");
+      }
       const double lr_scale = optim::warmup_poly_lr_scale(step, total_steps, cfg.warmup);
       StepResult r = csg_step(net, cfg, sgd, lr_scale, in, parallel);
       // The global batch's figures, and one stop decision for all ranks (a signal may reach one).
-      const bool interrupted = parallel.average_and_agree_stop(r, stop.signal_number() != 0);
+      const int stop_signal = parallel.average_and_agree_stop(r, stop->pending());
       CSG_CHECK(std::isfinite(r.total), "step ", step, ": the loss is ", r.total, " (task ", r.task,
                 "); stopping; the last checkpoint in ", cfg.out_dir, " is intact");
       ++step;
@@ -428,21 +475,13 @@ TrainSummary run_training(const Config& requested) {
       // Before the checkpoint, so that the checkpoint records this evaluation's best.
       if (cfg.eval_every > 0 && step % iters_per_epoch == 0 && (step / iters_per_epoch) % cfg.eval_every == 0)
         evaluate_now();
-      if ((step % cfg.checkpoint_every == 0 || step == total_steps || interrupted) && parallel.is_root()) {
-        summary.final_checkpoint = save_training_state(cfg, net, sgd, step, start.run_id, best_record());
-        prune_checkpoints(cfg.out_dir, "csg", cfg.keep_checkpoints, start.run_id, step);
-      }
-      if (interrupted) {
-        if (parallel.is_root())
-          std::fprintf(stderr, "stopped by a signal at step %lld; resume with --resume %s\n",
-                       static_cast<long long>(step), summary.final_checkpoint.c_str());
-        summary.steps = step;
-        summary.interrupted = true;
-        report_best();
-        return summary;
-      }
+      if (step % cfg.checkpoint_every == 0 || step == total_steps || stop_signal != 0) save_checkpoint_now();
+      if (stop_signal != 0) return stopped_by(stop_signal);
     }
   }
+  // Training is over; a signal from here on ends the process at once (its default), the final
+  // checkpoint on disk.
+  stop.reset();
   summary.steps = step;
   // Every rank learns where rank 0 wrote the final checkpoint, once it is on disk.
   summary.final_checkpoint = comm.broadcast_text(summary.final_checkpoint);

@@ -62,6 +62,7 @@ struct DigitsRow {
 struct DigitsResult {
   std::vector<DigitsRow> rows;
   bool interrupted = false;
+  int stop_signal = 0;  // SIGINT or SIGTERM when interrupted
 };
 DigitsResult run_digits(const DigitsConfig& cfg);
 // The table row's name of a regularizer ("weight-l2" -> "Weight l2 distance", as Table 1).

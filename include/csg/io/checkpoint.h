@@ -61,7 +61,8 @@ std::vector<CheckpointFile> list_checkpoints(const std::string& dir, const std::
 // whose metadata "run_id" is `run_id` and whose step is at most `up_to_step`. Files of another
 // run, of no run id (older csg), unreadable ones, and this run's checkpoints past `up_to_step`
 // (written before it was resumed from an earlier step) are never touched, so pruning can only
-// delete what the run that prunes has superseded.
+// delete what the run that prunes has superseded. It also removes the temporary files of writers
+// that died mid-write (kill -9 during a checkpoint), saying so on stderr.
 void prune_checkpoints(const std::string& dir, const std::string& prefix, int keep, const std::string& run_id,
                        int64_t up_to_step = INT64_MAX);
 
