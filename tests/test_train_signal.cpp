@@ -45,7 +45,8 @@ constexpr uint64_t kStopMask = (uint64_t{1} << (SIGINT - 1)) | (uint64_t{1} << (
 // The threads of process `pid` that do not block SIGINT and SIGTERM, but `except`.
 std::vector<std::string> threads_taking_stop_signals(pid_t pid, pid_t except = -1) {
   std::vector<std::string> open;
-  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+  std::error_code ec;  // a process that has already exited has no threads left: its exit status says why
+  for (const auto& t : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     const std::string tid = t.path().filename().string();
     if (tid == std::to_string(except)) continue;
     const std::string status = t.path().string() + "/status";
