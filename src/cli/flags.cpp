@@ -13,6 +13,8 @@ const std::vector<std::string> kSegmentationArchs = {"deeplab18", "deeplab34", "
 const std::vector<std::string> kDevices = {"cpu", "cuda"};
 const std::vector<std::string> kPools = {"apool", "gap"};
 const std::vector<std::string> kSegHeads = {"aspp-csg", "aspp-v2"};
+const std::vector<std::string> kStems = {"imagenet", "small", "cifar"};
+const std::vector<std::string> kRandAugmentGeometries = {"absolute", "relative"};
 
 std::vector<int> parse_layers(const std::string& s) {
   std::vector<int> layers;

@@ -3,6 +3,7 @@
 
 
 #include <algorithm>
+#include <fstream>
 #include <unordered_set>
 
 #include "csg/error.h"
@@ -208,6 +209,14 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   for (const Tensor& t : host)
     if (t.numel() > 0) f.write(t.raw_data(), static_cast<size_t>(t.numel()) * dtype_size(t.dtype()));
   f.commit();
+}
+
+bool is_safetensors_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  CSG_CHECK(f, path, ": cannot open the model file (missing or unreadable)");
+  char head[9] = {};
+  f.read(head, 9);
+  return f.gcount() == 9 && head[8] == '{';
 }
 
 }  // namespace csg

@@ -20,6 +20,11 @@ namespace csg {
 std::vector<NamedTensor> load_safetensors(const std::string& path,
                                           std::map<std::string, std::string>* metadata = nullptr);
 
+// Whether `path` starts as a safetensors file does (an 8-byte header length, then '{'), whatever
+// its name: csg's checkpoints (.ckpt) and exports are safetensors. An error names a file that
+// cannot be opened.
+bool is_safetensors_file(const std::string& path);
+
 // Only the "__metadata__" map (empty when absent): reads the header, not the tensor data.
 std::map<std::string, std::string> load_safetensors_metadata(const std::string& path);
 
