@@ -20,7 +20,7 @@ struct DigitsConfig {
   // scored), "fashion+digits" or "fashion" (the far control). The default and every default
   // below marked "rule" follow the rule of docs/digits-benchmark.md, fixed before the final runs
   // and read on the validation splits only (val_synthetic, the held-out fonts).
-  std::string prior = "digits";
+  std::string prior = "fashion+digits";
   std::string uci_path;  // the digit priors' test split: digits.csv.gz; empty = python3-sklearn's copy
   std::vector<std::string> train_fonts, heldout_fonts;  // empty: data::split_digit_fonts()
   int seeds = 1;
@@ -34,12 +34,12 @@ struct DigitsConfig {
   int64_t heldout_count = 2000;
   int64_t prior_epochs = 20, prior_images = 0;  // 0: every image of the prior's set per epoch
   int64_t epochs = 12, batch_size = 64;
-  // Matched to the run (< 0 or 0: DigitsSettings below) or as given. rule.
-  double lr = 0.05;         // heads; the backbone gets lr x factor
-  double ema = 0.999;       // key heads' EMA momentum
-  int64_t queue_size = 4096;  // negatives per layer
+  // Matched to the run (lr <= 0, ema < 0, queue_size 0: DigitsSettings below) or as given. rule.
+  double lr = 0.05;        // heads; the backbone gets lr x factor
+  double ema = -1;         // key heads' EMA momentum: matched
+  int64_t queue_size = 0;  // negatives per layer: matched
   double factor = 0.1, lambda = 0.1, randaug_m = 6;
-  std::string randaug_geometry = "absolute";  // rule: "absolute" or "relative" (csg/augment.h)
+  std::string randaug_geometry = "relative";  // rule: "absolute" or "relative" (csg/augment.h)
   std::vector<int> layers = {3, 4};
   bool apool = true;
   // Table 1's baselines trained beside the baseline and CSG for every seed, one table row each
