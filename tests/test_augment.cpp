@@ -464,6 +464,36 @@ TEST(RandAugment, DeterministicGivenASeedAndReplayable) {
   EXPECT_GT(differing, 20);
 }
 
+// Relative geometry: the translations are the reference's pixels at 224 px scaled to the image
+// (x by its width, y by its height); every other op, rotation and shear included, is unchanged,
+// and the same draws pick the same ops and signs.
+TEST(RandAugment, RelativeTranslationsScaleWithTheImage) {
+  const img::Image im = make_image(32, 16, 7);  // 32 wide, 16 high
+  const aug::RandAugment absolute(1, 6), relative(1, 6, aug::kRandAugmentReferenceSize);
+  EXPECT_EQ(relative.translate_reference(), 224);
+  int translations = 0;
+  for (uint64_t seed = 0; seed < 400; ++seed) {
+    Generator g1(seed), g2(seed);
+    std::vector<aug::AppliedOp> a, r;
+    absolute(im, g1, &a);
+    const img::Image out = relative(im, g2, &r);
+    ASSERT_EQ(a[0].op, r[0].op);
+    if (a[0].op == aug::AugOp::TranslateXabs) {
+      EXPECT_DOUBLE_EQ(r[0].value, a[0].value * 32.0 / 224.0);  // +-20 px at 224: +-2.86 px of 32
+      ++translations;
+    } else if (a[0].op == aug::AugOp::TranslateYabs) {
+      EXPECT_DOUBLE_EQ(r[0].value, a[0].value * 16.0 / 224.0);
+      ++translations;
+    } else {
+      EXPECT_EQ(r[0].value, a[0].value) << aug::op_info(a[0].op).name;
+    }
+    // The log says what was applied: the scaled translation.
+    EXPECT_EQ(out.rgb, r[0].applied ? aug::apply_op(im, r[0].op, r[0].value).rgb : im.rgb);
+  }
+  EXPECT_GT(translations, 30);  // about 2 in 14 draws
+  EXPECT_THROW(aug::RandAugment(1, 6, -1), csg::Error);
+}
+
 // ---- classification pipelines ---------------------------------------------------------------------
 
 TEST(Transform, ClassificationEvalIsTorchvisionResizeCenterCrop) {

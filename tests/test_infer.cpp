@@ -47,13 +47,15 @@ std::vector<bool> conv_paths() {
 }
 const char* path_name(bool plain) { return plain ? "im2col + OpenBLAS" : "oneDNN"; }
 
-void expect_engine_matches_resnet(int depth, int64_t width, const Shape& input) {
+void expect_engine_matches_resnet(int depth, int64_t width, const Shape& input,
+                                  models::Stem stem = models::Stem::ImageNet) {
   for (bool plain : conv_paths()) {
     std::optional<onednn::PlainPathGuard> guard;
     if (plain) guard.emplace();
     models::ResNetOptions o;
     o.depth = depth;
     o.width = width;
+    o.stem = stem;
     o.num_classes = 10;
     o.seed = 3;
     models::ResNet net(o);
@@ -65,16 +67,24 @@ void expect_engine_matches_resnet(int depth, int64_t width, const Shape& input) 
       NoGradGuard ng;
       want = net.forward(x);
     }
-    infer::Engine engine(net, weights_of(net, resnet_info(depth, width, 10)).info);
+    infer::ModelInfo info = resnet_info(depth, width, 10);
+    info.stem = models::stem_name(stem);
+    infer::Engine engine(net, weights_of(net, info).info);
     const Tensor got = engine.run(x).clone();
-    EXPECT_LE(relative_error(got, want), 1e-5) << "resnet" << depth << " on " << path_name(plain) << ": max |diff| "
-                                              << max_abs_diff(got, want);
+    EXPECT_LE(relative_error(got, want), 1e-5) << "resnet" << depth << " (" << info.stem << " stem) on "
+                                              << path_name(plain) << ": max |diff| " << max_abs_diff(got, want);
   }
 }
 
 TEST(InferEngine, ResNet18MatchesTrainingNetwork) { expect_engine_matches_resnet(18, 16, {2, 3, 64, 64}); }
 
 TEST(InferEngine, ResNet50MatchesTrainingNetwork) { expect_engine_matches_resnet(50, 64, {2, 3, 64, 48}); }
+
+// The small-image stems (a 3x3 stride-1 conv1, with and without the max pool) compile too.
+TEST(InferEngine, SmallImageStemsMatchTrainingNetwork) {
+  expect_engine_matches_resnet(18, 8, {2, 3, 32, 32}, models::Stem::Small);
+  expect_engine_matches_resnet(18, 8, {2, 3, 32, 32}, models::Stem::Cifar);
+}
 
 void expect_engine_matches_deeplab(models::DeepLabHead head) {
   for (bool plain : conv_paths()) {
@@ -312,6 +322,56 @@ TEST(InferModelFile, TrainingCheckpointExportsTaskNetwork) {
     want = net.task_logits(x, &features);
   }
   EXPECT_LE(relative_error(engine.run(x), want), 1e-5);
+}
+
+// A digits model with the small stem: its checkpoint and its export name the stem, predict's
+// engine runs it as training does; a plain state dict with a 3x3 conv1 cannot say which small
+// stem it is and is refused with the fix.
+TEST(InferModelFile, SmallStemCheckpointExportsAndPlainStateDictIsRefused) {
+  testing::TempDir dir;
+  train::Config cfg = train::default_config(train::Task::Visda);
+  cfg.arch = "resnet18", cfg.width = 8, cfg.num_classes = 5, cfg.image_size = 32, cfg.queue_size = 64;
+  cfg.stem = "small";
+  cfg.out_dir = dir.str();
+  train::CsgNetwork net(cfg);
+  randomise_batch_norm(*net.encoder_q, 31);
+  net.set_eval_modes();
+  optim::SGD sgd({{"all", net.parameters(), 0.1}});
+  const std::string ckpt = train::save_training_state(cfg, net, sgd, 5, "test-run");
+  const infer::ModelWeights m = infer::read_model(ckpt);
+  EXPECT_EQ(m.info.stem, "small");
+  infer::export_model(dir / "exported.safetensors", m);
+  const infer::ModelWeights back = infer::read_model(dir / "exported.safetensors");
+  EXPECT_EQ(back.info.stem, "small");
+  infer::Engine engine(back);
+  const Tensor x = random_input({2, 3, 32, 32}, 32);
+  models::ResNetFeatures features;
+  Tensor want;
+  {
+    NoGradGuard ng;
+    want = net.task_logits(x, &features);
+  }
+  EXPECT_LE(relative_error(engine.run(x), want), 1e-5);
+  // The same weights as a plain state dict: conv1 is 3x3, with or without the max pool?
+  models::ResNetOptions o;
+  o.depth = 18, o.width = 4, o.num_classes = 5, o.stem = models::Stem::Cifar;
+  models::ResNet plain(o);
+  save_safetensors(dir / "plain.safetensors", plain.state_dict());
+  try {
+    infer::read_model(dir / "plain.safetensors");
+    FAIL() << "a 3x3 conv1 state dict was accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(dir / "plain.safetensors"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("small-image stem"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("csg export"), std::string::npos) << msg;
+  }
+  // Metadata that contradicts the weights (a 3x3 conv1 said to be the ImageNet stem) is refused.
+  infer::ModelWeights lying = m;
+  lying.info.stem = "imagenet";
+  infer::export_model(dir / "lying.safetensors", lying);
+  infer::ModelWeights lying_back = infer::read_model(dir / "lying.safetensors");
+  EXPECT_THROW(infer::build_network(lying_back), Error);
 }
 
 TEST(InferModelFile, ErrorsNameTheFile) {

@@ -1,5 +1,6 @@
 // tests/test_models.cpp — module bookkeeping and the structure of the ResNet / DeepLab builds
 // (the numerical parity with torchvision is in test_model_parity.cpp).
+#include "csg/autograd.h"
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "tests/testing.h"
@@ -45,6 +46,39 @@ TEST(Models, ResNetNamesAndShapes) {
   EXPECT_EQ(m.stage_channels(3), 1024);
   EXPECT_EQ(shapes.count("layer1.1.downsample.0.weight"), 0u);
   EXPECT_THROW(models::resnet_depth_from_name("resnet152"), Error);
+}
+
+// The small-image stems keep torchvision's names (only conv1's kernel differs) and keep a
+// spatial map at layers 3 and 4 of a 32 px input: 2x2 / 1x1 with the ImageNet stem, 4x4 / 2x2
+// with `small`, 8x8 / 4x4 with `cifar`.
+TEST(Models, SmallImageStemsKeepNamesAndSpatialMaps) {
+  struct Case {
+    models::Stem stem;
+    int64_t kernel, side3, side4;
+  };
+  std::vector<std::string> imagenet_names;
+  for (Case c : {Case{models::Stem::ImageNet, 7, 2, 1}, Case{models::Stem::Small, 3, 4, 2},
+                 Case{models::Stem::Cifar, 3, 8, 4}}) {
+    models::ResNetOptions o;
+    o.depth = 18;
+    o.width = 4;
+    o.num_classes = 5;
+    o.stem = c.stem;
+    models::ResNet m(o);
+    EXPECT_EQ(m.stem(), c.stem);
+    std::vector<std::string> names;
+    for (const NamedTensor& t : m.state_dict()) names.push_back(t.name);
+    if (imagenet_names.empty()) imagenet_names = names;
+    EXPECT_EQ(names, imagenet_names) << models::stem_name(c.stem);
+    EXPECT_EQ(m.conv1->weight.shape(), (Shape{4, 3, c.kernel, c.kernel}));
+    m.eval();
+    NoGradGuard ng;
+    const models::ResNetFeatures f = m.forward_features(zeros({1, 3, 32, 32}));
+    EXPECT_EQ(f.layer[2].shape(), (Shape{1, 16, c.side3, c.side3})) << models::stem_name(c.stem);
+    EXPECT_EQ(f.layer[3].shape(), (Shape{1, 32, c.side4, c.side4})) << models::stem_name(c.stem);
+    EXPECT_EQ(models::parse_stem(models::stem_name(c.stem)), c.stem);
+  }
+  EXPECT_THROW(models::parse_stem("tiny"), Error);
 }
 
 TEST(Models, DeepLabHeadNamesFollowTheReference) {

@@ -153,17 +153,27 @@ Image apply_op(const Image& im, AugOp op, double value);
 // apply-with-probability-v coin (AutoContrast / Equalize) from gen.
 Image apply_op_random(const Image& im, AugOp op, double v, Generator& gen, AppliedOp* record = nullptr);
 
+// The image size at which the reference's pixel magnitudes are meant: it translates by up to
+// 100 * M / 30 pixels of VisDA images that it then resizes to 224 (20 px at M = 6, 9% of the frame).
+constexpr int kRandAugmentReferenceSize = 224;
+
 class RandAugment {
  public:
   // n ops per call, drawn uniformly with replacement; magnitude m in [0, 30].
-  explicit RandAugment(int n = 1, double m = 6.0);
+  // translate_reference 0: the translations are absolute pixels (the reference). > 0: they are
+  // pixels of an image of that size, scaled to the image at hand (x by width / reference, y by
+  // height / reference), so a 32 px digit moves by the same fraction of its frame as a 224 px
+  // photo. Rotation (degrees) and shear (a slope) are the same at every size.
+  explicit RandAugment(int n = 1, double m = 6.0, int translate_reference = 0);
   Image operator()(const Image& im, Generator& gen, std::vector<AppliedOp>* log = nullptr) const;
   int n() const { return n_; }
   double m() const { return m_; }
+  int translate_reference() const { return translate_reference_; }
 
  private:
   int n_;
   double m_;
+  int translate_reference_;
 };
 
 // ---- classification (reference train.py, VisDA-17) -------------------------------------------
@@ -173,6 +183,7 @@ struct ClassificationTransform {
   bool augment = true;
   int randaugment_n = 1;
   double randaugment_m = 6.0;
+  int randaugment_translate_reference = 0;  // RandAugment's translate_reference (0: absolute pixels)
   std::array<float, 3> mean = image::kImageNetMean, std = image::kImageNetStd;
 };
 // torchvision RandomCrop(w, h) offsets: uniform over every position inside the image.

@@ -37,6 +37,10 @@ enum class Task { Classification, Segmentation };
 struct ModelInfo {
   std::string arch;           // resnet18/34/50/101 (classification) or deeplab18/34/50/101 (segmentation)
   int64_t width = 64;         // planes of layer1 (torchvision: 64)
+  // The layers before layer1 (csg/models/resnet.h Stem): "imagenet", "small" or "cifar". A plain
+  // state dict says only conv1's kernel: 7x7 is imagenet; a 3x3 one (small or cifar) needs a csg
+  // checkpoint or export, whose metadata names it.
+  std::string stem = "imagenet";
   int64_t num_classes = 0;
   // Task head: "fc" (torchvision's Linear), "mlp" (CSG's VisDA head: Linear 512, ReLU, Linear),
   // "aspp-csg" or "aspp-v2" (csg/models/deeplab.h).

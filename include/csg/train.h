@@ -37,7 +37,14 @@ struct Config {
   std::string arch = "resnet101";  // resnet18/34/50/101 (VisDA) or deeplab50/deeplab101 (GTA5)
   std::string weights;             // ImageNet .pth (or .safetensors) for f_e and f_eo; empty = random init
   int64_t width = 64;              // ResNet planes of layer1 (64 = torchvision)
+  // The layers before layer1 (csg/models/resnet.h Stem): "imagenet" (torchvision's, the
+  // default; the only one for GTA5), "small" or "cifar" for small images. --weights must have
+  // been trained with the same stem.
+  std::string stem = "imagenet";
   int64_t num_classes = 12;
+  // The class names a checkpoint's exported model carries (empty: VisDA's for 12 classes, else
+  // "0", "1", ...); not a flag: the digits benchmark names its classes by their digits.
+  std::vector<std::string> class_names;
   std::string seg_head = "aspp-csg";  // or "aspp-v2"
   // ---- CSG (paper section 3) ----
   bool csg = true;                     // false: the vanilla baseline (task loss only)
@@ -52,6 +59,10 @@ struct Config {
   bool augment = true;                 // RandAugment views (VisDA) / jittered key view (GTA5)
   double randaug_m = 6.0;
   int randaug_n = 1;
+  // RandAugment's translations: "absolute" pixels (the reference: up to 20 px at M = 6, whatever
+  // the image size) or "relative": the reference's pixels at 224 px scaled to the image
+  // (csg/augment.h RandAugment), the same fraction of the frame at every size.
+  std::string randaug_geometry = "absolute";
   // GTA5: optimise the projection heads h. Off, as the reference: its segmentation optimizer
   // leaves them out, so their fixed random weights are part of its published numbers.
   bool train_seg_heads = false;

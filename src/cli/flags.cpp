@@ -18,6 +18,8 @@ const std::vector<std::string> kSegmentationArchs = {"deeplab18", "deeplab34", "
 const std::vector<std::string> kDevices = {"auto", "cpu", "cuda"};
 const std::vector<std::string> kPools = {"apool", "gap"};
 const std::vector<std::string> kSegHeads = {"aspp-csg", "aspp-v2"};
+const std::vector<std::string> kStems = {"imagenet", "small", "cifar"};
+const std::vector<std::string> kRandAugmentGeometries = {"absolute", "relative"};
 
 CLI::Option* add_max_image_pixels_flag(CLI::App* c, int64_t& value) {
   return c

@@ -36,5 +36,7 @@ extern const std::vector<std::string> kSegmentationArchs;  // deeplab18 .. deepl
 extern const std::vector<std::string> kDevices;            // auto, cpu, cuda
 extern const std::vector<std::string> kPools;              // apool, gap
 extern const std::vector<std::string> kSegHeads;           // aspp-csg, aspp-v2
+extern const std::vector<std::string> kStems;              // imagenet, small, cifar (csg/models/resnet.h)
+extern const std::vector<std::string> kRandAugmentGeometries;  // absolute, relative (csg/augment.h)
 
 }  // namespace csg::cli

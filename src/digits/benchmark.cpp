@@ -1,9 +1,10 @@
 // src/digits/benchmark.cpp — the embedded syn-to-real benchmark, end to end, with the paper's
-// three stages: a prior pretrained on real images (Fashion-MNIST, or Fashion-MNIST plus the UCI
-// handwritten digits, for ImageNet), training on
-// synthetic images only (digits rendered from fonts), zero-shot evaluation on real images
-// (MNIST). The baseline and CSG get the same seed, data and budget; the table reports
-// accuracy and hyperspherical energy as the paper's Table 1.
+// three stages: a prior pretrained on real images (the real digits the task never scores, with or
+// without Fashion-MNIST, or Fashion-MNIST alone), training on synthetic images only (digits 5-9
+// rendered from fonts), zero-shot evaluation on real images (MNIST 5-9). Every model gets the same
+// seed, data and budget; the table reports accuracy and hyperspherical energy as the paper's
+// Table 1, with the premise rows (the prior frozen, no prior at all) beside the baseline and CSG.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -43,12 +44,30 @@ class PrepareProgress {
   std::shared_ptr<ProgressBar> bar_;  // shared: std::function copies its target
 };
 
-void write_table(const std::string& out_dir, const std::string& table) {
-  const std::string path = (std::filesystem::path(out_dir) / "table.md").string();
+void write_text(const std::string& out_dir, const std::string& name, const std::string& text) {
+  const std::string path = (std::filesystem::path(out_dir) / name).string();
   std::ofstream f(path, std::ios::trunc);
-  f << table;
+  f << text;
   f.flush();
   CSG_CHECK(f.good(), path, ": write error (disk full?)");
+}
+
+// The numbers of the table, one line per (seed, model), for scripts (tools/digits/).
+std::string results_csv(const std::vector<DigitsRow>& rows, const std::vector<uint64_t>& seeds) {
+  std::string csv = "seed,model,val_synthetic,heldout_fonts,real,e0,e1,e2\n";
+  auto cell = [](const std::vector<double>& v, size_t i) {
+    char buf[32];
+    if (i >= v.size()) return std::string();
+    std::snprintf(buf, sizeof buf, "%.4f", v[i]);
+    return std::string(buf);
+  };
+  for (size_t i = 0; i < seeds.size(); ++i)
+    for (const DigitsRow& r : rows) {
+      if (r.key == "prior" || r.val_acc.size() <= i) continue;
+      csv += std::to_string(seeds[i]) + "," + r.key + "," + cell(r.val_acc, i) + "," + cell(r.fonts_acc, i) + "," +
+             cell(r.acc, i) + "," + cell(r.e0, i) + "," + cell(r.e1, i) + "," + cell(r.e2, i) + "\n";
+    }
+  return csv;
 }
 
 // Stages 1-2: the run folder (a new runs/digits-<date>-<time>; an earlier run's folder is
@@ -57,7 +76,7 @@ void prepare_data_and_prior(DigitsConfig& dc, std::string& data_root, std::strin
   namespace fs = std::filesystem;
   dc.out_dir = prepare_run_folder(dc.out_dir, "runs", "digits", /*continuing=*/false, dc.overwrite).out_dir;
   std::fprintf(stderr, "[digits] run folder %s\n", dc.out_dir.c_str());
-  std::fprintf(stderr, "[digits] 1/4 data: synthetic font digits (train), real MNIST digits (test only)\n");
+  std::fprintf(stderr, "[digits] 1/4 data: synthetic font digits 5-9 (train), real MNIST digits 5-9 (test only)\n");
   data::DigitsOptions opt;
   opt.seed = 0;  // one fixed data set; seeds vary the training
   opt.train_count = dc.train_count;
@@ -66,16 +85,18 @@ void prepare_data_and_prior(DigitsConfig& dc, std::string& data_root, std::strin
   opt.heldout_count = dc.heldout_count;
   opt.font_files = dc.train_fonts;
   opt.heldout_font_files = dc.heldout_fonts;
+  opt.fashion_mnist = data::prior_uses_fashion(dc.prior);
   opt.fashion_mnist_dir = dc.fashion_dir;
   opt.mnist_package_dir = dc.mnist_package_dir;
   data::DigitsLayout layout = data::prepare_digits(dc.dir, opt, dc.quiet ? data::DigitsProgress() : data::DigitsProgress(PrepareProgress()));
 
   PretrainConfig pc = digits_prior_config(dc);
+  pc.mnist_package = layout.mnist_package;
   pc.out_path = prior_cache_path(dc.dir, pc);
   prior = pc.out_path;
   if (!fs::exists(prior)) {
-    std::fprintf(stderr, "[digits] 2/4 real-image prior %s: %s (width %lld)\n", dc.prior.c_str(), dc.arch.c_str(),
-                 static_cast<long long>(dc.width));
+    std::fprintf(stderr, "[digits] 2/4 real-image prior %s: %s (width %lld, %s stem)\n", dc.prior.c_str(),
+                 dc.arch.c_str(), static_cast<long long>(dc.width), dc.stem.c_str());
     PretrainResult pr = pretrain_prior(pc);
     for (const auto& [split, acc] : pr.test_accuracies)
       std::fprintf(stderr, "  prior: %.2f%% on %s\n", acc, split.c_str());
@@ -86,7 +107,44 @@ void prepare_data_and_prior(DigitsConfig& dc, std::string& data_root, std::strin
   data_root = layout.root;
 }
 
+std::string prior_row_name(const std::string& kind) {
+  if (kind == "digits") return "prior: real digits 0-4 (no training on 5-9)";
+  if (kind == "fashion+digits") return "prior: Fashion-MNIST + real digits 0-4 (no training on 5-9)";
+  return "prior: Fashion-MNIST (no digit training)";
+}
+
+std::string model_row_name(const std::string& model) {
+  if (model == "prior-frozen") return "prior, frozen (head trained on synthetic)";
+  if (model == "random-init") return "baseline from random initialisation";
+  if (model == "baseline") return "baseline (synthetic only)";
+  return "CSG";
+}
+
 }  // namespace
+
+const std::vector<std::string>& digits_model_names() {
+  static const std::vector<std::string> names = {"prior-frozen", "random-init", "baseline", "csg"};
+  return names;
+}
+
+DigitsSettings matched_digits_settings(int64_t steps, int64_t train_count, int64_t batch_size) {
+  CSG_CHECK(steps > 0 && train_count > 0 && batch_size > 0, "matched settings: ", steps, " steps, ", train_count,
+            " images, batch ", batch_size);
+  constexpr double kRefSteps = 142860, kRefImages = 152397, kRefQueue = 65536, kRefEmaSteps = 1000, kRefLr = 1e-4;
+  DigitsSettings s;
+  const double tau = std::max(1.0, kRefEmaSteps * steps / kRefSteps);  // steps of the key heads' memory
+  s.ema = 1.0 - 1.0 / tau;
+  const int64_t keys = static_cast<int64_t>(kRefQueue / kRefImages * train_count);
+  s.queue_size = std::max<int64_t>(1, keys / batch_size) * batch_size;
+  s.lr = kRefLr * kRefSteps / steps;
+  return s;
+}
+
+DigitsSettings resolved_digits_settings(const DigitsConfig& dc) {
+  const int64_t steps = dc.epochs * (dc.train_count / dc.batch_size);
+  const DigitsSettings m = matched_digits_settings(std::max<int64_t>(1, steps), dc.train_count, dc.batch_size);
+  return {dc.lr > 0 ? dc.lr : m.lr, dc.ema >= 0 ? dc.ema : m.ema, dc.queue_size > 0 ? dc.queue_size : m.queue_size};
+}
 
 std::string regularizer_row_name(const std::string& r) {
   if (r == "weight-l2") return "Weight l2 distance";
@@ -100,6 +158,11 @@ DigitsResult run_digits(const DigitsConfig& requested) {
   namespace fs = std::filesystem;
   DigitsConfig dc = requested;
   for (const std::string& r : dc.regularizers) regularizer_row_name(r);  // an unknown name fails before any work
+  const std::vector<std::string>& known = digits_model_names();
+  for (const std::string& m : dc.models)
+    CSG_CHECK(std::find(known.begin(), known.end(), m) != known.end(), "unknown digits model '", m,
+              "' (prior-frozen, random-init, baseline, csg)");
+  const DigitsSettings settings = resolved_digits_settings(dc);
   // Under mpirun rank 0 alone prepares the run folder, the data and the prior (stages 1-2), then
   // every rank trains its shard of each batch (run_training); rank 0 measures and reports.
   dist::Communicator& comm = dist::world();
@@ -114,26 +177,33 @@ DigitsResult run_digits(const DigitsConfig& requested) {
   data_root = shared.substr(a + 1, b - a - 1);
   prior = shared.substr(b + 1);
 
-  auto base_config = [&](uint64_t seed, bool csg) {
+  // One model's training configuration: `name` is its folder prefix.
+  auto base_config = [&](uint64_t seed, const std::string& name) {
     Config c = default_config(Task::Visda);
     c.data = data_root;
     c.train_split = "train";
-    c.val_split = "test_real";
-    c.weights = prior;
+    // The split a run scores itself on: the real digits, or val_synthetic when they may not be read.
+    c.val_split = dc.validation_only ? "val_synthetic" : "test_real";
+    c.weights = name == "random-init" ? "" : prior;
     c.arch = dc.arch;
     c.width = dc.width;
-    c.num_classes = 10;
+    c.stem = dc.stem;
+    c.num_classes = data::kScoredClasses;
+    for (int digit : data::kScoredDigits) c.class_names.push_back(std::to_string(digit));  // for csg predict
     c.image_size = 32;
     c.batch_size = dc.batch_size;
     c.epochs = dc.epochs;
-    c.lr = dc.lr;
+    c.lr = settings.lr;
+    c.factor = name == "prior-frozen" ? 0.0 : dc.factor;  // 0: the backbone is frozen (network.cpp)
     c.warmup = 20;
-    c.csg = csg;
+    c.csg = name == "csg";
     c.lambda = dc.lambda;
     c.layers = dc.layers;
     c.apool = dc.apool;
     c.randaug_m = dc.randaug_m;
-    c.queue_size = dc.queue_size;
+    c.randaug_geometry = dc.randaug_geometry;
+    c.queue_size = settings.queue_size;
+    c.ema_momentum = settings.ema;
     c.seed = seed;
     // One view at test time: VisDA's flip averaging (the reference's) would score mirrored digits,
     // which are other shapes or none (a mirrored 2, 3, 7), not the same object seen from the side.
@@ -144,33 +214,31 @@ DigitsResult run_digits(const DigitsConfig& requested) {
     c.checkpoint_every = 1 << 30;  // the final checkpoint only
     c.keep_checkpoints = 1;
     c.quiet = dc.quiet;
-    c.out_dir = (fs::path(dc.out_dir) / ((csg ? "csg-seed" : "baseline-seed") + std::to_string(seed))).string();
+    c.out_dir = (fs::path(dc.out_dir) / (name + "-seed" + std::to_string(seed))).string();
     return c;
   };
   // A Table 1 baseline: the baseline's settings plus one regularizer at its default weight.
   auto regularized_config = [&](uint64_t seed, const std::string& reg) {
-    Config c = base_config(seed, false);
+    Config c = base_config(seed, reg);
     c.regularizer = reg;
-    c.out_dir = (fs::path(dc.out_dir) / (reg + "-seed" + std::to_string(seed))).string();
     return c;
   };
 
-  const std::string prior_name = dc.prior == "fashion" ? "Fashion-MNIST prior" : "Fashion-MNIST+UCI prior";
-  DigitsRow prior_row{prior_name + " (no digit training)", {}, {}, {}, {}, {}};
-  DigitsRow base_row{"baseline (synthetic only)", {}, {}, {}, {}, {}};
-  DigitsRow csg_row{"CSG", {}, {}, {}, {}, {}};
-  std::vector<DigitsRow> reg_rows;
-  for (const std::string& r : dc.regularizers) reg_rows.push_back({regularizer_row_name(r), {}, {}, {}, {}, {}});
-  auto all_rows = [&] {
-    std::vector<DigitsRow> rows = {prior_row, base_row, csg_row};
-    rows.insert(rows.end(), reg_rows.begin(), reg_rows.end());
-    return rows;
+  std::vector<DigitsRow> rows;
+  rows.push_back({prior_row_name(dc.prior), "prior", {}, {}, {}, {}, {}, {}});
+  for (const std::string& m : known) rows.push_back({model_row_name(m), m, {}, {}, {}, {}, {}, {}});
+  for (const std::string& r : dc.regularizers) rows.push_back({regularizer_row_name(r), r, {}, {}, {}, {}, {}, {}});
+  auto row_of = [&](const std::string& key) -> DigitsRow& {
+    for (DigitsRow& r : rows)
+      if (r.key == key) return r;
+    CSG_FAIL("digits: no row ", key);
   };
   std::vector<uint64_t> seeds;
   std::vector<SphereFeatures> sphere;  // the first seed's features per model (Figure 2)
   std::vector<TrainingRunLog> logs;
+  // Energies of the real digits' features: never in validation_only (the real digits are not read).
   auto measure_energy = [&](DigitsRow& row, const Config& c, const std::string& checkpoint, const std::string& panel) {
-    if (!root) return;  // rank 0 measures (the checkpoint is its own)
+    if (!root || dc.validation_only) return;  // rank 0 measures (the checkpoint is its own)
     PooledFeatures f = pooled_layer4_features(c, checkpoint, dc.hse_images);
     HypersphericalEnergies e = hyperspherical_energies(f.features);
     row.e0.push_back(e.e0);
@@ -178,38 +246,50 @@ DigitsResult run_digits(const DigitsConfig& requested) {
     row.e2.push_back(e.e2);
     if (c.seed == dc.seed && !panel.empty()) sphere.push_back({panel, f.features, f.labels, e.e0});
   };
-  measure_energy(prior_row, base_config(dc.seed, false), "", prior_name);
-  // Trains one model of `row` and measures it: real MNIST (the run's own evaluation), the held-out
-  // fonts, the energies; `panel` names it in the figures (empty: not drawn, not announced).
-  // False when a signal stopped the training (nothing of it is measured then; stop_signal says which).
+  {
+    Config c = base_config(dc.seed, "baseline");
+    c.val_split = "test_real";
+    measure_energy(rows[0], c, "", "prior");
+  }
+  // Trains one model of `row` and measures it: its own split (the run's evaluation), the other
+  // splits, the energies; `panel` names it in the figures (empty: not drawn). False when a signal
+  // stopped the training (nothing of it is measured then; stop_signal says which).
   int stop_signal = 0;
   auto train_and_measure = [&](DigitsRow& row, const Config& c, const std::string& panel) {
     TrainSummary s = run_training(c);
     stop_signal = s.stop_signal;
     if (s.interrupted) return false;
-    row.acc.push_back(s.metric);
-    Config fonts = c;  // the same model on digits from faces training never saw
-    fonts.val_split = "test_fonts";
-    if (root && !panel.empty())
-      std::fprintf(stderr, "[digits] seed %llu: %s on the held-out fonts\n", static_cast<unsigned long long>(c.seed),
-                   panel.c_str());
-    row.fonts_acc.push_back(run_evaluation(fonts, s.final_checkpoint));
-    measure_energy(row, c, s.final_checkpoint, panel);
+    auto score_on = [&](const std::string& split) {
+      if (split == c.val_split) return s.metric;
+      Config other = c;
+      other.val_split = split;
+      if (root && !dc.quiet)
+        std::fprintf(stderr, "[digits] seed %llu: %s on %s\n", static_cast<unsigned long long>(c.seed),
+                     row.model.c_str(), split.c_str());
+      return run_evaluation(other, s.final_checkpoint);
+    };
+    row.val_acc.push_back(score_on("val_synthetic"));
+    row.fonts_acc.push_back(score_on("test_fonts"));
+    if (!dc.validation_only) row.acc.push_back(score_on("test_real"));
+    Config real = c;
+    real.val_split = "test_real";
+    measure_energy(row, real, s.final_checkpoint, panel);
     return true;
   };
+  auto table_now = [&] { return digits_table(dc, settings, rows, seeds); };
   // A signal (SIGINT/SIGTERM) stops the job after the current training step: the seed it was in is
   // dropped whole (each row keeps its entries of the finished seeds), so the table and the paired
   // differences hold finished seeds only.
   auto stopped = [&](uint64_t seed, const std::string& model) {
     seeds.pop_back();
-    auto keep_finished = [&](DigitsRow& row) {
-      for (std::vector<double>* v : {&row.acc, &row.fonts_acc, &row.e0, &row.e1, &row.e2})
-        if (v->size() > seeds.size()) v->resize(seeds.size());
-    };
-    keep_finished(base_row), keep_finished(csg_row);
-    for (DigitsRow& row : reg_rows) keep_finished(row);
+    for (DigitsRow& row : rows)
+      for (std::vector<double>* v : {&row.val_acc, &row.fonts_acc, &row.acc, &row.e0, &row.e1, &row.e2})
+        if (row.key != "prior" && v->size() > seeds.size()) v->resize(seeds.size());
     if (root) {
-      if (!seeds.empty()) write_table(dc.out_dir, digits_table(dc, all_rows(), seeds));
+      if (!seeds.empty()) {
+        write_text(dc.out_dir, "table.md", table_now());
+        write_text(dc.out_dir, "results.csv", results_csv(rows, seeds));
+      }
       std::fprintf(stderr,
                    "[digits] stopped by a signal in seed %llu (%s); %s. A digits job does not resume: a new one "
                    "trains each seed from the start (--seed %llu --seeds N continues from this seed)\n",
@@ -220,40 +300,47 @@ DigitsResult run_digits(const DigitsConfig& requested) {
                                        .c_str(),
                    static_cast<unsigned long long>(seed));
     }
-    return DigitsResult{all_rows(), true, stop_signal};
+    return DigitsResult{rows, true, stop_signal};
   };
   for (int k = 0; k < dc.seeds; ++k) {
     const uint64_t seed = dc.seed + k;
     seeds.push_back(seed);
-    for (bool csg : {false, true}) {
+    int step = 0;
+    for (const std::string& m : known) {
+      if (std::find(dc.models.begin(), dc.models.end(), m) == dc.models.end()) continue;
+      DigitsRow& row = row_of(m);
       if (root)
-        std::fprintf(stderr, "[digits] %d/4 seed %llu: %s on synthetic digits, evaluated on real MNIST\n", csg ? 4 : 3,
-                   static_cast<unsigned long long>(seed), csg ? "CSG" : "baseline");
-      Config c = base_config(seed, csg);
-      if (!train_and_measure(csg ? csg_row : base_row, c, csg ? "CSG" : "baseline"))
-        return stopped(seed, csg ? "CSG" : "baseline");
-      logs.push_back({csg ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
+        std::fprintf(stderr, "[digits] seed %llu, model %d/%zu: %s, on synthetic digits 5-9\n",
+                     static_cast<unsigned long long>(seed), ++step, dc.models.size() + dc.regularizers.size(),
+                     row.model.c_str());
+      const Config c = base_config(seed, m);
+      const std::string panel = m == "baseline" ? "baseline" : m == "csg" ? "CSG" : "";
+      if (!train_and_measure(row, c, panel)) return stopped(seed, row.model);
+      if (m == "baseline" || m == "csg") logs.push_back({m == "csg" ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
     }
-    for (size_t i = 0; i < dc.regularizers.size(); ++i) {  // Table 1's baselines (none by default)
-      const std::string& reg = dc.regularizers[i];
+    for (const std::string& reg : dc.regularizers) {  // Table 1's baselines (none by default)
       if (root)
-        std::fprintf(stderr, "[digits] seed %llu: baseline + %s on synthetic digits, evaluated on real MNIST\n",
-                     static_cast<unsigned long long>(seed), reg.c_str());
-      if (!train_and_measure(reg_rows[i], regularized_config(seed, reg), ""))  // no panel in the figures
+        std::fprintf(stderr, "[digits] seed %llu, model %d/%zu: baseline + %s, on synthetic digits 5-9\n",
+                     static_cast<unsigned long long>(seed), ++step, dc.models.size() + dc.regularizers.size(),
+                     reg.c_str());
+      if (!train_and_measure(row_of(reg), regularized_config(seed, reg), ""))  // no panel in the figures
         return stopped(seed, "baseline + " + reg);
     }
     // The table so far, after every seed: a long run that is stopped keeps the seeds it finished.
-    if (root) write_table(dc.out_dir, digits_table(dc, all_rows(), seeds));
+    if (root) {
+      write_text(dc.out_dir, "table.md", table_now());
+      write_text(dc.out_dir, "results.csv", results_csv(rows, seeds));
+    }
   }
-  const std::vector<DigitsRow> rows = all_rows();
   if (!root) return {rows, false};
-  const std::string table = digits_table(dc, rows, seeds);
-  std::printf("\n%s", table.c_str());
-  const DigitsFigurePaths fig = write_digits_figures(dc.out_dir, logs, sphere);
-  std::printf("figures: %s (training curves)\n         %s (Figure 2: real-digit features on the circle, seed %llu)\n"
-              "         %s (the same, by class)\n",
-              fig.curves.c_str(), fig.sphere.c_str(), static_cast<unsigned long long>(dc.seed),
-              fig.sphere_classes.c_str());
+  std::printf("\n%s", table_now().c_str());
+  if (!logs.empty() && !sphere.empty()) {
+    const DigitsFigurePaths fig = write_digits_figures(dc.out_dir, logs, sphere);
+    std::printf("figures: %s (training curves)\n         %s (Figure 2: real-digit features on the circle, seed %llu)\n"
+                "         %s (the same, by class)\n",
+                fig.curves.c_str(), fig.sphere.c_str(), static_cast<unsigned long long>(dc.seed),
+                fig.sphere_classes.c_str());
+  }
   return {rows, false};
 }
 

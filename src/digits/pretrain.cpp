@@ -1,8 +1,8 @@
 // src/digits/pretrain.cpp — the real-image prior of the embedded benchmark: a small ResNet
-// trained with labels on Fashion-MNIST (real photographs of products), alone or with the UCI
-// handwritten digits as 10 more classes (src/digits/prior_data.cpp), standing in for the
-// ImageNet pretraining that CSG starts from. Saved as a safetensors state dict with
-// torchvision's names, so `--weights prior.safetensors` loads it like an ImageNet .pth.
+// trained with labels on real images (the MNIST digits the task never scores, Fashion-MNIST's
+// photographs of products, or both: src/digits/prior_data.cpp), standing in for the ImageNet
+// pretraining that CSG starts from. Saved as a safetensors state dict with torchvision's names
+// (and the stem in its metadata), so `--weights prior.safetensors` loads it like an ImageNet .pth.
 #include "src/digits/pretrain.h"
 
 #include <chrono>
@@ -39,15 +39,17 @@ data::Transform prior_transform(int size) {
 
 PretrainResult pretrain_prior(const PretrainConfig& cfg) {
   const Device dev = parse_device(cfg.device);
-  const data::PriorSets sets = data::open_prior_sets(cfg.kind, cfg.fashion_dir, cfg.uci_path, cfg.image_size);
+  const data::PriorSets sets =
+      data::open_prior_sets(cfg.kind, {cfg.fashion_dir, cfg.mnist_package, cfg.uci_path}, cfg.image_size);
   const std::shared_ptr<const data::Dataset>& train_set = sets.train;
-  if (!cfg.quiet && sets.uci_train > 0)
-    std::fprintf(stderr, "  prior %s: %lld images per epoch, %lld UCI digits x %lld copies\n", cfg.kind.c_str(),
-                 static_cast<long long>(train_set->size()), static_cast<long long>(sets.uci_train),
-                 static_cast<long long>(sets.uci_copies));
+  if (!cfg.quiet)
+    std::fprintf(stderr, "  prior %s: %lld images (%lld real digits 0-4, %lld Fashion-MNIST photos), %d classes\n",
+                 cfg.kind.c_str(), static_cast<long long>(train_set->size()), static_cast<long long>(sets.digits),
+                 static_cast<long long>(sets.fashion), sets.num_classes);
   models::ResNetOptions mo;
   mo.depth = models::resnet_depth_from_name(cfg.arch);
   mo.width = cfg.width;
+  mo.stem = models::parse_stem(cfg.stem);
   mo.num_classes = sets.num_classes;
   mo.seed = cfg.seed;
   models::ResNet model(mo);
@@ -107,6 +109,7 @@ PretrainResult pretrain_prior(const PretrainConfig& cfg) {
   std::map<std::string, std::string> meta = {{"what", "csg digits prior (" + cfg.kind + ")"},
                                              {"arch", cfg.arch},
                                              {"width", std::to_string(cfg.width)},
+                                             {"stem", cfg.stem},
                                              {"classes", std::to_string(sets.num_classes)}};
   for (const auto& [name, acc] : r.test_accuracies) meta["accuracy " + name] = std::to_string(acc);
   save_safetensors(cfg.out_path, model.state_dict(), meta);
@@ -118,9 +121,11 @@ PretrainConfig digits_prior_config(const DigitsConfig& dc) {
   PretrainConfig pc;
   pc.kind = dc.prior;
   pc.fashion_dir = dc.fashion_dir;
+  pc.mnist_package = dc.mnist_package_dir;
   pc.uci_path = dc.uci_path;
   pc.arch = dc.arch;
   pc.width = dc.width;
+  pc.stem = dc.stem;
   pc.epochs = dc.prior_epochs;
   pc.images_per_epoch = dc.prior_images;
   pc.workers = dc.workers;
@@ -133,8 +138,8 @@ std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg) 
   const std::string images = cfg.images_per_epoch > 0 ? std::to_string(cfg.images_per_epoch) : "all";
   char lr[32];
   std::snprintf(lr, sizeof lr, "%g", cfg.lr);
-  const std::string name = "digits-prior-" + cfg.kind + "-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-s" +
-                           std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-b" +
+  const std::string name = "digits-prior-" + cfg.kind + "-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-" +
+                           cfg.stem + "-s" + std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-b" +
                            std::to_string(cfg.batch_size) + "-lr" + lr + "-seed" + std::to_string(cfg.seed) +
                            // CUDA rounds otherwise than the CPU: a prior trained there is never
                            // reused by a CPU run, whose tables stay reproducible.

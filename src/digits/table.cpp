@@ -28,6 +28,33 @@ std::string interval(const PairedDifference& p) {
   return fixed(p.mean, 2, true) + " [" + fixed(p.ci_low, 2, true) + ", " + fixed(p.ci_high, 2, true) + "]";
 }
 
+// The accuracy columns: each split with its row field, the real digits unless validation only.
+struct Split {
+  const char* title;
+  std::vector<double> DigitsRow::*values;
+};
+std::vector<Split> splits_of(const DigitsConfig& dc) {
+  std::vector<Split> s = {{"val_synthetic", &DigitsRow::val_acc}, {"held-out fonts", &DigitsRow::fonts_acc}};
+  if (!dc.validation_only) s.push_back({"real MNIST 5-9", &DigitsRow::acc});
+  return s;
+}
+
+// "| <first> | <split> | ... |" and its rule line.
+std::string split_header(const std::string& first, const std::vector<Split>& splits) {
+  std::string h = "| " + first + " |", rule = "|---|";
+  for (const Split& s : splits) h += std::string(" ") + s.title + " |", rule += "---|";
+  return h + "\n" + rule + "\n";
+}
+
+const DigitsRow* find_row(const std::vector<DigitsRow>& rows, const std::string& key) {
+  for (const DigitsRow& r : rows)
+    if (r.key == key) return &r;
+  return nullptr;
+}
+
+// Whether a row was trained for every seed (models left out by --models have no entries).
+bool complete(const DigitsRow* r, size_t seeds) { return r && seeds > 0 && r->fonts_acc.size() == seeds; }
+
 }  // namespace
 
 std::string mean_std(const std::vector<double>& v, int precision) {
@@ -40,67 +67,130 @@ std::string mean_std(const std::vector<double>& v, int precision) {
   return fixed(m, precision) + " +- " + fixed(std::sqrt(s / (v.size() - 1)), precision);
 }
 
-std::string digits_table(const DigitsConfig& dc, const std::vector<DigitsRow>& rows, const std::vector<uint64_t>& seeds) {
-  CSG_CHECK(rows.size() >= 3, "digits_table: expected the prior, baseline and CSG rows, got ", rows.size());
-  const DigitsRow &base = rows[1], &csg = rows[2];
-  CSG_CHECK(base.acc.size() == seeds.size() && csg.acc.size() == seeds.size() && base.fonts_acc.size() == seeds.size() &&
-                csg.fonts_acc.size() == seeds.size(),
-            "digits_table: ", seeds.size(), " seeds but ", base.acc.size(), "/", csg.acc.size(),
-            " accuracies; every seed needs both models on both splits");
+std::string digits_table(const DigitsConfig& dc, const DigitsSettings& set, const std::vector<DigitsRow>& rows,
+                         const std::vector<uint64_t>& seeds) {
+  CSG_CHECK(!rows.empty() && rows[0].key == "prior", "digits_table: the first row must be the prior's");
+  for (const DigitsRow& r : rows)
+    CSG_CHECK(r.key == "prior" || r.fonts_acc.empty() || (r.fonts_acc.size() == seeds.size() &&
+                                                           r.val_acc.size() == seeds.size() &&
+                                                           r.acc.size() == (dc.validation_only ? 0 : seeds.size())),
+              "digits_table: ", r.model, " has ", r.fonts_acc.size(), " accuracies for ", seeds.size(), " seeds");
+  const std::vector<Split> splits = splits_of(dc);
   std::ostringstream os;
-  os << "digits: synthetic -> real MNIST, prior " << dc.prior << ", " << dc.arch << " width " << dc.width << ", "
-     << seeds.size() << " seed(s)";
+  os << "digits: synthetic 5-9 -> real MNIST 5-9, prior " << dc.prior << ", " << dc.arch << " width " << dc.width
+     << ", " << dc.stem << " stem, " << seeds.size() << " seed(s)";
   if (!seeds.empty()) os << " (" << seeds.front() << ".." << seeds.back() << ")";
+  if (dc.validation_only) os << "; validation splits only (the real digits were not read)";
   const std::string prior_images = dc.prior_images > 0 ? std::to_string(dc.prior_images) : "all";
   os << "\nbudget: prior " << dc.prior_epochs << " epoch(s) x " << prior_images << " images; " << dc.epochs
-     << " epochs x " << dc.train_count << " synthetic digits; " << dc.heldout_count << " held-out-font digits; "
-     << (dc.test_count < 0 ? std::string("all 10,000") : std::to_string(dc.test_count)) << " real test digits";
+     << " epochs x " << dc.train_count << " synthetic digits (batch " << dc.batch_size << "); " << dc.val_count
+     << " val_synthetic, " << dc.heldout_count << " held-out-font digits";
+  if (!dc.validation_only)
+    os << "; " << (dc.test_count < 0 ? std::string("all") : std::to_string(dc.test_count)) << " real test digits";
+  os << "\nsettings: lr " << fixed(set.lr, 4) << " (backbone x " << dc.factor << "), EMA " << fixed(set.ema, 4)
+     << ", queue " << set.queue_size << ", RandAugment M=" << dc.randaug_m << " with " << dc.randaug_geometry
+     << " translations, lambda " << dc.lambda << ", layers";
+  for (int l : dc.layers) os << " " << l;
+  os << ", " << (dc.apool ? "A-pool" : "GAP");
   // The kernels that round the f32 convolutions and GEMMs: oneDNN's (by ISA) or im2col + OpenBLAS.
   const std::string kernels = onednn::active() ? "oneDNN " + onednn::isa_name() + " (f32 convolutions, GEMMs), "
                                                : std::string("im2col + ");
   os << "\nmachine: " << cpu_model_name() << ", " << kernels << blas_core_name() << ", " << omp_get_max_threads()
      << " OpenMP threads\n\n";
-  os << "| model | E0 | E1 | E2 | real MNIST (%) | held-out fonts (%) |\n|---|---|---|---|---|---|\n";
-  // Table 1's order: the prior, the baseline, the regularizer baselines (rows[3..]), CSG last.
-  std::vector<const DigitsRow*> order = {&rows[0], &rows[1]};
-  for (size_t i = 3; i < rows.size(); ++i) order.push_back(&rows[i]);
-  order.push_back(&rows[2]);
-  for (const DigitsRow* row : order) {
-    const DigitsRow& r = *row;
+  os << "| model | E0 | E1 | E2 |";
+  for (const Split& s : splits) os << " " << s.title << " (%) |";
+  os << "\n|---|---|---|---|";
+  for (size_t i = 0; i < splits.size(); ++i) os << "---|";
+  os << "\n";
+  // Table 1's order: the prior and the premise rows, the baseline, the regularizers, CSG last.
+  for (const DigitsRow& r : rows) {
+    if (r.key == "csg" || (r.key != "prior" && r.fonts_acc.empty())) continue;
     os << "| " << r.model << " | " << mean_std(r.e0, 4) << " | " << mean_std(r.e1, 4) << " | " << mean_std(r.e2, 4)
-       << " | " << mean_std(r.acc, 2) << " | " << mean_std(r.fonts_acc, 2) << " |\n";
+       << " |";
+    for (const Split& s : splits) os << " " << mean_std(r.*s.values, 2) << " |";
+    os << "\n";
+  }
+  if (const DigitsRow* c = find_row(rows, "csg"); c && !c->fonts_acc.empty()) {
+    os << "| " << c->model << " | " << mean_std(c->e0, 4) << " | " << mean_std(c->e1, 4) << " | "
+       << mean_std(c->e2, 4) << " |";
+    for (const Split& s : splits) os << " " << mean_std(c->*s.values, 2) << " |";
+    os << "\n";
   }
   os << "\n(E_s: hyperspherical energy of the l2-normalised pooled layer4 features of " << dc.hse_images
-     << " real test digits, lower = more spread; accuracy: mean class accuracy; mean +- std over seeds)\n\n";
+     << " real test digits, lower = more spread; accuracy: mean class accuracy over the 5 classes; mean +- std over "
+        "seeds)\n";
   if (seeds.empty()) return os.str();
-  const PairedDifference real = paired_difference(csg.acc, base.acc);
-  const PairedDifference fonts = paired_difference(csg.fonts_acc, base.fonts_acc);
-  os << "Paired by seed, CSG - baseline (points):\n\n"
-     << "| seed | real: baseline | real: CSG | real: CSG - baseline | fonts: baseline | fonts: CSG | fonts: CSG - "
-        "baseline |\n|---|---|---|---|---|---|---|\n";
-  for (size_t i = 0; i < seeds.size(); ++i)
-    os << "| " << seeds[i] << " | " << fixed(base.acc[i], 2) << " | " << fixed(csg.acc[i], 2) << " | "
-       << fixed(real.differences[i], 2, true) << " | " << fixed(base.fonts_acc[i], 2) << " | "
-       << fixed(csg.fonts_acc[i], 2) << " | " << fixed(fonts.differences[i], 2, true) << " |\n";
-  os << "| mean [95% CI] | | | " << interval(real) << " | | | " << interval(fonts) << " |\n";
-  os << "| CSG wins | | | " << real.wins << " of " << real.n() << " | | | " << fonts.wins << " of " << fonts.n()
-     << " |\n";
-  if (rows.size() > 3) {  // each regularizer against the same baseline, paired by seed
-    os << "\nPaired by seed, model - baseline (points; mean [95% CI], wins):\n\n"
-       << "| model | real: model - baseline | real: wins | fonts: model - baseline | fonts: wins |\n"
-       << "|---|---|---|---|---|\n";
-    for (size_t i = 3; i < rows.size(); ++i) {
-      CSG_CHECK(rows[i].acc.size() == seeds.size() && rows[i].fonts_acc.size() == seeds.size(), "digits_table: ",
-                rows[i].model, " has ", rows[i].acc.size(), " accuracies for ", seeds.size(), " seeds");
-      const PairedDifference r = paired_difference(rows[i].acc, base.acc);
-      const PairedDifference f = paired_difference(rows[i].fonts_acc, base.fonts_acc);
-      os << "| " << rows[i].model << " | " << interval(r) << " | " << r.wins << " of " << r.n() << " | "
-         << interval(f) << " | " << f.wins << " of " << f.n() << " |\n";
+  const DigitsRow *frozen = find_row(rows, "prior-frozen"), *random = find_row(rows, "random-init"),
+                  *base = find_row(rows, "baseline"), *csg = find_row(rows, "csg");
+  const size_t n = seeds.size();
+  int t_df = 0;
+  double t_value = 0;
+  // Paired differences of two rows, one cell per split.
+  auto paired_cells = [&](const DigitsRow& a, const DigitsRow& b) {
+    std::string cells;
+    for (const Split& s : splits) {
+      const PairedDifference p = paired_difference(a.*s.values, b.*s.values);
+      if (p.n() >= 2) t_df = p.n() - 1, t_value = p.t_quantile;
+      cells += " " + interval(p) + ", " + std::to_string(p.wins) + " of " + std::to_string(p.n()) + " |";
     }
+    return cells;
+  };
+  // The premise: does the prior hold what the target needs (frozen > no prior), and does synthetic
+  // training wear it away (frozen > baseline, as ImageNet's frozen 53.3 > 49.3 in the paper)?
+  struct Comparison {
+    const DigitsRow *a, *b;
+    const char* what;
+  };
+  const Comparison premise[] = {
+      {frozen, random, "prior, frozen - random init (the prior holds what the target needs: > 0)"},
+      {base, random, "baseline - random init (what the prior adds when trained on)"},
+      {frozen, base, "prior, frozen - baseline (synthetic training wears the prior away: > 0)"}};
+  bool header = false;
+  for (const Comparison& c : premise) {
+    if (!complete(c.a, n) || !complete(c.b, n)) continue;
+    if (!header) {
+      os << "\nPremise check, paired by seed (points; mean [95% CI], wins):\n\n" << split_header("comparison", splits);
+      header = true;
+    }
+    os << "| " << c.what << " |" << paired_cells(*c.a, *c.b) << "\n";
   }
-  if (real.n() >= 2)
-    os << "\n(95% CI: mean +- t * std / sqrt(n), Student t with " << real.n() - 1 << " df, t = "
-       << fixed(real.t_quantile, 3) << ")\n";
+  if (complete(base, n) && complete(csg, n)) {
+    os << "\nPaired by seed, CSG - baseline (points):\n\n| seed |";
+    for (const Split& s : splits) os << " " << s.title << ": baseline | CSG | CSG - baseline |";
+    os << "\n|---|";
+    for (size_t i = 0; i < splits.size(); ++i) os << "---|---|---|";
+    os << "\n";
+    std::vector<PairedDifference> diffs;
+    for (const Split& s : splits) diffs.push_back(paired_difference(csg->*s.values, base->*s.values));
+    for (size_t i = 0; i < n; ++i) {
+      os << "| " << seeds[i] << " |";
+      for (size_t k = 0; k < splits.size(); ++k)
+        os << " " << fixed((base->*splits[k].values)[i], 2) << " | " << fixed((csg->*splits[k].values)[i], 2) << " | "
+           << fixed(diffs[k].differences[i], 2, true) << " |";
+      os << "\n";
+    }
+    os << "| mean [95% CI] |";
+    for (const PairedDifference& d : diffs) {
+      os << " | | " << interval(d) << " |";
+      if (d.n() >= 2) t_df = d.n() - 1, t_value = d.t_quantile;
+    }
+    os << "\n| CSG wins |";
+    for (const PairedDifference& d : diffs) os << " | | " << d.wins << " of " << d.n() << " |";
+    os << "\n";
+  }
+  bool reg_header = false;
+  for (const DigitsRow& r : rows) {  // each regularizer against the same baseline, paired by seed
+    if (r.key == "prior" || r.key == "baseline" || r.key == "csg" || r.key == "prior-frozen" ||
+        r.key == "random-init" || !complete(&r, n) || !complete(base, n))
+      continue;
+    if (!reg_header) {
+      os << "\nPaired by seed, model - baseline (points; mean [95% CI], wins):\n\n" << split_header("model", splits);
+      reg_header = true;
+    }
+    os << "| " << r.model << " |" << paired_cells(r, *base) << "\n";
+  }
+  if (t_df > 0)
+    os << "\n(95% CI: mean +- t * std / sqrt(n), Student t with " << t_df << " df, t = " << fixed(t_value, 3) << ")\n";
   return os.str();
 }
 

@@ -1,7 +1,8 @@
 // src/digits/table.h — the digits benchmark's result table, in Markdown: per model the
-// energies and accuracies (mean +- std over seeds), then CSG - baseline per seed with the mean
-// difference, its 95% Student-t interval and the seeds CSG wins, under a line naming the CPU and
-// BLAS kernels that produced it.
+// energies and accuracies (mean +- std over seeds), the premise check (the prior frozen against
+// no prior and against the baseline), then CSG - baseline per seed with the mean difference, its
+// 95% Student-t interval and the seeds CSG wins, under lines naming the budget, the settings and
+// the CPU and BLAS kernels that produced it.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,9 +12,11 @@
 
 namespace csg::train {
 
-// rows = {prior, baseline, CSG, then one per regularizer} as run_digits fills them; seeds = the training seeds in order
-// (one entry per element of the baseline's and CSG's vectors).
-std::string digits_table(const DigitsConfig& cfg, const std::vector<DigitsRow>& rows,
+// rows = {prior, prior-frozen, random-init, baseline, csg, then one per regularizer} as run_digits
+// fills them (a model not trained has no entries and no line); seeds = the training seeds in
+// order (one entry per element of a trained row's vectors). `settings`: the resolved lr, EMA and
+// queue, named in the header.
+std::string digits_table(const DigitsConfig& cfg, const DigitsSettings& settings, const std::vector<DigitsRow>& rows,
                          const std::vector<uint64_t>& seeds);
 
 // "m +- s" (sample std) with `precision` decimals; "m" for one value; "-" for none.

@@ -51,8 +51,11 @@ Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
   Act in = be.input(x);
   Act stem = be.conv(net.stem, in);
   be.release(in);
-  Act h = be.max_pool(stem);
-  be.release(stem);
+  Act h = stem;
+  if (net.stem_max_pool) {
+    h = be.max_pool(stem);
+    be.release(stem);
+  }
   for (const FusedBlock& b : net.blocks) {
     Act t = h;
     for (size_t i = 0; i + 1 < b.convs.size(); ++i) {

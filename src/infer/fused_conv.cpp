@@ -81,6 +81,7 @@ CompiledNetwork compile(const nn::Module& net) {
   CSG_CHECK(resnet, "compile: not a network built by build_network");
   CompiledNetwork c;
   c.stem = fold(*resnet->conv1, resnet->bn1.get(), true);
+  c.stem_max_pool = models::stem_has_max_pool(resnet->stem());
   for (const auto& layer : resnet->layers)
     for (const auto& block : layer->items()) {
       FusedBlock fb;

@@ -32,7 +32,8 @@ struct Dense {  // y = relu?(x W^T + b)
 };
 
 struct CompiledNetwork {
-  FusedConv stem;  // conv1 + bn1 + ReLU (max pool follows)
+  FusedConv stem;              // conv1 + bn1 + ReLU
+  bool stem_max_pool = true;   // the 3x3 stride-2 max pool follows (every stem but cifar)
   std::vector<FusedBlock> blocks;
   std::vector<Dense> classifier;  // classification: after global average pooling
   // Segmentation (DeepLab), AsppCsg head: branches into one concatenation, then project, refine, classify.

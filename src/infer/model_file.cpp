@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -65,6 +64,22 @@ int depth_of(const Names& names, const std::string& where) {
            bottleneck ? "bottleneck" : "basic", " blocks); expected torchvision names such as layer1.0.conv1.weight");
 }
 
+// The stem a state dict's conv1 implies: 7x7 is torchvision's (imagenet); 3x3 is one of the
+// small-image stems, which differ in the max pool only, so the weights cannot tell which:
+// "" here, and read_model refuses such a plain state dict (a csg file's metadata names it).
+std::string stem_of(const Tensor& conv1, const std::string& where) {
+  CSG_CHECK(conv1.dim() == 4 && conv1.size(2) == conv1.size(3) && (conv1.size(2) == 7 || conv1.size(2) == 3), where,
+            ": conv1.weight has shape ", shape_str(conv1.shape()), ": neither a 7x7 (imagenet) nor a 3x3 (small, cifar) stem");
+  return conv1.size(2) == 7 ? "imagenet" : "";
+}
+
+// `said` (a file's metadata), checked against what conv1's kernel implies (stem_of's result).
+const std::string& stem_agreeing(const std::string& from_weights, const std::string& said, const std::string& where) {
+  CSG_CHECK(from_weights.empty() ? said != "imagenet" : said == from_weights, where, ": metadata says stem ", said,
+            ", conv1.weight's kernel says ", from_weights.empty() ? "small or cifar (3x3)" : from_weights + " (7x7)");
+  return said;
+}
+
 // F64 tensors become F32; a value beyond float's range is an error (converting it is undefined).
 std::vector<NamedTensor> as_float32(std::vector<NamedTensor> tensors, const std::string& where) {
   for (NamedTensor& t : tensors) {
@@ -91,6 +106,7 @@ ModelInfo infer_info(const std::vector<NamedTensor>& tensors, const std::string&
             ": no conv1.weight; not a ResNet/DeepLab state dict (torchvision names expected)");
   ModelInfo m;
   m.width = rows_of(names.find("conv1.weight"), "conv1.weight", where);
+  m.stem = stem_of(*names.find("conv1.weight"), where);
   const int depth = depth_of(names, where);
   if (names.has_prefix("fc_new.conv2d_list.")) {
     m.arch = "deeplab" + std::to_string(depth);
@@ -114,9 +130,14 @@ ModelInfo infer_info(const std::vector<NamedTensor>& tensors, const std::string&
   return m;
 }
 
-ModelWeights from_state_dict(std::vector<NamedTensor> tensors, const std::string& arch, const std::string& where) {
+// `stem`: what the file's metadata says (csg's digits priors write "stem"), or empty.
+ModelWeights from_state_dict(std::vector<NamedTensor> tensors, const std::string& arch, const std::string& where,
+                             const std::string& stem = "") {
   ModelWeights m;
   m.info = infer_info(tensors, where);
+  if (!stem.empty()) m.info.stem = stem_agreeing(m.info.stem, stem, where);
+  CSG_CHECK(!m.info.stem.empty(), where, ": conv1 is 3x3, a small-image stem (small or cifar: with or without the max "
+            "pool), which a plain state dict does not record; use the csg checkpoint it came from or `csg export` it");
   if (m.info.task() == Task::Segmentation)  // the reference's unused backbone fc is not part of DeepLab
     for (auto it = tensors.begin(); it != tensors.end();)
       it = it->name.rfind("fc.", 0) == 0 ? tensors.erase(it) : it + 1;
@@ -139,27 +160,21 @@ ModelWeights from_training_checkpoint(const std::vector<NamedTensor>& all,
   auto model = meta.find("model");  // checkpoints since the export format carry the whole ModelInfo
   if (model != meta.end()) {
     ModelInfo saved = model_info_from_json(model->second, where);
+    stem_agreeing(m.info.stem, saved.stem, where);
     CSG_CHECK(saved.arch == m.info.arch && saved.width == m.info.width && saved.num_classes == m.info.num_classes &&
                   saved.head == m.info.head,
               where, ": metadata says ", saved.arch, " width ", saved.width, " ", saved.num_classes, " classes head ",
               saved.head, ", the tensors are ", m.info.arch, " width ", m.info.width, " ", m.info.num_classes,
               " classes head ", m.info.head);
     m.info = saved;
-  } else if (m.info.task() == Task::Classification) {
-    m.info.resize = m.info.crop = 224;  // `csg train`'s default --image-size, for checkpoints that do not say
+  } else {
+    CSG_CHECK(!m.info.stem.empty(), where, ": conv1 is 3x3, yet the checkpoint's metadata does not name its stem");
+    if (m.info.task() == Task::Classification)
+      m.info.resize = m.info.crop = 224;  // `csg train`'s default --image-size, for checkpoints that do not say
   }
   m.tensors = as_float32(std::move(tensors), where);
   m.info.validate(where);
   return m;
-}
-
-bool looks_like_safetensors(const std::string& path) {
-  io::refuse_directory(path, "a model file");
-  std::ifstream f(path, std::ios::binary);
-  CSG_CHECK(f, path, ": cannot open the model file (missing or unreadable)");
-  char head[9] = {};
-  f.read(head, 9);
-  return f.gcount() == 9 && head[8] == '{';
 }
 
 }  // namespace
@@ -191,12 +206,15 @@ ModelWeights read_training_checkpoint(const std::string& path) {
 
 namespace {
 ModelWeights read_model_file(const std::string& path, const std::string& arch) {
-  if (!looks_like_safetensors(path)) return from_state_dict(load_pth(path), arch, path);
+  if (!is_safetensors_file(path)) return from_state_dict(load_pth(path), arch, path);
   std::map<std::string, std::string> meta;
   bool checksummed = false;
   std::vector<NamedTensor> tensors = load_safetensors(path, &meta, &checksummed);
   auto format = meta.find("format");
-  if (format == meta.end()) return from_state_dict(std::move(tensors), arch, path);
+  if (format == meta.end()) {
+    auto stem = meta.find("stem");
+    return from_state_dict(std::move(tensors), arch, path, stem == meta.end() ? "" : stem->second);
+  }
   if (format->second == "csg-checkpoint") {
     if (!checksummed) note_unverified(path, "checkpoint");
     ModelWeights m = from_training_checkpoint(tensors, meta, path);

@@ -29,6 +29,9 @@ void ModelInfo::validate(const std::string& where) const {
             num_classes);
   CSG_CHECK(width >= 1 && width <= 4096, where, ": width ", width, " is out of range (1 .. 4096)");
   CSG_CHECK(seg ? width == 64 : true, where, ": DeepLab is built at width 64, the file says ", width);
+  CSG_CHECK(stem == "imagenet" || stem == "small" || stem == "cifar", where, ": stem '", stem,
+            "' is not one of imagenet, small, cifar");
+  CSG_CHECK(seg ? stem == "imagenet" : true, where, ": DeepLab is built with the imagenet stem, the file says ", stem);
   CSG_CHECK(class_names.size() == static_cast<size_t>(num_classes), where, ": ", class_names.size(),
             " class names for ", num_classes, " classes");
   CSG_CHECK(resize >= 1 && crop >= 1 && crop <= resize && resize <= 16384, where, ": resize ", resize, " / crop ", crop,
@@ -88,7 +91,8 @@ std::array<float, 3> read_triple(const Value& obj, const char* key, const std::s
 
 std::string model_info_to_json(const ModelInfo& m) {
   std::ostringstream os;
-  os << "{\"arch\":" << io::json::quote(m.arch) << ",\"width\":" << m.width << ",\"num_classes\":" << m.num_classes
+  os << "{\"arch\":" << io::json::quote(m.arch) << ",\"width\":" << m.width << ",\"stem\":" << io::json::quote(m.stem)
+     << ",\"num_classes\":" << m.num_classes
      << ",\"head\":" << io::json::quote(m.head) << ",\"task\":\""
      << (m.task() == Task::Segmentation ? "segmentation" : "classification") << "\",\"class_names\":[";
   for (size_t i = 0; i < m.class_names.size(); ++i) os << (i ? "," : "") << io::json::quote(m.class_names[i]);
@@ -104,6 +108,7 @@ ModelInfo model_info_from_json(const std::string& json, const std::string& where
   ModelInfo m;
   m.arch = member(root, "arch", Value::Kind::String, where).text;
   m.width = integer(root, "width", where);
+  if (root.find("stem")) m.stem = member(root, "stem", Value::Kind::String, where).text;  // absent: files before stems
   m.num_classes = integer(root, "num_classes", where);
   m.head = member(root, "head", Value::Kind::String, where).text;
   for (const Value& n : member(root, "class_names", Value::Kind::Array, where).items) {

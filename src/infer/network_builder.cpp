@@ -35,6 +35,7 @@ std::shared_ptr<nn::Module> build_network(const ModelWeights& m) {
     models::ResNetOptions o;
     o.depth = info.depth();
     o.width = info.width;
+    o.stem = models::parse_stem(info.stem);
     o.init_weights = false;
     o.num_classes = info.head == "fc" ? info.num_classes : 0;
     if (info.head == "fc")

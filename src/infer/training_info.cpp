@@ -9,6 +9,7 @@ ModelInfo training_model_info(const train::Config& cfg) {
   m.num_classes = cfg.num_classes;
   if (cfg.task == train::Task::Visda) {
     m.width = cfg.width;
+    m.stem = cfg.stem;
     m.head = "mlp";  // src/train/network.h ClassifierHead
     m.resize = m.crop = cfg.image_size;
   } else {
@@ -16,7 +17,7 @@ ModelInfo training_model_info(const train::Config& cfg) {
     m.head = cfg.seg_head;
     m.resize = m.crop = 1;  // unused: Cityscapes is evaluated at its own size
   }
-  m.class_names = default_class_names(m.task(), m.num_classes);
+  m.class_names = cfg.class_names.empty() ? default_class_names(m.task(), m.num_classes) : cfg.class_names;
   return m;
 }
 

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <unordered_set>
 
 #include "csg/error.h"
+#include "src/io/file_checks.h"
 #include "src/io/atomic_file.h"
 #include "src/io/binary_file.h"
 #include "src/io/crc32c.h"
@@ -339,6 +341,15 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
   for (const Tensor& t : host)
     if (t.numel() > 0) f.write(t.raw_data(), nbytes_of(t));
   f.commit();
+}
+
+bool is_safetensors_file(const std::string& path) {
+  io::refuse_directory(path, "a model file");
+  std::ifstream f(path, std::ios::binary);
+  CSG_CHECK(f, path, ": cannot open the model file (missing or unreadable)");
+  char head[9] = {};
+  f.read(head, 9);
+  return f.gcount() == 9 && head[8] == '{';
 }
 
 }  // namespace csg

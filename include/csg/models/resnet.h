@@ -1,7 +1,8 @@
 // csg/models/resnet.h — ResNet-18/34/50/101 exactly as torchvision builds them (v1.5: the
 // stride of a bottleneck sits on its 3x3 conv), with the parameter names of torchvision's
 // state_dict, access to the outputs of layer1..layer4, and optional dilation of layer3/4
-// (torchvision's replace_stride_with_dilation, which DeepLab's output stride 8 uses).
+// (torchvision's replace_stride_with_dilation, which DeepLab's output stride 8 uses), and a
+// choice of stem for small images.
 #pragma once
 #include <array>
 #include <memory>
@@ -42,6 +43,22 @@ class Bottleneck : public Block {  // 1x1 -> 3x3 (stride, dilation) -> 1x1, expa
   std::shared_ptr<nn::BatchNorm2d> down_bn;
 };
 
+// The layers before layer1. Every stem keeps torchvision's names (conv1, bn1); only conv1's
+// kernel, its stride and the max pool differ, so a checkpoint says which stem it was trained with
+// only through conv1's kernel size and its metadata.
+//  * ImageNet: 7x7 stride-2 convolution, 3x3 stride-2 max pool (torchvision; input / 4 at layer1).
+//    At 32 px it leaves layer3 at 2x2 and layer4 at 1x1, where A-pool is global pooling.
+//  * Small: 3x3 stride-1 convolution, the same max pool (input / 2 at layer1): layer3 4x4 and
+//    layer4 2x2 at 32 px, about 4x the ImageNet stem's arithmetic.
+//  * Cifar: 3x3 stride-1 convolution, no max pool (input / 1 at layer1): layer3 8x8 and layer4
+//    4x4 at 32 px, about 16x the arithmetic.
+enum class Stem { ImageNet, Small, Cifar };
+// "imagenet", "small", "cifar" (the command-line words) and back; an error lists them.
+const char* stem_name(Stem stem);
+Stem parse_stem(const std::string& name);
+// Whether the stem ends with the 3x3 stride-2 max pool.
+inline bool stem_has_max_pool(Stem stem) { return stem != Stem::Cifar; }
+
 struct ResNetOptions {
   int depth = 50;             // 18, 34, 50 or 101
   int64_t num_classes = 1000;  // size of `fc`; 0 builds no fc
@@ -49,6 +66,7 @@ struct ResNetOptions {
   bool dilate_layer4 = false;  // stride 1, dilation 2x in layer4 (output stride 8 with layer3)
   uint64_t seed = 0;           // initialisation (torchvision's scheme)
   int64_t width = 64;          // planes of layer1 (torchvision: 64); smaller for CPU-sized models
+  Stem stem = Stem::ImageNet;  // conv1 and the max pool (see Stem)
   // false: parameters start at zero instead of torchvision's random draw, for a model built to
   // receive a checkpoint (saves about a second for ResNet-101 on a 2-core CPU; csg/nn_init.h).
   bool init_weights = true;
@@ -70,6 +88,7 @@ class ResNet : public nn::Module {
   int64_t stage_channels(int stage) const;                         // stage 1..4
   // Every backbone BN's weight and bias stop requiring grad (DeepLab's frozen backbone BN).
   void freeze_batch_norm();
+  Stem stem() const { return stem_; }
 
   std::shared_ptr<nn::Conv2d> conv1;
   std::shared_ptr<nn::BatchNorm2d> bn1;
@@ -79,6 +98,7 @@ class ResNet : public nn::Module {
  private:
   int64_t expansion_;
   int64_t width_;
+  Stem stem_;
 };
 
 // "resnet101" -> depth 101; an Error naming the accepted names otherwise.
