@@ -411,6 +411,19 @@ TEST(HypersphericalEnergy, MatchesNaivePairLoopIncludingOtherPowers) {
   EXPECT_GT(std::abs(hyperspherical_energies(rows_reversed_and_scaled(1e3)).e1 - e1), 1e-5 * e1);
 }
 
+// The same features give the same energies bit for bit, whatever order the threads finish in (the
+// digits table and its tests compare a frozen prior's energies with the prior's exactly).
+TEST(HypersphericalEnergy, RepeatsBitForBit) {
+  const Tensor x = csg::testing::uniform({2000, 16}, 11, DType::F32, -1.0, 1.0);
+  const HypersphericalEnergies first = hyperspherical_energies(x);
+  for (int k = 0; k < 20; ++k) {
+    const HypersphericalEnergies again = hyperspherical_energies(x);
+    ASSERT_EQ(again.e0, first.e0) << "repeat " << k;
+    ASSERT_EQ(again.e1, first.e1) << "repeat " << k;
+    ASSERT_EQ(again.e2, first.e2) << "repeat " << k;
+  }
+}
+
 TEST(HypersphericalEnergy, UniformCircleIsLowerThanClustered) {
   const int n = 24;
   const double pi = std::acos(-1.0);

@@ -101,3 +101,14 @@ TEST(ReduceShape, CudaParity) {
   Tensor y = uniform({50, 1000}, 2, DType::F32);
   EXPECT_EQ(csg::testing::max_abs_diff(argmax(y, 1), argmax(y.to(Device::CUDA), 1)), 0);
 }
+
+// A sum over a long row (the parallel path, > 65,536 elements) is the same bit for bit on every
+// call, and matches a sequential double sum to rounding.
+TEST(Reduce, LongRowSumRepeatsBitForBit) {
+  const Tensor x = csg::testing::uniform({1, 300001}, 5, DType::F32, -1.0, 1.0);
+  const double first = sum(x).item();
+  for (int k = 0; k < 20; ++k) ASSERT_EQ(sum(x).item(), first) << "repeat " << k;
+  double want = 0;
+  for (double v : x.to_vector()) want += v;
+  EXPECT_NEAR(first, want, 1e-3);
+}

@@ -154,194 +154,242 @@ std::string regularizer_row_name(const std::string& r) {
   CSG_FAIL("unknown regularizer '", r, "' (weight-l2, feature-l2, synaptic-intelligence, asg-kl)");
 }
 
-DigitsResult run_digits(const DigitsConfig& requested) {
-  namespace fs = std::filesystem;
-  DigitsConfig dc = requested;
-  for (const std::string& r : dc.regularizers) regularizer_row_name(r);  // an unknown name fails before any work
+namespace {
+
+// One model's training configuration: `name` ("prior-frozen", "random-init", "baseline", "csg" or a
+// Table 1 regularizer) is its folder prefix.
+Config model_config(const DigitsConfig& dc, const DigitsSettings& settings, const std::string& data_root,
+                    const std::string& prior, uint64_t seed, const std::string& name) {
+  Config c = default_config(Task::Visda);
+  c.data = data_root;
+  c.train_split = "train";
+  // The split a run scores itself on: the real digits, or val_synthetic when they may not be read.
+  c.val_split = dc.validation_only ? "val_synthetic" : "test_real";
+  c.weights = name == "random-init" ? "" : prior;
+  c.arch = dc.arch;
+  c.width = dc.width;
+  c.stem = dc.stem;
+  c.num_classes = data::kScoredClasses;
+  for (int digit : data::kScoredDigits) c.class_names.push_back(std::to_string(digit));  // for csg predict
+  c.image_size = 32;
+  c.batch_size = dc.batch_size;
+  c.epochs = dc.epochs;
+  c.lr = settings.lr;
+  c.factor = name == "prior-frozen" ? 0.0 : dc.factor;  // 0: the backbone is frozen (network.cpp)
+  c.warmup = 20;
+  c.csg = name == "csg";
+  c.lambda = dc.lambda;
+  c.layers = dc.layers;
+  c.apool = dc.apool;
+  c.randaug_m = dc.randaug_m;
+  c.randaug_geometry = dc.randaug_geometry;
+  c.queue_size = settings.queue_size;
+  c.ema_momentum = settings.ema;
+  c.seed = seed;
+  // One view at test time: VisDA's flip averaging (the reference's) would score mirrored digits,
+  // which are other shapes or none (a mirrored 2, 3, 7), not the same object seen from the side.
+  c.flip_tta = false;
+  c.device = dc.device;
+  c.workers = dc.workers;
+  c.log_every = 25;
+  c.checkpoint_every = 1 << 30;  // the final checkpoint only
+  c.keep_checkpoints = 1;
+  c.quiet = dc.quiet;
+  c.out_dir = (std::filesystem::path(dc.out_dir) / (name + "-seed" + std::to_string(seed))).string();
+  // A Table 1 baseline: the baseline's settings plus one regularizer at its default weight.
+  if (std::find(dc.regularizers.begin(), dc.regularizers.end(), name) != dc.regularizers.end()) c.regularizer = name;
+  return c;
+}
+
+// The job of run_digits: its settings, the prepared data and prior, and the table's rows as the
+// seeds finish.
+class DigitsJob {
+ public:
+  // Checks the names, then stages 1-2 on rank 0 (the run folder, the data, the prior); every rank
+  // learns where they are.
+  explicit DigitsJob(const DigitsConfig& requested);
+  // The prior's own energies (the table's first row).
+  void measure_prior();
+  // Every model of one seed (the four of the table, then Table 1's baselines). False when a
+  // signal stopped a training.
+  bool run_seed(uint64_t seed);
+  // The end of a job a signal stopped: the table of the finished seeds.
+  DigitsResult stopped();
+  // The table, the figures.
+  DigitsResult finish();
+
+ private:
+  bool train_and_measure(DigitsRow& row, const Config& c, const std::string& panel);
+  void measure_energy(DigitsRow& row, const Config& c, const std::string& checkpoint, const std::string& panel);
+  DigitsRow& row_of(const std::string& key);
+  void write_tables() const;
+
+  DigitsConfig dc_;
+  DigitsSettings settings_;
+  bool root_ = true;
+  std::string data_root_, prior_;
+  std::vector<DigitsRow> rows_;
+  std::vector<uint64_t> seeds_;
+  std::vector<SphereFeatures> sphere_;  // the first seed's features per model (Figure 2)
+  std::vector<TrainingRunLog> logs_;
+  int stop_signal_ = 0;
+  std::string stopped_in_;  // the model a signal stopped
+};
+
+DigitsJob::DigitsJob(const DigitsConfig& requested) : dc_(requested) {
+  for (const std::string& r : dc_.regularizers) regularizer_row_name(r);  // an unknown name fails before any work
   const std::vector<std::string>& known = digits_model_names();
-  for (const std::string& m : dc.models)
+  for (const std::string& m : dc_.models)
     CSG_CHECK(std::find(known.begin(), known.end(), m) != known.end(), "unknown digits model '", m,
               "' (prior-frozen, random-init, baseline, csg)");
-  const DigitsSettings settings = resolved_digits_settings(dc);
+  settings_ = resolved_digits_settings(dc_);
   // Under mpirun rank 0 alone prepares the run folder, the data and the prior (stages 1-2), then
   // every rank trains its shard of each batch (run_training); rank 0 measures and reports.
   dist::Communicator& comm = dist::world();
-  const bool root = comm.rank() == 0;
-  std::string data_root, prior;
+  root_ = comm.rank() == 0;
   const std::string shared = on_root(comm, [&] {
-    prepare_data_and_prior(dc, data_root, prior);
-    return dc.out_dir + "\n" + data_root + "\n" + prior;
+    prepare_data_and_prior(dc_, data_root_, prior_);
+    return dc_.out_dir + "\n" + data_root_ + "\n" + prior_;
   });
   const size_t a = shared.find('\n'), b = shared.find('\n', a + 1);
-  dc.out_dir = shared.substr(0, a);
-  data_root = shared.substr(a + 1, b - a - 1);
-  prior = shared.substr(b + 1);
+  dc_.out_dir = shared.substr(0, a);
+  data_root_ = shared.substr(a + 1, b - a - 1);
+  prior_ = shared.substr(b + 1);
+  rows_.push_back({prior_row_name(dc_.prior), "prior", {}, {}, {}, {}, {}, {}});
+  for (const std::string& m : known) rows_.push_back({model_row_name(m), m, {}, {}, {}, {}, {}, {}});
+  for (const std::string& r : dc_.regularizers) rows_.push_back({regularizer_row_name(r), r, {}, {}, {}, {}, {}, {}});
+}
 
-  // One model's training configuration: `name` is its folder prefix.
-  auto base_config = [&](uint64_t seed, const std::string& name) {
-    Config c = default_config(Task::Visda);
-    c.data = data_root;
-    c.train_split = "train";
-    // The split a run scores itself on: the real digits, or val_synthetic when they may not be read.
-    c.val_split = dc.validation_only ? "val_synthetic" : "test_real";
-    c.weights = name == "random-init" ? "" : prior;
-    c.arch = dc.arch;
-    c.width = dc.width;
-    c.stem = dc.stem;
-    c.num_classes = data::kScoredClasses;
-    for (int digit : data::kScoredDigits) c.class_names.push_back(std::to_string(digit));  // for csg predict
-    c.image_size = 32;
-    c.batch_size = dc.batch_size;
-    c.epochs = dc.epochs;
-    c.lr = settings.lr;
-    c.factor = name == "prior-frozen" ? 0.0 : dc.factor;  // 0: the backbone is frozen (network.cpp)
-    c.warmup = 20;
-    c.csg = name == "csg";
-    c.lambda = dc.lambda;
-    c.layers = dc.layers;
-    c.apool = dc.apool;
-    c.randaug_m = dc.randaug_m;
-    c.randaug_geometry = dc.randaug_geometry;
-    c.queue_size = settings.queue_size;
-    c.ema_momentum = settings.ema;
-    c.seed = seed;
-    // One view at test time: VisDA's flip averaging (the reference's) would score mirrored digits,
-    // which are other shapes or none (a mirrored 2, 3, 7), not the same object seen from the side.
-    c.flip_tta = false;
-    c.device = dc.device;
-    c.workers = dc.workers;
-    c.log_every = 25;
-    c.checkpoint_every = 1 << 30;  // the final checkpoint only
-    c.keep_checkpoints = 1;
-    c.quiet = dc.quiet;
-    c.out_dir = (fs::path(dc.out_dir) / (name + "-seed" + std::to_string(seed))).string();
-    return c;
-  };
-  // A Table 1 baseline: the baseline's settings plus one regularizer at its default weight.
-  auto regularized_config = [&](uint64_t seed, const std::string& reg) {
-    Config c = base_config(seed, reg);
-    c.regularizer = reg;
-    return c;
-  };
+DigitsRow& DigitsJob::row_of(const std::string& key) {
+  for (DigitsRow& r : rows_)
+    if (r.key == key) return r;
+  CSG_FAIL("digits: no row ", key);
+}
 
-  std::vector<DigitsRow> rows;
-  rows.push_back({prior_row_name(dc.prior), "prior", {}, {}, {}, {}, {}, {}});
-  for (const std::string& m : known) rows.push_back({model_row_name(m), m, {}, {}, {}, {}, {}, {}});
-  for (const std::string& r : dc.regularizers) rows.push_back({regularizer_row_name(r), r, {}, {}, {}, {}, {}, {}});
-  auto row_of = [&](const std::string& key) -> DigitsRow& {
-    for (DigitsRow& r : rows)
-      if (r.key == key) return r;
-    CSG_FAIL("digits: no row ", key);
+// Energies of the real digits' features: never in validation_only (the real digits are not read).
+void DigitsJob::measure_energy(DigitsRow& row, const Config& c, const std::string& checkpoint,
+                               const std::string& panel) {
+  if (!root_ || dc_.validation_only) return;  // rank 0 measures (the checkpoint is its own)
+  PooledFeatures f = pooled_layer4_features(c, checkpoint, dc_.hse_images);
+  HypersphericalEnergies e = hyperspherical_energies(f.features);
+  row.e0.push_back(e.e0);
+  row.e1.push_back(e.e1);
+  row.e2.push_back(e.e2);
+  if (c.seed == dc_.seed && !panel.empty()) sphere_.push_back({panel, f.features, f.labels, e.e0});
+}
+
+void DigitsJob::measure_prior() {
+  Config c = model_config(dc_, settings_, data_root_, prior_, dc_.seed, "baseline");
+  c.val_split = "test_real";
+  measure_energy(rows_[0], c, "", "prior");
+}
+
+// Trains one model of `row` and measures it: its own split (the run's evaluation), the other
+// splits, the energies; `panel` names it in the figures (empty: not drawn). False when a signal
+// stopped the training (nothing of it is measured then; stop_signal_ says which).
+bool DigitsJob::train_and_measure(DigitsRow& row, const Config& c, const std::string& panel) {
+  TrainSummary s = run_training(c);
+  stop_signal_ = s.stop_signal;
+  if (s.interrupted) return false;
+  auto score_on = [&](const std::string& split) {
+    if (split == c.val_split) return s.metric;
+    Config other = c;
+    other.val_split = split;
+    if (root_ && !dc_.quiet)
+      std::fprintf(stderr, "[digits] seed %llu: %s on %s\n", static_cast<unsigned long long>(c.seed),
+                   row.model.c_str(), split.c_str());
+    return run_evaluation(other, s.final_checkpoint);
   };
-  std::vector<uint64_t> seeds;
-  std::vector<SphereFeatures> sphere;  // the first seed's features per model (Figure 2)
-  std::vector<TrainingRunLog> logs;
-  // Energies of the real digits' features: never in validation_only (the real digits are not read).
-  auto measure_energy = [&](DigitsRow& row, const Config& c, const std::string& checkpoint, const std::string& panel) {
-    if (!root || dc.validation_only) return;  // rank 0 measures (the checkpoint is its own)
-    PooledFeatures f = pooled_layer4_features(c, checkpoint, dc.hse_images);
-    HypersphericalEnergies e = hyperspherical_energies(f.features);
-    row.e0.push_back(e.e0);
-    row.e1.push_back(e.e1);
-    row.e2.push_back(e.e2);
-    if (c.seed == dc.seed && !panel.empty()) sphere.push_back({panel, f.features, f.labels, e.e0});
-  };
-  {
-    Config c = base_config(dc.seed, "baseline");
-    c.val_split = "test_real";
-    measure_energy(rows[0], c, "", "prior");
+  row.val_acc.push_back(score_on("val_synthetic"));
+  row.fonts_acc.push_back(score_on("test_fonts"));
+  if (!dc_.validation_only) row.acc.push_back(score_on("test_real"));
+  Config real = c;
+  real.val_split = "test_real";
+  measure_energy(row, real, s.final_checkpoint, panel);
+  return true;
+}
+
+bool DigitsJob::run_seed(uint64_t seed) {
+  seeds_.push_back(seed);
+  int step = 0;
+  const size_t models = dc_.models.size() + dc_.regularizers.size();
+  for (const std::string& m : digits_model_names()) {
+    if (std::find(dc_.models.begin(), dc_.models.end(), m) == dc_.models.end()) continue;
+    DigitsRow& row = row_of(m);
+    if (root_)
+      std::fprintf(stderr, "[digits] seed %llu, model %d/%zu: %s, on synthetic digits 5-9\n",
+                   static_cast<unsigned long long>(seed), ++step, models, row.model.c_str());
+    const Config c = model_config(dc_, settings_, data_root_, prior_, seed, m);
+    const std::string panel = m == "baseline" ? "baseline" : m == "csg" ? "CSG" : "";
+    stopped_in_ = row.model;
+    if (!train_and_measure(row, c, panel)) return false;
+    if (m == "baseline" || m == "csg") logs_.push_back({m == "csg" ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
   }
-  // Trains one model of `row` and measures it: its own split (the run's evaluation), the other
-  // splits, the energies; `panel` names it in the figures (empty: not drawn). False when a signal
-  // stopped the training (nothing of it is measured then; stop_signal says which).
-  int stop_signal = 0;
-  auto train_and_measure = [&](DigitsRow& row, const Config& c, const std::string& panel) {
-    TrainSummary s = run_training(c);
-    stop_signal = s.stop_signal;
-    if (s.interrupted) return false;
-    auto score_on = [&](const std::string& split) {
-      if (split == c.val_split) return s.metric;
-      Config other = c;
-      other.val_split = split;
-      if (root && !dc.quiet)
-        std::fprintf(stderr, "[digits] seed %llu: %s on %s\n", static_cast<unsigned long long>(c.seed),
-                     row.model.c_str(), split.c_str());
-      return run_evaluation(other, s.final_checkpoint);
-    };
-    row.val_acc.push_back(score_on("val_synthetic"));
-    row.fonts_acc.push_back(score_on("test_fonts"));
-    if (!dc.validation_only) row.acc.push_back(score_on("test_real"));
-    Config real = c;
-    real.val_split = "test_real";
-    measure_energy(row, real, s.final_checkpoint, panel);
-    return true;
-  };
-  auto table_now = [&] { return digits_table(dc, settings, rows, seeds); };
-  // A signal (SIGINT/SIGTERM) stops the job after the current training step: the seed it was in is
-  // dropped whole (each row keeps its entries of the finished seeds), so the table and the paired
-  // differences hold finished seeds only.
-  auto stopped = [&](uint64_t seed, const std::string& model) {
-    seeds.pop_back();
-    for (DigitsRow& row : rows)
-      for (std::vector<double>* v : {&row.val_acc, &row.fonts_acc, &row.acc, &row.e0, &row.e1, &row.e2})
-        if (row.key != "prior" && v->size() > seeds.size()) v->resize(seeds.size());
-    if (root) {
-      if (!seeds.empty()) {
-        write_text(dc.out_dir, "table.md", table_now());
-        write_text(dc.out_dir, "results.csv", results_csv(rows, seeds));
-      }
-      std::fprintf(stderr,
-                   "[digits] stopped by a signal in seed %llu (%s); %s. A digits job does not resume: a new one "
-                   "trains each seed from the start (--seed %llu --seeds N continues from this seed)\n",
-                   static_cast<unsigned long long>(seed), model.c_str(),
-                   seeds.empty() ? "no seed had finished, so there is no table"
-                                 : ("the table of the " + std::to_string(seeds.size()) + " finished seed(s) is in " +
-                                    (fs::path(dc.out_dir) / "table.md").string())
-                                       .c_str(),
-                   static_cast<unsigned long long>(seed));
-    }
-    return DigitsResult{rows, true, stop_signal};
-  };
-  for (int k = 0; k < dc.seeds; ++k) {
-    const uint64_t seed = dc.seed + k;
-    seeds.push_back(seed);
-    int step = 0;
-    for (const std::string& m : known) {
-      if (std::find(dc.models.begin(), dc.models.end(), m) == dc.models.end()) continue;
-      DigitsRow& row = row_of(m);
-      if (root)
-        std::fprintf(stderr, "[digits] seed %llu, model %d/%zu: %s, on synthetic digits 5-9\n",
-                     static_cast<unsigned long long>(seed), ++step, dc.models.size() + dc.regularizers.size(),
-                     row.model.c_str());
-      const Config c = base_config(seed, m);
-      const std::string panel = m == "baseline" ? "baseline" : m == "csg" ? "CSG" : "";
-      if (!train_and_measure(row, c, panel)) return stopped(seed, row.model);
-      if (m == "baseline" || m == "csg") logs.push_back({m == "csg" ? "CSG" : "baseline", seed, c.out_dir + "/log.csv"});
-    }
-    for (const std::string& reg : dc.regularizers) {  // Table 1's baselines (none by default)
-      if (root)
-        std::fprintf(stderr, "[digits] seed %llu, model %d/%zu: baseline + %s, on synthetic digits 5-9\n",
-                     static_cast<unsigned long long>(seed), ++step, dc.models.size() + dc.regularizers.size(),
-                     reg.c_str());
-      if (!train_and_measure(row_of(reg), regularized_config(seed, reg), ""))  // no panel in the figures
-        return stopped(seed, "baseline + " + reg);
-    }
-    // The table so far, after every seed: a long run that is stopped keeps the seeds it finished.
-    if (root) {
-      write_text(dc.out_dir, "table.md", table_now());
-      write_text(dc.out_dir, "results.csv", results_csv(rows, seeds));
-    }
+  for (const std::string& reg : dc_.regularizers) {  // Table 1's baselines (none by default)
+    if (root_)
+      std::fprintf(stderr, "[digits] seed %llu, model %d/%zu: baseline + %s, on synthetic digits 5-9\n",
+                   static_cast<unsigned long long>(seed), ++step, models, reg.c_str());
+    stopped_in_ = "baseline + " + reg;
+    if (!train_and_measure(row_of(reg), model_config(dc_, settings_, data_root_, prior_, seed, reg), ""))
+      return false;  // no panel in the figures
   }
-  if (!root) return {rows, false};
-  std::printf("\n%s", table_now().c_str());
-  if (!logs.empty() && !sphere.empty()) {
-    const DigitsFigurePaths fig = write_digits_figures(dc.out_dir, logs, sphere);
+  // The table so far, after every seed: a long run that is stopped keeps the seeds it finished.
+  if (root_) write_tables();
+  return true;
+}
+
+void DigitsJob::write_tables() const {
+  write_text(dc_.out_dir, "table.md", digits_table(dc_, settings_, rows_, seeds_));
+  write_text(dc_.out_dir, "results.csv", results_csv(rows_, seeds_));
+}
+
+// A signal (SIGINT/SIGTERM) stops the job after the current training step: the seed it was in is
+// dropped whole (each row keeps its entries of the finished seeds), so the table and the paired
+// differences hold finished seeds only.
+DigitsResult DigitsJob::stopped() {
+  const uint64_t seed = seeds_.back();
+  seeds_.pop_back();
+  for (DigitsRow& row : rows_)
+    for (std::vector<double>* v : {&row.val_acc, &row.fonts_acc, &row.acc, &row.e0, &row.e1, &row.e2})
+      if (row.key != "prior" && v->size() > seeds_.size()) v->resize(seeds_.size());
+  if (root_) {
+    if (!seeds_.empty()) write_tables();
+    std::fprintf(stderr,
+                 "[digits] stopped by a signal in seed %llu (%s); %s. A digits job does not resume: a new one "
+                 "trains each seed from the start (--seed %llu --seeds N continues from this seed)\n",
+                 static_cast<unsigned long long>(seed), stopped_in_.c_str(),
+                 seeds_.empty() ? "no seed had finished, so there is no table"
+                                : ("the table of the " + std::to_string(seeds_.size()) + " finished seed(s) is in " +
+                                   (std::filesystem::path(dc_.out_dir) / "table.md").string())
+                                      .c_str(),
+                 static_cast<unsigned long long>(seed));
+  }
+  return DigitsResult{rows_, true, stop_signal_};
+}
+
+DigitsResult DigitsJob::finish() {
+  if (!root_) return {rows_, false};
+  std::printf("\n%s", digits_table(dc_, settings_, rows_, seeds_).c_str());
+  if (!logs_.empty() && !sphere_.empty()) {
+    const DigitsFigurePaths fig = write_digits_figures(dc_.out_dir, logs_, sphere_);
     std::printf("figures: %s (training curves)\n         %s (Figure 2: real-digit features on the circle, seed %llu)\n"
                 "         %s (the same, by class)\n",
-                fig.curves.c_str(), fig.sphere.c_str(), static_cast<unsigned long long>(dc.seed),
+                fig.curves.c_str(), fig.sphere.c_str(), static_cast<unsigned long long>(dc_.seed),
                 fig.sphere_classes.c_str());
   }
-  return {rows, false};
+  return {rows_, false};
+}
+
+}  // namespace
+
+// The paper's three stages: the prior (stage 1), training on synthetic digits (2), zero-shot on
+// real digits (3), for every model and seed alike.
+DigitsResult run_digits(const DigitsConfig& requested) {
+  DigitsJob job(requested);
+  job.measure_prior();
+  for (int k = 0; k < requested.seeds; ++k)
+    if (!job.run_seed(requested.seed + k)) return job.stopped();
+  return job.finish();
 }
 
 }  // namespace csg::train

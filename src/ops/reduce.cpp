@@ -3,6 +3,7 @@
 // Every reduction is brought to one shape first: the kept dims are permuted to the front
 // and the reduced ones to the back, so the work is "reduce each row of a [rows, cols] matrix".
 #include <algorithm>
+#include <vector>
 
 #include "csg/autograd.h"
 #include "csg/ops.h"
@@ -75,8 +76,20 @@ Tensor sum_rows(const char* op, const Tensor& m, double scale) {
     } else {
       for (int64_t r = 0; r < rows; ++r) {
         double acc = 0;
-#pragma omp parallel for reduction(+ : acc) if (cols > 65536)
-        for (int64_t c = 0; c < cols; ++c) acc += px[r * cols + c];
+        if (cols <= 65536) {
+          for (int64_t c = 0; c < cols; ++c) acc += px[r * cols + c];
+        } else {  // fixed blocks added in order: the same sum whatever the threads (no OpenMP reduction)
+          constexpr int64_t kBlock = 16384;
+          const int64_t blocks = (cols + kBlock - 1) / kBlock;
+          std::vector<double> part(static_cast<size_t>(blocks), 0.0);
+#pragma omp parallel for
+          for (int64_t b = 0; b < blocks; ++b) {
+            double a = 0;
+            for (int64_t c = b * kBlock; c < std::min(cols, (b + 1) * kBlock); ++c) a += px[r * cols + c];
+            part[b] = a;
+          }
+          for (double a : part) acc += a;
+        }
         po[r] = static_cast<T>(acc * scale);
       }
     }
