@@ -20,13 +20,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Pages the README and docs/ link to before they are written. A listed page that exists is checked
-// like any other; one that is missing is reported, not failed. Empty this list once they all exist.
-const std::set<std::string> kPagesNotYetWritten = {
-    "docs/digits-benchmark.md", "docs/runs-and-resume.md", "docs/checkpoints.md",
-    "docs/datasets.md",         "docs/building.md",        "docs/onnx.md",
-};
-
 std::string read_text(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   std::stringstream ss;
@@ -111,21 +104,14 @@ std::set<std::string> anchors_of(const fs::path& page) {
 
 // "where: target" for a target that does not resolve; empty when it does. `target` is relative to
 // `base` (a folder inside the repository); an anchor after '#' must name a heading of a .md target.
-std::string check_target(const std::string& where, const fs::path& base, const std::string& target,
-                         std::set<std::string>* not_yet_written) {
+std::string check_target(const std::string& where, const fs::path& base, const std::string& target) {
   const size_t hash = target.find('#');
   const std::string path_part = target.substr(0, hash), anchor = hash == std::string::npos ? "" : target.substr(hash + 1);
   const fs::path resolved = path_part.empty() ? base : (base / path_part).lexically_normal();
   const std::string rel = resolved.generic_string();
   if (rel.rfind("..", 0) == 0 || resolved.is_absolute())
     return where + ": " + target + " points outside the repository";
-  if (!fs::exists(resolved)) {
-    if (kPagesNotYetWritten.count(rel)) {
-      not_yet_written->insert(rel);
-      return "";
-    }
-    return where + ": " + target + " -> " + rel + " does not exist";
-  }
+  if (!fs::exists(resolved)) return where + ": " + target + " -> " + rel + " does not exist";
   if (!anchor.empty() && resolved.extension() == ".md" && !anchors_of(resolved).count(anchor))
     return where + ": " + target + " -> no heading of " + rel + " has the anchor #" + anchor;
   return "";
@@ -138,7 +124,7 @@ bool is_external(const std::string& target) {
 // The source, build and tool files a reader of comments meets.
 std::vector<fs::path> source_files() {
   std::vector<fs::path> files = {"Makefile", ".ci/run"};
-  const std::set<std::string> exts = {".h", ".cpp", ".cu", ".cuh", ".c", ".py", ".sh", ".in", ".supp"};
+  const std::set<std::string> exts = {".h", ".cpp", ".cu", ".cuh", ".c", ".py", ".sh", ".in", ".supp", ".mk"};
   for (const char* dir : {"src", "include", "kernels", "tests", "tools", "examples"})
     for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir))
       if (e.is_regular_file() && exts.count(e.path().extension().string())) files.push_back(e.path());
@@ -152,10 +138,6 @@ std::string joined(const std::vector<std::string>& problems) {
   return s;
 }
 
-void report_not_yet_written(const std::set<std::string>& pages) {
-  for (const std::string& p : pages) std::printf("note: %s is linked but not written yet\n", p.c_str());
-}
-
 }  // namespace
 
 TEST(Docs, RelativeLinksResolve) {
@@ -164,7 +146,6 @@ TEST(Docs, RelativeLinksResolve) {
   static const std::regex inline_link(R"(\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\))");
   static const std::regex reference_definition(R"(^\s{0,3}\[[^\]]+\]:\s*<?([^\s>]+)>?)");
   std::vector<std::string> problems;
-  std::set<std::string> not_yet_written;
   size_t checked = 0;
   for (const fs::path& page : markdown_pages()) {
     const std::vector<std::string> lines = prose_lines(read_text(page));
@@ -180,12 +161,11 @@ TEST(Docs, RelativeLinksResolve) {
         const std::string where = page.generic_string() + ":" + std::to_string(i + 1);
         // "#anchor" alone is a heading of the page itself.
         const std::string target = t[0] == '#' ? page.filename().generic_string() + t : t;
-        const std::string problem = check_target(where, page.parent_path(), target, &not_yet_written);
+        const std::string problem = check_target(where, page.parent_path(), target);
         if (!problem.empty()) problems.push_back(problem);
       }
     }
   }
-  report_not_yet_written(not_yet_written);
   EXPECT_GT(checked, 50u) << "the pages hold hardly any relative links: is the link pattern still right?";
   EXPECT_TRUE(problems.empty()) << problems.size() << " link(s) do not resolve:" << joined(problems);
 }
@@ -194,22 +174,19 @@ TEST(Docs, SourceCommentsNameExistingDocsSections) {
   // docs/<page>.md, optionally with #anchor, wherever it appears in a source file.
   static const std::regex docs_reference(R"(docs/[A-Za-z0-9_.-]+\.md(#[A-Za-z0-9_-]+)?)");
   std::vector<std::string> problems;
-  std::set<std::string> not_yet_written;
   size_t checked = 0;
   for (const fs::path& file : source_files()) {
-    if (file == fs::path("tests/test_docs.cpp")) continue;  // its list of pages names them, not a comment
     const std::vector<std::string> lines = lines_of(read_text(file));
     for (size_t i = 0; i < lines.size(); ++i) {
       if (lines[i].find("docs/") == std::string::npos) continue;
       for (std::sregex_iterator it(lines[i].begin(), lines[i].end(), docs_reference), end; it != end; ++it) {
         ++checked;
         const std::string where = file.generic_string() + ":" + std::to_string(i + 1);
-        const std::string problem = check_target(where, ".", it->str(), &not_yet_written);
+        const std::string problem = check_target(where, ".", it->str());
         if (!problem.empty()) problems.push_back(problem);
       }
     }
   }
-  report_not_yet_written(not_yet_written);
   EXPECT_GT(checked, 5u) << "hardly any source comment names a docs page: is the pattern still right?";
   EXPECT_TRUE(problems.empty()) << problems.size() << " docs reference(s) do not resolve:" << joined(problems);
 }
