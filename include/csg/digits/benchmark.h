@@ -29,7 +29,7 @@ struct DigitsConfig {
   int64_t width = 16;
   std::string stem = "imagenet";  // rule: csg/models/resnet.h Stem, for prior and digit models
   // Synthetic train / validation digits (of the scored classes 5-9), real test digits of 5-9
-  // (-1: all 4,861), synthetic digits from the held-out faces (test_fonts).
+  // (-1: all 4,869), synthetic digits from the held-out faces (test_fonts).
   int64_t train_count = 3000, val_count = 2000, test_count = -1;
   int64_t heldout_count = 2000;
   int64_t prior_epochs = 20, prior_images = 0;  // 0: every image of the prior's set per epoch
