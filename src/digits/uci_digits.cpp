@@ -1,6 +1,6 @@
 // src/digits/uci_digits.cpp — the UCI "Optical Recognition of Handwritten Digits" set (1,797
 // digits by 43 writers, none of MNIST's) as scikit-learn ships it: digits.csv.gz, read with
-// zlib. It teaches the fashion+uci prior what handwriting looks like.
+// zlib. Its digits 0-4 are the digit priors' test split: real handwriting of other writers.
 #include <zlib.h>
 
 #include <algorithm>
