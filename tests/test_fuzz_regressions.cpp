@@ -118,3 +118,13 @@ TEST(FuzzRegressions, HeaderSizeWhoseProductOverflowsIsRefused) {
   EXPECT_NE(e.find("exceeds the limit"), std::string::npos) << e;
   EXPECT_TRUE(error_of([] { image::check_pixel_limit("x", 10, 10, 100); }).empty());
 }
+
+TEST(FuzzRegressions, BmpWithNegativeSizesIsNotDecodable) {
+  // A BMP header whose width and height are negative int32s: their product overflowed (UBSan) in the
+  // message that explains stb_image's refusal. Now it is a plain refusal.
+  const std::string path = "data/fixtures/fuzz/bmp_negative_width.bmp";
+  std::vector<uint8_t> bytes = read_all(path);
+  ASSERT_EQ(bytes.size(), 76u) << path;
+  const std::string e = error_of([&] { image::decode(bytes.data(), bytes.size(), path); });
+  EXPECT_NE(e.find("not a decodable image"), std::string::npos) << e;
+}

@@ -59,7 +59,9 @@ Image decode_with_stb(const uint8_t* bytes, size_t n, const std::string& what, i
     // stb_image refuses more than 2^30 bytes of samples and then tries every other format, so
     // its reason reads "unknown image type": say the size the header gives instead.
     int64_t hw = 0, hh = 0;
-    if (size_from_header(bytes, n, &hw, &hh) && hw * hh * 3 > (int64_t(1) << 30))
+    // In double: a damaged header's sizes can be anything, and their product must not overflow.
+    if (size_from_header(bytes, n, &hw, &hh) && hw > 0 && hh > 0 &&
+        static_cast<double>(hw) * static_cast<double>(hh) * 3 > static_cast<double>(int64_t(1) << 30))
       CSG_FAIL(what, ": ", hw, "x", hh, " pixels is more than stb_image decodes (2^30 bytes of samples, about ",
                (int64_t(1) << 30) / 3, " RGB pixels); shrink the image");
     CSG_FAIL(what, ": not a decodable image (", stbi_failure_reason(), "); the file may be corrupt or truncated");
