@@ -9,6 +9,7 @@
 #include "csg/image.h"
 #include "src/data/image_decoders.h"
 #include "src/data/jpeg_check.h"
+#include "src/data/png_check.h"
 #include "src/io/file_checks.h"
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -55,6 +56,8 @@ Image decode_with_stb(const uint8_t* bytes, size_t n, const std::string& what, i
   CSG_CHECK(n <= static_cast<size_t>(INT32_MAX), what, ": file too large to decode (", n, " bytes)");
   const std::string jpeg_error = jpeg_structure_error(bytes, n);
   CSG_CHECK(jpeg_error.empty(), what, ": corrupt JPEG (", jpeg_error, "); refusing to decode it");
+  const std::string png_error = png_structure_error(bytes, n);
+  CSG_CHECK(png_error.empty(), what, ": corrupt PNG (", png_error, "); refusing to decode it");
   if (!stbi_info_from_memory(bytes, static_cast<int>(n), &w, &h, &c)) {
     // stb_image refuses more than 2^30 bytes of samples and then tries every other format, so
     // its reason reads "unknown image type": say the size the header gives instead.
