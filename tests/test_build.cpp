@@ -3,13 +3,11 @@
 // more than one sm_ target; with one (a stand-in nvidia-smi here) its own compute capability;
 // CUDA_ARCH over both; an architecture this nvcc cannot compile is refused before any compile.
 // Skips, saying why, without the repository's Makefile in the working directory or without nvcc.
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 
 #include "tests/testing.h"
 
@@ -17,21 +15,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Make {
-  int status = -1;
-  std::string output;
-};
+using Make = csg::testing::ShellResult;
 
 // `make -n` of one kernel object in a scratch BUILD folder, the parent make's settings cleared.
 Make make_dry_run(const csg::testing::TempDir& tmp, const std::string& env, const std::string& args) {
   const std::string build = tmp / "build", log = tmp / "make.txt";
   const std::string cmd = "env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CUDA_ARCH " + env + " make -n BUILD='" + build +
-                          "' " + args + " '" + build + "/kernels/copy.o' > '" + log + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream f(log);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
+                          "' " + args + " '" + build + "/kernels/copy.o'";
+  return csg::testing::run_shell(cmd, log);
 }
 
 // The "code=sm_NN" and "code=compute_NN" targets of the nvcc line.

@@ -4,12 +4,10 @@
 // trains, on the device --device auto chose and saying why, and estimates the run after its
 // first steps; `csg check-data` names a missing file and a bad label, and `csg train` stops on
 // them before its first step. Skips without CSG_BINARY (set by `make test`).
-#include <sys/wait.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "csg/cuda.h"
 #include "tests/testing.h"
@@ -19,10 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Ran {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
+using Ran = csg::testing::ShellResult;
 
 std::string binary() {
   const char* b = std::getenv("CSG_BINARY");
@@ -32,15 +27,10 @@ std::string binary() {
 // `csg args` with `dir` as the working directory.
 Ran csg_in(const std::string& dir, const std::string& args) {
   const std::string log = dir + "/../csg-output.txt";
-  const std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=2 '" + binary() + "' " + args + " > '" + log + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::ifstream f(log);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, ss.str()};
+  return csg::testing::run_shell("cd '" + dir + "' && OMP_NUM_THREADS=2 '" + binary() + "' " + args, log);
 }
 
-bool contains(const std::string& s, const std::string& w) { return s.find(w) != std::string::npos; }
+using csg::testing::contains;
 
 #define CSG_REQUIRE_BINARY()                                                                 \
   do {                                                                                       \

@@ -10,6 +10,7 @@
 #include "csg/image.h"
 #include "src/train/data_check.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 using namespace csg::data;
@@ -17,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& w) { return s.find(w) != std::string::npos; }
+using csg::testing::contains;
 
 std::string first_image(const std::string& dir, const std::string& ext) {
   for (const auto& e : fs::recursive_directory_iterator(dir))
@@ -200,20 +201,8 @@ TEST(DataCheck, RunTrainingChecksBeforeItsRunFolder) {
   const std::string data = tmp.subdir("data");
   write_tiny_visda(data, 6, 16, 4);
   fs::remove(first_image(data + "/train", ".png"));
-  train::Config c = train::default_config(train::Task::Visda);
-  c.data = data;
-  c.arch = "resnet18";
-  c.width = 8;
-  c.image_size = 32;
-  c.batch_size = 8;
-  c.queue_size = 64;
-  c.embed_dim = 8;
-  c.layers = {4};
+  train::Config c = csg::testing::tiny_visda_config(data, tmp / "run");
   c.max_steps = 1;
-  c.workers = 0;
-  c.eval_at_end = false;
-  c.quiet = true;
-  c.out_dir = tmp / "run";
   try {
     train::run_training(c);
     FAIL() << "a set of 16 images with a missing one trained";

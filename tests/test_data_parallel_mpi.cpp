@@ -37,17 +37,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Ran {
-  int status = -1;
-  std::string output;
-};
+using Ran = csg::testing::ShellResult;
 
 using csg::testing::read_text;
 
-Ran run(const std::string& command, const std::string& log) {
-  const int rc = std::system((command + " > '" + log + "' 2>&1").c_str());
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_text(log)};
-}
+Ran run(const std::string& command, const std::string& log) { return csg::testing::run_shell(command, log); }
 
 bool on_path(const std::string& name) {
   return std::system(("command -v " + name + " > /dev/null 2>&1").c_str()) == 0;

@@ -16,16 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/testing.h"
+
 namespace fs = std::filesystem;
+using csg::testing::read_text;
 
 namespace {
-
-std::string read_text(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;

@@ -14,20 +14,8 @@
 using namespace csg;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& w) { return s.find(w) != std::string::npos; }
-
-}  // namespace
+using csg::testing::contains;
+using csg::testing::error_of;
 
 TEST(Sha256, MatchesTheStandardsExamples) {
   EXPECT_EQ(io::sha256_hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

@@ -22,12 +22,7 @@ namespace {
 train::Config tiny(const std::string& data) { return csg::testing::tiny_visda_config(data); }
 
 std::string error_of(const train::Config& c) {
-  try {
-    train::run_training(c);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
+  return csg::testing::error_of([&] { train::run_training(c); });
 }
 
 // The files of a folder, sorted, TensorBoard events files (named by time, host and pid) as "events".

@@ -12,6 +12,7 @@
 #include "csg/train.h"
 #include "src/train/network.h"
 #include "tests/testing.h"
+#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;
@@ -19,23 +20,11 @@ namespace fs = std::filesystem;
 namespace {
 
 train::Config tiny_digits_like(const std::string& data, const std::string& out, const std::string& stem) {
-  train::Config c = train::default_config(train::Task::Visda);
-  c.data = data;
-  c.out_dir = out;
-  c.arch = "resnet18";
-  c.width = 8;
+  train::Config c = csg::testing::tiny_visda_config(data, out);
+  c.layers = train::default_config(train::Task::Visda).layers;  // both layer groups, as the digits models
   c.stem = stem;
-  c.image_size = 32;
-  c.batch_size = 8;
-  c.queue_size = 64;
-  c.embed_dim = 8;
   c.lr = 0.1;
-  c.warmup = 0;
   c.max_steps = 3;
-  c.workers = 0;
-  c.log_every = 1;
-  c.eval_at_end = false;
-  c.quiet = true;
   return c;
 }
 

@@ -1,6 +1,7 @@
 // tests/testing.cpp — finite-difference gradient checks and CPU/CUDA parity.
 #include "tests/testing.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +38,18 @@ std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+ShellResult run_shell(const std::string& command, const std::string& log) {
+  const int rc = std::system((command + " > '" + log + "' 2>&1").c_str());
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_text(log)};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
 }
 
 std::string read_file_bytes(const std::string& path) {

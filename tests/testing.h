@@ -103,12 +103,23 @@ struct CliResult {
 };
 CliResult run_cli_captured(std::vector<std::string> args);
 
+// `command` run by the shell, its stdout and stderr written to `log`: its exit status (-1 when it did
+// not exit normally) and what it printed.
+struct ShellResult {
+  int status = -1;
+  std::string output;
+};
+ShellResult run_shell(const std::string& command, const std::string& log);
+
 // The message of the csg::Error that f() throws ("" when it throws none), and whether `s` holds `part`.
 std::string error_of(const std::function<void()>& f);
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-// The bytes of a file, and a copy of `from` at `to` with byte `offset` XOR-ed with `mask`.
+// The bytes of a file (a test failure when it cannot be opened); read_text: the same, "" when the file
+// is missing (a log not written yet, a /proc entry of a process that has ended); and a copy of `from`
+// at `to` with byte `offset` XOR-ed with `mask`.
 std::string read_file_bytes(const std::string& path);
+std::string read_text(const std::string& path);
 void write_with_flipped_byte(const std::string& from, const std::string& to, size_t offset, uint8_t mask = 0x10);
 
 }  // namespace csg::testing

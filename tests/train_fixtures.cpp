@@ -1,9 +1,6 @@
 // tests/train_fixtures.cpp — see train_fixtures.h.
 #include "tests/train_fixtures.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "csg/infer.h"
 #include "csg/models/deeplab.h"
 
@@ -57,13 +54,6 @@ infer::ModelWeights write_tiny_segmentation_model(const std::string& path) {
   m.tensors = net.state_dict();
   infer::export_model(path, m);
   return m;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 }  // namespace csg::testing

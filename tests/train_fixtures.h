@@ -20,7 +20,4 @@ train::Config tiny_gta5_config(const std::string& root, const std::string& out =
 // what it holds.
 infer::ModelWeights write_tiny_segmentation_model(const std::string& path);
 
-// The whole text of a file ("" when it cannot be read).
-std::string read_text(const std::string& path);
-
 }  // namespace csg::testing
