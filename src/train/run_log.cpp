@@ -74,7 +74,7 @@ void RunLog::start_clock() { t_start_ = t_window_ = t_first_step_ = Clock::now()
 
 void RunLog::add_step(const StepResult& r, int64_t images, int64_t step, int64_t epoch, double lr,
                       TrainSummary& summary) {
-  ++steps_this_run_;
+  const int64_t steps_this_run = step - context_.first_step;
   ++window_.steps;
   window_.images += images;
   window_.total += r.total;
@@ -82,8 +82,8 @@ void RunLog::add_step(const StepResult& r, int64_t images, int64_t step, int64_t
   window_.reg += r.reg;
   for (auto& [l, v] : r.nce) window_.nce[l] += v;
   for (auto& [l, v] : r.nce_top1) window_.top1[l] += v;
-  if (steps_this_run_ == 1) t_first_step_ = Clock::now();
-  if (steps_this_run_ == 1 + kEstimateSteps && step < context_.total_steps && writes_ && !cfg_.quiet)
+  if (steps_this_run == 1) t_first_step_ = Clock::now();
+  if (steps_this_run == 1 + kEstimateSteps && step < context_.total_steps && writes_ && !cfg_.quiet)
     print_estimate(step);
   if (step % cfg_.log_every == 0 || step == context_.total_steps) write_window(step, epoch, lr, summary);
 }
@@ -103,7 +103,7 @@ void RunLog::write_window(int64_t step, int64_t epoch, double lr, TrainSummary& 
   const auto now = Clock::now();
   const double elapsed = seconds_between(t_start_, now);
   const double ips = window_.images / std::max(seconds_between(t_window_, now), 1e-9);
-  const double eta = elapsed / steps_this_run_ * (context_.total_steps - step);
+  const double eta = elapsed / (step - context_.first_step) * (context_.total_steps - step);
   const double n = static_cast<double>(window_.steps);
   const double loss = window_.total / n, task = window_.task / n, reg = window_.reg / n;
   summary.last_loss = loss;

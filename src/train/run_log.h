@@ -57,7 +57,6 @@ class RunLog {
   std::unique_ptr<TensorBoardWriter> tb_;
   using Clock = std::chrono::steady_clock;
   Clock::time_point t_start_, t_window_, t_first_step_;
-  int64_t steps_this_run_ = 0;
   Window window_;
 };
 

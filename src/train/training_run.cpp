@@ -64,6 +64,7 @@ TrainingRun::TrainingRun(const Config& requested)
             "--allow-change epochs (or max-steps)");
   build_network_and_optimizer();
   if (!start_.resume_path.empty()) step_ = restore_training_state(start_.resume_path, cfg_, *net_, *sgd_);
+  first_step_ = step_;
 
   open_run_folder_on_root(*comm_, cfg_, start_);  // the set-up passed: now the folder and config.json
   best_ = std::make_unique<BestCheckpoint>(cfg_.out_dir + "/best.ckpt");
@@ -76,7 +77,7 @@ TrainingRun::TrainingRun(const Config& requested)
                                   RunLogContext{device_name(dev_), step_, total_steps_, steps_per_epoch_});
   if (parallel_->is_root()) log_->announce(parallel_->ranks(), comm_->backend());
   summary_.out_dir = cfg_.out_dir;
-  label_check_steps_ = std::min<int64_t>(10, total_steps_ - step_);
+  label_check_steps_ = std::min<int64_t>(10, total_steps_ - first_step_);
 }
 
 // --data-check: before the run folder and the first step; rank 0 reads, all stop.
@@ -157,7 +158,6 @@ int TrainingRun::train_step(const data::Batch& batch, StopSignals& stop) {
   CSG_CHECK(std::isfinite(r.total), "step ", step_, ": the loss is ", r.total, " (task ", r.task,
             "); stopping; the last checkpoint in ", cfg_.out_dir, " is intact");
   ++step_;
-  ++steps_this_run_;
   log_->add_step(r, batch.size() * parallel_->ranks(), step_, epoch_, cfg_.lr * lr_scale, summary_);
   return stop_signal;
 }
@@ -165,14 +165,14 @@ int TrainingRun::train_step(const data::Batch& batch, StopSignals& stop) {
 // This rank's share of the batch's task loss; in a segmentation run's first steps, also checks that
 // some pixel is supervised.
 double TrainingRun::task_loss_share(const data::Batch& batch) {
-  const bool checking_labels = net_->segmentation() && steps_this_run_ < label_check_steps_;
+  const bool checking_labels = net_->segmentation() && steps_this_run() < label_check_steps_;
   int64_t labelled = 0;
   const double share = parallel_->task_loss_share(batch.labels, 255, checking_labels ? &labelled : nullptr);
   if (!checking_labels) return share;
   labelled_in_first_steps_ += labelled;
   label_maps_seen_ += batch.size() * parallel_->ranks();
-  CSG_CHECK(labelled_in_first_steps_ > 0 || steps_this_run_ + 1 < label_check_steps_, cfg_.data, ": every pixel of the ",
-            label_maps_seen_, " label maps of the first ", steps_this_run_ + 1,
+  CSG_CHECK(labelled_in_first_steps_ > 0 || steps_this_run() + 1 < label_check_steps_, cfg_.data, ": every pixel of the ",
+            label_maps_seen_, " label maps of the first ", steps_this_run() + 1,
             " steps is 255 (ignored), so the task loss supervises nothing. GTA5 labels must be 8-bit palette or "
             "greyscale PNGs of Cityscapes label ids (7 = road, 26 = car, ...); label maps that could not be read "
             "were replaced, as the warnings above say");

@@ -77,7 +77,9 @@ class TrainingRun {
   std::unique_ptr<DataParallel> parallel_;
   std::unique_ptr<BestCheckpoint> best_;
   std::unique_ptr<RunLog> log_;
-  int64_t step_ = 0, epoch_ = 0, steps_this_run_ = 0;
+  int64_t step_ = 0, epoch_ = 0;
+  int64_t first_step_ = 0;  // where this process started: 0, or the step a resumed run continues from
+  int64_t steps_this_run() const { return step_ - first_step_; }
   // Segmentation: the first steps must supervise some pixel (labels that are all 255 train nothing).
   int64_t label_check_steps_ = 0, labelled_in_first_steps_ = 0, label_maps_seen_ = 0;
   TrainSummary summary_;
