@@ -272,7 +272,9 @@ TEST(PriorSets, PretrainDigitsWritesA5ClassPriorWithItsStem) {
       found_fc = true;
       EXPECT_EQ(t.tensor.size(0), 5);  // the digits 0-4
     }
-    if (t.name == "conv1.weight") EXPECT_EQ(t.tensor.size(2), 3);  // the small stem's 3x3
+    if (t.name == "conv1.weight") {
+      EXPECT_EQ(t.tensor.size(2), 3);  // the small stem's 3x3
+    }
   }
   EXPECT_TRUE(found_fc);
   EXPECT_EQ(meta["classes"], "5");

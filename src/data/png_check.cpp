@@ -12,7 +12,7 @@ std::string png_structure_error(const uint8_t* b, size_t n) {
   for (size_t at = 8; at + 8 <= n;) {
     const uint64_t length = (uint64_t{b[at]} << 24) | (uint64_t{b[at + 1]} << 16) | (uint64_t{b[at + 2]} << 8) | b[at + 3];
     const std::string type(reinterpret_cast<const char*>(b + at + 4), 4);
-    const uint64_t left = n - at - 8;  // the data and the CRC must fit in these
+    const uint64_t left = n - at - 8;  // the data must fit in these (a CRC cut short is stb's to report)
     if (length > left)
       return "chunk '" + type + "' at byte " + std::to_string(at) + " declares " + std::to_string(length) +
              " bytes of data but only " + std::to_string(left) + " bytes follow it";
