@@ -30,6 +30,7 @@
 #include "csg/method.h"
 #include "csg/method/regularizers.h"
 #include "csg/metrics.h"
+#include "csg/models/architecture.h"
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "csg/nn.h"

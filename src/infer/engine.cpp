@@ -47,8 +47,7 @@ class CpuBackend {
     const int64_t plane = s.OH * s.OW;
     run_conv(f, s, x, Tensor(), dst.data<float>() + offset * plane, dst.size(1) * plane);
   }
-  Tensor max_pool(const Tensor& x) {
-    const Pool2dOptions o = stem_pool();
+  Tensor max_pool(const Tensor& x, const Pool2dOptions& o) {
     const int64_t OH = (x.size(2) + 2 * o.pad_h - o.kernel_h) / o.stride_h + 1;
     const int64_t OW = (x.size(3) + 2 * o.pad_w - o.kernel_w) / o.stride_w + 1;
     Tensor y = pool_.acquire({x.size(0), x.size(1), OH, OW});
@@ -108,7 +107,7 @@ class OpsBackend {
   void conv_into(const FusedConv& f, const Tensor& x, const Tensor& dst, int64_t offset) {
     Tensor(dst.slice(1, offset, offset + f.weight.size(0))).copy_(conv(f, x));
   }
-  Tensor max_pool(const Tensor& x) { return max_pool2d(x, stem_pool()); }
+  Tensor max_pool(const Tensor& x, const Pool2dOptions& o) { return max_pool2d(x, o); }
   Tensor global_pool(const Tensor& x) { return adaptive_avg_pool2d(x, 1, 1); }
   Tensor dense(const Dense& d, const Tensor& x) {
     Tensor y = linear(x.flatten(1), d.weight, d.bias);

@@ -7,40 +7,26 @@
 //                                        its buffer may become the result's, so the caller never
 //                                        reads or releases it again
 //   conv_into(f, x, dst, offset)         conv(x) into channels [offset, offset + O) of dst
-//   max_pool, global_pool, dense, broadcast_into, upsample, empty(shape), release(a)
+//   max_pool(x, options), global_pool, dense, broadcast_into, upsample, empty(shape), release(a)
 // and forward() releases each activation once its last reader has run.
 #pragma once
 #include <string>
 
 #include "csg/error.h"
+#include "csg/models/resnet.h"
 #include "kernels/conv2d.h"
 #include "src/infer/fused_conv.h"
+#include "src/ops/conv_shape.h"
 
 namespace csg::infer {
 
-inline Pool2dOptions stem_pool() {  // ResNet's 3x3 stride-2 max pool after the stem
-  Pool2dOptions p;
-  p.kernel_h = p.kernel_w = 3;
-  p.stride_h = p.stride_w = 2;
-  p.pad_h = p.pad_w = 1;
-  return p;
-}
-
 // The convolution's geometry for an input of shape x [N,C,H,W]; an error names the mismatch.
 inline kernels::Conv2dShape conv_shape(const FusedConv& f, const Shape& x) {
-  kernels::Conv2dShape s{};
-  s.N = x[0], s.C = x[1], s.H = x[2], s.W = x[3];
-  s.O = f.weight.size(0), s.KH = f.weight.size(2), s.KW = f.weight.size(3);
+  const kernels::Conv2dShape s = conv2d_geometry(x, f.weight.shape(), f.opt);
   CSG_CHECK(s.C == f.weight.size(1), "inference: input ", shape_str(x), " has ", s.C, " channels, the layer expects ",
             f.weight.size(1));
-  s.stride_h = f.opt.stride_h, s.stride_w = f.opt.stride_w, s.pad_h = f.opt.pad_h, s.pad_w = f.opt.pad_w;
-  s.dilation_h = f.opt.dilation_h, s.dilation_w = f.opt.dilation_w;
-  const int64_t span_h = s.dilation_h * (s.KH - 1) + 1, span_w = s.dilation_w * (s.KW - 1) + 1;
-  CSG_CHECK(s.H + 2 * s.pad_h >= span_h && s.W + 2 * s.pad_w >= span_w, "inference: input ", shape_str(x),
-            " is too small for a ", s.KH, "x", s.KW, " convolution (dilation ", s.dilation_h,
-            "); use a larger image size");
-  s.OH = (s.H + 2 * s.pad_h - span_h) / s.stride_h + 1;
-  s.OW = (s.W + 2 * s.pad_w - span_w) / s.stride_w + 1;
+  CSG_CHECK(kernel_fits(s), "inference: input ", shape_str(x), " is too small for a ", s.KH, "x", s.KW,
+            " convolution (dilation ", s.dilation_h, "); use a larger image size");
   return s;
 }
 
@@ -52,8 +38,8 @@ Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
   Act stem = be.conv(net.stem, in);
   be.release(in);
   Act h = stem;
-  if (net.stem_max_pool) {
-    h = be.max_pool(stem);
+  if (net.backbone.stem.max_pool) {
+    h = be.max_pool(stem, models::stem_max_pool(net.backbone.stem));
     be.release(stem);
   }
   for (const FusedBlock& b : net.blocks) {
@@ -80,7 +66,7 @@ Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
     return be.output(v);
   }
   Act low;
-  if (net.aspp_v2) {
+  if (net.head.kind == models::DeepLabHead::AsppV2) {
     low = be.conv(net.v2[0], h);
     for (size_t i = 1; i < net.v2.size(); ++i) low = be.conv(net.v2[i], h, low);  // the running sum, consumed
     be.release(h);

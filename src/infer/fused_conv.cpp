@@ -80,8 +80,8 @@ CompiledNetwork compile(const nn::Module& net) {
   auto* resnet = dynamic_cast<const models::ResNet*>(&net);
   CSG_CHECK(resnet, "compile: not a network built by build_network");
   CompiledNetwork c;
+  c.backbone = resnet->architecture();
   c.stem = fold(*resnet->conv1, resnet->bn1.get(), true);
-  c.stem_max_pool = models::stem_has_max_pool(resnet->stem());
   for (const auto& layer : resnet->layers)
     for (const auto& block : layer->items()) {
       FusedBlock fb;
@@ -100,8 +100,8 @@ CompiledNetwork compile(const nn::Module& net) {
     }
   if (auto* deeplab = dynamic_cast<const models::DeepLab*>(&net)) {
     models::DeepLab::HeadLayers h = deeplab->head_layers();
-    c.aspp_v2 = h.kind == models::DeepLabHead::AsppV2;
-    if (c.aspp_v2) {
+    c.head = deeplab->head_architecture();
+    if (c.head.kind == models::DeepLabHead::AsppV2) {
       for (const auto& conv : h.v2) c.v2.push_back(fold(*conv, nullptr, false));
     } else {
       for (const auto& b : h.aspp) c.aspp.push_back(fold_relu(b));

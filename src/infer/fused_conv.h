@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "csg/infer.h"
+#include "csg/models/architecture.h"
 #include "csg/nn.h"
 
 namespace csg::infer {
@@ -32,13 +33,15 @@ struct Dense {  // y = relu?(x W^T + b)
 };
 
 struct CompiledNetwork {
-  FusedConv stem;              // conv1 + bn1 + ReLU
-  bool stem_max_pool = true;   // the 3x3 stride-2 max pool follows (every stem but cifar)
-  std::vector<FusedBlock> blocks;
+  // The description the network was built from: the stem's max pool, the blocks of each stage.
+  models::ResNetArchitecture backbone;
+  FusedConv stem;  // conv1 + bn1 + ReLU
+  std::vector<FusedBlock> blocks;  // layer1's, then layer2's, ...
   std::vector<Dense> classifier;  // classification: after global average pooling
-  // Segmentation (DeepLab), AsppCsg head: branches into one concatenation, then project, refine, classify.
-  bool aspp_v2 = false;
-  std::vector<FusedConv> aspp;  // 4 branches on layer4
+  // Segmentation (DeepLab): `head` says which head; AsppCsg: branches into one concatenation, then
+  // project, refine, classify.
+  models::DeepLabHeadArchitecture head;
+  std::vector<FusedConv> aspp;  // the 1x1 and the dilated branches on layer4
   FusedConv aspp_pool, project, refine, seg_classifier;
   std::vector<FusedConv> v2;  // AsppV2: summed
 

@@ -13,6 +13,7 @@
 #include "csg/io/checkpoint.h"
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
+#include "csg/models/architecture.h"
 #include "src/infer/training_info.h"
 #include "src/io/file_checks.h"
 
@@ -52,14 +53,15 @@ int64_t rows_of(const Tensor* t, const std::string& name, const std::string& whe
   return t->size(0);
 }
 
-// Depth from the block counts of a torchvision-style backbone.
+// Depth from the block kind and layer3's block count of a torchvision-style backbone: the depth
+// whose description (architecture.h) has both.
 int depth_of(const Names& names, const std::string& where) {
   const bool bottleneck = names.find("layer1.0.conv3.weight") != nullptr;
   const int64_t b3 = names.blocks(3);
-  if (bottleneck && b3 == 6) return 50;
-  if (bottleneck && b3 == 23) return 101;
-  if (!bottleneck && b3 == 2) return 18;
-  if (!bottleneck && b3 == 6) return 34;
+  for (int depth : models::kResNetDepths) {
+    const models::ResNetArchitecture a = models::resnet_architecture(depth, 64, models::Stem::ImageNet, false, false);
+    if ((a.block == models::BlockKind::Bottleneck) == bottleneck && a.stages[2].blocks == b3) return depth;
+  }
   CSG_FAIL(where, ": not a ResNet-18/34/50/101 backbone (", b3, " blocks in layer3, ",
            bottleneck ? "bottleneck" : "basic", " blocks); expected torchvision names such as layer1.0.conv1.weight");
 }

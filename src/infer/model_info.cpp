@@ -4,13 +4,14 @@
 
 #include "csg/error.h"
 #include "csg/infer.h"
+#include "csg/models/architecture.h"
 #include "src/io/json.h"
 
 namespace csg::infer {
 
 int ModelInfo::depth() const {
   const std::string family = task() == Task::Segmentation ? "deeplab" : "resnet";
-  for (int d : {18, 34, 50, 101})
+  for (int d : models::kResNetDepths)
     if (arch == family + std::to_string(d)) return d;
   CSG_FAIL("model arch '", arch, "' is not one of resnet18/34/50/101 or deeplab18/34/50/101");
 }

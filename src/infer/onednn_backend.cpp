@@ -90,7 +90,7 @@ struct ConvEntry {
   memory weights;
   ConvEntry(const dnnl::convolution_forward::primitive_desc& p, const memory::dims& dims, const float* w)
       : pd(p), prim(p), weights(p.weights_desc(), engine()) {
-    memory user({dims, Dt::f32, Tag::abcd}, engine(), const_cast<float*>(w));
+    memory user(onednn::plain_desc(dims), engine(), const_cast<float*>(w));
     reorder(user, weights);
   }
 };
@@ -140,7 +140,7 @@ class OneDnnBackend {
     }
     e.prim.execute(stream(), {{DNNL_ARG_SRC, src},
                               {DNNL_ARG_WEIGHTS, e.weights},
-                              {DNNL_ARG_BIAS, memory({{s.O}, Dt::f32, Tag::a}, engine(), f.bias.data<float>())},
+                              {DNNL_ARG_BIAS, memory(onednn::plain_desc({s.O}), engine(), f.bias.data<float>())},
                               {DNNL_ARG_DST, y.mem()},
                               {DNNL_ARG_SCRATCHPAD, scratchpad(e.pd.scratchpad_desc())}});
     return y;
@@ -159,8 +159,7 @@ class OneDnnBackend {
     }
     release(t);
   }
-  Act max_pool(const Act& x) {
-    const Pool2dOptions o = stem_pool();
+  Act max_pool(const Act& x, const Pool2dOptions& o) {
     const int64_t OH = (x.size(2) + 2 * o.pad_h - o.kernel_h) / o.stride_h + 1;
     const int64_t OW = (x.size(3) + 2 * o.pad_w - o.kernel_w) / o.stride_w + 1;
     Act y = acquire({x.size(0), x.size(1), OH, OW}, x.layout, x.dt);
@@ -239,12 +238,10 @@ class OneDnnBackend {
     k.v[15] = (residual ? 1 : 0) | (f.relu ? 2 : 0);
     std::unique_ptr<ConvEntry>& e = cache_.convs[k];
     if (!e) {
+      // src in the layout the kernel wants (any), dst in the chain's.
       const onednn::Geometry g(s);
-      // src in the layout the kernel wants (any), dst in the chain's; the bias stays f32 (added in
-      // the f32 accumulator).
-      dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                        {g.src, dt_, Tag::any}, {g.weights, dt_, Tag::any}, {g.bias, Dt::f32, Tag::a},
-                                        y.desc(), g.strides, g.dilates, g.pad_l, g.pad_r);
+      const dnnl::convolution_forward::desc d =
+          onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc());
       e = std::make_unique<ConvEntry>(dnnl::convolution_forward::primitive_desc(d, conv_attr(residual, f.relu), engine()),
                                       g.weights, f.weight.data<float>());
     }

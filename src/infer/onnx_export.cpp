@@ -42,13 +42,9 @@ struct GraphValue {
 std::map<const void*, std::string> layer_names(const CompiledNetwork& net, const ModelInfo& info) {
   std::map<const void*, std::string> names;
   names[&net.stem] = "conv1";
-  const int depth = info.depth();
-  const std::array<int, 4> blocks = depth == 18 ? std::array<int, 4>{2, 2, 2, 2}
-                                    : depth == 101 ? std::array<int, 4>{3, 4, 23, 3}
-                                                   : std::array<int, 4>{3, 4, 6, 3};
   size_t i = 0;
   for (int s = 0; s < 4; ++s)
-    for (int b = 0; b < blocks[s]; ++b, ++i) {
+    for (int b = 0; b < net.backbone.stages[s].blocks; ++b, ++i) {
       CSG_CHECK(i < net.blocks.size(), "ONNX export: ", info.arch, " has fewer residual blocks than expected");
       const FusedBlock& fb = net.blocks[i];
       const std::string prefix = "layer" + std::to_string(s + 1) + "." + std::to_string(b) + ".";
@@ -144,8 +140,7 @@ class OnnxBackend {
                  {v.size(0), v.size(1), dst.size(2), dst.size(3)}};
     parts[offset] = e;
   }
-  GraphValue max_pool(const GraphValue& x) {
-    const Pool2dOptions o = stem_pool();
+  GraphValue max_pool(const GraphValue& x, const Pool2dOptions& o) {
     onnx::NodeProto* n = node("MaxPool", {use(x)}, "maxpool");
     set_ints(n, "kernel_shape", {o.kernel_h, o.kernel_w});
     set_ints(n, "strides", {o.stride_h, o.stride_w});

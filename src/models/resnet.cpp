@@ -1,4 +1,5 @@
-// src/models/resnet.cpp — torchvision's ResNet, block by block.
+// src/models/resnet.cpp — torchvision's ResNet, block by block, built from its description
+// (architecture.h).
 #include "csg/models/resnet.h"
 
 #include "csg/nn_init.h"
@@ -87,59 +88,48 @@ Stem parse_stem(const std::string& name) {
 }
 
 int resnet_depth_from_name(const std::string& arch) {
-  for (int d : {18, 34, 50, 101})
+  for (int d : kResNetDepths)
     if (arch == "resnet" + std::to_string(d)) return d;
   CSG_FAIL("unknown architecture '", arch, "'; expected resnet18, resnet34, resnet50 or resnet101");
 }
 
-ResNet::ResNet(const ResNetOptions& opt) {
-  std::array<int, 4> blocks;
-  switch (opt.depth) {
-    case 18: blocks = {2, 2, 2, 2}; break;
-    case 34: blocks = {3, 4, 6, 3}; break;
-    case 50: blocks = {3, 4, 6, 3}; break;
-    case 101: blocks = {3, 4, 23, 3}; break;
-    default: CSG_FAIL("ResNet: depth ", opt.depth, " is not one of 18, 34, 50, 101");
-  }
-  const bool bottleneck = opt.depth >= 50;
-  expansion_ = bottleneck ? Bottleneck::kExpansion : BasicBlock::kExpansion;
-  CSG_CHECK(opt.width >= 1, "ResNet: width ", opt.width, " must be positive");
-  width_ = opt.width;
-  stem_ = opt.stem;
-  nn::InitGuard init(opt.init_weights);
-  Generator gen(opt.seed);
-  if (stem_ == Stem::ImageNet)
-    conv1 = register_module("conv1", conv(3, width_, 7, 2, 3, 1, gen));
-  else  // small images: a 3x3 stride-1 convolution keeps the resolution
-    conv1 = register_module("conv1", conv(3, width_, 3, 1, 1, 1, gen));
-  bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(width_));
-  int64_t inplanes = width_, dilation = 1;
-  const std::array<bool, 4> dilate = {false, false, opt.dilate_layer3, opt.dilate_layer4};
+Pool2dOptions stem_max_pool(const StemArchitecture& stem) {
+  Pool2dOptions pool;
+  pool.kernel_h = pool.kernel_w = stem.pool_kernel;
+  pool.stride_h = pool.stride_w = stem.pool_stride;
+  pool.pad_h = pool.pad_w = stem.pool_padding;
+  return pool;
+}
+
+ResNet::ResNet(const ResNetOptions& opt)
+    : ResNet(resnet_architecture(opt.depth, opt.width, opt.stem, opt.dilate_layer3, opt.dilate_layer4),
+             opt.num_classes, opt.seed, opt.init_weights) {}
+
+// Walks the description: conv1 and bn1, then each stage's blocks, then fc.
+ResNet::ResNet(const ResNetArchitecture& arch, int64_t num_classes, uint64_t seed, bool init_weights) : arch_(arch) {
+  nn::InitGuard init(init_weights);
+  Generator gen(seed);
+  const StemArchitecture& stem = arch_.stem;
+  conv1 = register_module("conv1", conv(3, arch_.width, stem.kernel, stem.stride, stem.padding, 1, gen));
+  bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(arch_.width));
   for (int s = 0; s < 4; ++s) {
-    const int64_t planes = width_ << s;
-    int64_t stride = s == 0 ? 1 : 2;
-    const int64_t previous_dilation = dilation;
-    if (dilate[s]) {  // torchvision: trade the stride for dilation; the first block keeps the old dilation
-      dilation *= stride;
-      stride = 1;
-    }
+    const StageArchitecture& st = arch_.stages[s];
     auto layer = std::make_shared<nn::Sequential<Block>>();
-    const bool down = stride != 1 || inplanes != planes * expansion_;
-    for (int b = 0; b < blocks[s]; ++b) {
-      const int64_t in = b == 0 ? inplanes : planes * expansion_;
-      const int64_t st = b == 0 ? stride : 1;
-      const int64_t dil = b == 0 ? previous_dilation : dilation;
-      const bool ds = b == 0 && down;
-      if (bottleneck)
-        layer->push_back(std::make_shared<Bottleneck>(in, planes, st, dil, ds, gen));
+    for (int b = 0; b < st.blocks; ++b) {
+      const bool first = b == 0;
+      const int64_t in = first ? st.in_channels : st.planes * arch_.expansion;
+      const int64_t stride = first ? st.stride : 1;
+      const int64_t dil = first ? st.first_dilation : st.dilation;
+      const bool ds = first && st.downsample;
+      if (arch_.block == BlockKind::Bottleneck)
+        layer->push_back(std::make_shared<Bottleneck>(in, st.planes, stride, dil, ds, gen));
       else
-        layer->push_back(std::make_shared<BasicBlock>(in, planes, st, dil, ds, gen));
+        layer->push_back(std::make_shared<BasicBlock>(in, st.planes, stride, dil, ds, gen));
     }
-    inplanes = planes * expansion_;
     layers[s] = register_module("layer" + std::to_string(s + 1), layer);
   }
-  if (opt.num_classes > 0)
-    fc = register_module("fc", std::make_shared<nn::Linear>(stage_channels(4), opt.num_classes, true, gen));
+  if (num_classes > 0)
+    fc = register_module("fc", std::make_shared<nn::Linear>(stage_channels(4), num_classes, true, gen));
 }
 
 void ResNet::freeze_batch_norm() {
@@ -148,19 +138,10 @@ void ResNet::freeze_batch_norm() {
     for (const auto& block : layer->items()) block->freeze_batch_norm();
 }
 
-int64_t ResNet::stage_channels(int stage) const {
-  CSG_CHECK(stage >= 1 && stage <= 4, "ResNet: stage ", stage, " is not 1..4");
-  return (width_ << (stage - 1)) * expansion_;
-}
-
 ResNetFeatures ResNet::forward_features(const Tensor& x) const {
   CSG_CHECK(x.dim() == 4 && x.size(1) == 3, "ResNet: input must be [N,3,H,W], got ", x.describe());
-  Pool2dOptions pool;
-  pool.kernel_h = pool.kernel_w = 3;
-  pool.stride_h = pool.stride_w = 2;
-  pool.pad_h = pool.pad_w = 1;
   Tensor h = relu(bn1->forward(conv1->forward(x)));
-  if (stem_has_max_pool(stem_)) h = max_pool2d(h, pool);
+  if (arch_.stem.max_pool) h = max_pool2d(h, stem_max_pool(arch_.stem));
   ResNetFeatures f;
   for (int s = 0; s < 4; ++s) {
     for (const auto& block : layers[s]->items()) h = block->forward(h);

@@ -7,6 +7,7 @@
 #include "kernels/conv2d.h"
 #include "src/core/dispatch.h"
 #include "src/ops/conv2d_cpu.h"
+#include "src/ops/conv_shape.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv2d.h"
 
@@ -37,17 +38,10 @@ kernels::Conv2dShape conv_shape(const Tensor& x, const Tensor& weight, const Ten
                 o.pad_w >= 0,
             "conv2d: stride and dilation must be >= 1 and padding >= 0, got stride (", o.stride_h, ",", o.stride_w,
             ") dilation (", o.dilation_h, ",", o.dilation_w, ") padding (", o.pad_h, ",", o.pad_w, ")");
-  kernels::Conv2dShape s{};
-  s.N = x.size(0), s.C = x.size(1), s.H = x.size(2), s.W = x.size(3);
-  s.O = weight.size(0), s.KH = weight.size(2), s.KW = weight.size(3);
-  s.stride_h = o.stride_h, s.stride_w = o.stride_w, s.pad_h = o.pad_h, s.pad_w = o.pad_w;
-  s.dilation_h = o.dilation_h, s.dilation_w = o.dilation_w;
-  const int64_t span_h = o.dilation_h * (s.KH - 1) + 1, span_w = o.dilation_w * (s.KW - 1) + 1;
-  CSG_CHECK(s.KH >= 1 && s.KW >= 1 && s.H + 2 * o.pad_h >= span_h && s.W + 2 * o.pad_w >= span_w,
-            "conv2d: the (dilated) kernel ", span_h, "x", span_w, " of weight ", shape_str(weight.shape()),
-            " does not fit the padded input ", shape_str(x.shape()), " (padding ", o.pad_h, ",", o.pad_w, ")");
-  s.OH = (s.H + 2 * o.pad_h - span_h) / o.stride_h + 1;
-  s.OW = (s.W + 2 * o.pad_w - span_w) / o.stride_w + 1;
+  const kernels::Conv2dShape s = conv2d_geometry(x.shape(), weight.shape(), o);
+  CSG_CHECK(kernel_fits(s), "conv2d: the (dilated) kernel ", kernel_span_h(s), "x", kernel_span_w(s), " of weight ",
+            shape_str(weight.shape()), " does not fit the padded input ", shape_str(x.shape()), " (padding ", o.pad_h,
+            ",", o.pad_w, ")");
   return s;
 }
 

@@ -6,12 +6,7 @@
 
 namespace csg::models {
 
-enum class DeepLabHead {
-  AsppCsg,  // the reference's head: ASPP rates 12/24/36 + image pooling, concatenated, 1x1
-            // project (BN, ReLU, dropout 0.5), 3x3 conv (BN, ReLU), 1x1 classifier (default)
-  AsppV2,   // the original DeepLabv2 classifier: four 3x3 convs, dilations 6/12/18/24, summed
-};
-
+// The heads (DeepLabHead) are described in architecture.h.
 struct DeepLabOptions {
   int depth = 101;             // 50 or 101 (18 and 34 for small runs)
   int64_t num_classes = 19;    // Cityscapes train ids
@@ -30,6 +25,8 @@ class DeepLab : public ResNet {
   Tensor head_forward(const Tensor& layer4) const;
   // The head's modules (trained with BN in train mode while the backbone stays frozen).
   nn::Module& head() const { return *fc_new_; }
+  // What the head was built from (the backbone's is architecture()).
+  const DeepLabHeadArchitecture& head_architecture() const { return head_arch_; }
 
   // A conv, its BN and the ReLU after them.
   struct ConvBn {
@@ -40,20 +37,22 @@ class DeepLab : public ResNet {
   // The head's layers in evaluation order, for an inference compiler that folds them (src/infer).
   struct HeadLayers {
     DeepLabHead kind;
-    std::vector<ConvBn> aspp;            // AsppCsg: 1x1, rates 12/24/36
+    std::vector<ConvBn> aspp;            // AsppCsg: 1x1, then one per rate
     ConvBn aspp_pool, project, refine;   // AsppCsg: image pooling branch, 1x1 projection, 3x3 refine
     std::shared_ptr<nn::Conv2d> classifier;  // AsppCsg: 1x1 to the classes
     std::vector<std::shared_ptr<nn::Conv2d>> v2;  // AsppV2: the summed 3x3 convs
   };
   HeadLayers head_layers() const {
-    return {head_kind_, aspp_branches_, aspp_pool_, project_, refine_, classifier_, v2_branches_};
+    return {head_arch_.kind, aspp_branches_, aspp_pool_, project_, refine_, classifier_, v2_branches_};
   }
 
  private:
-  DeepLabHead head_kind_;
+  DeepLab(const DeepLabArchitecture& arch, const DeepLabOptions& opt);
+
+  DeepLabHeadArchitecture head_arch_;
   std::shared_ptr<nn::ModuleDict> fc_new_;
   // AsppCsg
-  std::vector<ConvBn> aspp_branches_;  // 1x1, then rates 12/24/36
+  std::vector<ConvBn> aspp_branches_;  // 1x1, then one per rate
   ConvBn aspp_pool_, project_, refine_;
   std::shared_ptr<nn::Conv2d> classifier_;
   // AsppV2

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "csg/models/architecture.h"
 #include "csg/nn.h"
 
 namespace csg::models {
@@ -43,21 +44,12 @@ class Bottleneck : public Block {  // 1x1 -> 3x3 (stride, dilation) -> 1x1, expa
   std::shared_ptr<nn::BatchNorm2d> down_bn;
 };
 
-// The layers before layer1. Every stem keeps torchvision's names (conv1, bn1); only conv1's
-// kernel, its stride and the max pool differ, so a checkpoint says which stem it was trained with
-// only through conv1's kernel size and its metadata.
-//  * ImageNet: 7x7 stride-2 convolution, 3x3 stride-2 max pool (torchvision; input / 4 at layer1).
-//    At 32 px it leaves layer3 at 2x2 and layer4 at 1x1, where A-pool is global pooling.
-//  * Small: 3x3 stride-1 convolution, the same max pool (input / 2 at layer1): layer3 4x4 and
-//    layer4 2x2 at 32 px, about 4x the ImageNet stem's arithmetic.
-//  * Cifar: 3x3 stride-1 convolution, no max pool (input / 1 at layer1): layer3 8x8 and layer4
-//    4x4 at 32 px, about 16x the arithmetic.
-enum class Stem { ImageNet, Small, Cifar };
+// The stems (Stem) are described in architecture.h.
 // "imagenet", "small", "cifar" (the command-line words) and back; an error lists them.
 const char* stem_name(Stem stem);
 Stem parse_stem(const std::string& name);
-// Whether the stem ends with the 3x3 stride-2 max pool.
-inline bool stem_has_max_pool(Stem stem) { return stem != Stem::Cifar; }
+// The max pool after a stem that has one (stem.max_pool), as pooling options.
+Pool2dOptions stem_max_pool(const StemArchitecture& stem);
 
 struct ResNetOptions {
   int depth = 50;             // 18, 34, 50 or 101
@@ -84,21 +76,25 @@ class ResNet : public nn::Module {
   Tensor forward(const Tensor& x) const;
   // conv1 .. layer4; fills every stage output.
   ResNetFeatures forward_features(const Tensor& x) const;
-  int64_t feature_channels() const { return stage_channels(4); }  // channels of layer4
-  int64_t stage_channels(int stage) const;                         // stage 1..4
+  int64_t feature_channels() const { return arch_.feature_channels(); }  // channels of layer4
+  int64_t stage_channels(int stage) const { return arch_.stage_channels(stage); }  // stage 1..4
   // Every backbone BN's weight and bias stop requiring grad (DeepLab's frozen backbone BN).
   void freeze_batch_norm();
-  Stem stem() const { return stem_; }
+  Stem stem() const { return arch_.stem.kind; }
+  // What it was built from: the stem, and every stage's blocks, widths, strides and dilations.
+  const ResNetArchitecture& architecture() const { return arch_; }
 
   std::shared_ptr<nn::Conv2d> conv1;
   std::shared_ptr<nn::BatchNorm2d> bn1;
   std::array<std::shared_ptr<nn::Sequential<Block>>, 4> layers;  // "layer1".."layer4"
   std::shared_ptr<nn::Linear> fc;                                // null when num_classes == 0
 
+ protected:
+  // The network `arch` describes (DeepLab passes its dilated backbone); fc when num_classes > 0.
+  ResNet(const ResNetArchitecture& arch, int64_t num_classes, uint64_t seed, bool init_weights);
+
  private:
-  int64_t expansion_;
-  int64_t width_;
-  Stem stem_;
+  ResNetArchitecture arch_;
 };
 
 // "resnet101" -> depth 101; an Error naming the accepted names otherwise.

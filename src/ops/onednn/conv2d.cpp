@@ -33,11 +33,6 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 using Conv2dShape = kernels::Conv2dShape;
 
-memory::desc any_desc(const memory::dims& d, memory::data_type t = memory::data_type::f32) { return {d, t, Tag::any}; }
-memory::desc plain_desc(const memory::dims& d) {
-  return {d, memory::data_type::f32, d.size() == 4 ? Tag::abcd : Tag::a};
-}
-
 // One cached primitive with its descriptor (for the layouts and the scratchpad size).
 template <class Pd, class Prim>
 struct Cached {
@@ -81,14 +76,8 @@ const Forward& forward_primitive(const Conv2dShape& s, bool bias, bool bf16) {
   auto it = c.find(k);
   if (it != c.end()) return *it->second;
   const Geometry g(s);
-  const memory::data_type t = in_type(bf16);
-  dnnl::convolution_forward::desc d =
-      bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             any_desc(g.src, t), any_desc(g.weights, t), plain_desc(g.bias),
-                                             any_desc(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r)
-           : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
-                                             any_desc(g.src, t), any_desc(g.weights, t), any_desc(g.dst), g.strides,
-                                             g.dilates, g.pad_l, g.pad_r);
+  const dnnl::convolution_forward::desc d =
+      forward_desc(dnnl::prop_kind::forward_training, g, in_type(bf16), bias, any_desc(g.dst));
   auto entry = std::make_unique<Forward>(dnnl::convolution_forward::primitive_desc(d, user_scratchpad(), engine()));
   return *c.emplace(k, std::move(entry)).first->second;
 }

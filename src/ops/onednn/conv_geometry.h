@@ -1,6 +1,7 @@
-// src/ops/onednn/conv_geometry.h — a convolution's oneDNN descriptors and the key its cached
-// primitives are found by: shared by the training convolutions (conv2d.cpp) and the inference
-// network (src/infer/onednn_backend.cpp).
+// src/ops/onednn/conv_geometry.h — a convolution's oneDNN set-up, written once: its dims in
+// oneDNN's convention, its memory and forward-operation descriptors, and the key its cached
+// primitives are found by. Shared by the training convolutions (conv2d.cpp) and the inference
+// network (src/infer/onednn_backend.cpp, which adds its fused post-ops as attributes).
 #pragma once
 #ifdef CSG_WITH_DNNL
 #include <cstring>
@@ -45,6 +46,27 @@ struct Geometry {
         pad_r{(s.OH - 1) * s.stride_h + (s.KH - 1) * s.dilation_h + 1 - s.H - s.pad_h,
               (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1 - s.W - s.pad_w} {}
 };
+
+// A descriptor in the layout the primitive picks (`any`), and a plain one (abcd, or a for a bias).
+inline dnnl::memory::desc any_desc(const dnnl::memory::dims& d,
+                                   dnnl::memory::data_type t = dnnl::memory::data_type::f32) {
+  return {d, t, dnnl::memory::format_tag::any};
+}
+inline dnnl::memory::desc plain_desc(const dnnl::memory::dims& d) {
+  return {d, dnnl::memory::data_type::f32, d.size() == 4 ? dnnl::memory::format_tag::abcd : dnnl::memory::format_tag::a};
+}
+
+// The forward convolution: src and weights of type `in` in the layouts the primitive picks, the
+// bias (when `bias`) plain f32, added in the f32 accumulator, and the destination `dst`.
+inline dnnl::convolution_forward::desc forward_desc(dnnl::prop_kind prop, const Geometry& g,
+                                                    dnnl::memory::data_type in, bool bias,
+                                                    const dnnl::memory::desc& dst) {
+  const dnnl::algorithm direct = dnnl::algorithm::convolution_direct;
+  if (bias)
+    return {prop, direct, any_desc(g.src, in), any_desc(g.weights, in), plain_desc(g.bias), dst, g.strides, g.dilates,
+            g.pad_l, g.pad_r};
+  return {prop, direct, any_desc(g.src, in), any_desc(g.weights, in), dst, g.strides, g.dilates, g.pad_l, g.pad_r};
+}
 
 }  // namespace csg::onednn
 #endif  // CSG_WITH_DNNL
