@@ -11,6 +11,13 @@ enum class DeepLabHead {
             // project (BN, ReLU, dropout 0.5), 3x3 conv (BN, ReLU), 1x1 classifier (default)
   AsppV2,   // the original DeepLabv2 classifier: four 3x3 convs, dilations 6/12/18/24, summed
 };
+// The command-line words of the heads (--seg-head; a model file's "head").
+inline constexpr Named<DeepLabHead> kDeepLabHeadNames[] = {{DeepLabHead::AsppCsg, "aspp-csg"},
+                                                           {DeepLabHead::AsppV2, "aspp-v2"}};
+inline const char* name_of(DeepLabHead head) { return name_in(kDeepLabHeadNames, head); }
+inline DeepLabHead parse_deeplab_head(const std::string& name) {
+  return parse_in(kDeepLabHeadNames, name, "segmentation head");
+}
 
 struct DeepLabOptions {
   int depth = 101;             // 50 or 101 (18 and 34 for small runs)

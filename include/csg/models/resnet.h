@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "csg/name_table.h"
 #include "csg/nn.h"
 
 namespace csg::models {
@@ -53,9 +54,12 @@ class Bottleneck : public Block {  // 1x1 -> 3x3 (stride, dilation) -> 1x1, expa
 //  * Cifar: 3x3 stride-1 convolution, no max pool (input / 1 at layer1): layer3 8x8 and layer4
 //    4x4 at 32 px, about 16x the arithmetic.
 enum class Stem { ImageNet, Small, Cifar };
-// "imagenet", "small", "cifar" (the command-line words) and back; an error lists them.
-const char* stem_name(Stem stem);
-Stem parse_stem(const std::string& name);
+// The command-line words of the stems (csg/name_table.h).
+inline constexpr Named<Stem> kStemNames[] = {{Stem::ImageNet, "imagenet"}, {Stem::Small, "small"}, {Stem::Cifar, "cifar"}};
+// "imagenet", "small", "cifar" and back; an error lists them.
+inline const char* stem_name(Stem stem) { return name_in(kStemNames, stem); }
+inline const char* name_of(Stem stem) { return stem_name(stem); }
+inline Stem parse_stem(const std::string& name) { return parse_in(kStemNames, name, "stem"); }
 // Whether the stem ends with the 3x3 stride-2 max pool.
 inline bool stem_has_max_pool(Stem stem) { return stem != Stem::Cifar; }
 
