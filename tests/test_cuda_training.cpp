@@ -227,8 +227,8 @@ TEST(CudaTraining, Bf16TrainsTinyVisda) {
   c.data = data;
   c.out_dir = tmp.subdir("bf16");
   c.device = "cuda";
-  c.precision = "bf16";
-  c.arch = "resnet18";
+  c.precision = train::Precision::Bf16;
+  c.arch = train::Arch::ResNet18;
   c.width = 16;
   c.image_size = 32;
   c.batch_size = 8;

@@ -171,7 +171,7 @@ TEST(DataCheck, TrainingStopsOrWarnsAsConfigured) {
   train::Config c;
   c.quiet = true;
   auto stops = [&](const std::vector<DataCheckReport>& r, const std::string& mode) {
-    c.data_check = mode;
+    c.data_check = train::parse_data_check(mode);
     ::testing::internal::CaptureStderr();
     bool stopped = false;
     try {
@@ -191,7 +191,7 @@ TEST(DataCheck, TrainingStopsOrWarnsAsConfigured) {
   EXPECT_FALSE(stops(report(10, ProblemKind::Missing), "warn"));
   EXPECT_TRUE(stops(report(100000, ProblemKind::LabelOutOfRange), "warn"));
   DataCheckReport clean;
-  c.data_check = "stop";
+  c.data_check = train::DataCheck::Stop;
   EXPECT_NO_THROW(train::decide_on_data({clean}, c));
 }
 
@@ -210,7 +210,7 @@ TEST(DataCheck, RunTrainingChecksBeforeItsRunFolder) {
     EXPECT_TRUE(contains(e.what(), "--data-check warn")) << e.what();
   }
   EXPECT_FALSE(fs::exists(c.out_dir));
-  c.data_check = "warn";  // the loader replaces the missing image with another sample
+  c.data_check = train::DataCheck::Warn;  // the loader replaces the missing image with another sample
   ::testing::internal::CaptureStderr();
   const train::TrainSummary s = train::run_training(c);
   const std::string said = ::testing::internal::GetCapturedStderr();

@@ -142,7 +142,7 @@ TEST(DigitsFigures, PooledFeaturesAreWhatRunHseMeasures) {
   data::write_tiny_visda(tmp.str(), 0, 12, 24);
   train::Config c = train::default_config(train::Task::Visda);
   c.data = tmp.str();
-  c.arch = "resnet18";
+  c.arch = train::Arch::ResNet18;
   c.width = 8;
   c.image_size = 32;
   c.batch_size = 8;

@@ -249,13 +249,13 @@ TEST(DigitsPipeline, RegularizerBaselinesGetTheirRows) {
 TEST(DigitsPipeline, PriorCacheNameHoldsEverySettingThatChangesTheWeights) {
   train::DigitsConfig dc;
   dc.width = 24;
-  dc.stem = "small";
+  dc.stem = models::Stem::Small;
   dc.prior_epochs = 2;
   dc.prior_images = 1000;
   train::PretrainConfig pc = train::digits_prior_config(dc);
   EXPECT_EQ(pc.arch, dc.arch);
   EXPECT_EQ(pc.width, 24);
-  EXPECT_EQ(pc.stem, "small");
+  EXPECT_EQ(pc.stem, models::Stem::Small);
   EXPECT_EQ(pc.epochs, 2);
   EXPECT_EQ(pc.images_per_epoch, 1000);
   pc.kind = "digits";
@@ -275,9 +275,9 @@ TEST(DigitsPipeline, PriorCacheNameHoldsEverySettingThatChangesTheWeights) {
     return train::prior_cache_path("cache", other) != base;
   };
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.kind = "fashion+digits"; }));
-  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.arch = "resnet34"; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.arch = train::Arch::ResNet34; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.width = 16; }));
-  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.stem = "imagenet"; }));
+  EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.stem = models::Stem::ImageNet; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.image_size = 28; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.epochs = 3; }));
   EXPECT_TRUE(differs([](train::PretrainConfig& o) { o.images_per_epoch = 0; }));

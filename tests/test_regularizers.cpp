@@ -72,8 +72,8 @@ TEST(Regularizers, ZeroAtTheImageNetModelAndShapesChecked) {
   EXPECT_THROW(method::weight_l2_distance({w}, {csg::testing::uniform({4, 3}, 2)}), Error);
   EXPECT_THROW(method::feature_l2_distance(w, csg::testing::uniform({3, 5}, 2)), Error);
   EXPECT_THROW(method::asg_kl_divergence(w, csg::testing::uniform({3, 5}, 2)), Error);
-  EXPECT_THROW(method::default_regularizer_weight("l3"), Error);
-  EXPECT_EQ(method::default_regularizer_weight("asg-kl"), 0.1);  // ASG's train.sh --lwf 0.1
+  EXPECT_THROW(method::parse_regularizer("l3"), Error);
+  EXPECT_EQ(method::default_regularizer_weight(method::Regularizer::AsgKl), 0.1);  // ASG's train.sh --lwf 0.1
 }
 
 TEST(Regularizers, MatchPyTorch) {

@@ -144,7 +144,7 @@ TEST(StepBench, RejectsBadOptions) {
   EXPECT_EQ(o.arch, "deeplab101");
   EXPECT_EQ(cfg.batch_size, 6);
   EXPECT_EQ(o.image_size, 512);
-  EXPECT_EQ(cfg.seg_head, "aspp-v2");
+  EXPECT_EQ(cfg.seg_head, models::DeepLabHead::AsppV2);
   EXPECT_EQ(cfg.chunks, 8);
   EXPECT_EQ(cfg.lambda, 75);
 }

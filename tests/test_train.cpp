@@ -22,7 +22,7 @@ train::Config tiny_visda(const std::string& data, const std::string& out) {
   train::Config c = train::default_config(train::Task::Visda);
   c.data = data;
   c.out_dir = out;
-  c.arch = "resnet18";
+  c.arch = train::Arch::ResNet18;
   // A quarter of torchvision's width (layer1 16 planes): the pipeline is the same and a step
   // costs a tenth (this test dominated the suite, most of all under the sanitizers).
   c.width = 16;
@@ -108,7 +108,7 @@ TEST(TrainVisda, Bf16KeepsF32MasterWeights) {
   data::write_tiny_visda(data, 0, 48, 24);
   auto config = [&](const std::string& precision, int64_t steps) {
     train::Config c = tiny_visda(data, tmp.subdir(precision + std::to_string(steps)));
-    c.precision = precision;
+    c.precision = train::parse_precision(precision);
     c.lr = 1e-3;
     c.max_steps = steps;
     c.checkpoint_every = steps;
@@ -149,7 +149,7 @@ TEST(TrainVisda, Bf16OnCudaWithoutAGpuIsAClearError) {
   csg::testing::TempDir tmp;
   train::Config c = tiny_visda(tmp.subdir("tiny_visda_missing"), tmp.subdir("bf16_cuda"));
   c.device = "cuda";
-  c.precision = "bf16";
+  c.precision = train::Precision::Bf16;
   try {
     train::run_training(c);
     ADD_FAILURE() << "no error";
@@ -196,7 +196,7 @@ TEST(TrainGta5, DenseCsgRunsAndEvaluatesMiou) {
   c.data = data + "/gta5";
   c.val_data = data + "/cityscapes";
   c.out_dir = tmp.subdir("train_gta5");
-  c.arch = "deeplab18";
+  c.arch = train::Arch::DeepLab18;
   c.crop = 64;
   c.batch_size = 2;
   c.queue_size = 256;
@@ -329,7 +329,7 @@ TEST(TrainVisda, RegularizerBaselinesRunAndResumeExactly) {
   for (const char* name : {"weight-l2", "feature-l2", "asg-kl"}) {
     train::Config c = tiny_visda(data, tmp.subdir(std::string("train_reg_") + name));
     c.csg = false;
-    c.regularizer = name;
+    c.regularizer = method::parse_regularizer(name);
     c.max_steps = 2;
     c.log_every = 1;
     c.eval_at_end = false;
@@ -344,14 +344,14 @@ TEST(TrainVisda, RegularizerBaselinesRunAndResumeExactly) {
   }
   // A regularizer trains without InfoNCE: with CSG on it is refused.
   train::Config both = tiny_visda(data, tmp.subdir("train_reg_both"));
-  both.regularizer = "weight-l2";
+  both.regularizer = method::Regularizer::WeightL2;
   EXPECT_THROW(train::run_training(both), Error);
 
   // Synaptic intelligence keeps its path integral in the checkpoint: a resume retraces the run.
   const std::string out = tmp.subdir("train_reg_si");
   train::Config c = tiny_visda(data, out);
   c.csg = false;
-  c.regularizer = "synaptic-intelligence";
+  c.regularizer = method::Regularizer::SynapticIntelligence;
   c.max_steps = 4;
   c.checkpoint_every = 2;
   c.eval_at_end = false;
@@ -377,7 +377,7 @@ TEST(TrainVisda, RegularizerBaselinesRunAndResumeExactly) {
   // Another regularizer (or weight) on resume is refused.
   train::Config wrong = r;
   wrong.out_dir = tmp.subdir("train_reg_si_wrong");
-  wrong.regularizer = "weight-l2";
+  wrong.regularizer = method::Regularizer::WeightL2;
   try {
     train::run_training(wrong);
     FAIL() << "a resume with another regularizer was accepted";

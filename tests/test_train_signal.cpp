@@ -96,7 +96,7 @@ TEST(TrainSignal, SigtermCheckpointsAndResumeMatchesUninterrupted) {
   data::write_tiny_visda(data, 3, 48, 12);
   train::Config c = train::default_config(train::Task::Visda);
   c.data = data;
-  c.arch = "resnet18";
+  c.arch = train::Arch::ResNet18;
   c.width = 16;
   c.image_size = 32;
   c.batch_size = 8;

@@ -22,7 +22,7 @@ namespace {
 train::Config tiny_digits_like(const std::string& data, const std::string& out, const std::string& stem) {
   train::Config c = csg::testing::tiny_visda_config(data, out);
   c.layers = train::default_config(train::Task::Visda).layers;  // both layer groups, as the digits models
-  c.stem = stem;
+  c.stem = models::parse_stem(stem);
   c.lr = 0.1;
   c.max_steps = 3;
   return c;

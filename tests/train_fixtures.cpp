@@ -10,7 +10,7 @@ train::Config tiny_visda_config(const std::string& data, const std::string& out)
   train::Config c = train::default_config(train::Task::Visda);
   c.data = data;
   c.out_dir = out;
-  c.arch = "resnet18";
+  c.arch = train::Arch::ResNet18;
   c.width = 8;
   c.image_size = 32;
   c.batch_size = 8;
@@ -30,7 +30,7 @@ train::Config tiny_gta5_config(const std::string& root, const std::string& out) 
   train::Config c = train::default_config(train::Task::Gta5);
   c.data = root + "/gta5";
   c.out_dir = out;
-  c.arch = "deeplab18";
+  c.arch = train::Arch::DeepLab18;
   c.width = 8;
   c.crop = 32;
   c.batch_size = 2;

@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "csg/image.h"
+#include "csg/settings.h"
 #include "csg/tensor.h"
 
 namespace csg::train {
 
-enum class Task { Visda, Gta5 };
-// "visda" / "gta5": the command-line word, run folder prefix and checkpoint record of a task.
-const char* task_name(Task task);
-
+// Every setting of a run; the choices are the types of csg/settings.h. src/train/settings.cpp
+// describes each field once (flag name, text, whether a resume compares it, whether it shapes the
+// network) for config.json, checkpoints, the resume check and evaluation.
 struct Config {
   Task task = Task::Visda;
   // ---- data ----
@@ -31,21 +31,21 @@ struct Config {
   // "auto": problems stop a set of under 1,000 samples and are a warning in a larger one;
   // "stop": any problem stops the run; "warn": none does; "off": no check. A list line the
   // loader cannot use (a label out of range) stops every run.
-  std::string data_check = "auto";
+  DataCheck data_check = DataCheck::Auto;
   int64_t max_image_pixels = image::kDefaultMaxPixels;  // larger images are refused (csg/image.h)
   // ---- model ----
-  std::string arch = "resnet101";  // resnet18/34/50/101 (VisDA) or deeplab50/deeplab101 (GTA5)
+  Arch arch = Arch::ResNet101;  // ResNet (VisDA) or DeepLab (GTA5)
   std::string weights;             // ImageNet .pth (or .safetensors) for f_e and f_eo; empty = random init
   int64_t width = 64;              // ResNet planes of layer1 (64 = torchvision)
-  // The layers before layer1 (csg/models/resnet.h Stem): "imagenet" (torchvision's, the
-  // default; the only one for GTA5), "small" or "cifar" for small images. --weights must have
-  // been trained with the same stem.
-  std::string stem = "imagenet";
+  // The layers before layer1 (csg/models/resnet.h Stem): ImageNet (torchvision's, the default;
+  // the only one for GTA5), Small or Cifar for small images. --weights must have been trained
+  // with the same stem.
+  Stem stem = Stem::ImageNet;
   int64_t num_classes = 12;
   // The class names a checkpoint's exported model carries (empty: VisDA's for 12 classes, else
   // "0", "1", ...); not a flag: the digits benchmark names its classes by their digits.
   std::vector<std::string> class_names;
-  std::string seg_head = "aspp-csg";  // or "aspp-v2"
+  SegHead seg_head = SegHead::AsppCsg;  // or AsppV2
   // ---- CSG (paper section 3) ----
   bool csg = true;                     // false: the vanilla baseline (task loss only)
   std::vector<int> layers = {3, 4};    // layer groups G
@@ -59,17 +59,17 @@ struct Config {
   bool augment = true;                 // RandAugment views (VisDA) / jittered key view (GTA5)
   double randaug_m = 6.0;
   int randaug_n = 1;
-  // RandAugment's translations: "absolute" pixels (the reference: up to 20 px at M = 6, whatever
-  // the image size) or "relative": the reference's pixels at 224 px scaled to the image
+  // RandAugment's translations: Absolute pixels (the reference: up to 20 px at M = 6, whatever
+  // the image size) or Relative: the reference's pixels at 224 px scaled to the image
   // (csg/augment.h RandAugment), the same fraction of the frame at every size.
-  std::string randaug_geometry = "absolute";
+  RandAugmentGeometry randaug_geometry = RandAugmentGeometry::Absolute;
   // GTA5: optimise the projection heads h. Off, as the reference: its segmentation optimizer
   // leaves them out, so their fixed random weights are part of its published numbers.
   bool train_seg_heads = false;
   // ---- Table 1's baselines (csg/method/regularizers.h) ----
-  // "none" or a regularizer trained as task loss + reg_weight x regularizer, without InfoNCE
+  // None, or a regularizer trained as task loss + reg_weight x regularizer, without InfoNCE
   // (csg must be false): weight-l2, feature-l2, synaptic-intelligence, asg-kl.
-  std::string regularizer = "none";
+  Regularizer regularizer = Regularizer::None;
   double reg_weight = -1;    // < 0: the regularizer's default (method::default_regularizer_weight)
   double si_damping = 1e-3;  // synaptic-intelligence: xi of Omega = omega / ((w - w0)^2 + xi)
   // ---- optimisation ----
@@ -89,10 +89,10 @@ struct Config {
   // CUDA: bit-identical runs (csg::cuda::set_deterministic: deterministic cuDNN algorithms,
   // gather-based upsample backward), at some cost in speed. The CPU is deterministic anyway.
   bool deterministic = false;
-  // "fp32", or "bf16": BF16 mixed precision of the convolutions on the run's device (CPU: oneDNN,
+  // Fp32, or Bf16: BF16 mixed precision of the convolutions on the run's device (CPU: oneDNN,
   // AVX512_BF16 / AMX; CUDA: cuDNN, compute capability 8.0 or later): BF16 operands, f32
   // accumulation and results (on CUDA rounded through BF16), f32 master weights, BN, GEMMs, losses.
-  std::string precision = "fp32";
+  Precision precision = Precision::Fp32;
   // CUDA: false turns TF32 off in cuBLAS (default math) and cuDNN convolutions (fp32 math), for
   // reproduction runs in full float32; true keeps the defaults (PyTorch's: convolutions TF32,
   // matmuls not). The CPU computes in float32 either way.

@@ -8,6 +8,7 @@
 #include "csg/method/regularizers.h"
 #include "src/cli/app.h"
 #include "src/cli/flags.h"
+#include "src/train/settings.h"
 #include "src/train/stop_signals.h"
 
 namespace csg::cli {
@@ -15,7 +16,7 @@ namespace csg::cli {
 namespace {
 struct DigitsFlags {
   train::DigitsConfig cfg;
-  std::string layers = "3,4", pool = "apool";
+  std::string layers = "3,4";
   std::string lr, ema, queue_size;  // a number or "matched" (empty: the default)
 };
 
@@ -67,10 +68,10 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
               "score on val_synthetic and the held-out fonts only, never reading the real digits (for choices)");
   c->add_option("--width", g.width, "planes of layer1 of the ResNet-18 (prior and digit models)")
       ->check(CLI::PositiveNumber);
-  c->add_option("--stem", g.stem,
-                "layers before layer1 (prior and digit models): imagenet (7x7/2 conv + max pool), small (3x3/1 conv + "
-                "max pool) or cifar (3x3/1 conv, no pool)")
-      ->check(CLI::IsMember(kStems));
+  add_choice(c, "--stem", g.stem,
+             "layers before layer1 (prior and digit models): imagenet (7x7/2 conv + max pool), small (3x3/1 conv + "
+             "max pool) or cifar (3x3/1 conv, no pool)",
+             models::kStemNames);
   c->add_option("--train-count", g.train_count, "synthetic training digits (5-9)")->check(CLI::PositiveNumber);
   c->add_option("--val-count", g.val_count, "synthetic validation digits (val_synthetic)")->check(CLI::PositiveNumber);
   c->add_option("--test-count", g.test_count, "real MNIST test digits 5-9 (-1: all)");
@@ -89,13 +90,13 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
   c->add_option("--factor", g.factor, "backbone learning-rate factor")->check(CLI::NonNegativeNumber);
   c->add_option("--lambda", g.lambda, "weight of the contrastive loss")->check(CLI::NonNegativeNumber);
   c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M")->check(CLI::Range(0.0, 30.0));
-  c->add_option("--randaug-geometry", g.randaug_geometry,
-                "RandAugment's translations: absolute pixels (the reference's) or relative: its pixels at 224 px "
-                "scaled to the 32 px digits")
-      ->check(CLI::IsMember(kRandAugmentGeometries));
+  add_choice(c, "--randaug-geometry", g.randaug_geometry,
+             "RandAugment's translations: absolute pixels (the reference's) or relative: its pixels at 224 px "
+             "scaled to the 32 px digits",
+             train::kRandAugmentGeometryNames);
   c->add_option("--layers", f->layers, "layer groups of the multi-layer InfoNCE, e.g. 4 or 3,4")
       ->check(layers_validator());
-  c->add_option("--pool", f->pool, "pooling before the projection heads")->check(CLI::IsMember(kPools));
+  add_choice(c, "--pool", g.apool, "pooling before the projection heads", train::kPoolNames);
   c->add_option("--queue-size", f->queue_size,
                 "negatives per layer, or matched: the reference's share of the training set (65,536 of 152,397)")
       ->check(number_or_matched("--queue-size", 0, 1 << 24))
@@ -124,8 +125,7 @@ void add_digits_command(CLI::App& train, Invocation& inv) {
   c->callback([f, &inv] {
     inv.action = [f] {
       train::DigitsConfig cfg = f->cfg;
-      cfg.layers = parse_layers(f->layers);
-      cfg.apool = f->pool == "apool";
+      cfg.layers = train::parse_layers(f->layers);
       cfg.device = resolve_device_flag(cfg.device);
       cfg.lr = number_or(f->lr, -1, cfg.lr);
       cfg.ema = number_or(f->ema, -1, cfg.ema);

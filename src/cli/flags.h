@@ -3,17 +3,18 @@
 #include <CLI/CLI.hpp>
 
 #include <array>
+#include <cstddef>
 #include <string>
 #include <vector>
 
+#include "csg/name_table.h"
+
 namespace csg::cli {
 
-// "3,4" -> {3, 4}: stages 1..4, each at most once.
-std::vector<int> parse_layers(const std::string& s);
 // "0.485,0.456,0.406" -> three numbers; errors name the flag.
 std::array<float, 3> parse_triple(const std::string& flag, const std::string& s);
 
-// A CLI11 check that runs parse_layers, so a bad --layers is a command-line error (exit 2).
+// A CLI11 check that runs train::parse_layers, so a bad --layers is a command-line error (exit 2).
 CLI::Validator layers_validator();
 
 // --device on a command that computes: `device` starts as "auto" (the default shown in --help).
@@ -31,12 +32,24 @@ void reword_number_checks(CLI::App& app);
 // --max-image-pixels of train, eval, hse and predict (its help text names the default, PIL's).
 CLI::Option* add_max_image_pixels_flag(CLI::App* c, int64_t& value);
 
-extern const std::vector<std::string> kClassifierArchs;    // resnet18 .. resnet101
-extern const std::vector<std::string> kSegmentationArchs;  // deeplab18 .. deeplab101
-extern const std::vector<std::string> kDevices;            // auto, cpu, cuda
-extern const std::vector<std::string> kPools;              // apool, gap
-extern const std::vector<std::string> kSegHeads;           // aspp-csg, aspp-v2
-extern const std::vector<std::string> kStems;              // imagenet, small, cifar (csg/models/resnet.h)
-extern const std::vector<std::string> kRandAugmentGeometries;  // absolute, relative (csg/augment.h)
+extern const std::vector<std::string> kDevices;  // auto, cpu, cuda
+
+// A flag that chooses one value of an enum by the words of its name table (csg/name_table.h):
+// --help lists `words` (by default all of the table's) and the current value as the default, a
+// word not in the list is a command-line error, and the word is stored as the enum.
+template <class E, size_t N>
+CLI::Option* add_choice(CLI::App* c, const std::string& flag, E& value, const std::string& help,
+                        const Named<E> (&table)[N], const std::vector<std::string>& words) {
+  return c
+      ->add_option_function<std::string>(
+          flag, [&value, &table](const std::string& word) { value = parse_in(table, word, "value"); }, help)
+      ->check(CLI::IsMember(words))
+      ->default_str(name_in(table, value));
+}
+template <class E, size_t N>
+CLI::Option* add_choice(CLI::App* c, const std::string& flag, E& value, const std::string& help,
+                        const Named<E> (&table)[N]) {
+  return add_choice(c, flag, value, help, table, names_in(table));
+}
 
 }  // namespace csg::cli

@@ -43,10 +43,10 @@ void add_pretrain_command(CLI::App& root, Invocation& inv) {
     c->add_option("--dir", f->dir, "cache folder; the file name holds every setting that changes the weights");
     c->add_option("--out", f->out, "write the weights here instead of the cache name");
     c->add_flag("--force", f->force, "retrain even when the cached prior exists");
-    c->add_option("--arch", g.arch, "backbone")->check(CLI::IsMember(kClassifierArchs));
+    add_choice(c, "--arch", g.arch, "backbone", train::kArchNames, train::arch_names(train::Task::Visda));
     c->add_option("--width", g.width, "planes of layer1")->check(CLI::PositiveNumber);
-    c->add_option("--stem", g.stem, "layers before layer1: imagenet, small or cifar (as csg train digits --stem)")
-        ->check(CLI::IsMember(kStems));
+    add_choice(c, "--stem", g.stem, "layers before layer1: imagenet, small or cifar (as csg train digits --stem)",
+               models::kStemNames);
     c->add_option("--image-size", g.image_size, "input size (the 28x28 images are padded)")->check(CLI::PositiveNumber);
     c->add_option("--epochs", g.epochs, "epochs")->check(CLI::PositiveNumber);
     c->add_option("--images", g.images_per_epoch, "images per epoch (0: all of the prior's set)")

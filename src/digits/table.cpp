@@ -72,8 +72,8 @@ namespace {
 // The lines above the table: the task, the budget, the settings and the machine.
 void write_heading(std::ostream& os, const DigitsConfig& dc, const DigitsSettings& set,
                    const std::vector<uint64_t>& seeds) {
-  os << "digits: synthetic 5-9 -> real MNIST 5-9, prior " << dc.prior << ", " << dc.arch << " width " << dc.width
-     << ", " << dc.stem << " stem, " << seeds.size() << " seed(s)";
+  os << "digits: synthetic 5-9 -> real MNIST 5-9, prior " << dc.prior << ", " << name_of(dc.arch) << " width " << dc.width
+     << ", " << name_of(dc.stem) << " stem, " << seeds.size() << " seed(s)";
   if (!seeds.empty()) os << " (" << seeds.front() << ".." << seeds.back() << ")";
   if (dc.validation_only) os << "; validation splits only (the real digits were not read)";
   const std::string prior_images = dc.prior_images > 0 ? std::to_string(dc.prior_images) : "all";
@@ -83,7 +83,7 @@ void write_heading(std::ostream& os, const DigitsConfig& dc, const DigitsSetting
   if (!dc.validation_only)
     os << "; " << (dc.test_count < 0 ? std::string("all") : std::to_string(dc.test_count)) << " real test digits";
   os << "\nsettings: lr " << fixed(set.lr, 4) << " (backbone x " << dc.factor << "), EMA " << fixed(set.ema, 4)
-     << ", queue " << set.queue_size << ", RandAugment M=" << dc.randaug_m << " with " << dc.randaug_geometry
+     << ", queue " << set.queue_size << ", RandAugment M=" << dc.randaug_m << " with " << name_of(dc.randaug_geometry)
      << " translations, lambda " << dc.lambda << ", layers";
   for (int l : dc.layers) os << " " << l;
   os << ", " << (dc.apool ? "A-pool" : "GAP");

@@ -28,7 +28,7 @@ std::shared_ptr<nn::Module> build_network(const ModelWeights& m) {
     models::DeepLabOptions o;
     o.depth = info.depth();
     o.num_classes = info.num_classes;
-    o.head = info.head == "aspp-v2" ? models::DeepLabHead::AsppV2 : models::DeepLabHead::AsppCsg;
+    o.head = models::parse_deeplab_head(info.head);
     o.init_weights = false;
     net = std::make_shared<models::DeepLab>(o);
   } else {

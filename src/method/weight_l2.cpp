@@ -1,7 +1,5 @@
 // src/method/weight_l2.cpp — Table 1's "weight l2 distance" (L2-SP style): how far f_e's weights
 // moved from the ImageNet weights, sum ||w - w0||^2; and the table of regularizer names.
-#include <map>
-
 #include "csg/autograd.h"
 #include "csg/error.h"
 #include "csg/method/regularizers.h"
@@ -11,19 +9,15 @@
 namespace csg::method {
 
 const std::vector<std::string>& regularizer_names() {
-  static const std::vector<std::string> names = {"none", "weight-l2", "feature-l2", "synaptic-intelligence", "asg-kl"};
+  static const std::vector<std::string> names = names_in(kRegularizerNames);
   return names;
 }
 
-double default_regularizer_weight(const std::string& name) {
+double default_regularizer_weight(Regularizer r) {
   // The paper gives no weights for these baselines. asg-kl: ASG's train.sh (--lwf 0.1); the
   // others take the same 0.1 as CSG's lambda on VisDA, so every Table 1 row weighs its extra
   // term alike by default.
-  static const std::map<std::string, double> w = {
-      {"none", 0.0}, {"weight-l2", 0.1}, {"feature-l2", 0.1}, {"synaptic-intelligence", 0.1}, {"asg-kl", 0.1}};
-  auto it = w.find(name);
-  CSG_CHECK(it != w.end(), "unknown regularizer '", name, "' (none, weight-l2, feature-l2, synaptic-intelligence, asg-kl)");
-  return it->second;
+  return r == Regularizer::None ? 0.0 : 0.1;
 }
 
 Tensor weight_l2_distance(const std::vector<Tensor>& weights, const std::vector<Tensor>& reference) {

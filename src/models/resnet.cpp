@@ -72,21 +72,6 @@ void Bottleneck::freeze_batch_norm() {
     if (*bn) (*bn)->freeze();
 }
 
-const char* stem_name(Stem stem) {
-  switch (stem) {
-    case Stem::ImageNet: return "imagenet";
-    case Stem::Small: return "small";
-    case Stem::Cifar: return "cifar";
-  }
-  CSG_FAIL("unknown stem ", static_cast<int>(stem));
-}
-
-Stem parse_stem(const std::string& name) {
-  for (Stem s : {Stem::ImageNet, Stem::Small, Stem::Cifar})
-    if (name == stem_name(s)) return s;
-  CSG_FAIL("unknown stem '", name, "'; expected imagenet, small or cifar");
-}
-
 int resnet_depth_from_name(const std::string& arch) {
   for (int d : kResNetDepths)
     if (arch == "resnet" + std::to_string(d)) return d;

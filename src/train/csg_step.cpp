@@ -32,19 +32,19 @@ Tensor pool(const Tensor& values, const Tensor& attention_source, bool apool) {
 // ---- 1b. Table 1's baselines: one regularizer towards the ImageNet model (undefined: none) ---------
 Tensor baseline_regularizer(CsgNetwork& net, const Config& cfg, const StepInput& in,
                             const models::ResNetFeatures& f_q) {
-  if (cfg.regularizer == "weight-l2") return method::weight_l2_distance(net.regularized, net.reference);
-  if (cfg.regularizer == "synaptic-intelligence") {
+  if (cfg.regularizer == Regularizer::WeightL2) return method::weight_l2_distance(net.regularized, net.reference);
+  if (cfg.regularizer == Regularizer::SynapticIntelligence) {
     CSG_CHECK(net.si != nullptr, "synaptic-intelligence: the network's state is made by CsgNetwork::to_device");
     return net.si->penalty();
   }
-  if (cfg.regularizer != "feature-l2" && cfg.regularizer != "asg-kl") return Tensor();
+  if (cfg.regularizer != Regularizer::FeatureL2 && cfg.regularizer != Regularizer::AsgKl) return Tensor();
   models::ResNetFeatures f_o;
   {
     NoGradGuard no_grad;
     f_o = net.encoder_k->forward_features(in.x_q);  // f_eo on the same image as f_e
   }
   Tensor pooled = global_avg_pool(f_q.layer[3]), pooled_o = global_avg_pool(f_o.layer[3]);
-  if (cfg.regularizer == "feature-l2") return method::feature_l2_distance(pooled, pooled_o);
+  if (cfg.regularizer == Regularizer::FeatureL2) return method::feature_l2_distance(pooled, pooled_o);
   Tensor old_logits;
   {
     NoGradGuard no_grad;

@@ -39,13 +39,13 @@ void decide_on_data(const std::vector<data::DataCheckReport>& reports, const Con
                    "decodes every file)\n", summary.c_str());
     return;
   }
-  const bool stop = list_errors > 0 || cfg.data_check == "stop" || (cfg.data_check == "auto" && samples < kLargeDataSet);
+  const bool stop = list_errors > 0 || cfg.data_check == DataCheck::Stop || (cfg.data_check == DataCheck::Auto && samples < kLargeDataSet);
   const char* const kLoader = "the loader replaces each unreadable training image with another sample, and "
                               "evaluation skips it";
   if (stop)
     CSG_FAIL("the data check before the first step found problems:\n", text,
              list_errors > 0 ? "A list line the loader cannot use stops every run: fix the list."
-             : cfg.data_check == "stop"
+             : cfg.data_check == DataCheck::Stop
                  ? "--data-check stop: fix the files, or train anyway with --data-check warn (" + std::string(kLoader) + ")."
                  : "In a set of under " + format_count(kLargeDataSet) + " samples that stops the run: fix the files, " +
                        "or train anyway with --data-check warn (" + kLoader + ").");

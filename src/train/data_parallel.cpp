@@ -14,7 +14,7 @@ void check_data_parallel_config(const Config& cfg, int ranks) {
   if (ranks == 1) return;
   CSG_CHECK(cfg.batch_size % ranks == 0, "--batch-size ", cfg.batch_size, " is the global batch and must split evenly over the ",
             ranks, " processes: use a multiple of ", ranks);
-  CSG_CHECK(cfg.task != Task::Gta5 || cfg.seg_head != "aspp-csg", "--seg-head aspp-csg trains its BatchNorm layers on batch "
+  CSG_CHECK(cfg.task != Task::Gta5 || cfg.seg_head != SegHead::AsppCsg, "--seg-head aspp-csg trains its BatchNorm layers on batch "
             "statistics, which would differ between the ", ranks, " processes (csg has no synchronised BN); use --seg-head "
             "aspp-v2 (no BN) or one process");
 }

@@ -13,9 +13,8 @@ data::Transform visda_train_transform(const Config& cfg) {
   t.augment = cfg.augment;
   t.randaugment_n = cfg.randaug_n;
   t.randaugment_m = cfg.randaug_m;
-  CSG_CHECK(cfg.randaug_geometry == "absolute" || cfg.randaug_geometry == "relative", "--randaug-geometry ",
-            cfg.randaug_geometry, ": absolute or relative");
-  t.randaugment_translate_reference = cfg.randaug_geometry == "relative" ? augment::kRandAugmentReferenceSize : 0;
+  t.randaugment_translate_reference =
+      cfg.randaug_geometry == RandAugmentGeometry::Relative ? augment::kRandAugmentReferenceSize : 0;
   return augment::classification_train_transform(t);
 }
 

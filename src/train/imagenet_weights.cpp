@@ -14,9 +14,8 @@ namespace csg::train {
 
 namespace fs = std::filesystem;
 
-std::string imagenet_backbone(const std::string& arch) {
-  if (arch.rfind("deeplab", 0) == 0) return "resnet" + arch.substr(7);  // DeepLabv2 on a dilated ResNet
-  return arch;
+std::string imagenet_backbone(Arch arch) {
+  return "resnet" + std::to_string(depth_of(arch));  // DeepLabv2 is built on a dilated ResNet
 }
 
 std::vector<TorchvisionWeights> torchvision_weights(const std::string& backbone) {
@@ -53,7 +52,7 @@ bool check_torchvision_checksum(const std::string& path) {
   return true;
 }
 
-std::string resolve_weights(const std::string& flag, const std::string& arch, int64_t width, const std::string& dir) {
+std::string resolve_weights(const std::string& flag, Arch arch, int64_t width, const std::string& dir) {
   if (flag == "none") return "";
   if (!flag.empty()) {
     check_torchvision_checksum(flag);
@@ -61,7 +60,7 @@ std::string resolve_weights(const std::string& flag, const std::string& arch, in
   }
   const std::string backbone = imagenet_backbone(arch);
   const std::vector<TorchvisionWeights> files = torchvision_weights(backbone);
-  CSG_CHECK(!files.empty(), "--arch ", arch, ": torchvision publishes no ImageNet weights for it; give --weights FILE, "
+  CSG_CHECK(!files.empty(), "--arch ", name_of(arch), ": torchvision publishes no ImageNet weights for it; give --weights FILE, "
             "or --weights none to train from random initialisation");
   CSG_CHECK(width == 64, "--width ", width, ": torchvision's ImageNet weights are width 64, so a run at width ", width,
             " starts from random initialisation: say so with --weights none");
@@ -75,7 +74,7 @@ std::string resolve_weights(const std::string& flag, const std::string& arch, in
     return p.string();
   }
   const std::string file = files.front().file;
-  CSG_FAIL("no ImageNet weights for --arch ", arch, " in ", dir, "/: the paper and every table start from torchvision's ",
+  CSG_FAIL("no ImageNet weights for --arch ", name_of(arch), " in ", dir, "/: the paper and every table start from torchvision's ",
            backbone, " ", files.front().label, " weights. Download them and put them there:\n  mkdir -p ", dir,
            " && wget -P ", dir, " ", torchvision_url(file), "\n(or curl -L -o ", dir, "/", file, " ",
            torchvision_url(file), "); or give a file with --weights FILE, or train from random initialisation with "

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "csg/settings.h"
+
 namespace csg::train {
 
 // One of torchvision's published ResNet weight files.
@@ -15,7 +17,7 @@ struct TorchvisionWeights {
 };
 
 // The torchvision ResNet a --arch builds on: resnet101 for resnet101 and for deeplab101.
-std::string imagenet_backbone(const std::string& arch);
+std::string imagenet_backbone(Arch arch);
 // torchvision's files for a backbone (resnet18 .. resnet101), the one to download first; empty
 // for anything else.
 std::vector<TorchvisionWeights> torchvision_weights(const std::string& backbone);
@@ -31,7 +33,7 @@ bool check_torchvision_checksum(const std::string& path);
 // checksum checked when its name is torchvision's; "" (not given) -> torchvision's V1 file for
 // `arch` in `dir`, checked, and a line on stderr naming it. None there is a csg::Error naming the
 // file to download, from where, where to put it, and --weights none.
-std::string resolve_weights(const std::string& flag, const std::string& arch, int64_t width,
+std::string resolve_weights(const std::string& flag, Arch arch, int64_t width,
                             const std::string& dir = "data/weights");
 
 }  // namespace csg::train

@@ -23,29 +23,29 @@ ClassifierHead::ClassifierHead(int64_t in, int64_t classes, Generator& gen) {
 
 namespace {
 
-// "deeplab101" -> 101; "resnet50" -> 50.
-int depth_of(const std::string& arch, const std::string& family) {
-  CSG_CHECK(arch.rfind(family, 0) == 0, "--arch ", arch, ": expected ", family, "<depth>");
-  return models::resnet_depth_from_name("resnet" + arch.substr(family.size()));
+// --arch of the task's family: a ResNet for VisDA, DeepLab for GTA5.
+int task_depth(const Config& cfg) {
+  CSG_CHECK(task_of(cfg.arch) == cfg.task, "--arch ", name_of(cfg.arch), ": expected ",
+            cfg.task == Task::Visda ? "resnet" : "deeplab", "<depth>");
+  return depth_of(cfg.arch);
 }
 
 std::shared_ptr<models::ResNet> make_encoder(const Config& cfg, uint64_t seed) {
   if (cfg.task == Task::Visda) {
     models::ResNetOptions o;
-    o.depth = depth_of(cfg.arch, "resnet");
+    o.depth = task_depth(cfg);
     o.num_classes = 0;  // the ImageNet fc is not used (the reference's fc stays frozen and unused)
     o.seed = seed;
     o.width = cfg.width;
-    o.stem = models::parse_stem(cfg.stem);
+    o.stem = cfg.stem;
     return std::make_shared<models::ResNet>(o);
   }
-  CSG_CHECK(cfg.stem == "imagenet", "--stem ", cfg.stem, ": DeepLab (the GTA5 task) is built with the imagenet stem");
+  CSG_CHECK(cfg.stem == Stem::ImageNet, "--stem ", name_of(cfg.stem),
+            ": DeepLab (the GTA5 task) is built with the imagenet stem");
   models::DeepLabOptions o;
-  o.depth = depth_of(cfg.arch, "deeplab");
+  o.depth = task_depth(cfg);
   o.num_classes = cfg.num_classes;
-  o.head = cfg.seg_head == "aspp-v2" ? models::DeepLabHead::AsppV2 : models::DeepLabHead::AsppCsg;
-  CSG_CHECK(cfg.seg_head == "aspp-v2" || cfg.seg_head == "aspp-csg", "--seg-head ", cfg.seg_head,
-            ": expected aspp-csg or aspp-v2");
+  o.head = cfg.seg_head;
   o.seed = seed;
   return std::make_shared<models::DeepLab>(o);
 }
@@ -57,8 +57,8 @@ void check_weights_backbone(const std::vector<NamedTensor>& weights, const std::
   const infer::BackboneShape b = infer::backbone_shape(weights, path);
   const std::string held = "resnet" + std::to_string(b.depth);
   const std::string family = cfg.task == Task::Visda ? "resnet" : "deeplab";
-  const int want = depth_of(cfg.arch, family);
-  CSG_CHECK(b.depth == want, path, " holds a ", held, " but ", cfg.arch, " was asked for; give --arch ", family,
+  const int want = task_depth(cfg);
+  CSG_CHECK(b.depth == want, path, " holds a ", held, " but ", name_of(cfg.arch), " was asked for; give --arch ", family,
             b.depth, ", or weights of a resnet", want);
   CSG_CHECK(b.width == width, path, " holds a ", held, " of width ", b.width, " but width ", width,
             " was asked for; give --width ", b.width, ", or weights of that width");
@@ -130,7 +130,7 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
       if (p.name.rfind("fc_new.", 0) != 0) p.tensor.requires_grad_(false);
   regularizer_ = cfg.regularizer;
   si_damping_ = cfg.si_damping;
-  if (cfg.regularizer == "asg-kl") {
+  if (cfg.regularizer == Regularizer::AsgKl) {
     // ASG's KL term needs the ImageNet classifier that load_imagenet leaves out.
     const int64_t c = encoder_q->feature_channels();
     Generator fc_gen(cfg.seed + 23);
@@ -212,7 +212,7 @@ void CsgNetwork::to_device(Device dev) {
   // The pairs (w, w0) of the weight regularizers, by name, once the tensors are on `dev`.
   regularized.clear();
   reference.clear();
-  if (regularizer_ != "weight-l2" && regularizer_ != "synaptic-intelligence") return;
+  if (regularizer_ != Regularizer::WeightL2 && regularizer_ != Regularizer::SynapticIntelligence) return;
   std::map<std::string, Tensor> imagenet;
   for (const NamedTensor& p : encoder_k->named_parameters()) imagenet[p.name] = p.tensor;
   for (const NamedTensor& p : encoder_q->named_parameters()) {
@@ -222,7 +222,7 @@ void CsgNetwork::to_device(Device dev) {
     regularized.push_back(p.tensor);
     reference.push_back(it->second);
   }
-  if (regularizer_ == "synaptic-intelligence")
+  if (regularizer_ == Regularizer::SynapticIntelligence)
     si = std::make_unique<method::SynapticIntelligence>(regularized, reference, si_damping_);
 }
 

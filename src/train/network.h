@@ -76,7 +76,7 @@ class CsgNetwork : public nn::Module {
 
  private:
   std::shared_ptr<models::DeepLab> deeplab_q_;
-  std::string regularizer_ = "none";
+  Regularizer regularizer_ = Regularizer::None;
   double si_damping_ = 1e-3;
 };
 

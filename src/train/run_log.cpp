@@ -35,7 +35,7 @@ std::ofstream open_training_log(const std::string& path, const std::string& head
 
 std::string csv_header(const Config& cfg) {
   std::string header = "step,epoch,lr,loss,task";
-  if (cfg.regularizer != "none") header += ",reg";
+  if (cfg.regularizer != Regularizer::None) header += ",reg";
   for (int l : cfg.layers)
     if (cfg.csg) header += ",nce_layer" + std::to_string(l) + ",top1_layer" + std::to_string(l);
   return header + ",images_per_s,elapsed_s";
@@ -48,7 +48,7 @@ double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::ste
 }  // namespace
 
 RunLog::RunLog(const Config& cfg, bool writes, const RunLogContext& context)
-    : cfg_(cfg), writes_(writes), regularized_(cfg.regularizer != "none"), context_(context),
+    : cfg_(cfg), writes_(writes), regularized_(cfg.regularizer != Regularizer::None), context_(context),
       csv_path_(cfg.out_dir + "/log.csv") {
   if (!writes_) return;
   csv_ = open_training_log(csv_path_, csv_header(cfg), context.first_step);
@@ -60,10 +60,10 @@ void RunLog::announce(int ranks, const std::string& backend) const {
     std::fprintf(stderr, "%d processes (%s): %lld images of each batch per process\n", ranks, backend.c_str(),
                  static_cast<long long>(cfg_.batch_size / ranks));
   const std::string method = cfg_.csg        ? "CSG"
-                             : regularized_ ? "baseline + " + cfg_.regularizer + " x " + format_number(cfg_.reg_weight)
+                             : regularized_ ? "baseline + " + std::string(name_of(cfg_.regularizer)) + " x " + format_number(cfg_.reg_weight)
                                             : "baseline (no CSG)";
   std::fprintf(stderr, "[%s] %s on %s: %lld steps (%lld per epoch, batch %lld), %s, layers", task_name(cfg_.task),
-               cfg_.arch.c_str(), context_.device, static_cast<long long>(context_.total_steps),
+               name_of(cfg_.arch), context_.device, static_cast<long long>(context_.total_steps),
                static_cast<long long>(context_.steps_per_epoch), static_cast<long long>(cfg_.batch_size),
                method.c_str());
   for (int l : cfg_.layers) std::fprintf(stderr, " %d", l);
@@ -133,7 +133,7 @@ void RunLog::write_window(int64_t step, int64_t epoch, double lr, TrainSummary& 
   if (!cfg_.quiet) {
     std::fprintf(stderr, "step %lld/%lld epoch %lld | loss %.4f (task %.4f", static_cast<long long>(step),
                  static_cast<long long>(context_.total_steps), static_cast<long long>(epoch), loss, task);
-    if (regularized_) std::fprintf(stderr, ", %s %.4g", cfg_.regularizer.c_str(), reg);
+    if (regularized_) std::fprintf(stderr, ", %s %.4g", name_of(cfg_.regularizer), reg);
     for (int l : cfg_.layers)
       if (cfg_.csg) std::fprintf(stderr, ", nce%d %.3f", l, window_.nce[l] / n);
     std::fprintf(stderr, ") | lr %.2e | %.1f img/s | ETA %s\n", lr, ips, format_seconds(eta).c_str());

@@ -1,4 +1,5 @@
-// src/train/settings.cpp — Config <-> text, one table for config.json, checkpoints and resume.
+// src/train/settings.cpp — Config as text (src/train/setting_table.cpp) for config.json, checkpoints,
+// the resume check and evaluating a checkpoint.
 #include "src/train/settings.h"
 
 #include <cmath>
@@ -19,88 +20,10 @@ std::string format_number(double v) {
   return buf;
 }
 
-namespace {
-
-std::string text(bool b) { return b ? "true" : "false"; }
-std::string text(int64_t v) { return std::to_string(v); }
-std::string text(int v) { return std::to_string(v); }
-std::string text(uint64_t v) { return std::to_string(v); }
-std::string text(double v) { return format_number(v); }
-std::string text(const std::string& s) { return s; }
-std::string text(const std::vector<int>& v) {
-  std::string s;
-  for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
-  return s;
-}
-
-}  // namespace
-
 std::vector<Setting> settings_of(const Config& c) {
-  // The trajectory column: true where a different value makes a resumed run compute something
-  // else than the run it continues (data, model, method, optimisation, schedule, seed). Paths
-  // of data and weights are recorded but not compared: a data set or a weights file may move.
-  // --weights is reloaded on resume (f_eo is not stored), so a different file is a user error
-  // this check cannot see; docs/training.md#what-a-run-writes says so.
-  return {
-      {"task", task_name(c.task), true},
-      {"data", text(c.data), false},
-      {"val-data", text(c.val_data), false},
-      {"train-list", text(c.train_list), false},  // a path, like --data: a list may move
-      {"train-split", text(c.train_split), true},
-      {"val-split", text(c.val_split), false},
-      {"image-size", text(c.image_size), true},
-      {"crop", text(c.crop), true},
-      {"workers", text(c.workers), false},  // the data of a step does not depend on it
-      {"max-image-pixels", text(c.max_image_pixels), false},  // a cost guard: refuses, never changes, an image
-      {"arch", text(c.arch), true},
-      {"weights", text(c.weights), false},
-      {"width", text(c.width), true},
-      {"stem", text(c.stem), true},
-      {"num-classes", text(c.num_classes), true},
-      {"seg-head", text(c.seg_head), true},
-      {"csg", text(c.csg), true},
-      {"layers", text(c.layers), true},
-      {"pool", c.apool ? "apool" : "gap", true},
-      {"lambda", text(c.lambda), true},
-      {"temperature", text(c.temperature), true},
-      {"queue-size", text(c.queue_size), true},
-      {"embed-dim", text(c.embed_dim), true},
-      {"ema", text(c.ema_momentum), true},
-      {"chunks", text(c.chunks), true},
-      {"augment", text(c.augment), true},
-      {"randaug-m", text(c.randaug_m), true},
-      {"randaug-n", text(c.randaug_n), true},
-      {"randaug-geometry", text(c.randaug_geometry), true},
-      {"train-seg-heads", text(c.train_seg_heads), true},
-      {"regularizer", text(c.regularizer), true},
-      {"reg-weight", text(c.reg_weight), true},
-      {"si-damping", text(c.si_damping), true},
-      {"lr", text(c.lr), true},
-      {"factor", text(c.factor), true},
-      {"momentum", text(c.momentum), true},
-      {"weight-decay", text(c.weight_decay), true},
-      {"torch-sgd", text(c.torch_sgd), true},
-      {"batch-size", text(c.batch_size), true},
-      {"epochs", text(c.epochs), true},
-      {"iters-per-epoch", text(c.iters_per_epoch), true},
-      {"max-steps", text(c.max_steps), true},
-      {"warmup", text(c.warmup), true},
-      {"seed", text(c.seed), true},
-      {"device", text(c.device), false},  // CPU and CUDA round differently; moving a run is allowed
-      {"deterministic", text(c.deterministic), false},
-      {"precision", text(c.precision), true},
-      {"tf32", text(c.tf32), false},  // rounding only, as --device
-      {"out", text(c.out_dir), false},
-      {"log-every", text(c.log_every), false},
-      {"checkpoint-every", text(c.checkpoint_every), false},
-      {"keep-checkpoints", text(c.keep_checkpoints), false},
-      {"eval", text(c.eval_at_end), false},
-      {"eval-every", text(c.eval_every), false},  // evaluation reads the weights, never changes them
-      // Evaluation alone never changes the weights; but with --eval-every the flip decides the
-      // metric that picks best.ckpt, and a resume comparing metrics of two protocols would keep
-      // the wrong best: then it is compared.
-      {"flip-tta", text(c.flip_tta), c.eval_every > 0},
-  };
+  std::vector<Setting> all;
+  for (const SettingDef& s : setting_table()) all.push_back({s.key, s.print(c), compared_on_resume(s, c)});
+  return all;
 }
 
 std::map<std::string, std::string> settings_metadata(const Config& cfg) {
@@ -151,37 +74,10 @@ std::vector<std::string> resume_differences(const std::map<std::string, std::str
   return diffs;
 }
 
-namespace {
-
-// Sets one network-shaping setting from its recorded text.
-void apply_network_setting(Config& c, const std::string& key, const std::string& v, const std::string& where) {
-  auto integer = [&]() -> int64_t {
-    char* end = nullptr;
-    const long long x = std::strtoll(v.c_str(), &end, 10);
-    CSG_CHECK(!v.empty() && *end == '\0', where, ": recorded ", key, " '", v, "' is not an integer");
-    return x;
-  };
-  if (key == "arch") c.arch = v;
-  else if (key == "width") c.width = integer();
-  else if (key == "stem") c.stem = v;
-  else if (key == "num-classes") c.num_classes = integer();
-  else if (key == "seg-head") c.seg_head = v;
-  else if (key == "pool") c.apool = v == "apool";
-  else if (key == "csg") c.csg = v == "true";
-  else if (key == "embed-dim") c.embed_dim = integer();
-  else if (key == "image-size") c.image_size = static_cast<int>(integer());
-  else if (key == "layers") {
-    c.layers.clear();
-    for (char ch : v)
-      if (ch >= '1' && ch <= '4') c.layers.push_back(ch - '0');
-  }
-}
-
-}  // namespace
-
-const std::vector<std::string>& network_setting_keys() {
-  static const std::vector<std::string> keys = {"arch", "width", "stem", "num-classes", "seg-head", "layers",
-                                                "pool", "csg", "embed-dim", "image-size"};
+std::vector<std::string> network_setting_keys() {
+  std::vector<std::string> keys;
+  for (const SettingDef& s : setting_table())
+    if (s.network) keys.push_back(s.key);
   return keys;
 }
 
@@ -201,18 +97,17 @@ void check_checkpoint_task(const std::map<std::string, std::string>& meta, const
 Config with_checkpoint_network_settings(Config cfg, const std::map<std::string, std::string>& meta,
                                         const std::string& path, const std::vector<std::string>& given) {
   check_checkpoint_task(meta, path, cfg.task, "evaluate");
-  const std::vector<Setting> now = settings_of(cfg);
-  for (const std::string& key : network_setting_keys()) {
-    auto it = meta.find("config." + key);
+  const Config asked = cfg;
+  for (const SettingDef& s : setting_table()) {
+    if (!s.network) continue;
+    auto it = meta.find(std::string("config.") + s.key);
     if (it == meta.end()) continue;
-    std::string current;
-    for (const Setting& s : now)
-      if (s.key == key) current = s.value;
+    const std::string current = s.print(asked);
     bool is_given = false;
-    for (const std::string& g : given) is_given = is_given || g == key;
-    CSG_CHECK(!is_given || current == it->second, path, " was trained with --", key, " ", it->second,
-              ", this command asks for ", current, "; drop --", key, " (the checkpoint's value is used)");
-    apply_network_setting(cfg, key, it->second, path);
+    for (const std::string& g : given) is_given = is_given || g == s.key;
+    CSG_CHECK(!is_given || current == it->second, path, " was trained with --", s.key, " ", it->second,
+              ", this command asks for ", current, "; drop --", s.key, " (the checkpoint's value is used)");
+    set_from_text(cfg, s, it->second, path);
   }
   return cfg;
 }

@@ -1,6 +1,7 @@
 // src/train/settings.h — a run's settings as text: what config.json and every checkpoint record,
 // and what a resumed run is compared against.
 #pragma once
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -9,13 +10,39 @@
 
 namespace csg::train {
 
+// What a resumed run does with a setting.
+enum class OnResume {
+  Recorded,               // written down, never compared (paths, the device, bookkeeping)
+  Compared,               // a change alters what the run computes: refused unless --allow-change names it
+  ComparedWithEvalEvery,  // compared when Config::eval_every > 0 (flip-tta: it picks best.ckpt then)
+};
+
+// One setting, described once: config.json, checkpoint metadata, the resume check, evaluation
+// (network settings read back from a checkpoint) and `csg train --allow-change` all read the table.
+struct SettingDef {
+  const char* key;  // the command-line flag without "--" ("lr", "batch-size", "layers")
+  std::function<std::string(const Config&)> print;           // "0.0001", "3,4", "true", "resnet101"
+  std::function<void(Config&, const std::string&)> parse;     // the inverse of print; throws on bad text
+  OnResume resume;
+  bool network;  // shapes the network or its input: an evaluation takes it from the checkpoint
+};
+// Every field of Config, in Config's order.
+const std::vector<SettingDef>& setting_table();
+// Whether a resume compares `s` for a run configured as `cfg`.
+bool compared_on_resume(const SettingDef& s, const Config& cfg);
+// s.parse, with an error that names `where` (a checkpoint) and the setting.
+void set_from_text(Config& cfg, const SettingDef& s, const std::string& value, const std::string& where);
+
+// "3,4" -> {3, 4}: stages 1..4, each at most once (--layers, and its record).
+std::vector<int> parse_layers(const std::string& s);
+
 struct Setting {
   std::string key;    // the command-line flag without "--" ("lr", "batch-size", "layers")
   std::string value;  // as text: "0.0001", "3,4", "true"
   bool trajectory;    // changing it on resume changes what the run computes
 };
 
-// Every field of the configuration, in Config's order.
+// Every field of the configuration as text, in Config's order (setting_table's print).
 std::vector<Setting> settings_of(const Config& cfg);
 
 // Checkpoint metadata keys are "config.<key>".
@@ -41,8 +68,8 @@ void check_checkpoint_task(const std::map<std::string, std::string>& checkpoint_
 // records them. A setting named in `given` (set on the command line) must agree with the
 // checkpoint (csg::Error naming both values); the others are taken from it. A checkpoint of an
 // older csg records none of them: cfg comes back unchanged.
-// The keys of those settings, in that order.
-const std::vector<std::string>& network_setting_keys();
+// The keys of those settings (SettingDef::network), in the table's order.
+std::vector<std::string> network_setting_keys();
 Config with_checkpoint_network_settings(Config cfg, const std::map<std::string, std::string>& checkpoint_meta,
                                         const std::string& checkpoint_path, const std::vector<std::string>& given);
 

@@ -44,7 +44,7 @@ void check_resume_settings(const std::string& path, const std::map<std::string, 
              weights->second.empty() ? "--weights none" : "--weights " + weights->second);
   if (meta.count("config.task") == 0) {
     expect_same(meta, path, "task", task_name(cfg.task));
-    expect_same(meta, path, "arch", cfg.arch);
+    expect_same(meta, path, "arch", name_of(cfg.arch));
     expect_same(meta, path, "csg", cfg.csg ? "1" : "0");
     expect_same(meta, path, "layers", layers_string(cfg));
     expect_same(meta, path, "seed", std::to_string(cfg.seed));
@@ -83,7 +83,7 @@ Checkpoint training_checkpoint(const Config& cfg, const CsgNetwork& net, optim::
   }
   c.meta["step"] = std::to_string(step);
   c.meta["task"] = task_name(cfg.task);
-  c.meta["arch"] = cfg.arch;
+  c.meta["arch"] = name_of(cfg.arch);
   c.meta["csg"] = cfg.csg ? "1" : "0";
   c.meta["layers"] = layers_string(cfg);
   c.meta["weights"] = cfg.weights;
@@ -94,7 +94,7 @@ Checkpoint training_checkpoint(const Config& cfg, const CsgNetwork& net, optim::
   c.meta["width"] = std::to_string(cfg.width);
   c.meta["image_size"] = std::to_string(cfg.image_size);
   c.meta["num_classes"] = std::to_string(cfg.num_classes);
-  c.meta["seg_head"] = cfg.seg_head;
+  c.meta["seg_head"] = name_of(cfg.seg_head);
   c.meta["model"] = infer::model_info_to_json(infer::training_model_info(cfg));
   return c;
 }

@@ -10,13 +10,11 @@
 
 namespace csg::train {
 
-const char* task_name(Task task) { return task == Task::Visda ? "visda" : "gta5"; }
-
 Config default_config(Task task) {
   Config c;
   c.task = task;
   if (task == Task::Gta5) {  // docs/paper-notes.md#gta5-to-cityscapes-segmentation
-    c.arch = "deeplab101";
+    c.arch = Arch::DeepLab101;
     c.num_classes = 19;
     c.lambda = 75;
     c.chunks = 8;

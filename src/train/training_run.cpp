@@ -21,8 +21,8 @@ namespace {
 Config checked_config(const Config& requested) {
   Config cfg = requested;
   check_training_values(cfg);
-  const double default_reg_weight = method::default_regularizer_weight(cfg.regularizer);  // an unknown name throws
-  CSG_CHECK(cfg.regularizer == "none" || !cfg.csg, "regularizer ", cfg.regularizer,
+  const double default_reg_weight = method::default_regularizer_weight(cfg.regularizer);
+  CSG_CHECK(cfg.regularizer == Regularizer::None || !cfg.csg, "regularizer ", name_of(cfg.regularizer),
             " is a baseline of the paper's Table 1: it trains without InfoNCE (set csg off)");
   if (cfg.reg_weight < 0) cfg.reg_weight = default_reg_weight;
   return cfg;
@@ -31,8 +31,7 @@ Config checked_config(const Config& requested) {
 // Whether --precision asks for BF16 convolutions (set for the length of a run: tests train in
 // one process, one run after another).
 bool bf16_run(const Config& cfg) {
-  CSG_CHECK(cfg.precision == "fp32" || cfg.precision == "bf16", "--precision ", cfg.precision, ": fp32 or bf16");
-  return cfg.precision == "bf16";
+  return cfg.precision == Precision::Bf16;
 }
 
 bool needs_validation(const Config& cfg) { return cfg.eval_at_end || cfg.eval_every > 0; }
@@ -82,9 +81,7 @@ TrainingRun::TrainingRun(const Config& requested)
 
 // --data-check: before the run folder and the first step; rank 0 reads, all stop.
 void TrainingRun::check_data_before_the_run() {
-  CSG_CHECK(cfg_.data_check == "auto" || cfg_.data_check == "stop" || cfg_.data_check == "warn" ||
-                cfg_.data_check == "off", "--data-check ", cfg_.data_check, ": expected auto, stop, warn or off");
-  if (cfg_.data_check == "off") return;
+  if (cfg_.data_check == DataCheck::Off) return;
   on_root(*comm_, [&] {
     decide_on_data(check_run_data(cfg_, needs_validation(cfg_)), cfg_);
     return std::string();

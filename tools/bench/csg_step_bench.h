@@ -125,10 +125,10 @@ inline train::Config step_bench_config(StepBenchOptions& o) {
   if (o.arch.empty()) o.arch = visda ? "resnet101" : "deeplab101";
   if (o.batch == 0) o.batch = visda ? 32 : 6;
   if (o.image_size == 0) o.image_size = visda ? 224 : 512;
-  cfg.arch = o.arch;
+  cfg.arch = train::parse_arch(o.arch);
   cfg.batch_size = o.batch;
   cfg.image_size = cfg.crop = static_cast<int>(o.image_size);
-  cfg.seg_head = o.seg_head;
+  cfg.seg_head = models::parse_deeplab_head(o.seg_head);
   cfg.train_seg_heads = o.train_seg_heads;
   cfg.queue_size = o.queue_size;
   cfg.layers = o.layers;

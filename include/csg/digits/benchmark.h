@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "csg/settings.h"
+
 namespace csg::train {
 
 struct DigitsConfig {
@@ -25,9 +27,9 @@ struct DigitsConfig {
   std::vector<std::string> train_fonts, heldout_fonts;  // empty: data::split_digit_fonts()
   int seeds = 1;
   uint64_t seed = 0;
-  std::string arch = "resnet18";
+  Arch arch = Arch::ResNet18;
   int64_t width = 16;
-  std::string stem = "imagenet";  // rule: csg/models/resnet.h Stem, for prior and digit models
+  Stem stem = Stem::ImageNet;  // rule: csg/models/resnet.h Stem, for prior and digit models
   // Synthetic train / validation digits (of the scored classes 5-9), real test digits of 5-9
   // (-1: all 4,869), synthetic digits from the held-out faces (test_fonts).
   int64_t train_count = 3000, val_count = 2000, test_count = -1;
@@ -39,7 +41,7 @@ struct DigitsConfig {
   double ema = -1;         // key heads' EMA momentum: matched
   int64_t queue_size = 0;  // negatives per layer: matched
   double factor = 0.1, lambda = 0.1, randaug_m = 6;
-  std::string randaug_geometry = "relative";  // rule: "absolute" or "relative" (csg/augment.h)
+  RandAugmentGeometry randaug_geometry = RandAugmentGeometry::Relative;  // rule (csg/augment.h)
   std::vector<int> layers = {3, 4};
   bool apool = true;
   // Table 1's baselines trained beside the baseline and CSG for every seed, one table row each

@@ -12,15 +12,24 @@
 #include <string>
 #include <vector>
 
+#include "csg/name_table.h"
 #include "csg/tensor.h"
 
 namespace csg::method {
 
+enum class Regularizer { None, WeightL2, FeatureL2, SynapticIntelligence, AsgKl };
+// The command-line words (--regularizer, --regularizers, a checkpoint's config.regularizer).
+inline constexpr Named<Regularizer> kRegularizerNames[] = {{Regularizer::None, "none"},
+                                                           {Regularizer::WeightL2, "weight-l2"},
+                                                           {Regularizer::FeatureL2, "feature-l2"},
+                                                           {Regularizer::SynapticIntelligence, "synaptic-intelligence"},
+                                                           {Regularizer::AsgKl, "asg-kl"}};
+inline const char* name_of(Regularizer r) { return name_in(kRegularizerNames, r); }
+inline Regularizer parse_regularizer(const std::string& name) { return parse_in(kRegularizerNames, name, "regularizer"); }
 // "none", "weight-l2", "feature-l2", "synaptic-intelligence", "asg-kl".
 const std::vector<std::string>& regularizer_names();
-// The weight each is trained with unless told otherwise (docs/training.md#table-1s-baselines); throws for
-// an unknown name.
-double default_regularizer_weight(const std::string& name);
+// The weight each is trained with unless told otherwise (docs/training.md#table-1s-baselines).
+double default_regularizer_weight(Regularizer r);
 
 // weight_l2.cpp: sum_i sum(square(w_i - w0_i)) -> [] (no 1/2 factor); w0 gets no gradient.
 Tensor weight_l2_distance(const std::vector<Tensor>& weights, const std::vector<Tensor>& reference);

@@ -5,7 +5,10 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
+
+#include "csg/name_table.h"
 
 namespace csg::models {
 
@@ -19,12 +22,25 @@ namespace csg::models {
 //  * Cifar: 3x3 stride-1 convolution, no max pool (input / 1 at layer1): layer3 8x8 and layer4
 //    4x4 at 32 px, about 16x the arithmetic.
 enum class Stem { ImageNet, Small, Cifar };
+// The command-line words of the stems (csg/name_table.h): "imagenet", "small", "cifar" and back; an
+// error lists them.
+inline constexpr Named<Stem> kStemNames[] = {{Stem::ImageNet, "imagenet"}, {Stem::Small, "small"}, {Stem::Cifar, "cifar"}};
+inline const char* stem_name(Stem stem) { return name_in(kStemNames, stem); }
+inline const char* name_of(Stem stem) { return stem_name(stem); }
+inline Stem parse_stem(const std::string& name) { return parse_in(kStemNames, name, "stem"); }
 
 enum class DeepLabHead {
   AsppCsg,  // the reference's head: ASPP rates 12/24/36 + image pooling, concatenated, 1x1
             // project (BN, ReLU, dropout 0.5), 3x3 conv (BN, ReLU), 1x1 classifier (default)
   AsppV2,   // the original DeepLabv2 classifier: four 3x3 convs, dilations 6/12/18/24, summed
 };
+// The command-line words of the heads (--seg-head; a model file's "head").
+inline constexpr Named<DeepLabHead> kDeepLabHeadNames[] = {{DeepLabHead::AsppCsg, "aspp-csg"},
+                                                           {DeepLabHead::AsppV2, "aspp-v2"}};
+inline const char* name_of(DeepLabHead head) { return name_in(kDeepLabHeadNames, head); }
+inline DeepLabHead parse_deeplab_head(const std::string& name) {
+  return parse_in(kDeepLabHeadNames, name, "segmentation head");
+}
 
 enum class BlockKind {
   Basic,       // 3x3 -> 3x3, expansion 1 (ResNet-18/34)

@@ -44,10 +44,7 @@ class Bottleneck : public Block {  // 1x1 -> 3x3 (stride, dilation) -> 1x1, expa
   std::shared_ptr<nn::BatchNorm2d> down_bn;
 };
 
-// The stems (Stem) are described in architecture.h.
-// "imagenet", "small", "cifar" (the command-line words) and back; an error lists them.
-const char* stem_name(Stem stem);
-Stem parse_stem(const std::string& name);
+// The stems (Stem, their words, stem_name and parse_stem) are described in architecture.h.
 // The max pool after a stem that has one (stem.max_pool), as pooling options.
 Pool2dOptions stem_max_pool(const StemArchitecture& stem);
 
