@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "csg/cuda.h"
-#include "src/cli/app.h"
+#include "tests/testing.h"
 
 namespace {
 class Summary : public ::testing::EmptyTestEventListener {

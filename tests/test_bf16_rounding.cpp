@@ -8,15 +8,12 @@
 #include <random>
 #include <vector>
 
-#include "kernels/bf16.h"
-#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 
 #ifdef CSG_WITH_DNNL
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
 #ifdef CSG_WITH_CUDA
-#include "kernels/runtime.h"
 #endif
 
 using namespace csg;

@@ -13,7 +13,6 @@
 #include "csg/io/safetensors.h"
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
-#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 
 namespace csg {

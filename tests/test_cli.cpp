@@ -11,7 +11,6 @@
 #include "csg/data/tiny.h"
 #include "csg/image.h"
 #include "csg/train.h"
-#include "src/cli/app.h"
 #include "tests/testing.h"
 
 using namespace csg;

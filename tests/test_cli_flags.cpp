@@ -6,7 +6,6 @@
 #include <filesystem>
 
 #include "csg/data/tiny.h"
-#include "src/cli/app.h"
 #include "tests/testing.h"
 
 using namespace csg;

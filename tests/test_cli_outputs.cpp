@@ -13,9 +13,7 @@
 #include "csg/io/safetensors.h"
 #include "csg/models/resnet.h"
 #include "csg/predict.h"
-#include "src/io/json.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;

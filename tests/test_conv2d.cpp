@@ -5,7 +5,6 @@
 
 #include "tests/testing.h"
 #ifdef CSG_WITH_CUDA
-#include "kernels/conv2d.h"
 #endif
 
 using namespace csg;

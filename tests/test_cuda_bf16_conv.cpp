@@ -21,9 +21,6 @@
 #include <vector>
 
 #include "csg/cuda.h"
-#include "kernels/bf16.h"
-#include "src/ops/conv_precision.h"
-#include "src/ops/onednn/context.h"
 #include "tests/conv_cases.h"
 #include "tests/testing.h"
 

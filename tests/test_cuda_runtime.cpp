@@ -9,7 +9,6 @@
 #include <cstdlib>
 #include <memory>
 
-#include "src/core/cuda_probe.h"
 #include "tests/expected_tensors.h"
 #include "tests/testing.h"
 
@@ -17,8 +16,6 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
-#include "kernels/conv2d.h"
-#include "kernels/runtime.h"
 #endif
 
 using namespace csg;

@@ -17,7 +17,6 @@
 #include "csg/data/tiny.h"
 #include "csg/models/resnet.h"
 #include "csg/train.h"
-#include "src/train/network.h"
 #include "tests/testing.h"
 #include "tools/bench/csg_step_bench.h"
 

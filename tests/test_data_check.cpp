@@ -8,9 +8,7 @@
 #include "csg/data/label_png.h"
 #include "csg/data/tiny.h"
 #include "csg/image.h"
-#include "src/train/data_check.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 using namespace csg;
 using namespace csg::data;

@@ -30,7 +30,6 @@
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;

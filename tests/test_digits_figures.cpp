@@ -8,8 +8,6 @@
 #include "csg/image.h"
 #include "csg/plot.h"
 #include "csg/train.h"
-#include "src/digits/figures.h"
-#include "src/train/evaluate.h"
 #include "tests/testing.h"
 
 using namespace csg;

@@ -17,8 +17,6 @@
 #include "csg/io/safetensors.h"
 #include "csg/train.h"
 #include "csg/version.h"
-#include "src/digits/pretrain.h"
-#include "src/ops/onednn/context.h"
 #include "tests/digits_fixtures.h"
 #include "tests/testing.h"
 

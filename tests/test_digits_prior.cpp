@@ -11,7 +11,6 @@
 
 #include "csg/digits/data.h"
 #include "csg/io/safetensors.h"
-#include "src/digits/pretrain.h"
 #include "tests/digits_fixtures.h"
 #include "tests/testing.h"
 

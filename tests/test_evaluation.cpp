@@ -4,8 +4,6 @@
 #include <filesystem>
 
 #include "csg/io/checkpoint.h"
-#include "src/train/best_checkpoint.h"
-#include "src/train/flip_tta.h"
 #include "tests/testing.h"
 
 using namespace csg;

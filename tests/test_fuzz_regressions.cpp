@@ -4,8 +4,6 @@
 #include <iterator>
 
 #include "csg/image.h"
-#include "src/io/pickle.h"
-#include "src/io/zip_reader.h"
 #include "tests/testing.h"
 
 using namespace csg;

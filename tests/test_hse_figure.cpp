@@ -8,9 +8,6 @@
 #include "csg/image.h"
 #include "csg/sphere_figure.h"
 #include "csg/train.h"
-#include "src/cli/app.h"
-#include "src/figures/hse_figure.h"
-#include "src/train/evaluate.h"
 #include "tests/testing.h"
 
 using namespace csg;

@@ -7,8 +7,6 @@
 #include <string>
 #include <vector>
 
-#include "src/io/sha256.h"
-#include "src/train/imagenet_weights.h"
 #include "tests/testing.h"
 
 using namespace csg;

@@ -17,12 +17,6 @@
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "csg/nn_init.h"
-#include "src/infer/buffer_pool.h"
-#include "src/infer/fused_conv.h"
-#include "src/infer/onednn_backend.h"
-#include "src/ops/onednn/context.h"
-#include "src/train/network.h"
-#include "src/train/state.h"
 #include "tests/infer_models.h"
 #include "tests/testing.h"
 

@@ -13,8 +13,6 @@
 #include "csg/io/checkpoint.h"
 #include "csg/io/safetensors.h"
 #include "csg/io/verify.h"
-#include "src/io/binary_file.h"
-#include "src/io/crc32c.h"
 #include "tests/testing.h"
 
 using namespace csg;

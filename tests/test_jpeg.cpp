@@ -5,7 +5,6 @@
 #include <iterator>
 
 #include "csg/image.h"
-#include "src/data/image_decoders.h"
 #include "tests/testing.h"
 
 using namespace csg;

@@ -5,8 +5,6 @@
 //   |onednn - plain| <= 1e-5 * max|plain| + 1e-4 * |plain|.
 #include <cmath>
 
-#include "src/ops/onednn/context.h"
-#include "src/ops/onednn/conv2d.h"
 #include "tests/conv_cases.h"
 #include "tests/testing.h"
 

@@ -15,7 +15,6 @@
 #include "csg/infer.h"
 #include "csg/models/resnet.h"
 #include "csg/predict.h"
-#include "src/infer/fused_conv.h"
 #include "tests/infer_models.h"
 #include "tests/testing.h"
 

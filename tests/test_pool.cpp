@@ -6,7 +6,6 @@
 #include <limits>
 #include <random>
 
-#include "kernels/pool.h"
 #include "tests/expected_tensors.h"
 #include "tests/testing.h"
 

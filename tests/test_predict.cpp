@@ -13,7 +13,6 @@
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 namespace csg {
 namespace {

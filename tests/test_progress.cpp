@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "csg/progress.h"
-#include "src/train/run_estimate.h"
+#include "tests/testing.h"
 
 namespace csg {
 namespace {
@@ -52,12 +52,12 @@ TEST(Progress, FinishedLineHasNoEtaAndClampsOvershoot) {
 
 TEST(Progress, PipedOutputPrintsAboutTenLines) {
   // stderr is a pipe or file under the test runner: one line per 10% plus the last.
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   {
     ProgressBar bar("work", 1000);
     for (int64_t i = 1; i <= 1000; ++i) bar.update(i);
   }
-  const std::string out = testing::internal::GetCapturedStderr();
+  const std::string out = ::testing::internal::GetCapturedStderr();
   int lines = 0;
   for (char c : out) lines += c == '\n';
   EXPECT_GE(lines, 10);
@@ -66,12 +66,12 @@ TEST(Progress, PipedOutputPrintsAboutTenLines) {
 }
 
 TEST(Progress, QuietPrintsNothing) {
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   {
     ProgressBar bar("work", 10, /*quiet=*/true);
     for (int64_t i = 1; i <= 10; ++i) bar.update(i);
   }
-  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 #include <fstream>
 
 #include "csg/io/pth.h"
-#include "src/io/pickle.h"
-#include "src/io/zip_reader.h"
 #include "tests/expected_tensors.h"
 #include "tests/testing.h"
 

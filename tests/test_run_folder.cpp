@@ -10,9 +10,7 @@
 #include "csg/io/checkpoint.h"
 #include "csg/io/tensorboard.h"
 #include "csg/train.h"
-#include "src/train/run_folder.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;

@@ -8,7 +8,6 @@
 
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
-#include "src/io/json.h"
 #include "tests/expected_tensors.h"
 #include "tests/testing.h"
 

@@ -8,7 +8,6 @@
 #include "csg/figures.h"
 #include "csg/models/deeplab.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 using namespace csg;
 

@@ -6,12 +6,9 @@
 #include <map>
 #include <sstream>
 
-#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 #include "tools/bench/csg_step_bench.h"
 #ifdef CSG_WITH_CUDA
-#include "kernels/blas.h"
-#include "kernels/conv2d.h"
 #endif
 
 using namespace csg;

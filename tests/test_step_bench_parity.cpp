@@ -41,7 +41,6 @@
 #include <map>
 #include <memory>
 
-#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 #include "tools/bench/csg_step_bench.h"
 

@@ -16,10 +16,6 @@
 
 #include "csg/error.h"
 #include "csg/io/tensorboard.h"
-#include "src/io/crc32c.h"
-#include "src/io/json.h"
-#include "src/io/protobuf_wire.h"
-#include "src/io/tfrecord.h"
 #include "tests/testing.h"
 
 using namespace csg;

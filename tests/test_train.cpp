@@ -10,7 +10,6 @@
 #include "csg/data/tiny.h"
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
-#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 
 using namespace csg;

@@ -20,7 +20,6 @@
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;

@@ -18,7 +18,6 @@
 #include "csg/image.h"
 #include "csg/io/checkpoint.h"
 #include "csg/train.h"
-#include "tests/train_fixtures.h"
 #include "tests/testing.h"
 
 using namespace csg;

@@ -10,9 +10,7 @@
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
 #include "csg/train.h"
-#include "src/train/network.h"
 #include "tests/testing.h"
-#include "tests/train_fixtures.h"
 
 using namespace csg;
 namespace fs = std::filesystem;

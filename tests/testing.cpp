@@ -11,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "src/cli/app.h"
 
 namespace csg::testing {
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "csg/csg.h"
-#include "csg/image.h"
+#include "tests/internals.h"
 
 namespace csg::testing {
 
@@ -121,6 +121,18 @@ inline bool contains(const std::string& s, const std::string& part) { return s.f
 std::string read_file_bytes(const std::string& path);
 std::string read_text(const std::string& path);
 void write_with_flipped_byte(const std::string& from, const std::string& to, size_t offset, uint8_t mask = 0x10);
+
+// Small training configurations and a model file the training, run-folder and command tests
+// share: seconds per run on the tiny data sets of csg/data/tiny.h.
+// VisDA on data::write_tiny_visda's images: ResNet-18 at width 8, 32 px, batch 8, layer 4 only,
+// no workers, a log row per step, no evaluation, quiet. Set max_steps.
+train::Config tiny_visda_config(const std::string& data, const std::string& out = "");
+// GTA5 on data::write_tiny_gta5_cityscapes's <root>/gta5: dilated ResNet-18 at width 8, crop 32,
+// batch 2, 2x2 dense-NCE chunks, no workers, no evaluation, quiet. Set max_steps.
+train::Config tiny_gta5_config(const std::string& root, const std::string& out = "");
+// A DeepLab-18 model file (aspp-v2 head, Cityscapes' 19 classes, random weights) at `path`; returns
+// what it holds.
+infer::ModelWeights write_tiny_segmentation_model(const std::string& path);
 
 }  // namespace csg::testing
 

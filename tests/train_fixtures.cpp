@@ -1,5 +1,5 @@
-// tests/train_fixtures.cpp — see train_fixtures.h.
-#include "tests/train_fixtures.h"
+// tests/train_fixtures.cpp — the tiny training configurations and model file of tests/testing.h.
+#include "tests/testing.h"
 
 #include "csg/infer.h"
 #include "csg/models/deeplab.h"

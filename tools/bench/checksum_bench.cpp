@@ -23,9 +23,7 @@
 #include "csg/io/checkpoint.h"
 #include "csg/io/safetensors.h"
 #include "csg/train.h"
-#include "src/io/crc32c.h"
-#include "src/train/network.h"
-#include "src/train/state.h"
+#include "tests/internals.h"
 
 using namespace csg;
 namespace fs = std::filesystem;

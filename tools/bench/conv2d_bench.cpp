@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "csg/csg.h"
-#include "src/ops/onednn/context.h"
+#include "tests/internals.h"
 
 using namespace csg;
 

@@ -27,9 +27,7 @@
 
 #include "csg/csg.h"
 #include "csg/io/safetensors.h"
-#include "src/ops/conv_precision.h"
-#include "src/ops/onednn/conv2d.h"
-#include "src/train/csg_step.h"
+#include "tests/internals.h"
 
 namespace csg::bench {
 

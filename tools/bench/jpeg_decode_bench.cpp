@@ -29,7 +29,7 @@
 #include "csg/data/datasets.h"
 #include "csg/data/loader.h"
 #include "csg/image.h"
-#include "src/data/image_decoders.h"
+#include "tests/internals.h"
 
 using namespace csg;
 namespace fs = std::filesystem;

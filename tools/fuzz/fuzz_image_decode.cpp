@@ -5,7 +5,7 @@
 // regression inputs included. max_pixels is small so a header claiming a huge image is
 // refused before any pixel buffer is allocated.
 #include "csg/image.h"
-#include "src/data/image_decoders.h"
+#include "tests/internals.h"
 #include "tools/fuzz/fuzz_support.h"
 
 namespace {

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "csg/io/tensorboard.h"
-#include "src/io/tfrecord.h"
+#include "tests/internals.h"
 #include "tools/fuzz/fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
