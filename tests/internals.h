@@ -41,6 +41,7 @@
 #include "src/train/network.h"
 #include "src/train/run_estimate.h"
 #include "src/train/run_folder.h"
+#include "src/train/settings.h"
 #include "src/train/state.h"
 
 // deployment: the compiled inference network and its oneDNN backend

@@ -3,7 +3,6 @@
 // which is what evaluating a checkpoint relies on.
 #include <gtest/gtest.h>
 
-#include "src/train/settings.h"
 #include "tests/testing.h"
 
 using namespace csg;
