@@ -110,7 +110,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor y = empty({s.N, s.O, s.OH, s.OW}, x.options());
   // The numerics travel with the call, to whichever backend runs it (f64 and the plain path have
   // no BF16 mode: they compute as they always do).
-  const ConvNumerics numerics = opt.numerics;
+  [[maybe_unused]] const ConvNumerics numerics = opt.numerics;  // unused where both backends are compiled out
   // The weights' identity and a sample of their contents: the oneDNN path keeps converted copies
   // by them (ConvWeightsReuseScope).
   const bool dnnl = on_onednn(x, s);
