@@ -63,7 +63,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // ---- convolution (src/ops/conv2d.cpp; CPU: oneDNN for f32, im2col + OpenBLAS for f64; cuDNN on CUDA)
 // How a convolution computes, passed with each call (nn::Conv2d carries it; a training run sets its
-// layers' from --precision, --deterministic and --tf32 in src/train/network.cpp). No process-wide
+// layers' from --precision, --deterministic and --no-tf32 in src/train/network.cpp). No process-wide
 // switch changes it, so two convolutions in one thread can compute in two precisions.
 enum class ConvPrecision {
   F32,   // f32 operands and products (TF32 products on CUDA where `tf32`)

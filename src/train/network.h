@@ -34,7 +34,7 @@ class ClassifierHead : public nn::Module {
   std::shared_ptr<nn::Linear> fc1, fc2;
 };
 
-// How a network's convolutions on `dev` compute (nn::set_conv_numerics): --deterministic, --tf32
+// How a network's convolutions on `dev` compute (nn::set_conv_numerics): --deterministic, --no-tf32
 // and, for a training run (`training`), --precision; evaluation and feature extraction outside one
 // compute in f32. Throws, saying why, where --precision bf16 asks what `dev` cannot do (a CPU
 // without AVX512_BF16 or AMX, a GPU older than compute capability 8.0, no GPU).

@@ -66,7 +66,7 @@ class TrainingRun {
 
   Config cfg_;
   Device dev_;
-  ConvNumerics numerics_;  // of the network's convolutions: --precision, --deterministic, --tf32
+  ConvNumerics numerics_;  // of the network's convolutions: --precision, --deterministic, --no-tf32
   dist::Communicator* comm_ = nullptr;
   RunStart start_;
   TaskData data_;
