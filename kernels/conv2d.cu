@@ -4,11 +4,12 @@
 // For each direction, geometry and buffer alignment (the key) the algorithms are searched once
 // with cudnnFind*AlgorithmEx on the call's own buffers and cached fastest first; a call runs
 // the first one whose workspace can be had and that cuDNN accepts (a refusal moves on to the
-// next). Deterministic mode keeps only algorithms cuDNN reports as deterministic. Workspaces
+// next). A deterministic call (ConvMath::deterministic) keeps only algorithms cuDNN reports as
+// deterministic. Workspaces
 // come from the caching allocator (kernels::Workspace); the search's own goes back to the driver. Batches whose tensors exceed cuDNN's 2^31
 // element limit are processed in chunks of images.
 //
-// BF16 mode (conv2d_set_bf16): the operands are rounded into BF16 scratch copies, cuDNN runs its
+// BF16 mode (ConvMath::bf16): the operands are rounded into BF16 scratch copies, cuDNN runs its
 // BFLOAT16 configuration (x, w, y in BF16, compute type float) and the BF16 result is widened
 // into the caller's f32 buffer. The result thus passes through BF16, as PyTorch autocast's
 // convolution output does (the CPU path differs here: oneDNN writes f32 directly).
@@ -34,9 +35,6 @@ namespace csg::kernels {
 
 namespace {
 
-std::atomic<bool> g_allow_tf32{true};
-std::atomic<bool> g_bf16{false};
-
 // The largest workspace an algorithm search may hand out; faster algorithms that need more
 // (some FFT variants) are skipped rather than holding gigabytes in the allocator's cache.
 constexpr size_t kMaxSearchWorkspace = size_t(512) << 20;
@@ -47,9 +45,9 @@ size_t element_size(bool bf16) { return bf16 ? sizeof(uint16_t) : sizeof(float);
 // The math mode the algorithm search starts from. BF16 tensors need tensor-op math to reach
 // the tensor cores; their products are exact in f32, so nothing is lost. In f32, FMA math
 // keeps TF32 out when it is off.
-cudnnMathType_t search_math(bool bf16) {
-  if (bf16) return CUDNN_TENSOR_OP_MATH;
-  return g_allow_tf32.load() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+cudnnMathType_t search_math(const ConvMath& m) {
+  if (m.bf16) return CUDNN_TENSOR_OP_MATH;
+  return m.tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
 }
 
 int to_int(const char* what, int64_t v) {
@@ -119,11 +117,11 @@ struct ConvDescs {
   TensorDesc x, y;
   FilterDesc w;
   ConvDesc conv;
-  ConvDescs(const Conv2dShape& s, int64_t n, bool bf16)
-      : x(n, s.C, s.H, s.W, data_type(bf16)),
-        y(n, s.O, s.OH, s.OW, data_type(bf16)),
-        w(s.O, s.C, s.KH, s.KW, data_type(bf16)),
-        conv(s, search_math(bf16)) {
+  ConvDescs(const Conv2dShape& s, int64_t n, const ConvMath& m)
+      : x(n, s.C, s.H, s.W, data_type(m.bf16)),
+        y(n, s.O, s.OH, s.OW, data_type(m.bf16)),
+        w(s.O, s.C, s.KH, s.KW, data_type(m.bf16)),
+        conv(s, search_math(m)) {
     int on = 0, oc = 0, oh = 0, ow = 0;
     CSG_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(conv, x, w, &on, &oc, &oh, &ow));
     CSG_CHECK(on == n && oc == s.O && oh == s.OH && ow == s.OW, "conv2d (cuDNN): output shape [", on, ",", oc, ",",
@@ -148,12 +146,12 @@ struct Key {
   bool operator<(const Key& o) const { return tie() < o.tie(); }
 };
 
-Key make_key(const Conv2dShape& s, int64_t n, bool bf16, Direction dir, int alignment) {
+Key make_key(const Conv2dShape& s, int64_t n, const ConvMath& m, Direction dir, int alignment) {
   return Key{{n, s.C, s.H, s.W, s.O, s.KH, s.KW, s.OH, s.OW, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dilation_h,
               s.dilation_w},
-             !bf16 && g_allow_tf32.load(),  // TF32 applies to f32 tensors only
-             bf16,
-             deterministic(),
+             !m.bf16 && m.tf32,  // TF32 applies to f32 tensors only
+             m.bf16,
+             m.deterministic,
              alignment,
              dir};
 }
@@ -202,18 +200,19 @@ class SearchWorkspace {
   size_t size_ = 0;
 };
 
-// Every algorithm that ran in the search, fits the budget and (in deterministic mode) is
+// Every algorithm that ran in the search, fits the budget and (when `deterministic`) is
 // deterministic, in cuDNN's order (fastest first).
 template <class Perf>
-Choices rank(const Perf* perf, int returned, size_t budget, const char* dir, const Conv2dShape& s) {
+Choices rank(const Perf* perf, int returned, size_t budget, bool deterministic, const char* dir,
+             const Conv2dShape& s) {
   Choices out;
   for (int i = 0; i < returned; ++i)
     if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= budget &&
-        (!deterministic() || perf[i].determinism == CUDNN_DETERMINISTIC))
+        (!deterministic || perf[i].determinism == CUDNN_DETERMINISTIC))
       out.push_back(Choice{static_cast<int>(perf[i].algo), perf[i].memory, perf[i].mathType});
   CSG_CHECK(!out.empty(), "conv2d (cuDNN): no ", dir, " algorithm works for x [", s.N, ",", s.C, ",", s.H, ",", s.W,
             "] w [", s.O, ",", s.C, ",", s.KH, ",", s.KW, "] (", returned, " tried, workspace budget ", budget,
-            " bytes", deterministic() ? ", deterministic ones only: try without deterministic mode" : "", ")");
+            " bytes", deterministic ? ", deterministic ones only: try without deterministic mode" : "", ")");
   return out;
 }
 
@@ -253,9 +252,9 @@ void run_first_working(const Choices& choices, ConvDesc& conv, const char* dir, 
            " free GPU memory (a smaller --batch-size) or turn deterministic mode off");
 }
 
-Choices forward_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDescs& d, const void* x, const void* w,
+Choices forward_choices(const Conv2dShape& s, int64_t n, const ConvMath& m, ConvDescs& d, const void* x, const void* w,
                         void* y) {
-  return cached_choices(make_key(s, n, bf16, Direction::Forward, pointer_alignment({x, w, y})), [&] {
+  return cached_choices(make_key(s, n, m, Direction::Forward, pointer_alignment({x, w, y})), [&] {
     SearchWorkspace ws(CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionForwardWorkspaceSize(cudnn(), d.x, d.w, d.conv, d.y,
                                                      static_cast<cudnnConvolutionFwdAlgo_t>(a), sz);
@@ -267,13 +266,13 @@ Choices forward_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDescs& d
     CSG_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(cudnn(), d.x, x, d.w, w, d.conv, d.y, y,
                                                            (int)perf.size(), &returned, perf.data(), ws.get(),
                                                            ws.size()));
-    return rank(perf.data(), returned, ws.size(), "forward", s);
+    return rank(perf.data(), returned, ws.size(), m.deterministic, "forward", s);
   });
 }
 
-Choices backward_data_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDescs& d, const void* w,
+Choices backward_data_choices(const Conv2dShape& s, int64_t n, const ConvMath& m, ConvDescs& d, const void* w,
                               const void* dy, void* dx) {
-  return cached_choices(make_key(s, n, bf16, Direction::BackwardData, pointer_alignment({w, dy, dx})), [&] {
+  return cached_choices(make_key(s, n, m, Direction::BackwardData, pointer_alignment({w, dy, dx})), [&] {
     SearchWorkspace ws(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionBackwardDataWorkspaceSize(cudnn(), d.w, d.y, d.conv, d.x,
                                                           static_cast<cudnnConvolutionBwdDataAlgo_t>(a), sz);
@@ -285,16 +284,16 @@ Choices backward_data_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDe
     CSG_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithmEx(cudnn(), d.w, w, d.y, dy, d.conv, d.x, dx,
                                                                 (int)perf.size(), &returned, perf.data(), ws.get(),
                                                                 ws.size()));
-    return rank(perf.data(), returned, ws.size(), "backward-data", s);
+    return rank(perf.data(), returned, ws.size(), m.deterministic, "backward-data", s);
   });
 }
 
 // The search writes its trial results into `dw_scratch`, never into the caller's dw, which
 // may hold partial sums of earlier chunks.
-Choices backward_filter_choices(const Conv2dShape& s, int64_t n, bool bf16, ConvDescs& d, const void* x,
+Choices backward_filter_choices(const Conv2dShape& s, int64_t n, const ConvMath& m, ConvDescs& d, const void* x,
                                 const void* dy, const void* dw) {
-  return cached_choices(make_key(s, n, bf16, Direction::BackwardFilter, pointer_alignment({x, dy, dw})), [&] {
-    Workspace dw_scratch(static_cast<size_t>(s.O * s.C * s.KH * s.KW) * element_size(bf16));
+  return cached_choices(make_key(s, n, m, Direction::BackwardFilter, pointer_alignment({x, dy, dw})), [&] {
+    Workspace dw_scratch(static_cast<size_t>(s.O * s.C * s.KH * s.KW) * element_size(m.bf16));
     SearchWorkspace ws(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int a, size_t* sz) {
       return cudnnGetConvolutionBackwardFilterWorkspaceSize(cudnn(), d.x, d.y, d.conv, d.w,
                                                             static_cast<cudnnConvolutionBwdFilterAlgo_t>(a), sz);
@@ -306,7 +305,7 @@ Choices backward_filter_choices(const Conv2dShape& s, int64_t n, bool bf16, Conv
     CSG_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithmEx(cudnn(), d.x, x, d.y, dy, d.conv, d.w,
                                                                   dw_scratch.get(), (int)perf.size(), &returned,
                                                                   perf.data(), ws.get(), ws.size()));
-    return rank(perf.data(), returned, ws.size(), "backward-filter", s);
+    return rank(perf.data(), returned, ws.size(), m.deterministic, "backward-filter", s);
   });
 }
 
@@ -377,15 +376,11 @@ bool conv2d_try_next_algorithm(int status) {
          status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
 }
 
-void conv2d_set_allow_tf32(bool allow) { g_allow_tf32.store(allow); }
-bool conv2d_allow_tf32() { return g_allow_tf32.load(); }
-void conv2d_set_bf16(bool on) { g_bf16.store(on); }
-bool conv2d_bf16() { return g_bf16.load(); }
-
-void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                        const ConvMath& m) {
   const int64_t x_image = s.C * s.H * s.W, y_image = s.O * s.OH * s.OW;
   const float one = 1.f, zero = 0.f;
-  const bool bf16 = conv2d_bf16();
+  const bool bf16 = m.bf16;
   std::optional<TensorDesc> bias_desc;
   if (b) bias_desc.emplace(1, s.O, 1, 1);
   const Input wi(w, s.O * s.C * s.KH * s.KW, bf16);
@@ -393,8 +388,8 @@ void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, co
     const Input xc(x + n0 * x_image, n * x_image, bf16);
     float* yc = y + n0 * y_image;
     const Output yo(yc, n * y_image, bf16);
-    ConvDescs d(s, n, bf16);
-    run_first_working(forward_choices(s, n, bf16, d, xc.get(), wi.get(), yo.get()), d.conv, "forward", s,
+    ConvDescs d(s, n, m);
+    run_first_working(forward_choices(s, n, m, d, xc.get(), wi.get(), yo.get()), d.conv, "forward", s,
                       [&](const Choice& c, void* ws, size_t ws_size) {
                         return cudnnConvolutionForward(cudnn(), &one, d.x, xc.get(), d.w, wi.get(), d.conv,
                                                        static_cast<cudnnConvolutionFwdAlgo_t>(c.algo), ws, ws_size,
@@ -408,16 +403,16 @@ void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, co
   });
 }
 
-void conv2d_backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, float* dx) {
+void conv2d_backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, float* dx, const ConvMath& m) {
   const int64_t x_image = s.C * s.H * s.W, y_image = s.O * s.OH * s.OW;
   const float one = 1.f, zero = 0.f;
-  const bool bf16 = conv2d_bf16();
+  const bool bf16 = m.bf16;
   const Input wi(w, s.O * s.C * s.KH * s.KW, bf16);
   for_each_chunk(s, [&](int64_t n0, int64_t n) {
     const Input dyc(dy + n0 * y_image, n * y_image, bf16);
     const Output dxo(dx + n0 * x_image, n * x_image, bf16);
-    ConvDescs d(s, n, bf16);
-    run_first_working(backward_data_choices(s, n, bf16, d, wi.get(), dyc.get(), dxo.get()), d.conv, "backward-data",
+    ConvDescs d(s, n, m);
+    run_first_working(backward_data_choices(s, n, m, d, wi.get(), dyc.get(), dxo.get()), d.conv, "backward-data",
                       s, [&](const Choice& c, void* ws, size_t ws_size) {
                         return cudnnConvolutionBackwardData(cudnn(), &one, d.w, wi.get(), d.y, dyc.get(), d.conv,
                                                             static_cast<cudnnConvolutionBwdDataAlgo_t>(c.algo), ws,
@@ -427,14 +422,15 @@ void conv2d_backward_data_f32(const Conv2dShape& s, const float* w, const float*
   });
 }
 
-void conv2d_backward_filter_f32(const Conv2dShape& s, const float* x, const float* dy, float* dw) {
+void conv2d_backward_filter_f32(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                                const ConvMath& m) {
   const int64_t x_image = s.C * s.H * s.W, y_image = s.O * s.OH * s.OW, w_size = s.O * s.C * s.KH * s.KW;
   const float one = 1.f, zero = 0.f;
   if (s.N == 0) {  // no images: the gradient is zero
     CSG_CUDA_CHECK(cudaMemsetAsync(dw, 0, static_cast<size_t>(w_size) * sizeof(float), stream()));
     return;
   }
-  const bool bf16 = conv2d_bf16();
+  const bool bf16 = m.bf16;
   // In f32 the first chunk writes dw and later ones add to it (beta = 1). In BF16 mode each
   // chunk's dw comes out in BF16, as a whole batch's would, and widening adds it to the f32 dw:
   // the running total stays f32 (beta = 1 would add in BF16).
@@ -442,9 +438,9 @@ void conv2d_backward_filter_f32(const Conv2dShape& s, const float* x, const floa
   for_each_chunk(s, [&](int64_t n0, int64_t n) {
     const Input xc(x + n0 * x_image, n * x_image, bf16);
     const Input dyc(dy + n0 * y_image, n * y_image, bf16);
-    ConvDescs d(s, n, bf16);
+    ConvDescs d(s, n, m);
     const float* beta = (n0 == 0 || bf16) ? &zero : &one;
-    run_first_working(backward_filter_choices(s, n, bf16, d, xc.get(), dyc.get(), dwo.get()), d.conv,
+    run_first_working(backward_filter_choices(s, n, m, d, xc.get(), dyc.get(), dwo.get()), d.conv,
                       "backward-filter", s, [&](const Choice& c, void* ws, size_t ws_size) {
                         return cudnnConvolutionBackwardFilter(cudnn(), &one, d.x, xc.get(), d.y, dyc.get(), d.conv,
                                                               static_cast<cudnnConvolutionBwdFilterAlgo_t>(c.algo),

@@ -15,28 +15,33 @@ struct Conv2dShape {
   int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
 };
 
+// How a call computes (csg::ConvNumerics, passed by src/ops/conv2d.cpp with each call):
+//   tf32           TF32 tensor cores for f32 operands (as PyTorch's torch.backends.cudnn.allow_tf32):
+//                  ~10-bit mantissa products, much faster on Ampere and later; off keeps cuDNN to
+//                  full-precision FMA kernels (exact parity tests).
+//   bf16           BF16 mixed precision (`csg train --precision bf16` on CUDA): x, w and dy are read
+//                  rounded to BF16 (kernels/bf16.h) and cuDNN computes in its BF16 configuration (BF16
+//                  tensors, f32 accumulation); results reach the caller as f32. The bias and its
+//                  gradient stay f32. Needs compute capability 8.0 or later (the caller checks:
+//                  csg::cuda::has_bf16_convolutions).
+//   deterministic  only algorithms cuDNN reports as deterministic (bit-identical runs).
+// Each is part of the algorithm cache's key.
+struct ConvMath {
+  bool tf32 = true;
+  bool bf16 = false;
+  bool deterministic = false;
+};
+
 // y = conv(x, w) (+ b broadcast over N,H,W when b is non-null).
-void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y);
+void conv2d_forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                        const ConvMath& m);
 // dx = the gradient of the input from dy (overwritten, not accumulated).
-void conv2d_backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, float* dx);
+void conv2d_backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, float* dx, const ConvMath& m);
 // dw = the gradient of the weight from x and dy (overwritten).
-void conv2d_backward_filter_f32(const Conv2dShape& s, const float* x, const float* dy, float* dw);
+void conv2d_backward_filter_f32(const Conv2dShape& s, const float* x, const float* dy, float* dw,
+                                const ConvMath& m);
 // db[o] = sum of dy[:,o,:,:] (overwritten).
 void conv2d_backward_bias_f32(const Conv2dShape& s, const float* dy, float* db);
-
-// TF32 tensor cores for float convolutions (the default, as PyTorch's
-// torch.backends.cudnn.allow_tf32): ~10-bit mantissa products, much faster on Ampere and
-// later. Turning it off restricts cuDNN to full-precision FMA kernels (exact parity tests).
-void conv2d_set_allow_tf32(bool allow);
-bool conv2d_allow_tf32();
-
-// BF16 mixed precision (`csg train --precision bf16` on CUDA): while on, the f32 convolutions
-// (forward, backward-data, backward-filter) read x, w and dy rounded to BF16 (kernels/bf16.h)
-// and compute in cuDNN's BF16 configuration (BF16 tensors, f32 accumulation); their results
-// reach the caller as f32. The bias and its gradient stay f32. Needs compute capability 8.0
-// or later (csg::cuda::set_bf16_convolutions checks; this switch does not).
-void conv2d_set_bf16(bool on);
-bool conv2d_bf16();
 
 // The largest power of two (at most 256 bytes) that every pointer is a multiple of: part of
 // the algorithm cache's key, since chunked calls pass offset pointers.

@@ -38,8 +38,8 @@ void check_launch(const char* kernel, const char* file, int line);
 bool sync_after_launch();  // CSG_CUDA_SYNC=1, read once
 std::string launch_failure_message(const char* kernel, const char* error, bool synchronised);
 
-// Deterministic mode (csg::cuda::set_deterministic): cuDNN algorithms restricted to
-// deterministic ones, gather-based kernels instead of atomics.
+// Deterministic mode (csg::cuda::set_deterministic): gather-based kernels instead of atomics.
+// (Convolutions take theirs with each call: kernels::ConvMath.)
 void set_deterministic(bool on);
 bool deterministic();
 

@@ -19,6 +19,7 @@
 #include "src/ops/conv_precision.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv2d.h"
+#include "src/ops/onednn/weight_cache.h"
 
 // files: the parsers and checksums behind the public readers
 #include "src/data/image_decoders.h"

@@ -135,14 +135,11 @@ void check_against_naive(const Case& c, DType dt, uint64_t seed) {
   }
 }
 
-#ifdef CSG_WITH_CUDA
-// Parity runs compare against full-precision CPU results, so TF32 is off inside this scope.
-struct NoTf32 {
-  bool prev = kernels::conv2d_allow_tf32();
-  NoTf32() { kernels::conv2d_set_allow_tf32(false); }
-  ~NoTf32() { kernels::conv2d_set_allow_tf32(prev); }
-};
-#endif
+// Parity runs compare against full-precision CPU results, so their CUDA convolutions run without TF32.
+Conv2dOptions exact(Conv2dOptions o) {
+  o.numerics.tf32 = false;
+  return o;
+}
 
 // A case's x, w and (when it has one) b, all requiring grad; `seed` advances per tensor.
 Ins case_inputs(const Case& c, uint64_t& seed) {
@@ -242,26 +239,23 @@ TEST(Conv2d, Errors) {
 
 TEST(Conv2d, CudaParity) {
   CSG_REQUIRE_CUDA();
-#ifdef CSG_WITH_CUDA
-  NoTf32 exact;
-#endif
   uint64_t seed = 500;
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
     const Ins inputs = case_inputs(c, seed);
-    Conv2dOptions opt = c.opt;
+    Conv2dOptions opt = exact(c.opt);
     expect_cuda_parity([opt](const Ins& in) { return conv2d(in[0], in[1], in[2], opt); }, inputs);
   }
   // Only the weight needs a gradient (frozen input), then only the input (frozen weight).
   Tensor x = uniform({2, 3, 9, 9}, 1), w = uniform({4, 3, 3, 3}, 2);
-  const Conv2dOptions opt = make_opt(1, 1, 2, 2, 2, 2);
+  const Conv2dOptions opt = exact(make_opt(1, 1, 2, 2, 2, 2));
   auto f = [opt](const Ins& in) { return conv2d(in[0], in[1], Tensor(), opt); };
   expect_cuda_parity(f, {x, w.clone().requires_grad_()});
   expect_cuda_parity(f, {x.clone().requires_grad_(), w});
   // A ResNet-sized layer: the algorithm search runs on realistic shapes, twice (cache hit).
   Tensor bx = uniform({4, 64, 28, 28}, 3).requires_grad_(), bw = uniform({64, 64, 3, 3}, 4, DType::F64, -0.1, 0.1);
   bw.requires_grad_();
-  const Conv2dOptions pad1 = make_opt(1, 1, 1, 1, 1, 1);
+  const Conv2dOptions pad1 = exact(make_opt(1, 1, 1, 1, 1, 1));
   for (int rep = 0; rep < 2; ++rep)
     expect_cuda_parity([pad1](const Ins& in) { return conv2d(in[0], in[1], Tensor(), pad1); }, {bx, bw}, 1e-3,
                        1e-4);
@@ -271,23 +265,18 @@ TEST(Conv2d, CudaParity) {
 // shapes from an aligned buffer: the algorithm cache keys on alignment, so both run.
 TEST(Conv2d, CudaOffsetPointersAndDeterministicMode) {
   CSG_REQUIRE_CUDA();
-#ifdef CSG_WITH_CUDA
-  NoTf32 exact;
-#endif
-  const Conv2dOptions pad1 = make_opt(1, 1, 1, 1, 1, 1);
+  Conv2dOptions pad1 = exact(make_opt(1, 1, 1, 1, 1, 1));
   Tensor x = uniform({3, 16, 14, 14}, 11), w = uniform({16, 16, 3, 3}, 12, DType::F64, -0.2, 0.2);
   auto f = [pad1](const Ins& in) { return conv2d(in[0].slice(0, 1, 3), in[1], Tensor(), pad1); };
   // The flat offset of image 1 is 16*14*14 floats: slice a flat buffer one float in instead.
-  auto g = [pad1](const Ins& in) {
+  auto g = [&pad1](const Ins& in) {
     return conv2d(in[0].reshape({-1}).slice(0, 1, 1 + 2 * 16 * 14 * 14).reshape({2, 16, 14, 14}), in[1], Tensor(),
                   pad1);
   };
   expect_cuda_parity(f, {x.clone().requires_grad_(), w.clone().requires_grad_()}, 1e-4, 1e-4);
   expect_cuda_parity(g, {x.clone().requires_grad_(), w.clone().requires_grad_()}, 1e-4, 1e-4);
-  const bool before = cuda::deterministic();
-  cuda::set_deterministic(true);
+  pad1.numerics.deterministic = true;  // g's convolutions from here on
   expect_cuda_parity(g, {x.clone().requires_grad_(), w.clone().requires_grad_()}, 1e-4, 1e-4);
-  cuda::set_deterministic(before);
 }
 
 // With TF32 allowed (the default) results stay within TF32's rounding of the exact ones.

@@ -1,6 +1,6 @@
 // tests/test_cuda_bf16_conv.cpp — BF16 mixed precision of the CUDA convolutions
-// (`--precision bf16 --device cuda`, kernels/conv2d.cu): the switch for the run's device
-// (src/ops/conv_precision.h), then forward, backward-data and backward-filter on the GPU against
+// (`--precision bf16 --device cuda`, kernels/conv2d.cu): the numerics a run's Config gives
+// (src/train/network.h), then forward, backward-data and backward-filter on the GPU against
 // CPU references. The GPU tests skip without a GPU of compute capability 8.0 or later.
 //
 // What BF16 mode computes: y = bf16(conv(bf16(x), bf16(w))) + b, dx = bf16(conv_t(bf16(dy), bf16(w))),
@@ -25,6 +25,7 @@
 #include "tests/testing.h"
 
 using namespace csg;
+using csg::testing::bf16_numerics;
 using csg::testing::conv_operands;
 using csg::testing::conv_options;
 using csg::testing::conv_run;
@@ -81,49 +82,46 @@ const char* kNames[] = {"output", "input gradient", "weight gradient", "bias gra
 
 // ---- the switch (runs everywhere) ------------------------------------------------------------
 
-// BF16 on CUDA where there is no usable GPU: an error that names the device's state, raised
-// before anything changes; f32 on CUDA needs nothing.
+// BF16 on CUDA where there is no usable GPU: the run's numerics are refused with an error that
+// names the device's state, before anything runs; f32 on CUDA needs nothing.
 TEST(ConvolutionPrecision, Bf16OnCudaWithoutAGpuSaysWhy) {
   if (cuda::available()) GTEST_SKIP() << "a GPU is here: " << cuda::status();
   std::string why;
   EXPECT_FALSE(cuda::has_bf16_convolutions(&why));
   EXPECT_EQ(why, cuda::status());
-  const bool cpu_before = onednn::bf16_convolutions();
+  EXPECT_FALSE(has_bf16_convolutions(Device::CUDA, nullptr));
+  train::Config cfg;
+  cfg.device = "cuda";
+  cfg.precision = train::Precision::Bf16;
   try {
-    ConvolutionPrecisionScope scope(true, Device::CUDA);
+    train::conv_numerics(cfg, Device::CUDA, /*training=*/true);
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("--precision bf16 on CUDA"), std::string::npos) << msg;
     EXPECT_NE(msg.find(cuda::status()), std::string::npos) << msg;
   }
-  EXPECT_FALSE(cuda::bf16_convolutions());
-  EXPECT_EQ(onednn::bf16_convolutions(), cpu_before);
-  { ConvolutionPrecisionScope fp32(false, Device::CUDA); }
+  cfg.precision = train::Precision::F32;
+  EXPECT_EQ(train::conv_numerics(cfg, Device::CUDA, /*training=*/true).precision, ConvPrecision::F32);
 }
 
-// The scope turns on the run's device only and restores both settings.
-TEST(ConvolutionPrecision, TurnsOnTheRunsDeviceOnly) {
+// A run's numerics come from its Config: BF16 for a training run with --precision bf16 (on a device
+// that can), f32 outside one; --deterministic and --tf32 carried as they are.
+TEST(ConvolutionPrecision, NumericsFollowTheConfig) {
+  train::Config cfg;
+  cfg.deterministic = true;
+  cfg.tf32 = false;
+  const ConvNumerics f32 = train::conv_numerics(cfg, Device::CPU, /*training=*/true);
+  EXPECT_EQ(f32.precision, ConvPrecision::F32);
+  EXPECT_TRUE(f32.deterministic);
+  EXPECT_FALSE(f32.tf32);
   std::string why;
   if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
-  {
-    ConvolutionPrecisionScope cpu(true, Device::CPU);
-    EXPECT_TRUE(onednn::bf16_convolutions());
-    EXPECT_FALSE(cuda::bf16_convolutions());
-    {
-      ConvolutionPrecisionScope fp32(false, Device::CPU);
-      EXPECT_FALSE(onednn::bf16_convolutions());
-    }
-    EXPECT_TRUE(onednn::bf16_convolutions());
-  }
-  EXPECT_FALSE(onednn::bf16_convolutions());
-  if (!cuda::has_bf16_convolutions(nullptr)) return;
-  {
-    ConvolutionPrecisionScope gpu(true, Device::CUDA);
-    EXPECT_TRUE(cuda::bf16_convolutions());
-    EXPECT_FALSE(onednn::bf16_convolutions());
-  }
-  EXPECT_FALSE(cuda::bf16_convolutions());
+  cfg.precision = train::Precision::Bf16;
+  EXPECT_EQ(train::conv_numerics(cfg, Device::CPU, /*training=*/true).precision, ConvPrecision::Bf16);
+  EXPECT_EQ(train::conv_numerics(cfg, Device::CPU, /*training=*/false).precision, ConvPrecision::F32)
+      << "evaluation alone";
+  EXPECT_THROW(train::parse_precision("fp16"), Error) << "a word --precision does not know";
 }
 
 // ---- the GPU ------------------------------------------------------------------------------------
@@ -131,18 +129,14 @@ TEST(ConvolutionPrecision, TurnsOnTheRunsDeviceOnly) {
 // Every direction against the CPU on the rounded operands, and unlike the GPU's own f32 mode.
 TEST(CudaBf16Conv2d, MatchesTheCpuOnRoundedOperands) {
   CSG_REQUIRE_CUDA_BF16();
-  const cuda::Tf32Settings tf32 = cuda::tf32();
-  cuda::set_tf32({false, false});  // the f32 run below computes in f32
+  ConvNumerics f32;
+  f32.tf32 = false;  // the f32 run below computes in f32
   uint64_t seed = 1100;
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
     const ConvOperands o = conv_operands(c, seed);
-    std::vector<Tensor> gpu;
-    {
-      ConvolutionPrecisionScope bf16(true, Device::CUDA);
-      gpu = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA);
-    }
-    const std::vector<Tensor> gpu_f32 = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA);
+    const std::vector<Tensor> gpu = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA, bf16_numerics());
+    const std::vector<Tensor> gpu_f32 = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA, f32);
     const std::vector<Tensor> ref = rounded_operand_reference(c, o.x, o.w, o.b, o.dy);
     for (int i = 0; i < (c.bias ? 4 : 3); ++i) {
       expect_close(gpu[i], ref[i], 0, i == 3 ? 1e-5 : 1e-2, Tolerance::ScaledByMax, kNames[i]);
@@ -152,8 +146,6 @@ TEST(CudaBf16Conv2d, MatchesTheCpuOnRoundedOperands) {
       }
     }
   }
-  cuda::set_tf32(tf32);
-  EXPECT_FALSE(cuda::bf16_convolutions()) << "the scope restores f32";
 }
 
 // The same convolutions as the CPU's BF16 path (oneDNN), where the CPU has BF16 instructions.
@@ -165,15 +157,8 @@ TEST(CudaBf16Conv2d, MatchesOneDnnBf16) {
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
     const ConvOperands o = conv_operands(c, seed);
-    std::vector<Tensor> cpu, gpu;
-    {
-      ConvolutionPrecisionScope bf16(true, Device::CPU);
-      cpu = conv_run(c, o.x, o.w, o.b, o.dy);
-    }
-    {
-      ConvolutionPrecisionScope bf16(true, Device::CUDA);
-      gpu = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA);
-    }
+    const std::vector<Tensor> cpu = conv_run(c, o.x, o.w, o.b, o.dy, Device::CPU, bf16_numerics());
+    const std::vector<Tensor> gpu = conv_run(c, o.x, o.w, o.b, o.dy, Device::CUDA, bf16_numerics());
     for (int i = 0; i < (c.bias ? 4 : 3); ++i)
       expect_close(gpu[i], cpu[i], 0, 1e-2, Tolerance::ScaledByMax, kNames[i]);
   }
@@ -199,11 +184,7 @@ TEST(CudaBf16Conv2d, ReadsOperandsRoundedToBf16) {
   };
   const Tensor x = perturbed_integers(c.x), w = perturbed_integers(c.w);
   const Tensor dy = perturbed_integers(conv2d(x, w, Tensor(), conv_options(c)).shape());
-  std::vector<Tensor> gpu;
-  {
-    ConvolutionPrecisionScope bf16(true, Device::CUDA);
-    gpu = conv_run(c, x, w, Tensor(), dy, Device::CUDA);
-  }
+  const std::vector<Tensor> gpu = conv_run(c, x, w, Tensor(), dy, Device::CUDA, bf16_numerics());
   const std::vector<Tensor> rounded = rounded_operand_reference(c, x, w, Tensor(), dy);
   const std::vector<Tensor> exact = conv_run(c, x.to(DType::F64), w.to(DType::F64), Tensor(),
                                              dy.to(DType::F64));

@@ -28,21 +28,28 @@ using csg::testing::Tolerance;
 
 namespace {
 
-// TF32 off (and deterministic mode as asked) for one test, restored after.
+// TF32 off (and deterministic mode as asked) for one test: the convolutions' numerics(), and the
+// device's matmul and upsample settings, restored after.
 class CudaMode {
  public:
-  explicit CudaMode(bool deterministic) : tf32_(cuda::tf32()), deterministic_(cuda::deterministic()) {
-    cuda::set_tf32({false, false});
+  explicit CudaMode(bool deterministic)
+      : deterministic_(deterministic), matmul_tf32_(cuda::matmul_tf32()), was_deterministic_(cuda::deterministic()) {
+    cuda::set_matmul_tf32(false);
     cuda::set_deterministic(deterministic);
   }
   ~CudaMode() {
-    cuda::set_tf32(tf32_);
-    cuda::set_deterministic(deterministic_);
+    cuda::set_matmul_tf32(matmul_tf32_);
+    cuda::set_deterministic(was_deterministic_);
+  }
+  ConvNumerics numerics() const {
+    ConvNumerics n;
+    n.tf32 = false;
+    n.deterministic = deterministic_;
+    return n;
   }
 
  private:
-  cuda::Tf32Settings tf32_;
-  bool deterministic_;
+  bool deterministic_, matmul_tf32_, was_deterministic_;
 };
 
 // The small configurations of the step-parity fixtures (Makefile STEP_PARITY_*).
@@ -56,7 +63,7 @@ bench::StepBenchOptions small_options(const std::string& task) {
 
 // A network on `dev` with the weights and queues of `from` (a CPU network).
 std::unique_ptr<bench::StepBench> copy_to(const bench::StepBench& from, Device dev) {
-  auto b = std::make_unique<bench::StepBench>(from.cfg);
+  auto b = std::make_unique<bench::StepBench>(from.cfg, from.numerics);
   b->net.load_state_dict(from.net.state_dict(), /*strict=*/true);
   b->prepare(dev);
   for (auto& [l, q] : b->net.queues) {
@@ -77,7 +84,7 @@ void check_step_on_cuda(const std::string& task) {
   CudaMode mode(/*deterministic=*/false);
   bench::StepBenchOptions o = small_options(task);
   bench::ThreadCount threads(2);
-  bench::StepBench cpu(bench::step_bench_config(o));
+  bench::StepBench cpu(bench::step_bench_config(o), mode.numerics());
   std::map<std::string, Tensor> initial;
   for (const NamedTensor& t : cpu.net.state_dict()) initial[t.name] = t.tensor.clone();
   auto gpu = copy_to(cpu, Device::CUDA);
@@ -149,7 +156,7 @@ TEST(CudaTraining, DeterministicModeGivesIdenticalWeights) {
   CSG_REQUIRE_CUDA();
   CudaMode mode(/*deterministic=*/true);
   bench::StepBenchOptions o = small_options("gta5");
-  bench::StepBench cpu(bench::step_bench_config(o));
+  bench::StepBench cpu(bench::step_bench_config(o), mode.numerics());
   const std::vector<train::StepInput> batches = on_device(
       bench::synthetic_inputs(o, cpu.cfg.num_classes, Device::CPU, static_cast<int>(o.steps)), Device::CUDA);
   const nn::NamedTensors a = deterministic_run(cpu, batches), b = deterministic_run(cpu, batches);
@@ -165,6 +172,7 @@ TEST(CudaTraining, ResNet50BackwardMatchesCpuPerElement) {
   opt.width = 16;
   opt.num_classes = 12;
   models::ResNet cpu(opt), gpu(opt);  // same seed: same weights
+  nn::set_conv_numerics(gpu, mode.numerics());
   gpu.to(Device::CUDA);
   Generator gen(5);
   const Tensor x = randn({4, 3, 64, 64}, gen);
@@ -181,30 +189,30 @@ TEST(CudaTraining, ResNet50BackwardMatchesCpuPerElement) {
   }
 }
 
-// --no-tf32 (train::Config::tf32 = false): both switches off, on any build; on a GPU a
-// convolution and a product then agree with the CPU to 1e-4 of the largest value, ten times
-// below TF32's ~1e-3 error.
+// --no-tf32 (train::Config::tf32 = false): TF32 off in the convolutions' numerics and in cuBLAS,
+// on any build; on a GPU a convolution and a product then agree with the CPU to 1e-4 of the
+// largest value, ten times below TF32's ~1e-3 error.
 TEST(CudaTraining, NoTf32SwitchesOffTf32AndComputesInFloat32) {
-  const cuda::Tf32Settings before = cuda::tf32();
-  const bool deterministic = cuda::deterministic();
+  const bool matmul_tf32 = cuda::matmul_tf32(), deterministic = cuda::deterministic();
   train::Config cfg;
   cfg.tf32 = false;
   train::apply_backend_settings(cfg);
-  EXPECT_FALSE(cuda::tf32().convolutions);
-  EXPECT_FALSE(cuda::tf32().matmuls);
+  const ConvNumerics numerics = train::conv_numerics(cfg, Device::CPU, /*training=*/true);
+  EXPECT_FALSE(numerics.tf32);
+  EXPECT_FALSE(cuda::matmul_tf32());
   struct Restore {
-    cuda::Tf32Settings tf32;
-    bool deterministic;
+    bool matmul_tf32, deterministic;
     ~Restore() {
-      cuda::set_tf32(tf32);
+      cuda::set_matmul_tf32(matmul_tf32);
       cuda::set_deterministic(deterministic);
     }
-  } restore{before, deterministic};
+  } restore{matmul_tf32, deterministic};
   CSG_REQUIRE_CUDA();
   Tensor x = csg::testing::uniform({2, 64, 16, 16}, 1, DType::F32);
   Tensor w = csg::testing::uniform({64, 64, 3, 3}, 2, DType::F32);
   Conv2dOptions o;
   o.pad_h = o.pad_w = 1;
+  o.numerics = numerics;
   Tensor conv_cpu = conv2d(x, w, Tensor(), o);
   Tensor conv_gpu = conv2d(x.to(Device::CUDA), w.to(Device::CUDA), Tensor(), o).to(Device::CPU);
   expect_close(conv_gpu, conv_cpu, 0, 1e-4, Tolerance::ScaledByMax, "conv2d with --no-tf32");
@@ -214,7 +222,7 @@ TEST(CudaTraining, NoTf32SwitchesOffTf32AndComputesInFloat32) {
 }
 
 // --precision bf16 --device cuda trains: a few steps of a tiny VisDA run (tests/test_train.cpp's
-// shape) with finite losses, and the setting ends with the run.
+// shape) with finite losses.
 TEST(CudaTraining, Bf16TrainsTinyVisda) {
   CSG_REQUIRE_CUDA();
   std::string why;
@@ -245,5 +253,4 @@ TEST(CudaTraining, Bf16TrainsTinyVisda) {
   EXPECT_EQ(s.steps, 3);
   EXPECT_TRUE(std::isfinite(s.first_loss)) << s.first_loss;
   EXPECT_TRUE(std::isfinite(s.last_loss)) << s.last_loss;
-  EXPECT_FALSE(cuda::bf16_convolutions()) << "the run's setting outlived it";
 }

@@ -4,11 +4,13 @@
 // layouts), so results agree to f32 rounding, not bit for bit: per element
 //   |onednn - plain| <= 1e-5 * max|plain| + 1e-4 * |plain|.
 #include <cmath>
+#include <tuple>
 
 #include "tests/conv_cases.h"
 #include "tests/testing.h"
 
 using namespace csg;
+using csg::testing::bf16_numerics;
 using csg::testing::conv_operands;
 using csg::testing::conv_options;
 using csg::testing::conv_run;
@@ -85,11 +87,7 @@ TEST(OneDnnConv2d, Bf16MixedPrecisionStaysCloseToF32) {
     SCOPED_TRACE(c.name);
     const ConvOperands o = conv_operands(c, seed);
     const std::vector<Tensor> f32 = conv_run(c, o.x, o.w, o.b, o.dy);
-    std::vector<Tensor> bf16;
-    {
-      onednn::Bf16ConvolutionsScope mixed(true);
-      bf16 = conv_run(c, o.x, o.w, o.b, o.dy);
-    }
+    const std::vector<Tensor> bf16 = conv_run(c, o.x, o.w, o.b, o.dy, Device::CPU, bf16_numerics());
     const char* names[] = {"output", "input gradient", "weight gradient", "bias gradient"};
     for (int i = 0; i < (c.bias ? 4 : 3); ++i) {
       const double err = csg::testing::max_abs_diff(bf16[i], f32[i]) / csg::testing::max_abs(f32[i]);
@@ -99,7 +97,6 @@ TEST(OneDnnConv2d, Bf16MixedPrecisionStaysCloseToF32) {
       }
     }
   }
-  EXPECT_FALSE(onednn::bf16_convolutions()) << "the scope restores f32";
 }
 
 #ifdef CSG_WITH_DNNL
@@ -136,13 +133,9 @@ TEST(OneDnnConv2d, WeightGradientsWithoutADirectKernelTakeIm2colOnRoundedOperand
     const kernels::Conv2dShape s{c.x[0], c.x[1], c.x[2], c.x[3], c.w[0], c.w[2], c.w[3], c.x[2], c.x[3],
                                  1, 1, opt.pad_h, opt.pad_w, opt.dilation_h, opt.dilation_w};
     const ConvOperands o = conv_operands(c, seed);
-    std::vector<Tensor> mixed;
-    {
-      onednn::Bf16ConvolutionsScope bf16(true);
-      if (!onednn::conv2d_weight_gradient_by_im2col(s, c.bias))
-        GTEST_SKIP() << "oneDNN has a direct BF16 weight-gradient kernel for this geometry on this CPU";
-      mixed = conv_run(c, o.x, o.w, o.b, o.dy);
-    }
+    if (!onednn::conv2d_weight_gradient_by_im2col(s, c.bias, /*bf16=*/true))
+      GTEST_SKIP() << "oneDNN has a direct BF16 weight-gradient kernel for this geometry on this CPU";
+    const std::vector<Tensor> mixed = conv_run(c, o.x, o.w, o.b, o.dy, Device::CPU, bf16_numerics());
     std::vector<Tensor> rounded;
     {
       onednn::PlainPathGuard im2col;
@@ -173,9 +166,10 @@ TEST(OneDnnConv2d, Bf16KernelsGiveTheSameResults) {
   std::string why;
   if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
   using K = onednn::Bf16Kernel;
-  const std::pair<K, const char*> kernels[] = {
-      {K::Primitive, "BF16 primitive"}, {K::F32OnRounded, "f32 primitive on rounded operands"},
-      {K::Im2colGemm, "im2col + BF16 matmul"}};
+  const std::tuple<K, Bf16CpuKernel, const char*> kernels[] = {
+      {K::Primitive, Bf16CpuKernel::Primitive, "BF16 primitive"},
+      {K::F32OnRounded, Bf16CpuKernel::F32OnRounded, "f32 primitive on rounded operands"},
+      {K::Im2colGemm, Bf16CpuKernel::Im2colGemm, "im2col + BF16 matmul"}};
   uint64_t seed = 1200;
   for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(c.name);
@@ -186,16 +180,10 @@ TEST(OneDnnConv2d, Bf16KernelsGiveTheSameResults) {
       rounded = conv_run(c, through_bf16(o.x), through_bf16(o.w), o.b, through_bf16(o.dy));
       f32 = conv_run(c, o.x, o.w, o.b, o.dy);
     }
-    for (const auto& [kernel, kernel_name] : kernels) {
+    for (const auto& [kernel, forced, kernel_name] : kernels) {
       SCOPED_TRACE(kernel_name);
       const uint64_t runs = onednn::bf16_kernel_runs(kernel);
-      std::vector<Tensor> r;
-      {
-        onednn::Bf16ConvolutionsScope bf16(true);
-        onednn::set_bf16_kernel(kernel);
-        r = conv_run(c, o.x, o.w, o.b, o.dy);
-        onednn::set_bf16_kernel(K::Timed);
-      }
+      const std::vector<Tensor> r = conv_run(c, o.x, o.w, o.b, o.dy, Device::CPU, bf16_numerics(forced));
       // Forward, data and weights: three passes, but the forward has no F32OnRounded kernel and
       // a weight gradient without a direct oneDNN kernel has no primitive of its own.
       const uint64_t ran = onednn::bf16_kernel_runs(kernel) - runs;
@@ -227,8 +215,9 @@ TEST(OneDnnConv2d, ReusedWeightCopiesFollowTheWeights) {
   for (const bool bf16 : {false, true}) {
     if (bf16 && !onednn::has_bf16(&why)) continue;
     SCOPED_TRACE(bf16 ? "bf16" : "f32");
-    onednn::Bf16ConvolutionsScope precision(bf16);
-    const Conv2dOptions pad1{1, 1, 1, 1, 1, 1};
+    Conv2dOptions pad1;
+    pad1.pad_h = pad1.pad_w = 1;
+    if (bf16) pad1.numerics = csg::testing::bf16_numerics();
     const Tensor x = uniform({2, 32, 10, 10}, 1300, DType::F32);
     Tensor w = uniform({32, 32, 3, 3}, 1301, DType::F32, -0.2, 0.2).requires_grad_();
     auto conv = [&](const Tensor& weight) { return conv2d(x, weight, Tensor(), pad1).detach(); };
@@ -273,6 +262,89 @@ TEST(OneDnnConv2d, ReusedWeightCopiesFollowTheWeights) {
     }
     EXPECT_EQ(onednn::weight_cache_reorders() - r1, 2u);
   }
+}
+
+// A write through a raw pointer bumps no version; the kept copy's sample of the weights sees it,
+// so the next convolution in the same scope, and in the next scope for a frozen weight, reads the
+// new weights. Each result equals the one computed without a scope.
+TEST(OneDnnConv2d, ReusedWeightCopiesSeeWritesThroughARawPointer) {
+  CSG_REQUIRE_ONEDNN();
+  std::string why;
+  for (const bool bf16 : {false, true}) {
+    if (bf16 && !onednn::has_bf16(&why)) continue;
+    SCOPED_TRACE(bf16 ? "bf16" : "f32");
+    Conv2dOptions pad1;
+    pad1.pad_h = pad1.pad_w = 1;
+    if (bf16) pad1.numerics = csg::testing::bf16_numerics(Bf16CpuKernel::Primitive);
+    const Tensor x = uniform({2, 16, 9, 9}, 1400, DType::F32);
+    Tensor frozen = uniform({24, 16, 3, 3}, 1401, DType::F32, -0.2, 0.2);  // no gradient: kept across scopes
+    auto conv = [&] { return conv2d(x, frozen, Tensor(), pad1); };
+    auto scale_raw = [&](float k) {  // as a loader or an EMA written with raw pointers would
+      float* p = frozen.data<float>();
+      for (int64_t i = 0; i < frozen.numel(); ++i) p[i] *= k;
+    };
+    const uint64_t seen = onednn::weight_cache_unversioned_writes();
+    const uint64_t version = frozen.storage().version();
+    {
+      ConvWeightsReuseScope reuse;
+      const Tensor before = conv();
+      scale_raw(0.5f);
+      ASSERT_EQ(frozen.storage().version(), version) << "the write bumped the version: this test checks nothing";
+      const Tensor after = conv();
+      EXPECT_LT(csg::testing::max_abs_diff(after, before * 0.5), 1e-2 * csg::testing::max_abs(before));
+      EXPECT_GT(csg::testing::max_abs_diff(after, before), 1e-3) << "the stale copy was used";
+    }
+    const Tensor halved = conv();  // no scope: a fresh conversion
+    scale_raw(2.0f);  // between scopes
+    const Tensor restored = conv();
+    {
+      ConvWeightsReuseScope reuse;
+      EXPECT_EQ(csg::testing::max_abs_diff(conv(), restored), 0) << "a new scope used the copy of an earlier one";
+    }
+    EXPECT_GT(csg::testing::max_abs_diff(restored, halved), 1e-3);
+    EXPECT_EQ(onednn::weight_cache_unversioned_writes() - seen, 2u);
+  }
+}
+
+// Numerics travel with each call: an f32 and a BF16 convolution of the same operands, one after
+// the other in one thread, each give their own precision's result, whatever ran before them.
+TEST(OneDnnConv2d, TwoPrecisionsInOneThreadGiveTheirOwnResults) {
+  CSG_REQUIRE_ONEDNN();
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  const ConvCase c{"3x3 pad1", {2, 32, 12, 12}, {32, 32, 3, 3}, 1, 1, 1, true};
+  uint64_t seed = 1500;
+  const ConvOperands o = conv_operands(c, seed);
+  ConvNumerics bf16 = csg::testing::bf16_numerics();
+  bf16.deterministic = true;  // the same kernel on every call
+  const std::vector<Tensor> f32_ref = conv_run(c, o.x, o.w, o.b, o.dy);
+  const std::vector<Tensor> bf16_ref = conv_run(c, o.x, o.w, o.b, o.dy, Device::CPU, bf16);
+  std::vector<Tensor> plain;
+  {
+    onednn::PlainPathGuard im2col;
+    plain = conv_run(c, o.x, o.w, o.b, o.dy);
+  }
+  expect_close(f32_ref[0], plain[0], "f32 output vs im2col");
+  for (int round = 0; round < 2; ++round) {
+    const std::vector<Tensor> a = conv_run(c, o.x, o.w, o.b, o.dy, Device::CPU, bf16);
+    const std::vector<Tensor> b = conv_run(c, o.x, o.w, o.b, o.dy);
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(csg::testing::max_abs_diff(a[i], bf16_ref[i]), 0) << "bf16 result " << i;
+      EXPECT_EQ(csg::testing::max_abs_diff(b[i], f32_ref[i]), 0) << "f32 result " << i;
+    }
+    EXPECT_GT(csg::testing::max_abs_diff(a[0], b[0]), 1e-6 * csg::testing::max_abs(b[0])) << "bf16 equals f32";
+  }
+  // The same through layers: one model's convolutions in BF16, another's in f32.
+  nn::Conv2d mixed(32, 32, 3, 1, 1), full(32, 32, 3, 1, 1);
+  full.weight = mixed.weight;
+  full.bias = mixed.bias;
+  nn::set_conv_numerics(mixed, bf16);
+  EXPECT_EQ(mixed.opt.numerics.precision, ConvPrecision::Bf16);
+  EXPECT_EQ(full.opt.numerics.precision, ConvPrecision::F32);
+  NoGradGuard no_grad;
+  const Tensor ym = mixed.forward(o.x), yf = full.forward(o.x);
+  EXPECT_EQ(csg::testing::max_abs_diff(yf, conv2d(o.x, full.weight, full.bias, full.opt)), 0);
+  EXPECT_GT(csg::testing::max_abs_diff(ym, yf), 1e-6 * csg::testing::max_abs(yf));
 }
 #endif
 

@@ -1,6 +1,7 @@
 // tests/test_step_bench_cli.cpp — the step benchmark's own behaviour on the CPU: it runs a tiny
 // configuration and prints one well-formed line; it says (not fakes) what it cannot measure;
-// its options are checked; and the TF32 switch it uses on CUDA (csg::cuda::set_tf32).
+// its options are checked; and the TF32 settings it uses on CUDA (ConvNumerics::tf32,
+// csg::cuda::set_matmul_tf32).
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -147,18 +148,23 @@ TEST(StepBench, RejectsBadOptions) {
 }
 
 TEST(CudaTf32, SwitchRoundTripsAndDrivesTheKernels) {
-  const cuda::Tf32Settings before = cuda::tf32();
-  EXPECT_TRUE(before.convolutions);  // the defaults, as PyTorch's
-  EXPECT_FALSE(before.matmuls);
-  for (bool conv : {false, true})
-    for (bool mm : {false, true}) {
-      cuda::set_tf32({conv, mm});
-      EXPECT_EQ(cuda::tf32().convolutions, conv);
-      EXPECT_EQ(cuda::tf32().matmuls, mm);
+  const bool before = cuda::matmul_tf32();
+  EXPECT_FALSE(before);  // the default, as PyTorch's
+  EXPECT_TRUE(ConvNumerics{}.tf32);  // a convolution's, carried by the call: on by default, as PyTorch's
+  for (bool mm : {false, true}) {
+    cuda::set_matmul_tf32(mm);
+    EXPECT_EQ(cuda::matmul_tf32(), mm);
 #ifdef CSG_WITH_CUDA
-      EXPECT_EQ(kernels::conv2d_allow_tf32(), conv);  // what cuDNN's descriptors and cuBLAS read
-      EXPECT_EQ(kernels::gemm_allow_tf32(), mm);
+    EXPECT_EQ(kernels::gemm_allow_tf32(), mm);  // what cuBLAS reads
 #endif
-    }
-  cuda::set_tf32(before);
+  }
+  cuda::set_matmul_tf32(before);
+  // The step benchmark's --precision: TF32 convolutions only for tf32.
+  bench::StepBenchOptions o;
+  for (const char* p : {"fp32", "tf32", "bf16"}) {
+    o.precision = p;
+    const ConvNumerics n = bench::step_bench_numerics(o);
+    EXPECT_EQ(n.tf32, o.precision == "tf32") << p;
+    EXPECT_EQ(n.bf16(), o.precision == "bf16") << p;
+  }
 }

@@ -85,14 +85,14 @@ bench::StepBenchOptions fixture_options(const StepFixture& f) {
 }
 
 // Our step from the fixture's initial state on its inputs, `steps` steps (all of the fixture's
-// when 0), in the precision of the Bf16ConvolutionsScope around the call. Returns each step's
-// result; leaves the trained network in *out when given.
-std::vector<train::StepResult> run_our_steps(const StepFixture& f, int64_t steps = 0,
+// when 0), its convolutions computing as `numerics` says. Returns each step's result; leaves the
+// trained network in *out when given.
+std::vector<train::StepResult> run_our_steps(const StepFixture& f, const ConvNumerics& numerics, int64_t steps = 0,
                                              std::unique_ptr<bench::StepBench>* out = nullptr) {
   bench::StepBenchOptions o = fixture_options(f);
   if (steps == 0) steps = o.steps;
   bench::ThreadCount one_thread(1);  // small models: one thread is as fast and does not fight other work
-  auto b = std::make_unique<bench::StepBench>(bench::step_bench_config(o));
+  auto b = std::make_unique<bench::StepBench>(bench::step_bench_config(o), numerics);
   bench::load_initial_state(b->net, f.init);
   b->prepare(Device::CPU);
   std::vector<train::StepInput> batches = bench::load_inputs(f.inputs, Device::CPU);
@@ -145,7 +145,7 @@ void check_step_parity(const std::string& task) {
   load_fixture(task + "_init.safetensors", task + "_inputs.safetensors", task + "_result.safetensors", &f);
   if (::testing::Test::IsSkipped()) return;
   std::unique_ptr<bench::StepBench> b;
-  const std::vector<train::StepResult> ours = run_our_steps(f, 0, &b);
+  const std::vector<train::StepResult> ours = run_our_steps(f, ConvNumerics{}, 0, &b);
 
   const std::vector<double> ref_total = f.ref.at("loss.total").to_vector(), ref_task = f.ref.at("loss.task").to_vector();
   double worst_loss = 0;
@@ -193,11 +193,9 @@ TEST(StepBenchParity, VisdaResNet18Bf16TracksAutocastOver20Steps) {
   constexpr double kLossTol = 1e-3, kNceTol = 1e-2, kUpdateTol = 0.4, kQueueTol = 5e-3, kBf16Ran = 1e-6;
 
   std::unique_ptr<bench::StepBench> b;
-  std::vector<train::StepResult> ours;
-  {
-    const onednn::Bf16ConvolutionsScope bf16(true);
-    ours = run_our_steps(f, 0, &b);
-  }
+  ConvNumerics bf16;
+  bf16.precision = ConvPrecision::Bf16;
+  const std::vector<train::StepResult> ours = run_our_steps(f, bf16, 0, &b);
   ASSERT_EQ(ours.size(), 20u) << f.result << " holds " << f.meta.at("steps") << " steps";
   const std::vector<double> ref_total = f.ref.at("loss.total").to_vector(), ref_task = f.ref.at("loss.task").to_vector();
   double worst_loss = 0, worst_nce = 0;
@@ -230,11 +228,7 @@ TEST(StepBenchParity, VisdaResNet18Bf16TracksAutocastOver20Steps) {
 
   // The BF16 kernels ran: the same steps in f32 give other losses, further apart than f32 runs
   // ever are from each other (the f32 parity above: ~1e-7).
-  std::vector<train::StepResult> f32;
-  {
-    const onednn::Bf16ConvolutionsScope off(false);
-    f32 = run_our_steps(f, 4);
-  }
+  const std::vector<train::StepResult> f32 = run_our_steps(f, ConvNumerics{}, 4);
   double bf16_vs_f32 = 0;
   for (size_t s = 0; s < f32.size(); ++s) bf16_vs_f32 = std::max(bf16_vs_f32, rel_diff(ours[s].total, f32[s].total));
   EXPECT_GT(bf16_vs_f32, kBf16Ran) << "the bf16 run's losses equal the f32 run's: the BF16 convolutions did not run";

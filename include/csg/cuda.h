@@ -34,33 +34,23 @@ MemoryStats memory_stats();
 void reset_peak_memory();
 void empty_cache();  // returns cached blocks to the driver
 
-// TF32 tensor cores for float32 work on Ampere and later (products with a ~10-bit mantissa):
-// `convolutions` (cuDNN; on by default, as torch.backends.cudnn.allow_tf32) and `matmuls`
-// (cuBLAS; off by default, as torch.backends.cuda.matmul.allow_tf32). Takes effect for the
-// next op; a CPU-only build keeps the setting and has nothing to apply it to.
-struct Tf32Settings {
-  bool convolutions = true;
-  bool matmuls = false;
-};
-void set_tf32(const Tf32Settings& settings);
-Tf32Settings tf32();
+// TF32 tensor cores for cuBLAS's f32 matmuls on Ampere and later (products with a ~10-bit
+// mantissa; off by default, as torch.backends.cuda.matmul.allow_tf32). A device setting, taking
+// effect at the next matmul; a CPU-only build keeps it and has nothing to apply it to. A
+// convolution's TF32 is not here: it travels with the call (csg::ConvNumerics::tf32, csg/ops.h).
+void set_matmul_tf32(bool on);
+bool matmul_tf32();
 
-// BF16 mixed precision of the f32 convolutions on CUDA (`csg train --precision bf16 --device
-// cuda`, kernels/conv2d.h): cuDNN reads x, w and dy rounded to BF16 and accumulates in f32; the
-// results, parameters, BN, GEMMs and losses stay f32. Off by default. has_bf16_convolutions says
-// whether this build and device can (cuDNN's BF16 convolutions need compute capability 8.0,
-// Ampere, or later), else why not; set_bf16_convolutions(true) throws that reason.
+// Whether this build and device can run BF16 convolutions (csg::ConvPrecision::Bf16, `csg train
+// --precision bf16 --device cuda`): cuDNN's need compute capability 8.0 (Ampere) or later; else
+// false with the reason in *why. Checked where a model's numerics are chosen.
 bool has_bf16_convolutions(std::string* why);
-void set_bf16_convolutions(bool on);
-bool bf16_convolutions();
 
-// Deterministic mode (off by default): the same inputs and weights give bit-identical results
-// run after run on the same GPU. cuDNN is restricted to algorithms it reports as deterministic
-// (CUDNN_DETERMINISTIC; often slower) and bilinear upsampling's backward gathers instead of
-// scattering with atomicAdd. Without it, cuDNN may pick non-deterministic algorithms (e.g.
-// backward-filter/backward-data variants that accumulate with atomics) and upsample's backward
-// adds in thread order, so CUDA training runs differ in the last bits and then drift apart.
-// Applies to algorithms chosen after the call. The CPU backend is deterministic either way.
+// Deterministic mode for the CUDA kernels other than convolutions (off by default): bilinear
+// upsampling's backward gathers per input pixel in a fixed order instead of scattering with
+// atomicAdd, so the same inputs give bit-identical results run after run on the same GPU. A
+// convolution's determinism (cuDNN kept to algorithms it reports as deterministic) travels with
+// the call (csg::ConvNumerics::deterministic). The CPU backend is deterministic either way.
 void set_deterministic(bool on);
 bool deterministic();
 

@@ -52,6 +52,8 @@ class Module {
   void to(Device dev);  // moves every parameter and floating-point buffer (counters stay on the host)
   // Converts every floating-point parameter and buffer (F32 <-> F64; integer buffers stay).
   void to(DType dtype);
+  // f(m) for this module and every module under it, parents before their children.
+  void for_each_module(const std::function<void(Module&)>& f);
 
  protected:
   Tensor& register_parameter(const std::string& name, Tensor& slot, Tensor value);
@@ -80,8 +82,11 @@ class Conv2d : public Module {
   Tensor forward(const Tensor& x) const;  // [N,in,H,W] -> [N,out,OH,OW]
   Tensor weight;                          // [out,in,k,k]
   Tensor bias;                            // [out] or undefined
-  Conv2dOptions opt;
+  Conv2dOptions opt;  // geometry and numerics (precision, determinism, TF32), passed to every call
 };
+// Sets opt.numerics of every Conv2d in `m` and its children: how a model's convolutions compute,
+// chosen once where the model is set up (a training run: src/train/network.cpp).
+void set_conv_numerics(Module& m, const ConvNumerics& numerics);
 
 class BatchNorm2d : public Module {
  public:

@@ -62,10 +62,34 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // ---- convolution (src/ops/conv2d.cpp; CPU: oneDNN for f32, im2col + OpenBLAS for f64; cuDNN on CUDA)
+// How a convolution computes, passed with each call (nn::Conv2d carries it; a training run sets its
+// layers' from --precision, --deterministic and --no-tf32 in src/train/network.cpp). No process-wide
+// switch changes it, so two convolutions in one thread can compute in two precisions.
+enum class ConvPrecision {
+  F32,   // f32 operands and products (TF32 products on CUDA where `tf32`)
+  Bf16,  // BF16 mixed precision: x, w and dy read rounded to BF16, products summed in f32, f32
+         // results (y, dx, dw, db). Only f32 tensors on oneDNN or cuDNN; the caller checks the
+         // device can (has_bf16_convolutions, src/ops/conv_precision.h).
+};
+// Which kernel each pass of a CPU BF16 convolution runs (they differ only in the order of their f32
+// sums, src/ops/onednn/conv2d.h): Auto times the candidates once per geometry and keeps the fastest,
+// or takes oneDNN's BF16 primitive when `deterministic`; the others force one (tests, benchmarks).
+enum class Bf16CpuKernel { Auto, Primitive, F32OnRounded, Im2colGemm };
+struct ConvNumerics {
+  ConvPrecision precision = ConvPrecision::F32;
+  // The same result run after run: the CPU's BF16 kernel is not chosen by timing, and cuDNN keeps
+  // to algorithms it reports as deterministic. (f32 on the CPU is deterministic either way.)
+  bool deterministic = false;
+  bool tf32 = true;  // CUDA f32: TF32 tensor cores allowed (as torch.backends.cudnn.allow_tf32)
+  Bf16CpuKernel cpu_bf16_kernel = Bf16CpuKernel::Auto;
+  bool bf16() const { return precision == ConvPrecision::Bf16; }
+};
+
 struct Conv2dOptions {
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_h = 0, pad_w = 0;
   int64_t dilation_h = 1, dilation_w = 1;
+  ConvNumerics numerics;
 };
 // x [N,C,H,W] * weight [O,C,KH,KW] (+ bias [O], may be undefined) -> [N,O,OH,OW],
 // OH = (H + 2*pad_h - dilation_h*(KH-1) - 1) / stride_h + 1. groups = 1.
@@ -74,11 +98,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 // While one is alive (on this thread), conv2d may keep the copy of each weight it converted for
 // its backend (oneDNN's blocked layout, in BF16 under --precision bf16) and use it again for the
 // same weights, in forward and backward passes: a training step runs the query encoder twice (on
-// both views, for A-pool) and its backward pass before anything writes a weight. A copy is used only while the weight's storage keeps the version it
-// was made from (every in-place write through the engine bumps it). A trainable weight's copy
-// lasts one scope; a frozen weight's (one that requires no gradient, as CSG's ImageNet encoder)
-// is kept from scope to scope, so write frozen weights through the engine (copy_), not through
-// a raw pointer, once training runs. Copies not used during a scope are freed at its end.
+// both views, for A-pool) and its backward pass before anything writes a weight. A copy is used
+// only while the weights are those it was made from: their storage keeps its version (every
+// in-place write through the engine bumps it) and a sample of their values is unchanged (which
+// catches a write through a raw pointer, src/ops/onednn/weight_cache.h). A trainable weight's copy
+// lasts one scope; a frozen weight's (one that requires no gradient, as CSG's ImageNet encoder) is
+// kept from scope to scope. Copies not used during a scope are freed at its end.
 class ConvWeightsReuseScope {
  public:
   ConvWeightsReuseScope();

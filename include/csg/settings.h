@@ -8,6 +8,7 @@
 #include "csg/method/regularizers.h"
 #include "csg/models/deeplab.h"
 #include "csg/name_table.h"
+#include "csg/ops.h"
 
 namespace csg::train {
 
@@ -43,8 +44,9 @@ inline std::vector<std::string> arch_names(Task task) {
   return words;
 }
 
-enum class Precision { Fp32, Bf16 };  // of the convolutions (Config::precision)
-inline constexpr Named<Precision> kPrecisionNames[] = {{Precision::Fp32, "fp32"}, {Precision::Bf16, "bf16"}};
+// --precision: the convolutions' precision a run sets on its layers (ConvNumerics, csg/ops.h).
+using Precision = ConvPrecision;
+inline constexpr Named<Precision> kPrecisionNames[] = {{Precision::F32, "fp32"}, {Precision::Bf16, "bf16"}};
 inline const char* name_of(Precision p) { return name_in(kPrecisionNames, p); }
 inline Precision parse_precision(const std::string& text) { return parse_in(kPrecisionNames, text, "precision"); }
 

@@ -86,14 +86,17 @@ struct Config {
   // ---- bookkeeping ----
   uint64_t seed = 0;
   std::string device = "cpu";  // or "cuda"
-  // CUDA: bit-identical runs (csg::cuda::set_deterministic: deterministic cuDNN algorithms,
-  // gather-based upsample backward), at some cost in speed. The CPU is deterministic anyway.
+  // Bit-identical runs, at some cost in speed: the convolutions' ConvNumerics::deterministic
+  // (CUDA: deterministic cuDNN algorithms; CPU BF16: oneDNN's BF16 primitive, not the fastest
+  // kernel timed on first use) and, on CUDA, the gather-based upsample backward
+  // (csg::cuda::set_deterministic). The CPU's f32 path is deterministic anyway.
   bool deterministic = false;
   // Fp32, or Bf16: BF16 mixed precision of the convolutions on the run's device (CPU: oneDNN,
   // AVX512_BF16 / AMX; CUDA: cuDNN, compute capability 8.0 or later): BF16 operands, f32
   // accumulation and results (on CUDA rounded through BF16), f32 master weights, BN, GEMMs, losses.
-  Precision precision = Precision::Fp32;
-  // CUDA: false turns TF32 off in cuBLAS (default math) and cuDNN convolutions (fp32 math), for
+  Precision precision = Precision::F32;
+  // CUDA: false turns TF32 off in cuBLAS (default math, csg::cuda::set_matmul_tf32) and in the
+  // convolutions (ConvNumerics::tf32: fp32 math), for
   // reproduction runs in full float32; true keeps the defaults (PyTorch's: convolutions TF32,
   // matmuls not). The CPU computes in float32 either way.
   bool tf32 = true;

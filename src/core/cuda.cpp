@@ -6,7 +6,6 @@
 
 #ifdef CSG_WITH_CUDA
 #include "kernels/blas.h"
-#include "kernels/conv2d.h"
 #include "kernels/runtime.h"
 #endif
 
@@ -47,11 +46,8 @@ void reset_peak_memory() {
 void empty_cache() {
   if (available()) kernels::empty_cache();
 }
-void set_tf32(const Tf32Settings& s) {
-  kernels::conv2d_set_allow_tf32(s.convolutions);
-  kernels::gemm_set_allow_tf32(s.matmuls);
-}
-Tf32Settings tf32() { return {kernels::conv2d_allow_tf32(), kernels::gemm_allow_tf32()}; }
+void set_matmul_tf32(bool on) { kernels::gemm_set_allow_tf32(on); }
+bool matmul_tf32() { return kernels::gemm_allow_tf32(); }
 void set_deterministic(bool on) { kernels::set_deterministic(on); }
 bool deterministic() { return kernels::deterministic(); }
 bool has_bf16_convolutions(std::string* why) {
@@ -66,14 +62,6 @@ bool has_bf16_convolutions(std::string* why) {
            "convolutions need: use --precision fp32";
   return false;
 }
-void set_bf16_convolutions(bool on) {
-  if (on) {
-    std::string why;
-    CSG_CHECK(has_bf16_convolutions(&why), "--precision bf16 on CUDA: ", why);
-  }
-  kernels::conv2d_set_bf16(on);
-}
-bool bf16_convolutions() { return kernels::conv2d_bf16(); }
 #else
 bool built_with_cuda() { return false; }
 std::string built_architectures() { return ""; }
@@ -85,19 +73,17 @@ MemoryStats memory_stats() { return {}; }
 void reset_peak_memory() {}
 void empty_cache() {}
 namespace {
-Tf32Settings g_tf32;  // nothing to apply it to without CUDA
+bool g_matmul_tf32 = false;  // nothing to apply it to without CUDA
 bool g_deterministic = false;
 }  // namespace
-void set_tf32(const Tf32Settings& s) { g_tf32 = s; }
-Tf32Settings tf32() { return g_tf32; }
+void set_matmul_tf32(bool on) { g_matmul_tf32 = on; }
+bool matmul_tf32() { return g_matmul_tf32; }
 void set_deterministic(bool on) { g_deterministic = on; }
 bool deterministic() { return g_deterministic; }
 bool has_bf16_convolutions(std::string* why) {
   if (why) *why = status();
   return false;
 }
-void set_bf16_convolutions(bool on) { CSG_CHECK(!on, "--precision bf16 on CUDA: ", status()); }
-bool bf16_convolutions() { return false; }
 #endif
 
 }  // namespace csg::cuda

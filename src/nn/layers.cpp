@@ -65,6 +65,12 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t paddi
 
 Tensor Conv2d::forward(const Tensor& x) const { return conv2d(x, weight, bias, opt); }
 
+void set_conv_numerics(Module& m, const ConvNumerics& numerics) {
+  m.for_each_module([&](Module& each) {
+    if (auto* conv = dynamic_cast<Conv2d*>(&each)) conv->opt.numerics = numerics;
+  });
+}
+
 BatchNorm2d::BatchNorm2d(int64_t c, double m, double e) : momentum(m), eps(e) {
   register_parameter("weight", weight, ones({c}));
   register_parameter("bias", bias, zeros({c}));

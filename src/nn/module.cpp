@@ -36,6 +36,11 @@ void Module::collect(const std::string& prefix, NamedTensors* params, NamedTenso
   for (const auto& [name, child] : children_) child->collect(prefix + name + ".", params, buffers, both);
 }
 
+void Module::for_each_module(const std::function<void(Module&)>& f) {
+  f(*this);
+  for (const auto& [name, child] : children_) child->for_each_module(f);
+}
+
 NamedTensors Module::named_parameters() const {
   NamedTensors r;
   collect("", &r, nullptr, nullptr);

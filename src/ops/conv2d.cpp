@@ -54,9 +54,33 @@ T* ptr_or_null(const Tensor& t) {
 // path, which needs no primitive for it).
 bool on_onednn(const Tensor& t, const kernels::Conv2dShape& s) { return onednn::takes(t) && s.N > 0; }
 
+kernels::ConvMath cuda_math(const ConvNumerics& n) { return {n.tf32, n.bf16(), n.deterministic}; }
+
 #ifdef CSG_WITH_DNNL
 thread_local int g_reuse_depth = 0;
 #endif
+// Whether a ConvWeightsReuseScope is open on this thread: only then are copies kept, and only then
+// is the weights' sample worth taking.
+bool reusing() {
+#ifdef CSG_WITH_DNNL
+  return g_reuse_depth > 0;
+#else
+  return false;
+#endif
+}
+
+// The sample of the f32 CPU weights `w` (onednn::weight_sample) where a scope keeps copies.
+uint64_t sample_if_reusing(const Tensor& w) {
+  return reusing() ? onednn::weight_sample(w.data<float>(), w.numel()) : 0;
+}
+
+// Which contents the f32 CPU weights `w` hold, for the oneDNN path's kept copies: unknown (never
+// kept) when `w` is a contiguous copy of a view of `weight` rather than its own storage.
+onednn::WeightSource weight_source(const Tensor& w, const Tensor& weight) {
+  if (&w.storage() != &weight.storage()) return {};
+  return {w.storage().id(), w.storage().version(), w.offset(), !weight.requires_grad(), sample_if_reusing(w)};
+}
+
 
 }  // namespace
 
@@ -78,18 +102,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   Tensor xc = x.detach().contiguous(), wc = weight.detach().contiguous();
   Tensor bc = bias.defined() ? bias.detach().contiguous() : Tensor();
   Tensor y = empty({s.N, s.O, s.OH, s.OW}, x.options());
-  // The weights' identity, when wc is the weight itself (not a contiguous copy of a view): the
-  // oneDNN path keeps converted copies by it (ConvWeightsReuseScope).
-  const bool same = &wc.storage() == &weight.storage();
+  // The numerics travel with the call, to whichever backend runs it (f64 and the plain path have
+  // no BF16 mode: they compute as they always do).
+  [[maybe_unused]] const ConvNumerics numerics = opt.numerics;  // unused where both backends are compiled out
+  // The weights' identity and a sample of their contents: the oneDNN path keeps converted copies
+  // by them (ConvWeightsReuseScope).
+  const bool dnnl = on_onednn(x, s);
   [[maybe_unused]] const onednn::WeightSource w_source =  // unused where DNNL=0 compiles the calls out
-      same ? onednn::WeightSource{wc.storage().id(), wc.storage().version(), wc.offset(), !weight.requires_grad()}
-           : onednn::WeightSource{};
+      dnnl ? weight_source(wc, weight) : onednn::WeightSource{};
   if (x.is_cuda()) {
     CSG_CUDA_CALL(kOp, kernels::conv2d_forward_f32(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
-                                                   y.data<float>()));
-  } else if (on_onednn(x, s)) {
+                                                   y.data<float>(), cuda_math(numerics)));
+  } else if (dnnl) {
     CSG_DNNL_CALL(kOp, onednn::conv2d_forward(s, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc),
-                                              y.data<float>(), w_source));
+                                              y.data<float>(), w_source, onednn::mode_of(numerics)));
   } else {
     dispatch_float(x.dtype(), kOp, [&](auto tag) {
       using T = decltype(tag);
@@ -111,16 +137,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     Tensor db = need_b ? empty({s.O}, options) : Tensor();
     if (dy.is_cuda()) {
       if (need_x)
-        CSG_CUDA_CALL(kOp, kernels::conv2d_backward_data_f32(s, ws.data<float>(), dy.data<float>(), dx.data<float>()));
+        CSG_CUDA_CALL(kOp, kernels::conv2d_backward_data_f32(s, ws.data<float>(), dy.data<float>(), dx.data<float>(),
+                                                             cuda_math(numerics)));
       if (need_w)
-        CSG_CUDA_CALL(kOp,
-                      kernels::conv2d_backward_filter_f32(s, xs.data<float>(), dy.data<float>(), dw.data<float>()));
+        CSG_CUDA_CALL(kOp, kernels::conv2d_backward_filter_f32(s, xs.data<float>(), dy.data<float>(),
+                                                               dw.data<float>(), cuda_math(numerics)));
       if (need_b) CSG_CUDA_CALL(kOp, kernels::conv2d_backward_bias_f32(s, dy.data<float>(), db.data<float>()));
     } else if (on_onednn(dy, s)) {
-      // ws is wc, saved: its version is checked, so w_source still names its contents.
+      // ws is wc, saved: its version is checked; its sample is taken again, as a raw write since
+      // the forward pass bumps no version.
+      onednn::WeightSource source = w_source;
+      if (ws.defined() && source.storage != 0) source.sample = sample_if_reusing(ws);
       CSG_DNNL_CALL(kOp, onednn::conv2d_backward(s, ptr_or_null<float>(xs), ptr_or_null<float>(ws), dy.data<float>(),
                                                  ptr_or_null<float>(dx), ptr_or_null<float>(dw),
-                                                 ptr_or_null<float>(db), w_source));
+                                                 ptr_or_null<float>(db), source, onednn::mode_of(numerics)));
     } else {
       dispatch_float(dy.dtype(), kOp, [&](auto tag) {
         using T = decltype(tag);

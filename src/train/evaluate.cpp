@@ -97,7 +97,7 @@ double run_evaluation(const Config& cfg, const std::string& checkpoint) {
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   Config c = cfg;
   c.csg = c.csg && !checkpoint.empty();
-  CsgNetwork net(c);
+  CsgNetwork net(c, conv_numerics(c, dev, /*training=*/false));
   if (!checkpoint.empty()) load_network_weights(checkpoint, net);
   net.to_device(dev);
   return evaluate(c, net, *d.val, d.val_transform, dev);
@@ -108,7 +108,7 @@ PooledFeatures pooled_layer4_features(const Config& cfg, const std::string& chec
   const Device dev = parse_device(cfg.device);
   TaskData d = open_task_data(cfg, /*need_train=*/false, /*need_val=*/true);
   CSG_CHECK(cfg.task == Task::Visda, "hse: features are measured on the VisDA validation images");
-  CsgNetwork net(cfg);
+  CsgNetwork net(cfg, conv_numerics(cfg, dev, /*training=*/false));
   if (!checkpoint.empty()) load_network_weights(checkpoint, net);
   net.to_device(dev);
   net.set_eval_modes();

@@ -7,7 +7,7 @@
 #include "csg/infer.h"
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
-#include "src/ops/onednn/conv2d.h"
+#include "src/ops/conv_precision.h"
 
 namespace csg::train {
 
@@ -103,7 +103,7 @@ void load_imagenet(models::ResNet& net, const std::vector<NamedTensor>& weights,
 
 }  // namespace
 
-CsgNetwork::CsgNetwork(const Config& cfg) {
+CsgNetwork::CsgNetwork(const Config& cfg, const ConvNumerics& numerics) {
   encoder_q = register_module("encoder_q", make_encoder(cfg, cfg.seed));
   encoder_k = register_module("encoder_k", make_encoder(cfg, cfg.seed));
   deeplab_q_ = std::dynamic_pointer_cast<models::DeepLab>(encoder_q);
@@ -155,6 +155,8 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
     fc_new = register_module("fc_new", std::make_shared<ClassifierHead>(encoder_q->feature_channels(), cfg.num_classes, gen));
   else
     deeplab_q_->freeze_batch_norm();  // reference: backbone BN affine frozen for segmentation
+  // How every convolution computes; set before the CSG heads, which are linear.
+  nn::set_conv_numerics(*this, numerics);
   if (!cfg.csg) return;
   auto heads = register_module("heads_q", std::make_shared<nn::ModuleDict>());
   auto keys = register_module("heads_k", std::make_shared<nn::ModuleDict>());
@@ -170,12 +172,20 @@ CsgNetwork::CsgNetwork(const Config& cfg) {
   }
 }
 
+ConvNumerics conv_numerics(const Config& cfg, Device dev, bool training) {
+  ConvNumerics n;
+  n.precision = training ? cfg.precision : ConvPrecision::F32;
+  n.deterministic = cfg.deterministic;
+  n.tf32 = cfg.tf32;
+  std::string why;
+  CSG_CHECK(!n.bf16() || has_bf16_convolutions(dev, &why), "--precision bf16",
+            dev == Device::CUDA ? " on CUDA: " : ": ", why);
+  return n;
+}
+
 void apply_backend_settings(const Config& cfg) {
   cuda::set_deterministic(cfg.deterministic);
-#ifdef CSG_WITH_DNNL
-  onednn::set_bf16_kernel(cfg.deterministic ? onednn::Bf16Kernel::Primitive : onednn::Bf16Kernel::Timed);
-#endif
-  if (!cfg.tf32) cuda::set_tf32({/*convolutions=*/false, /*matmuls=*/false});
+  if (!cfg.tf32) cuda::set_matmul_tf32(false);
 }
 
 Tensor CsgNetwork::task_logits(const Tensor& x, models::ResNetFeatures* features) const {

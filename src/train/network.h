@@ -34,15 +34,20 @@ class ClassifierHead : public nn::Module {
   std::shared_ptr<nn::Linear> fc1, fc2;
 };
 
-// The backend settings of a run: deterministic algorithms (--deterministic: cuDNN's deterministic
-// ones; on the CPU, BF16 convolutions on oneDNN's BF16 primitive rather than the fastest of three
-// kernels timed on first use, a choice that can differ between runs) and, when cfg.tf32 is false
-// (--no-tf32), TF32 off in cuBLAS and cuDNN.
+// How a network's convolutions on `dev` compute (nn::set_conv_numerics): --deterministic, --no-tf32
+// and, for a training run (`training`), --precision; evaluation and feature extraction outside one
+// compute in f32. Throws, saying why, where --precision bf16 asks what `dev` cannot do (a CPU
+// without AVX512_BF16 or AMX, a GPU older than compute capability 8.0, no GPU).
+ConvNumerics conv_numerics(const Config& cfg, Device dev, bool training);
+
+// The device settings of a run that no call carries: on CUDA, the gather-based upsample backward
+// (--deterministic) and cuBLAS's TF32 (off with --no-tf32).
 void apply_backend_settings(const Config& cfg);
 
 class CsgNetwork : public nn::Module {
  public:
-  explicit CsgNetwork(const Config& cfg);
+  // Every convolution in it computes as `numerics` says (conv_numerics).
+  explicit CsgNetwork(const Config& cfg, const ConvNumerics& numerics = {});
 
   bool segmentation() const { return deeplab_q_ != nullptr; }
   // Task logits of f_e: [N,classes] (VisDA) or [N,classes,H,W] (GTA5, at the input size),

@@ -28,20 +28,15 @@ Config checked_config(const Config& requested) {
   return cfg;
 }
 
-// Whether --precision asks for BF16 convolutions (set for the length of a run: tests train in
-// one process, one run after another).
-bool bf16_run(const Config& cfg) {
-  return cfg.precision == Precision::Bf16;
-}
-
 bool needs_validation(const Config& cfg) { return cfg.eval_at_end || cfg.eval_every > 0; }
 
 }  // namespace
 
-// The precision scope throws, saying why, where the device has no BF16 convolutions (a CPU without
-// AVX512_BF16 or AMX, a GPU older than compute capability 8.0, no GPU), before any data is read.
+// conv_numerics throws, saying why, where the device has no BF16 convolutions, before any data is read.
 TrainingRun::TrainingRun(const Config& requested)
-    : cfg_(checked_config(requested)), dev_(parse_device(cfg_.device)), precision_(bf16_run(cfg_), dev_) {
+    : cfg_(checked_config(requested)),
+      dev_(parse_device(cfg_.device)),
+      numerics_(conv_numerics(cfg_, dev_, /*training=*/true)) {
   apply_backend_settings(cfg_);
   // Several processes (mpirun): each trains on its shard of every batch; rank 0 alone writes the
   // run folder, logs and checkpoints (src/train/data_parallel.h).
@@ -112,7 +107,7 @@ data::LoaderOptions TrainingRun::loader_options() const {
 
 // f_e (trained), f_eo (frozen), the projection heads; SGD with the backbone at lr x factor.
 void TrainingRun::build_network_and_optimizer() {
-  net_ = std::make_unique<CsgNetwork>(cfg_);
+  net_ = std::make_unique<CsgNetwork>(cfg_, numerics_);
   net_->to_device(dev_);
   CsgNetwork::Groups groups = net_->parameter_groups();
   std::vector<optim::ParamGroup> pg = {{"backbone", groups.backbone, cfg_.lr * cfg_.factor},

@@ -6,9 +6,9 @@
 #include <optional>
 
 #include "csg/data/loader.h"
+#include "csg/ops.h"
 #include "csg/optim.h"
 #include "csg/train.h"
-#include "src/ops/conv_precision.h"
 #include "src/train/best_checkpoint.h"
 #include "src/train/data_parallel.h"
 #include "src/train/data_setup.h"
@@ -66,7 +66,7 @@ class TrainingRun {
 
   Config cfg_;
   Device dev_;
-  ConvolutionPrecisionScope precision_;
+  ConvNumerics numerics_;  // of the network's convolutions: --precision, --deterministic, --no-tf32
   dist::Communicator* comm_ = nullptr;
   RunStart start_;
   TaskData data_;

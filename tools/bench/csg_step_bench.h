@@ -139,8 +139,9 @@ inline train::Config step_bench_config(StepBenchOptions& o) {
 
 // The network, optimiser and step as run_training (src/train/trainer.cpp) sets them up.
 struct StepBench {
-  explicit StepBench(const train::Config& c) : cfg(c), net(c) {}
+  StepBench(const train::Config& c, const ConvNumerics& n) : cfg(c), numerics(n), net(c, n) {}
   train::Config cfg;
+  ConvNumerics numerics;  // of every convolution in net
   train::CsgNetwork net;
   std::unique_ptr<optim::SGD> sgd;
 
@@ -274,6 +275,15 @@ class ThreadCount {
   int previous_;
 };
 
+// How the benchmark's convolutions compute: --precision bf16 (precision_unavailable has checked
+// the device can), or f32 with TF32 only for --precision tf32.
+inline ConvNumerics step_bench_numerics(const StepBenchOptions& o) {
+  ConvNumerics n;
+  n.precision = o.precision == "bf16" ? ConvPrecision::Bf16 : ConvPrecision::F32;
+  n.tf32 = o.precision == "tf32";
+  return n;
+}
+
 // Runs the benchmark (or the parity run with --dump) and prints its line to `out`. Returns the
 // process exit status: 0, or 2 when the device asked for is not there.
 inline int run_step_bench(StepBenchOptions o, FILE* out) {
@@ -287,11 +297,10 @@ inline int run_step_bench(StepBenchOptions o, FILE* out) {
     return 0;
   }
   ThreadCount threads(o.threads);
-  if (o.device == "cuda") cuda::set_tf32({o.precision == "tf32", o.precision == "tf32"});
+  if (o.device == "cuda") cuda::set_matmul_tf32(o.precision == "tf32");
   const Device dev = parse_device(o.device);
-  const ConvolutionPrecisionScope precision(o.precision == "bf16", dev);
 
-  StepBench b(cfg);
+  StepBench b(cfg, step_bench_numerics(o));
   if (!o.init.empty()) load_initial_state(b.net, o.init);
   b.prepare(dev);
   const bool dumping = !o.dump.empty();

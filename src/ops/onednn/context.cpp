@@ -17,22 +17,12 @@ std::atomic<bool> g_active{true};
 #else
 std::atomic<bool> g_active{false};
 #endif
-std::atomic<bool> g_bf16{false};
 
 }  // namespace
 
 bool active() { return g_active.load(std::memory_order_relaxed); }
 
 bool takes(const Tensor& t) { return active() && !t.is_cuda() && t.dtype() == DType::F32; }
-
-void set_bf16_convolutions(bool on) {
-  if (on) {
-    std::string why;
-    CSG_CHECK(has_bf16(&why), "--precision bf16: ", why);
-  }
-  g_bf16.store(on);
-}
-bool bf16_convolutions() { return g_bf16.load(std::memory_order_relaxed); }
 
 PlainPathGuard::PlainPathGuard() : prev_(g_active.exchange(false)) {}
 PlainPathGuard::~PlainPathGuard() { g_active.store(prev_); }

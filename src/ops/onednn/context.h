@@ -39,27 +39,9 @@ class PlainPathGuard {
 // or why there is none.
 std::string isa_name();
 
-// BF16 mixed precision of the training convolutions (`csg train --precision bf16`): while on, every
-// f32 CPU convolution on oneDNN reads its operands (x, w, dy) rounded to BF16 and writes f32
-// (y, dx, dw, db), accumulating in f32; parameters, their gradients and the optimiser stay f32
-// (master weights), as do BN, the GEMMs (linear, InfoNCE logits), softmax and the losses.
-// set_bf16_convolutions(true) throws, saying why, where has_bf16() is false.
-void set_bf16_convolutions(bool on);
-bool bf16_convolutions();
-// set_bf16_convolutions(on) for a scope (a run, a benchmark), the previous setting restored after.
-class Bf16ConvolutionsScope {
- public:
-  explicit Bf16ConvolutionsScope(bool on) : prev_(bf16_convolutions()) { set_bf16_convolutions(on); }
-  ~Bf16ConvolutionsScope() { set_bf16_convolutions(prev_); }
-  Bf16ConvolutionsScope(const Bf16ConvolutionsScope&) = delete;
-  Bf16ConvolutionsScope& operator=(const Bf16ConvolutionsScope&) = delete;
-
- private:
-  bool prev_;
-};
-
 // True when this build has oneDNN and the CPU has BF16 instructions (AVX512_BF16 or AMX), which
-// `--precision bf16` needs; else false with the reason in *why.
+// BF16 convolutions (csg::ConvPrecision::Bf16, `--precision bf16`) need; else false with the
+// reason in *why.
 bool has_bf16(std::string* why);
 
 #ifdef CSG_WITH_DNNL

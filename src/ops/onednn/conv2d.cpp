@@ -61,7 +61,7 @@ std::unordered_map<Key, std::unique_ptr<T>, KeyHash>& cache() {
   return c;
 }
 
-// BF16 mixed precision (bf16_convolutions()): the operands each primitive reads are BF16, what it
+// BF16 mixed precision (Mode::bf16): the operands each primitive reads are BF16, what it
 // writes is f32, and the key tells the two kinds of primitive apart.
 memory::data_type in_type(bool bf16) { return bf16 ? memory::data_type::bf16 : memory::data_type::f32; }
 Key training_key(const Conv2dShape& s, bool bias, bool bf16) {
@@ -263,20 +263,20 @@ bool by_im2col(const Conv2dShape& s, bool bias, bool bf16) {
 //   Im2colGemm    im2col + oneDNN's BF16 matmul (conv2d_gemm.h).
 // All three multiply the same BF16 values (each product exact in f32) and sum in f32: the
 // results differ only in the order of the sums.
-Bf16Kernel g_bf16_kernel = Bf16Kernel::Timed;
 thread_local uint64_t g_kernel_runs[4] = {};
 
 enum class Pass { Forward = 1, Data = 2, Weights = 3 };
 
 // The kernel for this geometry and pass among `candidates` (the pass's own, best first when
-// forced): the forced one where the pass has it, else the first; timed once per geometry when
+// forced): `forced` (not Timed) where the pass has it, else the first; timed once per geometry when
 // Timed. `run(k)` runs the pass with kernel k; `forget_rounding` makes the next run round its
 // operands again, so an F32OnRounded time includes the rounding.
-Bf16Kernel chosen_kernel(const Conv2dShape& s, bool bias, Pass pass, const std::vector<Bf16Kernel>& candidates,
-                         const std::function<void(Bf16Kernel)>& run, const std::function<void()>& forget_rounding) {
-  if (g_bf16_kernel != Bf16Kernel::Timed) {
-    const bool has = std::find(candidates.begin(), candidates.end(), g_bf16_kernel) != candidates.end();
-    return has ? g_bf16_kernel : candidates.front();
+Bf16Kernel chosen_kernel(const Conv2dShape& s, bool bias, Pass pass, Bf16Kernel forced,
+                         const std::vector<Bf16Kernel>& candidates, const std::function<void(Bf16Kernel)>& run,
+                         const std::function<void()>& forget_rounding) {
+  if (forced != Bf16Kernel::Timed) {
+    const bool has = std::find(candidates.begin(), candidates.end(), forced) != candidates.end();
+    return has ? forced : candidates.front();
   }
   thread_local std::unordered_map<Key, Bf16Kernel, KeyHash> chosen;
   Key k = training_key(s, bias, true);
@@ -299,32 +299,44 @@ Bf16Kernel chosen_kernel(const Conv2dShape& s, bool bias, Pass pass, const std::
 }
 
 // Runs the pass with the kernel chosen_kernel() gives, counting it.
-void run_chosen(const Conv2dShape& s, bool bias, Pass pass, const std::vector<Bf16Kernel>& candidates,
-                const std::function<void(Bf16Kernel)>& run, const std::function<void()>& forget_rounding) {
-  const Bf16Kernel k = chosen_kernel(s, bias, pass, candidates, run, forget_rounding);
+void run_chosen(const Conv2dShape& s, bool bias, Pass pass, Bf16Kernel forced,
+                const std::vector<Bf16Kernel>& candidates, const std::function<void(Bf16Kernel)>& run,
+                const std::function<void()>& forget_rounding) {
+  const Bf16Kernel k = chosen_kernel(s, bias, pass, forced, candidates, run, forget_rounding);
   run(k);
   ++g_kernel_runs[static_cast<int>(k)];
 }
 
 }  // namespace
 
-void set_bf16_kernel(Bf16Kernel k) { g_bf16_kernel = k; }
+Mode mode_of(const ConvNumerics& n) {
+  if (!n.bf16()) return {};
+  switch (n.cpu_bf16_kernel) {
+    case Bf16CpuKernel::Primitive: return {true, Bf16Kernel::Primitive};
+    case Bf16CpuKernel::F32OnRounded: return {true, Bf16Kernel::F32OnRounded};
+    case Bf16CpuKernel::Im2colGemm: return {true, Bf16Kernel::Im2colGemm};
+    case Bf16CpuKernel::Auto: break;
+  }
+  // Timing picks a kernel by this machine's speed at the time: not the same one run after run.
+  return {true, n.deterministic ? Bf16Kernel::Primitive : Bf16Kernel::Timed};
+}
+
 uint64_t bf16_kernel_runs(Bf16Kernel k) { return g_kernel_runs[static_cast<int>(k)]; }
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
-                    const WeightSource& w_source) {
-  if (!bf16_convolutions()) return forward_pass(s, x, w, b, y, w_source, false);
+                    const WeightSource& w_source, const Mode& mode) {
+  if (!mode.bf16) return forward_pass(s, x, w, b, y, w_source, false);
   auto run = [&](Bf16Kernel k) {
     if (k == Bf16Kernel::Im2colGemm) forward_by_gemm(s, x, w, b, y, w_source);
     else forward_pass(s, x, w, b, y, w_source, true);
   };
-  run_chosen(s, b != nullptr, Pass::Forward, {Bf16Kernel::Primitive, Bf16Kernel::Im2colGemm}, run, [] {});
+  run_chosen(s, b != nullptr, Pass::Forward, mode.kernel, {Bf16Kernel::Primitive, Bf16Kernel::Im2colGemm}, run,
+             [] {});
 }
 
 void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                     float* db, const WeightSource& w_source) {
-  const bool bf16 = bf16_convolutions();
-  if (!bf16) {
+                     float* db, const WeightSource& w_source, const Mode& mode) {
+  if (!mode.bf16) {
     if (db && !dw) conv2d_cpu::bias_gradient(s, dy, db);  // alone: no primitive needed
     if (dx) backward_data_pass(s, w, dy, dx, false);
     if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
@@ -346,7 +358,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
         backward_data_pass(s, w, dy, dx, true);
       }
     };
-    run_chosen(s, false, Pass::Data, {K::Primitive, K::F32OnRounded, K::Im2colGemm}, run,
+    run_chosen(s, false, Pass::Data, mode.kernel, {K::Primitive, K::F32OnRounded, K::Im2colGemm}, run,
                [&] { w_r.forget(), dy_r.forget(); });
   }
   if (!dw) return;
@@ -366,12 +378,10 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
   };
   const std::vector<K> candidates = no_direct ? std::vector<K>{K::F32OnRounded, K::Im2colGemm}
                                               : std::vector<K>{K::Primitive, K::F32OnRounded, K::Im2colGemm};
-  run_chosen(s, db != nullptr, Pass::Weights, candidates, run, [&] { x_r.forget(), dy_r.forget(); });
+  run_chosen(s, db != nullptr, Pass::Weights, mode.kernel, candidates, run, [&] { x_r.forget(), dy_r.forget(); });
 }
 
-bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias) {
-  return by_im2col(s, bias, bf16_convolutions());
-}
+bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias, bool bf16) { return by_im2col(s, bias, bf16); }
 
 }  // namespace csg::onednn
 

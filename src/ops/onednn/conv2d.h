@@ -3,34 +3,41 @@
 #pragma once
 #include <cstdint>
 
+#include "csg/ops.h"
 #include "kernels/conv2d.h"
 #include "src/ops/onednn/weight_cache.h"
 
 namespace csg::onednn {
 
+// How this path computes (from csg::ConvNumerics, passed with each call): f32, or BF16 mixed
+// precision with the kernel each pass runs. Timed: per geometry and pass the fastest here, timed
+// on first use, of oneDNN's BF16 primitive, its f32 primitive on operands rounded to BF16
+// (backward passes) and im2col + BF16 matmul (conv2d_gemm.h), which differ only in the order of
+// their f32 sums; or one of them always (deterministic runs, tests), where the pass has it (else
+// the primitive, or for a weight gradient without a direct oneDNN kernel, the f32 im2col path on
+// rounded operands).
+enum class Bf16Kernel { Timed, Primitive, F32OnRounded, Im2colGemm };
+struct Mode {
+  bool bf16 = false;
+  Bf16Kernel kernel = Bf16Kernel::Timed;
+};
+Mode mode_of(const ConvNumerics& n);
+
 // y [N,O,OH,OW] = conv(x [N,C,H,W], w [O,C,KH,KW]) (+ b [O] when non-null). `w_source` says
 // which contents w holds, so a reordered copy can be reused in a csg::ConvWeightsReuseScope.
 void conv2d_forward(const kernels::Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
-                    const WeightSource& w_source = {});
+                    const WeightSource& w_source, const Mode& mode);
 
 // Writes the gradients whose pointers are non-null (each overwritten): dx, dw, db from dy.
 // x is needed only for dw, w only for dx; `w_source` as for the forward pass.
 void conv2d_backward(const kernels::Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx,
-                     float* dw, float* db, const WeightSource& w_source = {});
+                     float* dw, float* db, const WeightSource& w_source, const Mode& mode);
 
-// Which kernel each pass of a convolution runs under BF16 mixed precision (conv2d.cpp):
-// Timed, per geometry and pass the fastest here, timed on first use, of oneDNN's BF16 primitive,
-// its f32 primitive on operands rounded to BF16 (backward passes) and im2col + BF16 matmul
-// (conv2d_gemm.h), which differ only in the order of their f32 sums; or one of them always
-// (tests, --deterministic), where the pass has it (else the primitive, or for a weight gradient
-// without a direct oneDNN kernel, the f32 im2col path on rounded operands).
-enum class Bf16Kernel { Timed, Primitive, F32OnRounded, Im2colGemm };
-void set_bf16_kernel(Bf16Kernel k);
 // How many passes ran kernel k on this thread so far (tests: the forced kernel is the one that ran).
 uint64_t bf16_kernel_runs(Bf16Kernel k);
 
-// Whether the weight gradient of this geometry (with a bias gradient when `bias`, in the current
-// precision) takes the im2col path because oneDNN has no direct kernel for it (conv2d.cpp).
-bool conv2d_weight_gradient_by_im2col(const kernels::Conv2dShape& s, bool bias);
+// Whether the weight gradient of this geometry (with a bias gradient when `bias`, in BF16 when
+// `bf16`) takes the im2col path because oneDNN has no direct kernel for it (conv2d.cpp).
+bool conv2d_weight_gradient_by_im2col(const kernels::Conv2dShape& s, bool bias, bool bf16);
 
 }  // namespace csg::onednn

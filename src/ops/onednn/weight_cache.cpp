@@ -21,14 +21,14 @@ struct FreeDeleter {
 // One reordered copy of one weight tensor in one layout.
 struct Copy {
   dnnl::memory::desc desc;
-  uint64_t version = 0;
+  uint64_t version = 0, sample = 0;
   bool used = false;  // in the current scope
   std::unique_ptr<void, FreeDeleter> data;
 };
 
 struct Cache {
   bool open = false;
-  uint64_t reorders = 0;
+  uint64_t reorders = 0, unversioned_writes = 0;
   // (storage, offset) -> its copies, one per layout (forward f32 and bf16 differ).
   std::map<std::pair<uint64_t, int64_t>, std::vector<Copy>> copies;
 };
@@ -58,16 +58,17 @@ dnnl::memory reordered_weights(const dnnl::memory::desc& want, const dnnl::memor
   if (!copy) {
     void* p = std::aligned_alloc(64, (want.get_size() + 63) / 64 * 64);
     CSG_CHECK(p, "conv2d (oneDNN): out of host memory keeping ", want.get_size(), " bytes of reordered weights");
-    copies.push_back(Copy{want, src.version, false, std::unique_ptr<void, FreeDeleter>(p)});
+    copies.push_back(Copy{want, src.version, src.sample, false, std::unique_ptr<void, FreeDeleter>(p)});
     copy = &copies.back();
     reorder_into(user, dnnl::memory(want, engine(), copy->data.get()));
     ++c.reorders;
-  } else if (copy->version != src.version || (!copy->used && !src.frozen)) {
-    // Written since (version), or a trainable weight's copy from an earlier scope: between steps
-    // more than the engine writes weights (a raw pointer bumps no version), so a new scope trusts
-    // old copies of frozen weights only, which nothing but the engine's copy_ writes.
+  } else if (copy->version != src.version || copy->sample != src.sample || (!copy->used && !src.frozen)) {
+    // Written since (version or sample), or a trainable weight's copy from an earlier scope: a new
+    // scope remakes those, as cheaply as the step's first reorder would have.
+    if (copy->version == src.version && copy->sample != src.sample) ++c.unversioned_writes;
     reorder_into(user, dnnl::memory(want, engine(), copy->data.get()));
     copy->version = src.version;
+    copy->sample = src.sample;
     ++c.reorders;
   }
   copy->used = true;
@@ -97,6 +98,7 @@ void weight_cache_close() {
 }
 
 uint64_t weight_cache_reorders() { return cache().reorders; }
+uint64_t weight_cache_unversioned_writes() { return cache().unversioned_writes; }
 
 }  // namespace csg::onednn
 #endif  // CSG_WITH_DNNL
