@@ -1,6 +1,5 @@
 // kernels/runtime.cu — device discovery, the caching allocator, the stream and library
 // handles, launch checks, deferred status checks and host<->device copies.
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -130,15 +129,12 @@ Context& ctx() {
   }();
   return c;
 }
-std::atomic<bool> g_deterministic{false};
 }  // namespace
 
 cudaStream_t stream() { return ctx().stream; }
 cublasHandle_t cublas() { return ctx().cublas; }
 cudnnHandle_t cudnn() { return ctx().cudnn; }
 
-void set_deterministic(bool on) { g_deterministic.store(on); }
-bool deterministic() { return g_deterministic.load(); }
 
 // ---- launch checks -------------------------------------------------------------------------
 bool sync_after_launch() {

@@ -38,11 +38,6 @@ void check_launch(const char* kernel, const char* file, int line);
 bool sync_after_launch();  // CSG_CUDA_SYNC=1, read once
 std::string launch_failure_message(const char* kernel, const char* error, bool synchronised);
 
-// Deterministic mode (csg::cuda::set_deterministic): gather-based kernels instead of atomics.
-// (Convolutions take theirs with each call: kernels::ConvMath.)
-void set_deterministic(bool on);
-bool deterministic();
-
 // Host-to-device copies are asynchronous: the bytes are staged in pinned host memory first,
 // so `src` may be freed when the call returns. Device-to-host copies wait for the stream.
 void copy_host_to_device(void* dst, const void* src, size_t nbytes);

@@ -97,9 +97,9 @@ void upsample_bilinear2d_forward_f32(const float* x, float* y, int64_t planes, i
 }
 
 void upsample_bilinear2d_backward_f32(const float* g, float* gx, int64_t planes, int64_t in_h, int64_t in_w,
-                                      int64_t out_h, int64_t out_w, bool align_corners) {
+                                      int64_t out_h, int64_t out_w, bool align_corners, bool deterministic) {
   if (planes * in_h * in_w == 0) return;
-  if (deterministic()) {
+  if (deterministic) {
     upsample_bilinear2d_backward_gather_kernel<<<grid_for(planes * in_h * in_w), kThreads, 0, stream()>>>(
         g, gx, planes, in_h, in_w, out_h, out_w, bilinear_scale<float>(in_h, out_h, align_corners),
         bilinear_scale<float>(in_w, out_w, align_corners), align_corners);

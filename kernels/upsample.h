@@ -44,10 +44,10 @@ namespace kernels {
 void upsample_bilinear2d_forward_f32(const float* x, float* y, int64_t planes, int64_t in_h, int64_t in_w,
                                      int64_t out_h, int64_t out_w, bool align_corners);
 // gx [planes, in_h, in_w] = the scatter of g [planes, out_h, out_w] through the same taps
-// (gx is overwritten: zeroed, then accumulated with atomicAdd; in deterministic mode,
-// kernels::deterministic(), gathered per input pixel in a fixed order instead).
+// (gx is overwritten: zeroed, then accumulated with atomicAdd; when `deterministic`, gathered per
+// input pixel in a fixed order instead).
 void upsample_bilinear2d_backward_f32(const float* g, float* gx, int64_t planes, int64_t in_h, int64_t in_w,
-                                      int64_t out_h, int64_t out_w, bool align_corners);
+                                      int64_t out_h, int64_t out_w, bool align_corners, bool deterministic);
 }  // namespace kernels
 
 }  // namespace csg

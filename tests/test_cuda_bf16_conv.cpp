@@ -124,6 +124,20 @@ TEST(ConvolutionPrecision, NumericsFollowTheConfig) {
   EXPECT_THROW(train::parse_precision("fp16"), Error) << "a word --precision does not know";
 }
 
+// --deterministic reaches DeepLab's upsamplings with the numerics (their CUDA backward then gathers
+// in a fixed order): the network sets it on the DeepLab it trains, and only when asked.
+TEST(ConvolutionPrecision, DeterministicNumericsReachDeepLabsUpsampling) {
+  train::Config cfg = csg::testing::tiny_gta5_config("unused");
+  for (const bool deterministic : {false, true}) {
+    ConvNumerics n;
+    n.deterministic = deterministic;
+    const train::CsgNetwork net(cfg, n);
+    auto deeplab = std::dynamic_pointer_cast<models::DeepLab>(net.encoder_q);
+    ASSERT_TRUE(deeplab);
+    EXPECT_EQ(deeplab->deterministic_upsampling(), deterministic);
+  }
+}
+
 // ---- the GPU ------------------------------------------------------------------------------------
 
 // Every direction against the CPU on the rounded operands, and unlike the GPU's own f32 mode.

@@ -150,15 +150,6 @@ TEST(CudaStatus, RequireGpuTurnsTheSkipIntoAFailure) {
   EXPECT_FATAL_FAILURE(require_cuda_in_a_test(), "CSG_REQUIRE_GPU=1 but no usable CUDA device");
 }
 
-TEST(CudaStatus, DeterministicSwitch) {
-  const bool before = cuda::deterministic();
-  cuda::set_deterministic(true);
-  EXPECT_TRUE(cuda::deterministic());
-  cuda::set_deterministic(false);
-  EXPECT_FALSE(cuda::deterministic());
-  cuda::set_deterministic(before);
-}
-
 #ifdef CSG_WITH_CUDA
 
 TEST(CudaRuntime, OnlyAnAllocationFailureIsOutOfMemory) {

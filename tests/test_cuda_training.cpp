@@ -28,19 +28,15 @@ using csg::testing::Tolerance;
 
 namespace {
 
-// TF32 off (and deterministic mode as asked) for one test: the convolutions' numerics(), and the
-// device's matmul and upsample settings, restored after.
+// TF32 off (and deterministic mode as asked) for one test: the numerics() of the convolutions (and
+// of DeepLab's upsamplings, which CsgNetwork takes from them), and the device's matmul setting,
+// restored after.
 class CudaMode {
  public:
-  explicit CudaMode(bool deterministic)
-      : deterministic_(deterministic), matmul_tf32_(cuda::matmul_tf32()), was_deterministic_(cuda::deterministic()) {
+  explicit CudaMode(bool deterministic) : deterministic_(deterministic), matmul_tf32_(cuda::matmul_tf32()) {
     cuda::set_matmul_tf32(false);
-    cuda::set_deterministic(deterministic);
   }
-  ~CudaMode() {
-    cuda::set_matmul_tf32(matmul_tf32_);
-    cuda::set_deterministic(was_deterministic_);
-  }
+  ~CudaMode() { cuda::set_matmul_tf32(matmul_tf32_); }
   ConvNumerics numerics() const {
     ConvNumerics n;
     n.tf32 = false;
@@ -49,7 +45,7 @@ class CudaMode {
   }
 
  private:
-  bool deterministic_, matmul_tf32_, was_deterministic_;
+  bool deterministic_, matmul_tf32_;
 };
 
 // The small configurations of the step-parity fixtures (Makefile STEP_PARITY_*).
@@ -193,7 +189,7 @@ TEST(CudaTraining, ResNet50BackwardMatchesCpuPerElement) {
 // on any build; on a GPU a convolution and a product then agree with the CPU to 1e-4 of the
 // largest value, ten times below TF32's ~1e-3 error.
 TEST(CudaTraining, NoTf32SwitchesOffTf32AndComputesInFloat32) {
-  const bool matmul_tf32 = cuda::matmul_tf32(), deterministic = cuda::deterministic();
+  const bool matmul_tf32 = cuda::matmul_tf32();
   train::Config cfg;
   cfg.tf32 = false;
   train::apply_backend_settings(cfg);
@@ -201,12 +197,9 @@ TEST(CudaTraining, NoTf32SwitchesOffTf32AndComputesInFloat32) {
   EXPECT_FALSE(numerics.tf32);
   EXPECT_FALSE(cuda::matmul_tf32());
   struct Restore {
-    bool matmul_tf32, deterministic;
-    ~Restore() {
-      cuda::set_matmul_tf32(matmul_tf32);
-      cuda::set_deterministic(deterministic);
-    }
-  } restore{matmul_tf32, deterministic};
+    bool matmul_tf32;
+    ~Restore() { cuda::set_matmul_tf32(matmul_tf32); }
+  } restore{matmul_tf32};
   CSG_REQUIRE_CUDA();
   Tensor x = csg::testing::uniform({2, 64, 16, 16}, 1, DType::F32);
   Tensor w = csg::testing::uniform({64, 64, 3, 3}, 2, DType::F32);

@@ -104,7 +104,7 @@ TEST(Upsample, CudaParity) {
   Tensor x = uniform({2, 3, 5, 6}, 75).requires_grad_();
   for (bool ac : {true, false})
     for (auto [oh, ow] : {std::pair<int64_t, int64_t>{11, 17}, {3, 4}, {1, 1}, {5, 6}, {2, 13}})
-      expect_cuda_parity([ac, oh = oh, ow = ow](const Ins& in) { return upsample_bilinear2d(in[0], oh, ow, ac); },
+      expect_cuda_parity([ac, oh = oh, ow = ow](const Ins& in) { return upsample_bilinear2d(in[0], oh, ow, ac, /*deterministic=*/true); },
                          {x});
   // DeepLab: 65x65 logits to the 513x513 crop (align_corners=True), and a downsample.
   Tensor logits = uniform({1, 19, 65, 65}, 76).requires_grad_();
@@ -119,8 +119,6 @@ TEST(Upsample, CudaParity) {
 // run after run (the atomicAdd scatter adds in thread order).
 TEST(Upsample, CudaDeterministicBackward) {
   CSG_REQUIRE_CUDA();
-  const bool before = cuda::deterministic();
-  cuda::set_deterministic(true);
   Tensor x = uniform({2, 3, 5, 6}, 75).requires_grad_();
   for (bool ac : {true, false})
     for (auto [oh, ow] : {std::pair<int64_t, int64_t>{11, 17}, {3, 4}, {1, 1}, {5, 6}, {2, 13}, {40, 3}})
@@ -130,10 +128,9 @@ TEST(Upsample, CudaDeterministicBackward) {
   Tensor w = uniform({1, 19, 513, 513}, 79, DType::F32).to(Device::CUDA);
   auto grad_once = [&] {
     logits.zero_grad();
-    sum(mul(upsample_bilinear2d(logits, 513, 513, true), w)).backward();
+    sum(mul(upsample_bilinear2d(logits, 513, 513, true, /*deterministic=*/true), w)).backward();
     return logits.grad().to(Device::CPU);
   };
   const Tensor g1 = grad_once(), g2 = grad_once();
   EXPECT_EQ(csg::testing::max_abs_diff(g1, g2), 0);
-  cuda::set_deterministic(before);
 }

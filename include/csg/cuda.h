@@ -46,12 +46,4 @@ bool matmul_tf32();
 // false with the reason in *why. Checked where a model's numerics are chosen.
 bool has_bf16_convolutions(std::string* why);
 
-// Deterministic mode for the CUDA kernels other than convolutions (off by default): bilinear
-// upsampling's backward gathers per input pixel in a fixed order instead of scattering with
-// atomicAdd, so the same inputs give bit-identical results run after run on the same GPU. A
-// convolution's determinism (cuDNN kept to algorithms it reports as deterministic) travels with
-// the call (csg::ConvNumerics::deterministic). The CPU backend is deterministic either way.
-void set_deterministic(bool on);
-bool deterministic();
-
 }  // namespace csg::cuda

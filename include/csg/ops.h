@@ -162,7 +162,11 @@ Tensor l2_normalize(const Tensor& x, int64_t dim, double eps = 1e-12);
 
 // ---- resampling and regularisation (src/ops/upsample.cpp, src/ops/dropout.cpp) -------
 // x [N,C,H,W] -> [N,C,out_h,out_w], bilinear, PyTorch's align_corners semantics both ways.
-Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners);
+// `deterministic`: on CUDA the backward gathers per input pixel in a fixed order, so the same
+// inputs give the same bits run after run, instead of scattering with atomicAdd (faster, in thread
+// order). The CPU's backward is deterministic either way.
+Tensor upsample_bilinear2d(const Tensor& x, int64_t out_h, int64_t out_w, bool align_corners,
+                           bool deterministic = false);
 // Zeroes each element with probability p and scales the rest by 1/(1-p) when training;
 // the identity otherwise. The mask depends only on (generator seed, offset, index).
 Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = default_generator());

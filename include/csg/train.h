@@ -88,8 +88,8 @@ struct Config {
   std::string device = "cpu";  // or "cuda"
   // Bit-identical runs, at some cost in speed: the convolutions' ConvNumerics::deterministic
   // (CUDA: deterministic cuDNN algorithms; CPU BF16: oneDNN's BF16 primitive, not the fastest
-  // kernel timed on first use) and, on CUDA, the gather-based upsample backward
-  // (csg::cuda::set_deterministic). The CPU's f32 path is deterministic anyway.
+  // kernel timed on first use) and, on CUDA, DeepLab's upsamplings' gather-based backward
+  // (upsample_bilinear2d's `deterministic`). The CPU's f32 path is deterministic anyway.
   bool deterministic = false;
   // Fp32, or Bf16: BF16 mixed precision of the convolutions on the run's device (CPU: oneDNN,
   // AVX512_BF16 / AMX; CUDA: cuDNN, compute capability 8.0 or later): BF16 operands, f32

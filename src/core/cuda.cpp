@@ -48,8 +48,6 @@ void empty_cache() {
 }
 void set_matmul_tf32(bool on) { kernels::gemm_set_allow_tf32(on); }
 bool matmul_tf32() { return kernels::gemm_allow_tf32(); }
-void set_deterministic(bool on) { kernels::set_deterministic(on); }
-bool deterministic() { return kernels::deterministic(); }
 bool has_bf16_convolutions(std::string* why) {
   const CudaProbe& p = probe();
   if (p.result != CudaProbe::Result::Ok) {
@@ -74,12 +72,9 @@ void reset_peak_memory() {}
 void empty_cache() {}
 namespace {
 bool g_matmul_tf32 = false;  // nothing to apply it to without CUDA
-bool g_deterministic = false;
 }  // namespace
 void set_matmul_tf32(bool on) { g_matmul_tf32 = on; }
 bool matmul_tf32() { return g_matmul_tf32; }
-void set_deterministic(bool on) { g_deterministic = on; }
-bool deterministic() { return g_deterministic; }
 bool has_bf16_convolutions(std::string* why) {
   if (why) *why = status();
   return false;

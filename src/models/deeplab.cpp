@@ -63,7 +63,7 @@ Tensor DeepLab::head_forward(const Tensor& f4) const {
   std::vector<Tensor> branches;
   for (const ConvBn& b : aspp_branches_) branches.push_back(b.forward(f4));
   Tensor pooled = aspp_pool_.forward(adaptive_avg_pool2d(f4, 1, 1));
-  branches.push_back(upsample_bilinear2d(pooled, h, w, /*align_corners=*/false));
+  branches.push_back(upsample_bilinear2d(pooled, h, w, /*align_corners=*/false, deterministic_upsampling_));
   Tensor x = project_.forward(cat(branches, 1));
   x = dropout(x, head_arch_.dropout, fc_new_->is_training());
   x = refine_.forward(x);
@@ -72,7 +72,7 @@ Tensor DeepLab::head_forward(const Tensor& f4) const {
 
 Tensor DeepLab::forward(const Tensor& x) const {
   Tensor logits = head_forward(forward_features(x).layer[3]);
-  return upsample_bilinear2d(logits, x.size(2), x.size(3), /*align_corners=*/true);
+  return upsample_bilinear2d(logits, x.size(2), x.size(3), /*align_corners=*/true, deterministic_upsampling_);
 }
 
 }  // namespace csg::models

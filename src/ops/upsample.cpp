@@ -76,12 +76,13 @@ void upsample_backward_cpu(const T* g, T* gx, const ResizeGeometry& r) {
   }
 }
 
-Tensor upsample_backward(const Tensor& g_in, const Shape& in_shape, const ResizeGeometry& r) {
+Tensor upsample_backward(const Tensor& g_in, const Shape& in_shape, const ResizeGeometry& r, bool deterministic) {
   Tensor g = g_in.contiguous();
   Tensor gx = empty(in_shape, g.options());
   if (g.is_cuda()) {
     CSG_CUDA_CALL(kOp, kernels::upsample_bilinear2d_backward_f32(g.data<float>(), gx.data<float>(), r.planes, r.in_h,
-                                                                 r.in_w, r.out_h, r.out_w, r.align_corners));
+                                                                 r.in_w, r.out_h, r.out_w, r.align_corners,
+                                                                 deterministic));
   } else {
     dispatch_float(g.dtype(), kOp, [&](auto tag) {
       using T = decltype(tag);
@@ -93,7 +94,7 @@ Tensor upsample_backward(const Tensor& g_in, const Shape& in_shape, const Resize
 
 }  // namespace
 
-Tensor upsample_bilinear2d(const Tensor& x_in, int64_t out_h, int64_t out_w, bool align_corners) {
+Tensor upsample_bilinear2d(const Tensor& x_in, int64_t out_h, int64_t out_w, bool align_corners, bool deterministic) {
   check_float(kOp, x_in, "input");
   check_dim(kOp, x_in, 4, "input [N,C,H,W]");
   CSG_CHECK(out_h > 0 && out_w > 0, kOp, ": output size must be positive, got ", out_h, "x", out_w, " for ",
@@ -113,7 +114,7 @@ Tensor upsample_bilinear2d(const Tensor& x_in, int64_t out_h, int64_t out_w, boo
   }
   const Shape in_shape = x.shape();
   return record(kOp, y, {x_in}, [=](const Tensor& g) -> std::vector<Tensor> {
-    return {upsample_backward(g, in_shape, r)};
+    return {upsample_backward(g, in_shape, r, deterministic)};
   });
 }
 

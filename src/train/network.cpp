@@ -157,6 +157,7 @@ CsgNetwork::CsgNetwork(const Config& cfg, const ConvNumerics& numerics) {
     deeplab_q_->freeze_batch_norm();  // reference: backbone BN affine frozen for segmentation
   // How every convolution computes; set before the CSG heads, which are linear.
   nn::set_conv_numerics(*this, numerics);
+  if (deeplab_q_) deeplab_q_->set_deterministic_upsampling(numerics.deterministic);  // the one with a backward
   if (!cfg.csg) return;
   auto heads = register_module("heads_q", std::make_shared<nn::ModuleDict>());
   auto keys = register_module("heads_k", std::make_shared<nn::ModuleDict>());
@@ -184,7 +185,6 @@ ConvNumerics conv_numerics(const Config& cfg, Device dev, bool training) {
 }
 
 void apply_backend_settings(const Config& cfg) {
-  cuda::set_deterministic(cfg.deterministic);
   if (!cfg.tf32) cuda::set_matmul_tf32(false);
 }
 
@@ -192,7 +192,7 @@ Tensor CsgNetwork::task_logits(const Tensor& x, models::ResNetFeatures* features
   *features = encoder_q->forward_features(x);
   if (!segmentation()) return fc_new->forward(global_avg_pool(features->layer[3]));
   Tensor low = deeplab_q_->head_forward(features->layer[3]);
-  return upsample_bilinear2d(low, x.size(2), x.size(3), /*align_corners=*/true);
+  return upsample_bilinear2d(low, x.size(2), x.size(3), /*align_corners=*/true, deeplab_q_->deterministic_upsampling());
 }
 
 CsgNetwork::Groups CsgNetwork::parameter_groups() const {

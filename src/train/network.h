@@ -40,8 +40,9 @@ class ClassifierHead : public nn::Module {
 // without AVX512_BF16 or AMX, a GPU older than compute capability 8.0, no GPU).
 ConvNumerics conv_numerics(const Config& cfg, Device dev, bool training);
 
-// The device settings of a run that no call carries: on CUDA, the gather-based upsample backward
-// (--deterministic) and cuBLAS's TF32 (off with --no-tf32).
+// The one device setting of a run that no call carries: cuBLAS's TF32 on CUDA, off with --no-tf32
+// (and off by default: only a program that turned it on sees a difference). --deterministic travels
+// with the calls: the convolutions' ConvNumerics and DeepLab's upsamplings.
 void apply_backend_settings(const Config& cfg);
 
 class CsgNetwork : public nn::Module {

@@ -27,6 +27,11 @@ class DeepLab : public ResNet {
   nn::Module& head() const { return *fc_new_; }
   // What the head was built from (the backbone's is architecture()).
   const DeepLabHeadArchitecture& head_architecture() const { return head_arch_; }
+  // Whether its upsamplings (the image-pooling branch, the logits) run their backward in a fixed
+  // order on CUDA (upsample_bilinear2d's `deterministic`); off by default, set with the network's
+  // numerics (ConvNumerics::deterministic) by whoever trains it.
+  void set_deterministic_upsampling(bool on) { deterministic_upsampling_ = on; }
+  bool deterministic_upsampling() const { return deterministic_upsampling_; }
 
   // A conv, its BN and the ReLU after them.
   struct ConvBn {
@@ -57,6 +62,7 @@ class DeepLab : public ResNet {
   std::shared_ptr<nn::Conv2d> classifier_;
   // AsppV2
   std::vector<std::shared_ptr<nn::Conv2d>> v2_branches_;
+  bool deterministic_upsampling_ = false;
 };
 
 }  // namespace csg::models
