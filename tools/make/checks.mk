@@ -63,7 +63,7 @@ asan: san-build $(FIXTURES)/VERSION
 #   make tsan                     # TSAN_TESTS' tests; TEST_FILTER='Suite*' narrows them
 TSAN_BUILD   := build-tsan
 TSAN_TESTS   := tests/main.cpp tests/testing.cpp tests/train_fixtures.cpp tests/test_loader.cpp tests/test_train_signal.cpp
-TSAN_OPTIONS_RUN ?= halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1
+TSAN_OPTIONS_RUN ?= halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1:suppressions=$(CURDIR)/tools/tsan.supp
 .PHONY: tsan tsan-build
 tsan-build:
 	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(TSAN_BUILD) OPT='$(SAN_OPT)' TEST_SRC='$(TSAN_TESTS)' \
