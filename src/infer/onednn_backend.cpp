@@ -263,12 +263,12 @@ class OneDnnBackend {
     if (dt_ != Dt::f32 || y.layout != Layout::Blocked16 || s.KH != 3 || s.KW != 3 || s.stride_h != 1 ||
         s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1)
       return std::nullopt;
-    const memory::desc src({s.N, s.C, s.H, s.W}, Dt::f32, Tag::aBcd16b);  // the chain's layout: no reorder
+    const memory::desc src(g.src, Dt::f32, Tag::aBcd16b);  // the chain's layout: no reorder
     try {
-      const dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd,
-                                              src, onednn::any_desc(g.weights, Dt::f32), onednn::plain_desc(g.bias),
-                                              y.desc(), g.strides, g.dilates, g.pad_l, g.pad_r);
-      return dnnl::convolution_forward::primitive_desc(d, attr, engine());
+      return dnnl::convolution_forward::primitive_desc(
+          onednn::forward_desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd, src, g,
+                               Dt::f32, /*bias=*/true, y.desc()),
+          attr, engine());
     } catch (const dnnl::error&) {  // dnnl_unimplemented: no Winograd kernel here
       return std::nullopt;
     }

@@ -81,7 +81,6 @@ onednn::WeightSource weight_source(const Tensor& w, const Tensor& weight) {
   return {w.storage().id(), w.storage().version(), w.offset(), !weight.requires_grad(), sample_if_reusing(w)};
 }
 
-
 }  // namespace
 
 // Only the oneDNN path keeps converted weights. CUDA's BF16 mode rounds them on every call: a

@@ -56,16 +56,21 @@ inline dnnl::memory::desc plain_desc(const dnnl::memory::dims& d) {
   return {d, dnnl::memory::data_type::f32, d.size() == 4 ? dnnl::memory::format_tag::abcd : dnnl::memory::format_tag::a};
 }
 
-// The forward convolution: src and weights of type `in` in the layouts the primitive picks, the
-// bias (when `bias`) plain f32, added in the f32 accumulator, and the destination `dst`.
+// The forward convolution by `alg`: source `src`, weights of type `in` in the layout the primitive
+// picks, the bias (when `bias`) plain f32, added in the f32 accumulator, and the destination `dst`.
+inline dnnl::convolution_forward::desc forward_desc(dnnl::prop_kind prop, dnnl::algorithm alg,
+                                                    const dnnl::memory::desc& src, const Geometry& g,
+                                                    dnnl::memory::data_type in, bool bias,
+                                                    const dnnl::memory::desc& dst) {
+  if (bias)
+    return {prop, alg, src, any_desc(g.weights, in), plain_desc(g.bias), dst, g.strides, g.dilates, g.pad_l, g.pad_r};
+  return {prop, alg, src, any_desc(g.weights, in), dst, g.strides, g.dilates, g.pad_l, g.pad_r};
+}
+// The direct convolution, its source too of type `in` in the layout the primitive picks.
 inline dnnl::convolution_forward::desc forward_desc(dnnl::prop_kind prop, const Geometry& g,
                                                     dnnl::memory::data_type in, bool bias,
                                                     const dnnl::memory::desc& dst) {
-  const dnnl::algorithm direct = dnnl::algorithm::convolution_direct;
-  if (bias)
-    return {prop, direct, any_desc(g.src, in), any_desc(g.weights, in), plain_desc(g.bias), dst, g.strides, g.dilates,
-            g.pad_l, g.pad_r};
-  return {prop, direct, any_desc(g.src, in), any_desc(g.weights, in), dst, g.strides, g.dilates, g.pad_l, g.pad_r};
+  return forward_desc(prop, dnnl::algorithm::convolution_direct, any_desc(g.src, in), g, in, bias, dst);
 }
 
 }  // namespace csg::onednn
