@@ -46,6 +46,7 @@
 #include "src/train/state.h"
 
 // deployment: the compiled inference network and its oneDNN backend
+#include "src/infer/backbone_runner.h"
 #include "src/infer/buffer_pool.h"
 #include "src/infer/fused_conv.h"
 #include "src/infer/onednn_backend.h"

@@ -150,6 +150,7 @@ TEST(InferEngine, OneDnnLayoutsWithPartialChannelBlocksMatchOps) {
   block.has_down = true;
   block.down = random_conv(24, 16, 1, 1, 1, false, gen);
   net.blocks = {block};
+  net.backbone.stages[0].blocks = 1;  // layer1 holds it; stages 2-4 are empty
   for (int64_t d = 1; d <= 4; ++d) net.aspp.push_back(random_conv(8, 24, 3, 1, d, true, gen));
   net.aspp_pool = random_conv(8, 24, 1, 1, 1, true, gen);
   net.project = random_conv(16, 40, 1, 1, 1, true, gen);

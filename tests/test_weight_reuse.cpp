@@ -34,7 +34,11 @@ TEST(WeightReuse, CsgStepKeepsTheFrozenEncodersCopies) {
     }
     // Each trained weight: at most a forward layout and a BF16 plain copy, remade every step.
     EXPECT_LE(reorders[1], static_cast<uint64_t>(2 * trained));
-    EXPECT_LT(reorders[1], reorders[0]) << "the frozen encoder's copies were remade";
+    if (bf16) {
+      EXPECT_LT(reorders[1], reorders[0]) << "the frozen encoder's copies were remade";
+    } else {  // f32: the frozen encoder runs on the compiled backbone (BackboneRunner), not conv2d
+      EXPECT_LE(reorders[0], static_cast<uint64_t>(2 * trained)) << "the frozen encoder went through conv2d";
+    }
     EXPECT_EQ(reorders[2], reorders[1]);
     EXPECT_EQ(onednn::weight_cache_unversioned_writes(), unversioned) << "a weight was written through a raw pointer";
   }

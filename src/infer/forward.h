@@ -8,8 +8,10 @@
 //                                        reads or releases it again
 //   conv_into(f, x, dst, offset)         conv(x) into channels [offset, offset + O) of dst
 //   max_pool(x, options), global_pool, dense, broadcast_into, upsample, empty(shape), release(a)
+//   copy_out(a)                          (forward_stages only) a as a new plain f32 tensor
 // and forward() releases each activation once its last reader has run.
 #pragma once
+#include <array>
 #include <string>
 
 #include "csg/error.h"
@@ -30,9 +32,11 @@ inline kernels::Conv2dShape conv_shape(const FusedConv& f, const Shape& x) {
   return s;
 }
 
-// The network, layer by layer: x [N,3,H,W] -> logits [N,classes] or [N,classes,H,W].
-template <class Backend>
-Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
+// The stem and the residual blocks of stages 1..`last_stage`: returns the last stage's output and
+// calls on_stage(s, output) at the end of each stage s (1..4) with its output, still owned by the walk.
+template <class Backend, class OnStage>
+typename Backend::Act forward_backbone(Backend& be, const CompiledNetwork& net, const Tensor& x, int last_stage,
+                                       OnStage&& on_stage) {
   using Act = typename Backend::Act;
   Act in = be.input(x);
   Act stem = be.conv(net.stem, in);
@@ -42,19 +46,53 @@ Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
     h = be.max_pool(stem, models::stem_max_pool(net.backbone.stem));
     be.release(stem);
   }
-  for (const FusedBlock& b : net.blocks) {
-    Act t = h;
-    for (size_t i = 0; i + 1 < b.convs.size(); ++i) {
-      Act next = be.conv(b.convs[i], t);
-      if (i > 0) be.release(t);
-      t = next;
+  size_t next_block = 0;
+  for (int stage = 1; stage <= last_stage; ++stage) {
+    const size_t stage_end = next_block + size_t(net.backbone.stages[stage - 1].blocks);
+    CSG_CHECK(stage_end <= net.blocks.size(), "inference: the compiled network has fewer blocks than its stages");
+    for (; next_block < stage_end; ++next_block) {
+      const FusedBlock& b = net.blocks[next_block];
+      Act t = h;
+      for (size_t i = 0; i + 1 < b.convs.size(); ++i) {
+        Act next = be.conv(b.convs[i], t);
+        if (i > 0) be.release(t);
+        t = next;
+      }
+      Act identity = b.has_down ? be.conv(b.down, h) : h;
+      Act out = be.conv(b.convs.back(), t, identity);  // relu(conv + identity); identity (h or down(h)) consumed
+      be.release(t);
+      if (b.has_down) be.release(h);
+      h = out;
     }
-    Act identity = b.has_down ? be.conv(b.down, h) : h;
-    Act out = be.conv(b.convs.back(), t, identity);  // relu(conv + identity); identity (h or down(h)) consumed
-    be.release(t);
-    if (b.has_down) be.release(h);
-    h = out;
+    on_stage(stage, h);
   }
+  CSG_CHECK(last_stage < 4 || next_block == net.blocks.size(), "inference: the compiled network's stages hold ",
+            next_block, " blocks, its block list ", net.blocks.size());
+  return h;
+}
+
+// The stage outputs a training step's no-grad passes read (ResNet::forward_features):
+// wanted[s - 1] asks for stage s; each comes back as a new tensor (be.copy_out), the others undefined.
+template <class Backend>
+std::array<Tensor, 4> forward_stages(Backend& be, const CompiledNetwork& net, const Tensor& x,
+                                     const std::array<bool, 4>& wanted) {
+  int last = 0;
+  for (int s = 1; s <= 4; ++s)
+    if (wanted[s - 1]) last = s;
+  std::array<Tensor, 4> out;
+  if (last == 0) return out;
+  auto h = forward_backbone(be, net, x, last, [&](int s, const typename Backend::Act& a) {
+    if (wanted[s - 1]) out[s - 1] = be.copy_out(a);
+  });
+  be.release(h);
+  return out;
+}
+
+// The network, layer by layer: x [N,3,H,W] -> logits [N,classes] or [N,classes,H,W].
+template <class Backend>
+Tensor forward(Backend& be, const CompiledNetwork& net, const Tensor& x) {
+  using Act = typename Backend::Act;
+  Act h = forward_backbone(be, net, x, 4, [](int, const Act&) {});
   if (!net.classifier.empty()) {
     Act v = be.global_pool(h);
     be.release(h);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "csg/autograd.h"
 #include "csg/error.h"
@@ -11,38 +12,69 @@
 
 namespace csg::infer {
 
-FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu) {
+namespace {
+
+// A float CPU copy of `t`'s values (t itself where it already is one).
+Tensor float_values(const Tensor& t) { return t.detach().to(Device::CPU).to(DType::F32).contiguous(); }
+
+}  // namespace
+
+void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn) {
   NoGradGuard ng;
-  FusedConv f;
-  f.opt = conv.opt;
-  f.relu = relu;
   const int64_t O = conv.weight.size(0);
-  Tensor w = conv.weight.detach().to(Device::CPU).to(DType::F64).contiguous();
-  Tensor b = conv.bias.defined() ? conv.bias.detach().to(Device::CPU).to(DType::F64).contiguous() : zeros({O}, {DType::F64});
+  const Tensor w = float_values(conv.weight);
+  CSG_CHECK(f.weight.defined() && f.weight.shape() == w.shape() && f.weight.is_contiguous() &&
+                f.weight.dtype() == DType::F32 && f.weight.device() == Device::CPU,
+            "batch-norm folding of ", conv.weight.name(), ": the compiled layer's buffers do not match the layer");
+  // Per output channel: the scale s and shift of the batch norm, in double.
+  std::vector<double> scale(O, 1.0), shift(O, 0.0);
+  if (conv.bias.defined()) {
+    const Tensor b = float_values(conv.bias);
+    for (int64_t o = 0; o < O; ++o) shift[o] = b.data<float>()[o];
+  }
   if (bn) {
-    Tensor gamma = bn->weight.detach().to(Device::CPU).to(DType::F64).contiguous();
-    Tensor beta = bn->bias.detach().to(Device::CPU).to(DType::F64).contiguous();
-    Tensor mean = bn->running_mean.detach().to(Device::CPU).to(DType::F64).contiguous();
-    Tensor var = bn->running_var.detach().to(Device::CPU).to(DType::F64).contiguous();
-    double* wp = w.data<double>();
-    double* bp = b.data<double>();
-    const int64_t per_out = w.numel() / O;
+    const Tensor gamma = float_values(bn->weight), beta = float_values(bn->bias);
+    const Tensor mean = float_values(bn->running_mean), var = float_values(bn->running_var);
     for (int64_t o = 0; o < O; ++o) {
-      const double s = gamma.data<double>()[o] / std::sqrt(var.data<double>()[o] + bn->eps);
-      for (int64_t i = 0; i < per_out; ++i) wp[o * per_out + i] *= s;
-      bp[o] = (bp[o] - mean.data<double>()[o]) * s + beta.data<double>()[o];
+      scale[o] = double(gamma.data<float>()[o]) / std::sqrt(double(var.data<float>()[o]) + bn->eps);
+      shift[o] = (shift[o] - mean.data<float>()[o]) * scale[o] + beta.data<float>()[o];
     }
   }
   // Folding a tiny running_var can leave float's range; converting such a value is undefined.
-  for (const Tensor* t : {&w, &b}) {
-    const double* p = t->data<double>();
-    for (int64_t i = 0; i < t->numel(); ++i)
-      CSG_CHECK(std::isfinite(p[i]) && std::fabs(p[i]) <= std::numeric_limits<float>::max(), "batch-norm folding of ",
-                conv.weight.name(), ": a folded value is ", p[i],
-                " (running_var + eps <= 0, or weights beyond float32); the model file is damaged");
+  const int64_t per_out = w.numel() / O;
+  const float* wp = w.data<float>();
+  float* out = f.weight.data<float>();
+  std::vector<char> out_of_range(O, 0);
+  std::vector<double> bad_value(O, 0.0);  // channel o's first value out of float's range
+#pragma omp parallel for schedule(static) if (w.numel() > 65536)
+  for (int64_t o = 0; o < O; ++o) {
+    for (int64_t i = 0; i < per_out; ++i) {
+      const double v = double(wp[o * per_out + i]) * scale[o];
+      if (!(std::fabs(v) <= std::numeric_limits<float>::max())) {  // NaN too
+        out_of_range[o] = 1, bad_value[o] = v;
+        break;
+      }
+      out[o * per_out + i] = static_cast<float>(v);
+    }
   }
-  f.weight = w.to(DType::F32);
-  f.bias = b.to(DType::F32);
+  for (int64_t o = 0; o < O; ++o) {
+    const double v = out_of_range[o] ? bad_value[o] : shift[o];
+    CSG_CHECK(std::isfinite(v) && std::fabs(v) <= std::numeric_limits<float>::max(), "batch-norm folding of ",
+              conv.weight.name(), ": a folded value is ", v,
+              " (running_var + eps <= 0, or weights beyond float32); the model file is damaged");
+    f.bias.data<float>()[o] = static_cast<float>(shift[o]);
+  }
+  f.weight.storage().bump_version();
+  f.bias.storage().bump_version();
+}
+
+FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu) {
+  FusedConv f;
+  f.opt = conv.opt;
+  f.relu = relu;
+  f.weight = empty(conv.weight.shape());
+  f.bias = empty({conv.weight.size(0)});
+  refold(f, conv, bn);
   return f;
 }
 
@@ -74,30 +106,56 @@ Dense dense(const nn::Linear& l, bool relu) {
 
 FusedConv fold_relu(const models::DeepLab::ConvBn& cb) { return fold(*cb.conv, cb.bn.get(), /*relu=*/true); }
 
+// Calls fold_layer(conv, bn, relu, slot) for the stem and every residual block's convolution, in
+// the compiled network's order; slot is where that layer's FusedConv lives in c.
+template <class F>
+void for_each_backbone_layer(const models::ResNet& resnet, CompiledNetwork& c, F&& fold_layer) {
+  fold_layer(*resnet.conv1, resnet.bn1.get(), true, c.stem);
+  size_t i = 0;
+  for (const auto& layer : resnet.layers)
+    for (const auto& block : layer->items()) {
+      if (i == c.blocks.size()) c.blocks.emplace_back();
+      FusedBlock& fb = c.blocks[i++];
+      // The last conv's ReLU is the one after the residual add (the epilogue adds, then clamps).
+      if (auto* b = dynamic_cast<const models::Bottleneck*>(block.get())) {
+        fb.convs.resize(3);
+        fold_layer(*b->conv1, b->bn1.get(), true, fb.convs[0]);
+        fold_layer(*b->conv2, b->bn2.get(), true, fb.convs[1]);
+        fold_layer(*b->conv3, b->bn3.get(), true, fb.convs[2]);
+        if (b->down_conv) fb.has_down = true, fold_layer(*b->down_conv, b->down_bn.get(), false, fb.down);
+      } else {
+        auto* bb = dynamic_cast<const models::BasicBlock*>(block.get());
+        CSG_CHECK(bb, "compile: unknown residual block type");
+        fb.convs.resize(2);
+        fold_layer(*bb->conv1, bb->bn1.get(), true, fb.convs[0]);
+        fold_layer(*bb->conv2, bb->bn2.get(), true, fb.convs[1]);
+        if (bb->down_conv) fb.has_down = true, fold_layer(*bb->down_conv, bb->down_bn.get(), false, fb.down);
+      }
+    }
+  CSG_CHECK(i == c.blocks.size(), "compile: the network has ", i, " residual blocks, its compiled form ",
+            c.blocks.size());
+}
+
 }  // namespace
+
+CompiledNetwork compile_backbone(const models::ResNet& resnet) {
+  CompiledNetwork c;
+  c.backbone = resnet.architecture();
+  for_each_backbone_layer(resnet, c, [](const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu,
+                                        FusedConv& slot) { slot = fold(conv, bn, relu); });
+  return c;
+}
+
+void refold_backbone(const models::ResNet& resnet, CompiledNetwork& c) {
+  for_each_backbone_layer(resnet, c, [](const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool, FusedConv& slot) {
+    refold(slot, conv, bn);
+  });
+}
 
 CompiledNetwork compile(const nn::Module& net) {
   auto* resnet = dynamic_cast<const models::ResNet*>(&net);
   CSG_CHECK(resnet, "compile: not a network built by build_network");
-  CompiledNetwork c;
-  c.backbone = resnet->architecture();
-  c.stem = fold(*resnet->conv1, resnet->bn1.get(), true);
-  for (const auto& layer : resnet->layers)
-    for (const auto& block : layer->items()) {
-      FusedBlock fb;
-      if (auto* b = dynamic_cast<const models::Bottleneck*>(block.get())) {
-        // The last conv's ReLU is the one after the residual add (the epilogue adds, then clamps).
-        fb.convs = {fold(*b->conv1, b->bn1.get(), true), fold(*b->conv2, b->bn2.get(), true),
-                    fold(*b->conv3, b->bn3.get(), true)};
-        if (b->down_conv) fb.has_down = true, fb.down = fold(*b->down_conv, b->down_bn.get(), false);
-      } else {
-        auto* bb = dynamic_cast<const models::BasicBlock*>(block.get());
-        CSG_CHECK(bb, "compile: unknown residual block type");
-        fb.convs = {fold(*bb->conv1, bb->bn1.get(), true), fold(*bb->conv2, bb->bn2.get(), true)};
-        if (bb->down_conv) fb.has_down = true, fb.down = fold(*bb->down_conv, bb->down_bn.get(), false);
-      }
-      c.blocks.push_back(std::move(fb));
-    }
+  CompiledNetwork c = compile_backbone(*resnet);
   if (auto* deeplab = dynamic_cast<const models::DeepLab*>(&net)) {
     models::DeepLab::HeadLayers h = deeplab->head_layers();
     c.head = deeplab->head_architecture();

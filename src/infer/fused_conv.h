@@ -5,6 +5,7 @@
 
 #include "csg/infer.h"
 #include "csg/models/architecture.h"
+#include "csg/models/resnet.h"
 #include "csg/nn.h"
 
 namespace csg::infer {
@@ -19,6 +20,9 @@ struct FusedConv {
 // Folds `bn` (may be null) into `conv`: weight * s, (bias - mean) * s + beta with
 // s = gamma / sqrt(var + eps), computed in double and rounded once to float.
 FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu);
+// The same values written into f's own weight and bias (CPU, float), whose addresses stay: a
+// runner keyed by them keeps its primitives and only reorders the weights again.
+void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn);
 
 // A residual block: c1 (-> c2) -> last, relu(last's output + identity), identity = down(x) or x.
 struct FusedBlock {
@@ -50,5 +54,9 @@ struct CompiledNetwork {
 
 // Folds a network built by build_network().
 CompiledNetwork compile(const nn::Module& net);
+// Folds only the stem and the residual blocks of `resnet` (a DeepLab's too): what forward_stages
+// runs. refold_backbone writes the current weights into such a network's buffers again.
+CompiledNetwork compile_backbone(const models::ResNet& resnet);
+void refold_backbone(const models::ResNet& resnet, CompiledNetwork& c);
 
 }  // namespace csg::infer

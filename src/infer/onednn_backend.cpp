@@ -89,10 +89,16 @@ struct ConvEntry {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
   memory weights;
-  ConvEntry(const dnnl::convolution_forward::primitive_desc& p, const memory::dims& dims, const float* w)
-      : pd(p), prim(p), weights(p.weights_desc(), engine()) {
+  memory::dims dims;
+  uint64_t generation;  // the runner's weights generation the copy was made in
+  ConvEntry(const dnnl::convolution_forward::primitive_desc& p, const memory::dims& d, const float* w, uint64_t gen)
+      : pd(p), prim(p), weights(p.weights_desc(), engine()), dims(d) {
+    take_weights(w, gen);
+  }
+  void take_weights(const float* w, uint64_t gen) {
     memory user(onednn::plain_desc(dims), engine(), const_cast<float*>(w));
     reorder(user, weights);
+    generation = gen;
   }
 };
 
@@ -107,6 +113,8 @@ struct PoolEntry {
 struct OneDnnRunner::Impl {
   std::unordered_map<onednn::Key, std::unique_ptr<ConvEntry>, onednn::KeyHash> convs;
   std::unordered_map<onednn::Key, std::unique_ptr<PoolEntry>, onednn::KeyHash> pools;
+  uint64_t weights_generation = 0;
+  bool winograd = true;
 };
 
 namespace {
@@ -177,6 +185,12 @@ class OneDnnBackend {
     release(mean);
     return y;
   }
+  Tensor copy_out(const Act& a) {  // a new plain f32 tensor, owned by the caller
+    Tensor t = csg::empty(a.shape);
+    reorder(a.mem(), memory(onednn::plain_desc(memory::dims(a.shape.begin(), a.shape.end())), engine(),
+                            t.data<float>()));
+    return t;
+  }
   Act dense(const Dense& d, const Act& x) {  // x [N,I,...] plain f32 -> [N,O]
     const int64_t N = x.size(0), I = d.weight.size(1), O = d.weight.size(0);
     Act y = acquire({N, O}, Layout::Plain, Dt::f32);
@@ -238,6 +252,7 @@ class OneDnnBackend {
     k.v[14] = static_cast<int64_t>(y.layout) * 2 + (y.dt == Dt::bf16 ? 1 : 0);
     k.v[15] = (residual ? 1 : 0) | (f.relu ? 2 : 0);
     std::unique_ptr<ConvEntry>& e = cache_.convs[k];
+    if (e && e->generation != cache_.weights_generation) e->take_weights(f.weight.data<float>(), cache_.weights_generation);
     if (!e) {
       const onednn::Geometry g(s);
       const dnnl::primitive_attr attr = conv_attr(residual, f.relu);
@@ -247,7 +262,7 @@ class OneDnnBackend {
             onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc());
         pd.emplace(d, attr, engine());
       }
-      e = std::make_unique<ConvEntry>(*pd, g.weights, f.weight.data<float>());
+      e = std::make_unique<ConvEntry>(*pd, g.weights, f.weight.data<float>(), cache_.weights_generation);
     }
     return *e;
   }
@@ -256,11 +271,11 @@ class OneDnnBackend {
   // of docs/onnx.md it cut ResNet-50's and ResNet-101's time by 10-18% at batch 1 and 16, within the
   // parity tests' 1e-5. The choice is fixed by the shape, not timed, so a model's results do not
   // depend on the machine's load. Empty where oneDNN has no such kernel for this CPU (it needs
-  // AVX-512) or shape: the direct convolution then.
+  // AVX-512) or shape, or where the runner is told not to use it: the direct convolution then.
   std::optional<dnnl::convolution_forward::primitive_desc> winograd_pd(const kernels::Conv2dShape& s,
                                                                       const onednn::Geometry& g, const Act& y,
                                                                       const dnnl::primitive_attr& attr) const {
-    if (dt_ != Dt::f32 || y.layout != Layout::Blocked16 || s.KH != 3 || s.KW != 3 || s.stride_h != 1 ||
+    if (!cache_.winograd || dt_ != Dt::f32 || y.layout != Layout::Blocked16 || s.KH != 3 || s.KW != 3 || s.stride_h != 1 ||
         s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1)
       return std::nullopt;
     const memory::desc src(g.src, Dt::f32, Tag::aBcd16b);  // the chain's layout: no reorder
@@ -301,6 +316,21 @@ class OneDnnBackend {
 OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
 void OneDnnRunner::clear() { impl_->convs.clear(), impl_->pools.clear(); }
+void OneDnnRunner::weights_changed() { ++impl_->weights_generation; }
+void OneDnnRunner::set_winograd(bool on) {
+  if (impl_->winograd != on) clear();
+  impl_->winograd = on;
+}
+
+std::array<Tensor, 4> OneDnnRunner::run_stages(const CompiledNetwork& net, const Tensor& x, BufferPool& pool,
+                                               const std::array<bool, 4>& wanted) {
+  OneDnnBackend be(*impl_, pool, /*bf16=*/false);
+  try {
+    return forward_stages(be, net, x, wanted);
+  } catch (const dnnl::error& e) {
+    CSG_FAIL("backbone on oneDNN: ", e.what(), " for input ", shape_str(x.shape()));
+  }
+}
 
 Tensor OneDnnRunner::run(const CompiledNetwork& net, const Tensor& x, BufferPool& pool, bool bf16) {
   OneDnnBackend be(*impl_, pool, bf16);
@@ -321,8 +351,14 @@ struct OneDnnRunner::Impl {};
 OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
 void OneDnnRunner::clear() {}
+void OneDnnRunner::weights_changed() {}
+void OneDnnRunner::set_winograd(bool) {}
 Tensor OneDnnRunner::run(const CompiledNetwork&, const Tensor&, BufferPool&, bool) {
   CSG_FAIL("inference on oneDNN: this csg was built without oneDNN (make DNNL=0)");
+}
+std::array<Tensor, 4> OneDnnRunner::run_stages(const CompiledNetwork&, const Tensor&, BufferPool&,
+                                               const std::array<bool, 4>&) {
+  CSG_FAIL("backbone on oneDNN: this csg was built without oneDNN (make DNNL=0)");
 }
 }  // namespace csg::infer
 

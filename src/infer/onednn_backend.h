@@ -7,6 +7,7 @@
 // before, every convolution reordered NCHW in and out, a fifth of ResNet-101's f32 time at batch 1
 // and two fifths in bf16 (docs/benchmarks.md#inference).
 #pragma once
+#include <array>
 #include <memory>
 
 #include "csg/tensor.h"
@@ -26,6 +27,16 @@ class OneDnnRunner {
   // without clear(). bf16: BF16 activations and weights, f32 accumulation, bias and result
   // (onednn::has_bf16). The result is one of pool's buffers: the next run overwrites it.
   Tensor run(const CompiledNetwork& net, const Tensor& x, BufferPool& pool, bool bf16);
+  // forward_stages on oneDNN in f32: the backbone's outputs of the stages s with wanted[s - 1], as
+  // new plain f32 tensors (the others undefined).
+  std::array<Tensor, 4> run_stages(const CompiledNetwork& net, const Tensor& x, BufferPool& pool,
+                                   const std::array<bool, 4>& wanted);
+  // `net`'s weights were written again in place (refold_backbone): each primitive reorders its
+  // weights once more on its next use, and keeps everything else.
+  void weights_changed();
+  // Whether f32 3x3 stride-1 convolutions may run on Winograd (the default). Its weight transform
+  // is slow: a network whose weights change before every run is faster on the direct kernels.
+  void set_winograd(bool on);
   void clear();
   struct Impl;
 

@@ -13,6 +13,7 @@
 // modules are built in network.cpp; the ops (A-pool, InfoNCE, ...) in src/method/.
 #include "src/train/csg_step.h"
 
+#include <array>
 #include <optional>
 
 #include "csg/autograd.h"
@@ -29,6 +30,15 @@ Tensor pool(const Tensor& values, const Tensor& attention_source, bool apool) {
   return apool ? method::attentional_pool(values, attention_source) : global_avg_pool(values);
 }
 
+// The stages whose outputs the no-grad passes hand on: the layer groups of InfoNCE and, for
+// Table 1's feature baselines, layer 4.
+std::array<bool, 4> stages_read(const Config& cfg) {
+  std::array<bool, 4> wanted{};
+  for (int l : cfg.layers) wanted[l - 1] = true;
+  if (cfg.regularizer == Regularizer::FeatureL2 || cfg.regularizer == Regularizer::AsgKl) wanted[3] = true;
+  return wanted;
+}
+
 // ---- 1b. Table 1's baselines: one regularizer towards the ImageNet model (undefined: none) ---------
 Tensor baseline_regularizer(CsgNetwork& net, const Config& cfg, const StepInput& in,
                             const models::ResNetFeatures& f_q) {
@@ -38,11 +48,8 @@ Tensor baseline_regularizer(CsgNetwork& net, const Config& cfg, const StepInput&
     return net.si->penalty();
   }
   if (cfg.regularizer != Regularizer::FeatureL2 && cfg.regularizer != Regularizer::AsgKl) return Tensor();
-  models::ResNetFeatures f_o;
-  {
-    NoGradGuard no_grad;
-    f_o = net.encoder_k->forward_features(in.x_q);  // f_eo on the same image as f_e
-  }
+  // f_eo on the same image as f_e
+  const models::ResNetFeatures f_o = net.features_without_grad(*net.encoder_k, in.x_q, stages_read(cfg));
   Tensor pooled = global_avg_pool(f_q.layer[3]), pooled_o = global_avg_pool(f_o.layer[3]);
   if (cfg.regularizer == Regularizer::FeatureL2) return method::feature_l2_distance(pooled, pooled_o);
   Tensor old_logits;
@@ -68,11 +75,12 @@ ContrastiveTerms contrastive_terms(CsgNetwork& net, const Config& cfg, const Ste
     // ---- 2. model augmentation: the key heads h~ follow the query heads h (EMA) --------
     for (auto& [l, h] : net.heads_q)
       method::ema_update(net.heads_k[l]->all_parameters(), h->all_parameters(), cfg.ema_momentum);
-    // ---- 3. the frozen ImageNet model f_eo sees the key view ----------------------------
-    f_k = net.encoder_k->forward_features(in.x_k);
-    // A-pool's attention for the keys comes from f_e (adapted to the task) on the same view.
-    if (cfg.apool) f_attention = net.encoder_q->forward_features(in.x_k);
   }
+  // ---- 3. the frozen ImageNet model f_eo sees the key view ----------------------------
+  // (Both passes take no gradient: on the CPU they run as the inference engine runs a network.)
+  f_k = net.features_without_grad(*net.encoder_k, in.x_k, stages_read(cfg));
+  // A-pool's attention for the keys comes from f_e (adapted to the task) on the same view.
+  if (cfg.apool) f_attention = net.features_without_grad(*net.encoder_q, in.x_k, stages_read(cfg));
   // ---- 4. per layer group: embeddings, InfoNCE against the queue of past keys ----------
   for (int l : cfg.layers) {
     Tensor fq = method::chunk_patches(f_q.layer[l - 1], cfg.chunks);  // dense NCE: 8x8 patches
@@ -117,9 +125,9 @@ StepResult read_figures(const Tensor& loss, const Tensor& task_loss, const Tenso
 
 StepResult csg_step(CsgNetwork& net, const Config& cfg, optim::SGD& sgd, double lr_scale, const StepInput& in,
                     DataParallel& parallel) {
-  // Until the SGD step, no weight changes: the query encoder, which sees both views (the second
-  // for A-pool's attention), converts its weights for the backend once (see ops.h), and its
-  // backward pass may read those copies too.
+  // Until the SGD step, no weight changes: the query encoder, which on the training ops sees both
+  // views (the second for A-pool's attention), converts its weights for the backend once (see
+  // ops.h), and its backward pass may read those copies too.
   std::optional<ConvWeightsReuseScope> reuse_converted_weights(std::in_place);
 
   // ---- 1. the task: f_e on the query view, supervised by the synthetic labels -------------

@@ -3,10 +3,12 @@
 
 #include <cstdio>
 
+#include "csg/autograd.h"
 #include "csg/cuda.h"
 #include "csg/infer.h"
 #include "csg/io/pth.h"
 #include "csg/io/safetensors.h"
+#include "src/infer/backbone_runner.h"
 #include "src/ops/conv_precision.h"
 
 namespace csg::train {
@@ -193,6 +195,17 @@ Tensor CsgNetwork::task_logits(const Tensor& x, models::ResNetFeatures* features
   if (!segmentation()) return fc_new->forward(global_avg_pool(features->layer[3]));
   Tensor low = deeplab_q_->head_forward(features->layer[3]);
   return upsample_bilinear2d(low, x.size(2), x.size(3), /*align_corners=*/true, deeplab_q_->deterministic_upsampling());
+}
+
+CsgNetwork::~CsgNetwork() = default;
+
+models::ResNetFeatures CsgNetwork::features_without_grad(const models::ResNet& encoder, const Tensor& x,
+                                                         const std::array<bool, 4>& wanted) {
+  NoGradGuard no_grad;
+  if (!infer::BackboneRunner::applies(encoder, x)) return encoder.forward_features(x);
+  std::unique_ptr<infer::BackboneRunner>& runner = backbone_runners_[&encoder];
+  if (!runner) runner = std::make_unique<infer::BackboneRunner>();
+  return runner->features(encoder, x, wanted);
 }
 
 CsgNetwork::Groups CsgNetwork::parameter_groups() const {

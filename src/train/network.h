@@ -6,6 +6,7 @@
 //   heads_k[l]  h~   their exponential moving average, applied to f_eo's features
 //   queues[l]        past keys of layer l, the negatives
 #pragma once
+#include <array>
 #include <map>
 #include <memory>
 
@@ -15,6 +16,10 @@
 #include "csg/models/resnet.h"
 #include "csg/nn.h"
 #include "csg/train.h"
+
+namespace csg::infer {
+class BackboneRunner;
+}
 
 namespace csg::train {
 
@@ -49,8 +54,15 @@ class CsgNetwork : public nn::Module {
  public:
   // Every convolution in it computes as `numerics` says (conv_numerics).
   explicit CsgNetwork(const Config& cfg, const ConvNumerics& numerics = {});
+  ~CsgNetwork() override;
 
   bool segmentation() const { return deeplab_q_ != nullptr; }
+  // `encoder` (encoder_q or encoder_k) on x under NoGradGuard: the outputs of the stages s with
+  // wanted[s - 1], the others possibly undefined. On the CPU with oneDNN in f32 the backbone runs
+  // as the inference engine runs it (src/infer/backbone_runner.h: a third of the time of the
+  // training ops), elsewhere it is encoder.forward_features(x).
+  models::ResNetFeatures features_without_grad(const models::ResNet& encoder, const Tensor& x,
+                                               const std::array<bool, 4>& wanted);
   // Task logits of f_e: [N,classes] (VisDA) or [N,classes,H,W] (GTA5, at the input size),
   // and the stage outputs they came from.
   Tensor task_logits(const Tensor& x, models::ResNetFeatures* features) const;
@@ -82,6 +94,7 @@ class CsgNetwork : public nn::Module {
 
  private:
   std::shared_ptr<models::DeepLab> deeplab_q_;
+  std::map<const models::ResNet*, std::unique_ptr<infer::BackboneRunner>> backbone_runners_;
   Regularizer regularizer_ = Regularizer::None;
   double si_damping_ = 1e-3;
 };

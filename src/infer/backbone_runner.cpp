@@ -1,0 +1,78 @@
+// src/infer/backbone_runner.cpp — see backbone_runner.h.
+#include "src/infer/backbone_runner.h"
+
+#include "csg/autograd.h"
+#include "csg/error.h"
+#include "src/ops/onednn/context.h"
+
+namespace csg::infer {
+
+namespace {
+
+bool eval_mode_backbone(const models::ResNet& resnet) {
+  if (resnet.bn1->is_training()) return false;
+  for (const auto& layer : resnet.layers) {
+    if (layer->is_training()) return false;
+    for (const auto& block : layer->items())
+      if (block->is_training()) return false;
+  }
+  return true;
+}
+
+bool backbone_tensor(const std::string& name) {
+  for (const char* prefix : {"conv1.", "bn1.", "layer1.", "layer2.", "layer3.", "layer4."})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+bool BackboneRunner::applies(const models::ResNet& resnet, const Tensor& x) {
+  return !grad_mode_enabled() && x.defined() && x.device() == Device::CPU && x.dtype() == DType::F32 &&
+         onednn::active() && !resnet.conv1->opt.numerics.bf16() && resnet.conv1->weight.device() == Device::CPU &&
+         eval_mode_backbone(resnet);
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> BackboneRunner::signature(const models::ResNet& resnet) {
+  std::vector<std::pair<uint64_t, uint64_t>> s;
+  for (const nn::NamedTensors& tensors : {resnet.named_parameters(), resnet.named_buffers()})
+    for (const NamedTensor& t : tensors)
+      if (backbone_tensor(t.name) && t.tensor.defined()) s.emplace_back(t.tensor.storage().id(), t.tensor.storage().version());
+  return s;
+}
+
+bool BackboneRunner::trained(const models::ResNet& resnet) {
+  for (const NamedTensor& p : resnet.named_parameters())
+    if (backbone_tensor(p.name) && p.tensor.requires_grad()) return true;
+  return false;
+}
+
+models::ResNetFeatures BackboneRunner::features(const models::ResNet& resnet, const Tensor& x,
+                                                const std::array<bool, 4>& wanted) {
+  CSG_CHECK(applies(resnet, x), "BackboneRunner: this backbone or input does not run here (see applies)");
+  CSG_CHECK(x.dim() == 4 && x.size(1) == 3, "ResNet: input must be [N,3,H,W], got ", x.describe());
+  std::vector<std::pair<uint64_t, uint64_t>> now = signature(resnet);
+  // Trained weights (f_e) change before every call, and each change redoes the weights' transform:
+  // Winograd's costs more than its kernel saves (docs/onnx.md), the direct kernel's does not. The
+  // choice follows the module, not the history of calls, so a resumed run computes as an
+  // uninterrupted one.
+  runner_.set_winograd(!trained(resnet));
+  if (source_ != &resnet) {
+    net_ = compile_backbone(resnet);
+    runner_.clear();
+    source_ = &resnet;
+    ++folds_;
+  } else if (now != signature_) {
+    refold_backbone(resnet, net_);
+    runner_.weights_changed();
+    ++folds_;
+  }
+  signature_ = std::move(now);
+  pool_.begin(x.shape());
+  const std::array<Tensor, 4> stages = runner_.run_stages(net_, x.contiguous(), pool_, wanted);
+  models::ResNetFeatures f;
+  for (int s = 0; s < 4; ++s) f.layer[s] = stages[s];
+  return f;
+}
+
+}  // namespace csg::infer

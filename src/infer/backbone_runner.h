@@ -1,0 +1,53 @@
+// src/infer/backbone_runner.h — a training network's ResNet backbone run as the inference engine
+// runs it, for the passes of a training step that take no gradient: CSG's frozen ImageNet model
+// f_eo on the key view, and f_e on the same view for A-pool's attention (src/train/csg_step.cpp).
+//
+// Those passes are two fifths of a CSG step's arithmetic. On the training ops every convolution
+// reorders its input and output between NCHW and oneDNN's blocked layout and batch norm, ReLU and
+// the residual add are passes of their own; here batch norm is folded into the convolutions, ReLU
+// and the residual add ride on them, activations stay blocked from the stem to the last stage, and
+// 3x3 stride-1 convolutions run on Winograd where the CPU has it (docs/onnx.md).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "csg/models/resnet.h"
+#include "src/infer/buffer_pool.h"
+#include "src/infer/fused_conv.h"
+#include "src/infer/onednn_backend.h"
+
+namespace csg::infer {
+
+class BackboneRunner {
+ public:
+  // Whether `resnet` on x runs here: no gradient is being recorded, x is an f32 CPU tensor, oneDNN
+  // is on, the convolutions compute in f32 and every batch norm of the backbone is in eval mode
+  // (running statistics, which is what folding assumes).
+  static bool applies(const models::ResNet& resnet, const Tensor& x);
+
+  // resnet.forward_features(x)'s outputs of the stages s with wanted[s - 1] (the others undefined),
+  // equal to it within float rounding (folding; Winograd's transforms, used only where no parameter
+  // of the backbone requires grad). The first call compiles the backbone; a later one folds its
+  // weights again where any of its parameters or statistics has been written since (a trained f_e:
+  // every step; a frozen f_eo: never).
+  models::ResNetFeatures features(const models::ResNet& resnet, const Tensor& x, const std::array<bool, 4>& wanted);
+
+  uint64_t folds() const { return folds_; }  // compilations and refolds so far
+
+ private:
+  // Whether any of the backbone's parameters is trained (requires grad).
+  static bool trained(const models::ResNet& resnet);
+  // Every tensor the folding reads, as (storage id, version): any write changes it.
+  static std::vector<std::pair<uint64_t, uint64_t>> signature(const models::ResNet& resnet);
+
+  const models::ResNet* source_ = nullptr;
+  std::vector<std::pair<uint64_t, uint64_t>> signature_;
+  CompiledNetwork net_;
+  OneDnnRunner runner_;
+  BufferPool pool_{Device::CPU};
+  uint64_t folds_ = 0;
+};
+
+}  // namespace csg::infer
