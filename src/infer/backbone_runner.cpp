@@ -58,12 +58,12 @@ models::ResNetFeatures BackboneRunner::features(const models::ResNet& resnet, co
   // uninterrupted one.
   runner_.set_winograd(!trained(resnet));
   if (source_ != &resnet) {
-    net_ = compile_backbone(resnet);
+    net_ = compile_backbone(resnet, /*check_range=*/false);  // training: a diverged run shows in its loss
     runner_.clear();
     source_ = &resnet;
     ++folds_;
   } else if (now != signature_) {
-    refold_backbone(resnet, net_);
+    refold_backbone(resnet, net_, /*check_range=*/false);
     runner_.weights_changed();
     ++folds_;
   }

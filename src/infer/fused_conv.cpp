@@ -17,9 +17,17 @@ namespace {
 // A float CPU copy of `t`'s values (t itself where it already is one).
 Tensor float_values(const Tensor& t) { return t.detach().to(Device::CPU).to(DType::F32).contiguous(); }
 
+bool in_float_range(double v) { return std::fabs(v) <= std::numeric_limits<float>::max(); }  // false for NaN
+
+// v rounded to float; beyond float's range inf of its sign (a plain conversion would be undefined).
+float to_float(double v) {
+  if (in_float_range(v) || std::isnan(v)) return static_cast<float>(v);
+  return v > 0 ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
+}
+
 }  // namespace
 
-void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn) {
+void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool check_range) {
   NoGradGuard ng;
   const int64_t O = conv.weight.size(0);
   const Tensor w = float_values(conv.weight);
@@ -40,29 +48,23 @@ void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn) {
       shift[o] = (shift[o] - mean.data<float>()[o]) * scale[o] + beta.data<float>()[o];
     }
   }
-  // Folding a tiny running_var can leave float's range; converting such a value is undefined.
+  // Folding a tiny running_var can leave float's range: an error for a model file, inf for training.
   const int64_t per_out = w.numel() / O;
   const float* wp = w.data<float>();
   float* out = f.weight.data<float>();
-  std::vector<char> out_of_range(O, 0);
-  std::vector<double> bad_value(O, 0.0);  // channel o's first value out of float's range
+  std::vector<double> first_bad(O, 0.0);  // channel o's first value beyond float's range (or NaN), else 0
 #pragma omp parallel for schedule(static) if (w.numel() > 65536)
-  for (int64_t o = 0; o < O; ++o) {
+  for (int64_t o = 0; o < O; ++o)
     for (int64_t i = 0; i < per_out; ++i) {
       const double v = double(wp[o * per_out + i]) * scale[o];
-      if (!(std::fabs(v) <= std::numeric_limits<float>::max())) {  // NaN too
-        out_of_range[o] = 1, bad_value[o] = v;
-        break;
-      }
-      out[o * per_out + i] = static_cast<float>(v);
+      out[o * per_out + i] = to_float(v);
+      if (!in_float_range(v) && first_bad[o] == 0.0) first_bad[o] = v;
     }
-  }
   for (int64_t o = 0; o < O; ++o) {
-    const double v = out_of_range[o] ? bad_value[o] : shift[o];
-    CSG_CHECK(std::isfinite(v) && std::fabs(v) <= std::numeric_limits<float>::max(), "batch-norm folding of ",
-              conv.weight.name(), ": a folded value is ", v,
-              " (running_var + eps <= 0, or weights beyond float32); the model file is damaged");
-    f.bias.data<float>()[o] = static_cast<float>(shift[o]);
+    const double v = first_bad[o] != 0.0 ? first_bad[o] : shift[o];
+    CSG_CHECK(!check_range || in_float_range(v), "batch-norm folding of ", conv.weight.name(), ": a folded value is ",
+              v, " (running_var + eps <= 0, or weights beyond float32); the model file is damaged");
+    f.bias.data<float>()[o] = to_float(shift[o]);
   }
   f.weight.storage().bump_version();
   f.bias.storage().bump_version();
@@ -74,7 +76,7 @@ FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu) {
   f.relu = relu;
   f.weight = empty(conv.weight.shape());
   f.bias = empty({conv.weight.size(0)});
-  refold(f, conv, bn);
+  refold(f, conv, bn, /*check_range=*/true);
   return f;
 }
 
@@ -138,24 +140,27 @@ void for_each_backbone_layer(const models::ResNet& resnet, CompiledNetwork& c, F
 
 }  // namespace
 
-CompiledNetwork compile_backbone(const models::ResNet& resnet) {
+CompiledNetwork compile_backbone(const models::ResNet& resnet, bool check_range) {
   CompiledNetwork c;
   c.backbone = resnet.architecture();
-  for_each_backbone_layer(resnet, c, [](const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu,
-                                        FusedConv& slot) { slot = fold(conv, bn, relu); });
+  for_each_backbone_layer(resnet, c, [&](const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu, FusedConv& slot) {
+    slot.opt = conv.opt, slot.relu = relu;
+    slot.weight = empty(conv.weight.shape()), slot.bias = empty({conv.weight.size(0)});
+    refold(slot, conv, bn, check_range);
+  });
   return c;
 }
 
-void refold_backbone(const models::ResNet& resnet, CompiledNetwork& c) {
-  for_each_backbone_layer(resnet, c, [](const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool, FusedConv& slot) {
-    refold(slot, conv, bn);
+void refold_backbone(const models::ResNet& resnet, CompiledNetwork& c, bool check_range) {
+  for_each_backbone_layer(resnet, c, [&](const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool, FusedConv& slot) {
+    refold(slot, conv, bn, check_range);
   });
 }
 
 CompiledNetwork compile(const nn::Module& net) {
   auto* resnet = dynamic_cast<const models::ResNet*>(&net);
   CSG_CHECK(resnet, "compile: not a network built by build_network");
-  CompiledNetwork c = compile_backbone(*resnet);
+  CompiledNetwork c = compile_backbone(*resnet, /*check_range=*/true);
   if (auto* deeplab = dynamic_cast<const models::DeepLab*>(&net)) {
     models::DeepLab::HeadLayers h = deeplab->head_layers();
     c.head = deeplab->head_architecture();

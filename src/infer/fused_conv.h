@@ -21,8 +21,11 @@ struct FusedConv {
 // s = gamma / sqrt(var + eps), computed in double and rounded once to float.
 FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu);
 // The same values written into f's own weight and bias (CPU, float), whose addresses stay: a
-// runner keyed by them keeps its primitives and only reorders the weights again.
-void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn);
+// runner keyed by them keeps its primitives and only reorders the weights again. check_range:
+// a value beyond float's range (or NaN) is an error naming the layer, as for a model file (fold
+// checks); without it such a value is written as inf or NaN, as the unfolded layers would compute
+// with it (a diverged training run, which the trainer reports by its loss).
+void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool check_range);
 
 // A residual block: c1 (-> c2) -> last, relu(last's output + identity), identity = down(x) or x.
 struct FusedBlock {
@@ -56,7 +59,8 @@ struct CompiledNetwork {
 CompiledNetwork compile(const nn::Module& net);
 // Folds only the stem and the residual blocks of `resnet` (a DeepLab's too): what forward_stages
 // runs. refold_backbone writes the current weights into such a network's buffers again.
-CompiledNetwork compile_backbone(const models::ResNet& resnet);
-void refold_backbone(const models::ResNet& resnet, CompiledNetwork& c);
+// check_range as refold's.
+CompiledNetwork compile_backbone(const models::ResNet& resnet, bool check_range);
+void refold_backbone(const models::ResNet& resnet, CompiledNetwork& c, bool check_range);
 
 }  // namespace csg::infer
