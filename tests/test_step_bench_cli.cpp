@@ -99,6 +99,19 @@ TEST(StepBench, RunsATinyGta5DenseNceConfigOnTheCpu) {
   EXPECT_TRUE(std::isfinite(number(kv, "loss")));
 }
 
+// 33 random bottlenecks with every batch norm at its defaults blew the activations up: the timed
+// step (after one SGD step) computed on NaN. The bench draws BN statistics as the PyTorch side does.
+TEST(StepBench, DeepLabv2ResNet101StaysFiniteAfterAStep) {
+  int status = -1;
+  std::string out = run_bench({"--task", "gta5", "--arch", "deeplab101", "--image-size", "64", "--batch", "1",
+                               "--queue-size", "128", "--steps", "1", "--warmup", "1", "--threads", "2"},
+                              &status);
+  EXPECT_EQ(status, 0);
+  auto kv = parse_line(out.substr(0, out.find('\n')));
+  EXPECT_TRUE(std::isfinite(number(kv, "loss"))) << out;
+  EXPECT_LT(number(kv, "loss"), 1e4) << out;
+}
+
 TEST(StepBench, SaysWhatItCannotMeasure) {
   int status = -1;
   // BF16 mixed precision runs on CPUs with AVX512_BF16 or AMX and on GPUs of compute capability

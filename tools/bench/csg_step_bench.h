@@ -160,6 +160,33 @@ struct StepBench {
   }
 };
 
+// Random batch-norm affine terms and running statistics for f_e, copied into f_eo, drawn
+// as csg_step_torch.py's randomise_bn draws them (the same ranges, not the same numbers): with every
+// BN at its defaults in eval mode, 33 random bottlenecks blow DeepLabv2-ResNet-101's activations up
+// and the timed steps compute on NaN. The last BN of each residual branch gets the small scale.
+inline void randomise_backbone_batch_norm(train::CsgNetwork& net, uint64_t seed) {
+  Generator gen(seed);
+  NoGradGuard ng;
+  std::map<std::string, Tensor> by_name;
+  for (const NamedTensor& t : net.encoder_q->state_dict()) by_name[t.name] = t.tensor;
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  for (const auto& [name, var] : by_name) {
+    if (!ends_with(name, "running_var")) continue;
+    const std::string bn = name.substr(0, name.size() - std::string("running_var").size());  // "layer1.0.bn3."
+    const std::string block = bn.substr(0, bn.rfind('.', bn.size() - 2) + 1);              // "layer1.0."
+    const bool last_of_branch = ends_with(bn, "bn3.") || (ends_with(bn, "bn2.") && !by_name.count(block + "bn3.weight"));
+    const double lo = last_of_branch ? 0.2 : 0.75, width = last_of_branch ? 0.1 : 0.5;
+    const TensorOptions opt = var.options();
+    Tensor(by_name[bn + "weight"]).copy_(rand(var.shape(), gen, opt, lo, lo + width));
+    Tensor(by_name[bn + "bias"]).copy_(rand(var.shape(), gen, opt, -0.1, 0.1));
+    Tensor(by_name[bn + "running_mean"]).copy_(rand(var.shape(), gen, opt, -0.1, 0.1));
+    Tensor(var).copy_(rand(var.shape(), gen, opt, 0.75, 1.25));
+  }
+  net.encoder_k->load_state_dict(net.encoder_q->state_dict());
+}
+
 // Weights ("net.<state_dict name>", every one required) and queues ("queue.<l>", pointer from
 // the metadata "queue_pointer.<l>") as csg_step_torch.py --write-init writes them.
 inline void load_initial_state(train::CsgNetwork& net, const std::string& path) {
@@ -301,7 +328,10 @@ inline int run_step_bench(StepBenchOptions o, FILE* out) {
   const Device dev = parse_device(o.device);
 
   StepBench b(cfg, step_bench_numerics(o));
-  if (!o.init.empty()) load_initial_state(b.net, o.init);
+  if (!o.init.empty())
+    load_initial_state(b.net, o.init);
+  else
+    randomise_backbone_batch_norm(b.net, o.seed + 1);
   b.prepare(dev);
   const bool dumping = !o.dump.empty();
   std::vector<train::StepInput> inputs =
