@@ -127,6 +127,18 @@ enum class BatchNormMode {
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                   const Tensor& running_var, BatchNormMode mode, double momentum = 0.1, double eps = 1e-5);
 
+// ---- convolution with batch norm folded in (src/ops/conv_bn_eval.cpp) ---------------------
+// batch_norm(conv2d(x, weight, conv_bias, opt), gamma, beta, running_mean, running_var, Eval, eps)
+// as one convolution: on running statistics BN is the per-channel affine map s*y + t, with
+// s = gamma / sqrt(running_var + eps) and t = beta - running_mean * s, so the result is
+// conv2d(x, weight * s[o], conv_bias * s + t). Gradients reach x, weight, conv_bias, gamma and beta
+// through the convolution's backward and parameter-sized ops, with no pass over the activation for BN.
+// conv_bias, gamma and beta may be undefined (no bias; scale 1; shift 0); the running statistics
+// [O] get no gradient.
+Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
+                      const Tensor& beta, const Tensor& running_mean, const Tensor& running_var, double eps,
+                      const Conv2dOptions& opt = {});
+
 // ---- pooling (src/ops/pool.cpp) ---------------------------------------------------------
 struct Pool2dOptions {
   int64_t kernel_h = 2, kernel_w = 2;

@@ -3,6 +3,7 @@
 #include "csg/models/deeplab.h"
 
 #include "csg/nn_init.h"
+#include "src/models/conv_bn.h"
 
 namespace csg::models {
 
@@ -52,6 +53,8 @@ DeepLab::DeepLab(const DeepLabArchitecture& arch, const DeepLabOptions& opt)
   refine_ = conv_bn(*seq, "1", "2", h.width, 3, 1);
   classifier_ = seq->add("4", std::make_shared<nn::Conv2d>(h.width, opt.num_classes, 1, 1, 0, 1, true, gen));
 }
+
+Tensor DeepLab::ConvBn::forward(const Tensor& x) const { return relu(conv_bn(*conv, *bn, x)); }
 
 Tensor DeepLab::head_forward(const Tensor& f4) const {
   if (head_arch_.kind == DeepLabHead::AsppV2) {

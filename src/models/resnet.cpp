@@ -3,6 +3,7 @@
 #include "csg/models/resnet.h"
 
 #include "csg/nn_init.h"
+#include "src/models/conv_bn.h"
 
 namespace csg::models {
 
@@ -31,9 +32,9 @@ BasicBlock::BasicBlock(int64_t inplanes, int64_t planes, int64_t stride, int64_t
 }
 
 Tensor BasicBlock::forward(const Tensor& x) const {
-  Tensor out = relu(bn1->forward(conv1->forward(x)));
-  out = bn2->forward(conv2->forward(out));
-  Tensor identity = down_conv ? down_bn->forward(down_conv->forward(x)) : x;
+  Tensor out = relu(conv_bn(*conv1, *bn1, x));
+  out = conv_bn(*conv2, *bn2, out);
+  Tensor identity = down_conv ? conv_bn(*down_conv, *down_bn, x) : x;
   return relu(add(out, identity));
 }
 
@@ -60,10 +61,10 @@ Bottleneck::Bottleneck(int64_t inplanes, int64_t planes, int64_t stride, int64_t
 }
 
 Tensor Bottleneck::forward(const Tensor& x) const {
-  Tensor out = relu(bn1->forward(conv1->forward(x)));
-  out = relu(bn2->forward(conv2->forward(out)));
-  out = bn3->forward(conv3->forward(out));
-  Tensor identity = down_conv ? down_bn->forward(down_conv->forward(x)) : x;
+  Tensor out = relu(conv_bn(*conv1, *bn1, x));
+  out = relu(conv_bn(*conv2, *bn2, out));
+  out = conv_bn(*conv3, *bn3, out);
+  Tensor identity = down_conv ? conv_bn(*down_conv, *down_bn, x) : x;
   return relu(add(out, identity));
 }
 
@@ -125,7 +126,7 @@ void ResNet::freeze_batch_norm() {
 
 ResNetFeatures ResNet::forward_features(const Tensor& x) const {
   CSG_CHECK(x.dim() == 4 && x.size(1) == 3, "ResNet: input must be [N,3,H,W], got ", x.describe());
-  Tensor h = relu(bn1->forward(conv1->forward(x)));
+  Tensor h = relu(conv_bn(*conv1, *bn1, x));
   if (arch_.stem.max_pool) h = max_pool2d(h, stem_max_pool(arch_.stem));
   ResNetFeatures f;
   for (int s = 0; s < 4; ++s) {

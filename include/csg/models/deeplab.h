@@ -37,7 +37,7 @@ class DeepLab : public ResNet {
   struct ConvBn {
     std::shared_ptr<nn::Conv2d> conv;
     std::shared_ptr<nn::BatchNorm2d> bn;
-    Tensor forward(const Tensor& x) const { return relu(bn->forward(conv->forward(x))); }
+    Tensor forward(const Tensor& x) const;  // relu(bn(conv(x)))
   };
   // The head's layers in evaluation order, for an inference compiler that folds them (src/infer).
   struct HeadLayers {

@@ -1,0 +1,52 @@
+// src/ops/conv_bn_eval.cpp — conv2d_bn_eval: a convolution and its batch norm on running statistics
+// as one convolution with scaled weights and a bias (see csg/ops.h). Composed of differentiable
+// ops, so autograd gives dW = s * G, dgamma = <G[o], w[o]> / sqrt(var + eps) and dbeta = sum(dy)
+// (G: the convolution's weight gradient): parameter-sized work besides the convolution's backward.
+#include "csg/ops.h"
+#include "src/core/dispatch.h"
+
+namespace csg {
+
+namespace {
+
+constexpr const char* kOp = "conv2d_bn_eval";
+
+// A per-output-channel vector [O] next to the weight: defined unless optional, same device and dtype.
+void check_channel_vector(const Tensor& weight, const Tensor& t, const char* what, bool optional) {
+  if (!t.defined()) {
+    CSG_CHECK(optional, kOp, ": ", what, " is undefined; it is required (shape [", weight.size(0), "])");
+    return;
+  }
+  check_float(kOp, t, what);
+  CSG_CHECK(t.dim() == 1 && t.size(0) == weight.size(0), kOp, ": ", what, " must be [O] = [", weight.size(0),
+            "] for weight ", weight.describe(), ", got ", t.describe());
+  check_same_device(kOp, weight, t);
+  check_same_dtype(kOp, weight, t);
+}
+
+}  // namespace
+
+Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
+                      const Tensor& beta, const Tensor& running_mean, const Tensor& running_var, double eps,
+                      const Conv2dOptions& opt) {
+  check_float(kOp, weight, "weight");
+  check_dim(kOp, weight, 4, "weight [O,C,KH,KW]");
+  check_channel_vector(weight, conv_bias, "conv_bias", true);
+  check_channel_vector(weight, gamma, "gamma", true);
+  check_channel_vector(weight, beta, "beta", true);
+  check_channel_vector(weight, running_mean, "running_mean", false);
+  check_channel_vector(weight, running_var, "running_var", false);
+  CSG_CHECK(!running_mean.requires_grad() && !running_var.requires_grad(), kOp,
+            ": running statistics are buffers and must not require grad: ", running_mean.describe(), ", ",
+            running_var.describe());
+  CSG_CHECK(eps >= 0, kOp, ": eps must be >= 0, got ", eps);
+  const int64_t out = weight.size(0);
+  const Tensor inv_std = div(ones({out}, running_var.options()), sqrt(add(running_var.detach(), eps)));
+  const Tensor scale = gamma.defined() ? mul(gamma, inv_std) : inv_std;
+  Tensor shift = neg(mul(running_mean.detach(), scale));
+  if (beta.defined()) shift = add(shift, beta);
+  if (conv_bias.defined()) shift = add(shift, mul(conv_bias, scale));
+  return conv2d(x, mul(weight, scale.reshape({out, 1, 1, 1})), shift, opt);
+}
+
+}  // namespace csg
