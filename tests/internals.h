@@ -21,6 +21,9 @@
 #include "src/ops/onednn/conv2d.h"
 #include "src/ops/onednn/weight_cache.h"
 
+// models: when a block folds its batch norm into the convolution
+#include "src/models/conv_bn.h"
+
 // files: the parsers and checksums behind the public readers
 #include "src/data/image_decoders.h"
 #include "src/io/binary_file.h"

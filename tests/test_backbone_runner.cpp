@@ -112,6 +112,17 @@ TEST(BackboneRunner, FoldsAgainExactlyWhenTheWeightsChange) {
   for (int s = 0; s < 4; ++s) EXPECT_EQ(max_abs_diff(a.layer[s], b.layer[s]), 0.0) << "stage " << s + 1;
 }
 
+// A trained backbone runs here only where its stage outputs hold a tenth of its parameter count
+// (it is folded again before every call); a frozen one always (compiled once).
+TEST(BackboneRunner, PaysForATrainedBackboneOnlyOnLargeInputs) {
+  auto net = test_resnet(18, 64, models::Stem::ImageNet);
+  const Tensor small = random_input({8, 3, 64, 64}, 8), large = random_input({8, 3, 224, 224}, 8);
+  EXPECT_FALSE(infer::BackboneRunner::pays(*net, small)) << "ResNet-18, 8 x 64 px: 0.25M outputs, 11M weights";
+  EXPECT_TRUE(infer::BackboneRunner::pays(*net, large)) << "ResNet-18, 8 x 224 px: 3.0M outputs";
+  net->freeze();
+  EXPECT_TRUE(infer::BackboneRunner::pays(*net, small)) << "frozen: compiled once";
+}
+
 TEST(BackboneRunner, RunsOnlyWhereFoldingBatchNormHolds) {
   if (!onednn::active()) GTEST_SKIP() << "the backbone runner needs oneDNN (this build or run has it off)";
   auto net = test_resnet(18, 16, models::Stem::ImageNet);

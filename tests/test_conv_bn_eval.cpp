@@ -188,3 +188,29 @@ TEST(ConvBnEval, ResNet18FoldsItsBatchNormsWithoutChangingTheStep) {
     EXPECT_EQ(csg::testing::max_abs_diff(net.forward(x), resnet18_apart(net, x)), 0.0);
   }
 }
+
+// models::conv_bn folds only where the output holds at least as many values as the weights: here a
+// 16 -> 16 3x3 convolution (144 weights per output channel) on 8x8 (64 outputs per channel: apart,
+// bit for bit bn(conv(x))) and on 16x16 (256: folded, equal within rounding).
+TEST(ConvBnEval, FoldsOnlyWhereTheOutputOutweighsTheWeights) {
+  Generator gen(5);
+  nn::Conv2d conv(16, 16, 3, 1, 1, 1, false, gen);
+  nn::BatchNorm2d bn(16);
+  {
+    NoGradGuard ng;
+    Tensor(bn.weight).copy_(uniform({16}, 50, DType::F32, 0.5, 1.5));
+    Tensor(bn.running_var).copy_(uniform({16}, 51, DType::F32, 0.5, 2.0));
+  }
+  bn.eval();
+  for (int64_t size : {8, 16}) {
+    SCOPED_TRACE(size);
+    const Tensor x = uniform({1, 16, size, size}, 52, DType::F32);
+    const Tensor got = models::conv_bn(conv, bn, x), want = bn.forward(conv.forward(x));
+    if (size == 8) {
+      EXPECT_EQ(csg::testing::max_abs_diff(got, want), 0.0) << "folded where the weights outnumber the output";
+    } else {
+      EXPECT_GT(csg::testing::max_abs_diff(got, want), 0.0) << "not folded";
+      expect_close(got, want, 0, 1e-5, Tolerance::ScaledByMax, "folded");
+    }
+  }
+}

@@ -33,6 +33,21 @@ bool BackboneRunner::applies(const models::ResNet& resnet, const Tensor& x) {
          eval_mode_backbone(resnet);
 }
 
+bool BackboneRunner::pays(const models::ResNet& resnet, const Tensor& x) {
+  if (!trained(resnet)) return true;
+  // The stage outputs' sizes from the description: the stem's and each stage's stride.
+  const models::ResNetArchitecture& a = resnet.architecture();
+  int64_t stride = a.stem.stride * (a.stem.max_pool ? a.stem.pool_stride : 1), activations = 0, parameters = 0;
+  for (int s = 0; s < 4; ++s) {
+    stride *= a.stages[s].stride;
+    activations += x.size(0) * a.stage_channels(s + 1) * ((x.size(2) + stride - 1) / stride) *
+                   ((x.size(3) + stride - 1) / stride);
+  }
+  for (const NamedTensor& p : resnet.named_parameters())
+    if (backbone_tensor(p.name)) parameters += p.tensor.numel();
+  return activations * 10 >= parameters;
+}
+
 std::vector<std::pair<uint64_t, uint64_t>> BackboneRunner::signature(const models::ResNet& resnet) {
   std::vector<std::pair<uint64_t, uint64_t>> s;
   for (const nn::NamedTensors& tensors : {resnet.named_parameters(), resnet.named_buffers()})

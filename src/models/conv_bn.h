@@ -6,7 +6,8 @@ namespace csg::models {
 
 // bn(conv(x)). While BN runs on running statistics and gradients are recorded for the conv's or the
 // BN's parameters (CSG's training step), the BN is folded into an f32 convolution (conv2d_bn_eval),
-// which saves BN's passes over the activation forward and backward. Otherwise the two run apart:
+// which saves BN's passes over the activation forward and backward, where the output holds at least
+// as many values as the weights (elsewhere folding costs more than it saves). Otherwise the two run apart:
 // BN in train mode needs the batch statistics, and a pass without gradients keeps the conv's own
 // weight tensor, whose converted copy a frozen encoder reuses from step to step (ConvWeightsReuseScope).
 Tensor conv_bn(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Tensor& x);

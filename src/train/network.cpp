@@ -202,7 +202,8 @@ CsgNetwork::~CsgNetwork() = default;
 models::ResNetFeatures CsgNetwork::features_without_grad(const models::ResNet& encoder, const Tensor& x,
                                                          const std::array<bool, 4>& wanted) {
   NoGradGuard no_grad;
-  if (!infer::BackboneRunner::applies(encoder, x)) return encoder.forward_features(x);
+  if (!infer::BackboneRunner::applies(encoder, x) || !infer::BackboneRunner::pays(encoder, x))
+    return encoder.forward_features(x);
   std::unique_ptr<infer::BackboneRunner>& runner = backbone_runners_[&encoder];
   if (!runner) runner = std::make_unique<infer::BackboneRunner>();
   return runner->features(encoder, x, wanted);
