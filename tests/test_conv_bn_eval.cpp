@@ -6,6 +6,7 @@
 #include <string>
 
 #include "csg/models/resnet.h"
+#include "tests/infer_models.h"
 #include "tests/testing.h"
 
 using namespace csg;
@@ -115,21 +116,6 @@ TEST(ConvBnEval, CudaParity) {
 
 namespace {
 
-// Random BN statistics and affine parameters, so that folding them is not the identity.
-void randomize_batch_norms(nn::Module& m) {
-  NoGradGuard ng;
-  uint64_t seed = 100;
-  m.for_each_module([&](nn::Module& each) {
-    auto* bn = dynamic_cast<nn::BatchNorm2d*>(&each);
-    if (!bn) return;
-    const int64_t c = bn->weight.size(0);
-    Tensor(bn->weight).copy_(uniform({c}, seed++, DType::F32, 0.5, 1.5));
-    Tensor(bn->bias).copy_(uniform({c}, seed++, DType::F32, -0.2, 0.2));
-    Tensor(bn->running_mean).copy_(uniform({c}, seed++, DType::F32, -0.2, 0.2));
-    Tensor(bn->running_var).copy_(uniform({c}, seed++, DType::F32, 0.5, 2.0));
-  });
-}
-
 // The unfolded path, layer by layer: bn(conv(x)) with the modules' own forward.
 Tensor conv_bn_apart(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Tensor& x) {
   return bn.forward(conv.forward(x));
@@ -170,7 +156,7 @@ TEST(ConvBnEval, ResNet18FoldsItsBatchNormsWithoutChangingTheStep) {
     models::ResNetOptions o;
     o.depth = 18, o.width = 8, o.num_classes = 5, o.seed = 3;
     models::ResNet net(o);
-    randomize_batch_norms(net);
+    csg::testing::randomise_batch_norm(net, 100);  // folding them is not the identity
     if (frozen_bn) net.freeze_batch_norm();
     net.eval();
     Tensor x = uniform({2, 3, 32, 32}, 40, DType::F32), g = uniform({2, 5}, 41, DType::F32);

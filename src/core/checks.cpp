@@ -32,6 +32,19 @@ void check_same_dtype(const char* op, const Tensor& a, const Tensor& b) {
 void check_same_shape(const char* op, const Tensor& a, const Tensor& b) {
   CSG_CHECK(a.shape() == b.shape(), op, ": shape mismatch: ", a.describe(), " and ", b.describe());
 }
+void check_channel_vector(const char* op, const Tensor& ref, int64_t channel_dim, const char* channel_name,
+                          const Tensor& t, const char* what, bool optional) {
+  const int64_t n = ref.size(channel_dim);
+  if (!t.defined()) {
+    CSG_CHECK(optional, op, ": ", what, " is undefined; it is required (shape [", n, "])");
+    return;
+  }
+  check_float(op, t, what);
+  CSG_CHECK(t.dim() == 1 && t.size(0) == n, op, ": ", what, " must be [", channel_name, "] = [", n, "] for ",
+            channel_dim == 0 ? "weight " : "input ", ref.describe(), ", got ", t.describe());
+  check_same_device(op, ref, t);
+  check_same_dtype(op, ref, t);
+}
 void check_cuda_float(const char* op, const Tensor& t) {
   CSG_CHECK(!(t.is_cuda() && t.dtype() == DType::F64), op, ": CUDA kernels are float32; got ", t.describe(),
             " (f64 is for CPU gradient checks)");

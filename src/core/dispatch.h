@@ -30,6 +30,11 @@ void check_dim(const char* op, const Tensor& t, int64_t dim, const char* what);
 void check_same_device(const char* op, const Tensor& a, const Tensor& b);
 void check_same_dtype(const char* op, const Tensor& a, const Tensor& b);
 void check_same_shape(const char* op, const Tensor& a, const Tensor& b);
+// A per-channel vector [n] beside `ref` (same device and dtype), n = ref's size along `channel_dim`
+// (named `channel_name`: "C" of an input, channel_dim 1, or "O" of a weight, channel_dim 0, which
+// the error calls `ref`); undefined only where `optional`.
+void check_channel_vector(const char* op, const Tensor& ref, int64_t channel_dim, const char* channel_name,
+                          const Tensor& t, const char* what, bool optional);
 // CUDA kernels are float32 only: a clear error for f64 on CUDA.
 void check_cuda_float(const char* op, const Tensor& t);
 int64_t wrap_dim(const char* op, int64_t dim, int64_t ndim);

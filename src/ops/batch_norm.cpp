@@ -27,19 +27,6 @@ BnShape bn_shape(const Tensor& x) {
   return {x.size(0), x.size(1), x.dim() == 4 ? x.size(2) * x.size(3) : 1};
 }
 
-// A [C] vector next to x: defined unless optional, right shape, same device and dtype.
-void check_channel_vector(const Tensor& x, const Tensor& t, const char* what, bool optional) {
-  if (!t.defined()) {
-    CSG_CHECK(optional, kOp, ": ", what, " is undefined; it is required (shape [", x.size(1), "])");
-    return;
-  }
-  check_float(kOp, t, what);
-  CSG_CHECK(t.dim() == 1 && t.size(0) == x.size(1), kOp, ": ", what, " must be [C] = [", x.size(1),
-            "] for input ", x.describe(), ", got ", t.describe());
-  check_same_device(kOp, x, t);
-  check_same_dtype(kOp, x, t);
-}
-
 // Pointer to a [C] vector's data, or null when it is undefined (affine off).
 template <class T>
 const T* data_or_null(const Tensor& t) {
@@ -290,10 +277,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
                   const Tensor& running_var, BatchNormMode mode, double momentum, double eps) {
   check_float(kOp, x, "input");
   CSG_CHECK(x.dim() == 4 || x.dim() == 2, kOp, ": input must be [N,C,H,W] or [N,C], got ", x.describe());
-  check_channel_vector(x, weight, "weight", true);
-  check_channel_vector(x, bias, "bias", true);
-  check_channel_vector(x, running_mean, "running_mean", false);
-  check_channel_vector(x, running_var, "running_var", false);
+  check_channel_vector(kOp, x, 1, "C", weight, "weight", true);
+  check_channel_vector(kOp, x, 1, "C", bias, "bias", true);
+  check_channel_vector(kOp, x, 1, "C", running_mean, "running_mean", false);
+  check_channel_vector(kOp, x, 1, "C", running_var, "running_var", false);
   CSG_CHECK(!running_mean.requires_grad() && !running_var.requires_grad(), kOp,
             ": running statistics are buffers and must not require grad: ", running_mean.describe(), ", ",
             running_var.describe());

@@ -8,22 +8,7 @@
 namespace csg {
 
 namespace {
-
 constexpr const char* kOp = "conv2d_bn_eval";
-
-// A per-output-channel vector [O] next to the weight: defined unless optional, same device and dtype.
-void check_channel_vector(const Tensor& weight, const Tensor& t, const char* what, bool optional) {
-  if (!t.defined()) {
-    CSG_CHECK(optional, kOp, ": ", what, " is undefined; it is required (shape [", weight.size(0), "])");
-    return;
-  }
-  check_float(kOp, t, what);
-  CSG_CHECK(t.dim() == 1 && t.size(0) == weight.size(0), kOp, ": ", what, " must be [O] = [", weight.size(0),
-            "] for weight ", weight.describe(), ", got ", t.describe());
-  check_same_device(kOp, weight, t);
-  check_same_dtype(kOp, weight, t);
-}
-
 }  // namespace
 
 Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
@@ -31,11 +16,11 @@ Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_
                       const Conv2dOptions& opt) {
   check_float(kOp, weight, "weight");
   check_dim(kOp, weight, 4, "weight [O,C,KH,KW]");
-  check_channel_vector(weight, conv_bias, "conv_bias", true);
-  check_channel_vector(weight, gamma, "gamma", true);
-  check_channel_vector(weight, beta, "beta", true);
-  check_channel_vector(weight, running_mean, "running_mean", false);
-  check_channel_vector(weight, running_var, "running_var", false);
+  check_channel_vector(kOp, weight, 0, "O", conv_bias, "conv_bias", true);
+  check_channel_vector(kOp, weight, 0, "O", gamma, "gamma", true);
+  check_channel_vector(kOp, weight, 0, "O", beta, "beta", true);
+  check_channel_vector(kOp, weight, 0, "O", running_mean, "running_mean", false);
+  check_channel_vector(kOp, weight, 0, "O", running_var, "running_var", false);
   CSG_CHECK(!running_mean.requires_grad() && !running_var.requires_grad(), kOp,
             ": running statistics are buffers and must not require grad: ", running_mean.describe(), ", ",
             running_var.describe());
