@@ -123,6 +123,29 @@ TEST(BackboneRunner, PaysForATrainedBackboneOnlyOnLargeInputs) {
   EXPECT_TRUE(infer::BackboneRunner::pays(*net, small)) << "frozen: compiled once";
 }
 
+// BF16 convolutions: the passes run in BF16 too (the inference engine's NHWC BF16 path), within the
+// engine's own BF16 tolerance of the f32 features, and not equal to them.
+TEST(BackboneRunner, Bf16NetworkRunsItsPassesInBf16) {
+  if (!onednn::active()) GTEST_SKIP() << "the backbone runner needs oneDNN (this build or run has it off)";
+  std::string why;
+  if (!onednn::has_bf16(&why)) GTEST_SKIP() << why;
+  auto net = test_resnet(18, 16, models::Stem::ImageNet);
+  const Tensor x = random_input({2, 3, 64, 64}, 9);
+  NoGradGuard ng;
+  const models::ResNetFeatures want = net->forward_features(x);
+  ConvNumerics bf16;
+  bf16.precision = ConvPrecision::Bf16;
+  nn::set_conv_numerics(*net, bf16);
+  ASSERT_TRUE(infer::BackboneRunner::applies(*net, x));
+  infer::BackboneRunner runner;
+  const models::ResNetFeatures got = runner.features(*net, x, {false, false, true, true});
+  for (int s : {2, 3}) {
+    const double err = relative_error(got.layer[s], want.layer[s]);
+    EXPECT_LE(err, 3e-2) << "stage " << s + 1;
+    EXPECT_GE(err, 1e-5) << "stage " << s + 1 << ": f32's values, the BF16 kernels did not run";
+  }
+}
+
 TEST(BackboneRunner, RunsOnlyWhereFoldingBatchNormHolds) {
   if (!onednn::active()) GTEST_SKIP() << "the backbone runner needs oneDNN (this build or run has it off)";
   auto net = test_resnet(18, 16, models::Stem::ImageNet);
@@ -134,13 +157,6 @@ TEST(BackboneRunner, RunsOnlyWhereFoldingBatchNormHolds) {
   net->layers[1]->train(true);
   EXPECT_FALSE(infer::BackboneRunner::applies(*net, x)) << "layer2's batch norm on batch statistics";
   net->eval();
-  std::string why;
-  if (onednn::has_bf16(&why)) {
-    ConvNumerics bf16;
-    bf16.precision = ConvPrecision::Bf16;
-    nn::set_conv_numerics(*net, bf16);
-    EXPECT_FALSE(infer::BackboneRunner::applies(*net, x)) << "BF16 convolutions";
-  }
   infer::BackboneRunner runner;
   net->train(true);
   EXPECT_THROW(runner.features(*net, x, {true, true, true, true}), Error);

@@ -29,8 +29,8 @@ bool backbone_tensor(const std::string& name) {
 
 bool BackboneRunner::applies(const models::ResNet& resnet, const Tensor& x) {
   return !grad_mode_enabled() && x.defined() && x.device() == Device::CPU && x.dtype() == DType::F32 &&
-         onednn::active() && !resnet.conv1->opt.numerics.bf16() && resnet.conv1->weight.device() == Device::CPU &&
-         eval_mode_backbone(resnet);
+         onednn::active() && (!resnet.conv1->opt.numerics.bf16() || onednn::has_bf16(nullptr)) &&
+         resnet.conv1->weight.device() == Device::CPU && eval_mode_backbone(resnet);
 }
 
 bool BackboneRunner::pays(const models::ResNet& resnet, const Tensor& x) {
@@ -84,7 +84,8 @@ models::ResNetFeatures BackboneRunner::features(const models::ResNet& resnet, co
   }
   signature_ = std::move(now);
   pool_.begin(x.shape());
-  const std::array<Tensor, 4> stages = runner_.run_stages(net_, x.contiguous(), pool_, wanted);
+  const bool bf16 = resnet.conv1->opt.numerics.bf16();  // the network computes in BF16: so do its passes here
+  const std::array<Tensor, 4> stages = runner_.run_stages(net_, x.contiguous(), pool_, wanted, bf16);
   models::ResNetFeatures f;
   for (int s = 0; s < 4; ++s) f.layer[s] = stages[s];
   return f;

@@ -23,8 +23,9 @@ namespace csg::infer {
 class BackboneRunner {
  public:
   // Whether `resnet` on x runs here: no gradient is being recorded, x is an f32 CPU tensor, oneDNN
-  // is on, the convolutions compute in f32 and every batch norm of the backbone is in eval mode
-  // (running statistics, which is what folding assumes).
+  // is on (with BF16 instructions where the convolutions compute in BF16: the passes then run on the
+  // engine's BF16 path) and every batch norm of the backbone is in eval mode (running statistics,
+  // which is what folding assumes).
   static bool applies(const models::ResNet& resnet, const Tensor& x);
   // Whether running here is worth it. A frozen backbone is compiled once: always. A trained one is
   // folded and its weights reordered again before every call, a few passes over its parameters,

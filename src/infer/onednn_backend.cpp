@@ -323,12 +323,12 @@ void OneDnnRunner::set_winograd(bool on) {
 }
 
 std::array<Tensor, 4> OneDnnRunner::run_stages(const CompiledNetwork& net, const Tensor& x, BufferPool& pool,
-                                               const std::array<bool, 4>& wanted) {
-  OneDnnBackend be(*impl_, pool, /*bf16=*/false);
+                                               const std::array<bool, 4>& wanted, bool bf16) {
+  OneDnnBackend be(*impl_, pool, bf16);
   try {
     return forward_stages(be, net, x, wanted);
   } catch (const dnnl::error& e) {
-    CSG_FAIL("backbone on oneDNN: ", e.what(), " for input ", shape_str(x.shape()));
+    CSG_FAIL("backbone on oneDNN", bf16 ? " (bf16)" : "", ": ", e.what(), " for input ", shape_str(x.shape()));
   }
 }
 
@@ -357,7 +357,7 @@ Tensor OneDnnRunner::run(const CompiledNetwork&, const Tensor&, BufferPool&, boo
   CSG_FAIL("inference on oneDNN: this csg was built without oneDNN (make DNNL=0)");
 }
 std::array<Tensor, 4> OneDnnRunner::run_stages(const CompiledNetwork&, const Tensor&, BufferPool&,
-                                               const std::array<bool, 4>&) {
+                                               const std::array<bool, 4>&, bool) {
   CSG_FAIL("backbone on oneDNN: this csg was built without oneDNN (make DNNL=0)");
 }
 }  // namespace csg::infer

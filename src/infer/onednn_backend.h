@@ -27,10 +27,10 @@ class OneDnnRunner {
   // without clear(). bf16: BF16 activations and weights, f32 accumulation, bias and result
   // (onednn::has_bf16). The result is one of pool's buffers: the next run overwrites it.
   Tensor run(const CompiledNetwork& net, const Tensor& x, BufferPool& pool, bool bf16);
-  // forward_stages on oneDNN in f32: the backbone's outputs of the stages s with wanted[s - 1], as
-  // new plain f32 tensors (the others undefined).
+  // forward_stages on oneDNN: the backbone's outputs of the stages s with wanted[s - 1], as new
+  // plain f32 tensors (the others undefined); bf16 as for run().
   std::array<Tensor, 4> run_stages(const CompiledNetwork& net, const Tensor& x, BufferPool& pool,
-                                   const std::array<bool, 4>& wanted);
+                                   const std::array<bool, 4>& wanted, bool bf16);
   // `net`'s weights were written again in place (refold_backbone): each primitive reorders its
   // weights once more on its next use, and keeps everything else.
   void weights_changed();

@@ -58,8 +58,8 @@ class CsgNetwork : public nn::Module {
 
   bool segmentation() const { return deeplab_q_ != nullptr; }
   // `encoder` (encoder_q or encoder_k) on x under NoGradGuard: the outputs of the stages s with
-  // wanted[s - 1], the others possibly undefined. On the CPU with oneDNN in f32 the backbone runs
-  // as the inference engine runs it (src/infer/backbone_runner.h: a third of the time of the
+  // wanted[s - 1], the others possibly undefined. On the CPU with oneDNN the backbone runs
+  // as the inference engine runs it (src/infer/backbone_runner.h: under half the time of the
   // training ops), elsewhere it is encoder.forward_features(x).
   models::ResNetFeatures features_without_grad(const models::ResNet& encoder, const Tensor& x,
                                                const std::array<bool, 4>& wanted);
