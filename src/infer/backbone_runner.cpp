@@ -33,56 +33,55 @@ bool BackboneRunner::applies(const models::ResNet& resnet, const Tensor& x) {
          resnet.conv1->weight.device() == Device::CPU && eval_mode_backbone(resnet);
 }
 
+BackboneRunner::Scan BackboneRunner::scan(const models::ResNet& resnet) {
+  Scan scan;
+  for (const NamedTensor& p : resnet.named_parameters()) {
+    if (!backbone_tensor(p.name) || !p.tensor.defined()) continue;
+    scan.signature.emplace_back(p.tensor.storage().id(), p.tensor.storage().version());
+    scan.trained = scan.trained || p.tensor.requires_grad();
+    scan.parameters += p.tensor.numel();
+  }
+  for (const NamedTensor& b : resnet.named_buffers())
+    if (backbone_tensor(b.name) && b.tensor.defined())
+      scan.signature.emplace_back(b.tensor.storage().id(), b.tensor.storage().version());
+  return scan;
+}
+
 bool BackboneRunner::pays(const models::ResNet& resnet, const Tensor& x) {
-  if (!trained(resnet)) return true;
+  const Scan backbone = scan(resnet);
+  if (!backbone.trained) return true;
   // The stage outputs' sizes from the description: the stem's and each stage's stride.
   const models::ResNetArchitecture& a = resnet.architecture();
-  int64_t stride = a.stem.stride * (a.stem.max_pool ? a.stem.pool_stride : 1), activations = 0, parameters = 0;
+  int64_t stride = a.stem.stride * (a.stem.max_pool ? a.stem.pool_stride : 1), activations = 0;
   for (int s = 0; s < 4; ++s) {
     stride *= a.stages[s].stride;
     activations += x.size(0) * a.stage_channels(s + 1) * ((x.size(2) + stride - 1) / stride) *
                    ((x.size(3) + stride - 1) / stride);
   }
-  for (const NamedTensor& p : resnet.named_parameters())
-    if (backbone_tensor(p.name)) parameters += p.tensor.numel();
-  return activations * 10 >= parameters;
-}
-
-std::vector<std::pair<uint64_t, uint64_t>> BackboneRunner::signature(const models::ResNet& resnet) {
-  std::vector<std::pair<uint64_t, uint64_t>> s;
-  for (const nn::NamedTensors& tensors : {resnet.named_parameters(), resnet.named_buffers()})
-    for (const NamedTensor& t : tensors)
-      if (backbone_tensor(t.name) && t.tensor.defined()) s.emplace_back(t.tensor.storage().id(), t.tensor.storage().version());
-  return s;
-}
-
-bool BackboneRunner::trained(const models::ResNet& resnet) {
-  for (const NamedTensor& p : resnet.named_parameters())
-    if (backbone_tensor(p.name) && p.tensor.requires_grad()) return true;
-  return false;
+  return activations * 10 >= backbone.parameters;
 }
 
 models::ResNetFeatures BackboneRunner::features(const models::ResNet& resnet, const Tensor& x,
                                                 const std::array<bool, 4>& wanted) {
   CSG_CHECK(applies(resnet, x), "BackboneRunner: this backbone or input does not run here (see applies)");
   CSG_CHECK(x.dim() == 4 && x.size(1) == 3, "ResNet: input must be [N,3,H,W], got ", x.describe());
-  std::vector<std::pair<uint64_t, uint64_t>> now = signature(resnet);
+  Scan now = scan(resnet);
   // Trained weights (f_e) change before every call, and each change redoes the weights' transform:
   // Winograd's costs more than its kernel saves (docs/onnx.md), the direct kernel's does not. The
   // choice follows the module, not the history of calls, so a resumed run computes as an
   // uninterrupted one.
-  runner_.set_winograd(!trained(resnet));
+  runner_.set_winograd(!now.trained);
   if (source_ != &resnet) {
     net_ = compile_backbone(resnet, /*check_range=*/false);  // training: a diverged run shows in its loss
     runner_.clear();
     source_ = &resnet;
     ++folds_;
-  } else if (now != signature_) {
+  } else if (now.signature != signature_) {
     refold_backbone(resnet, net_, /*check_range=*/false);
     runner_.weights_changed();
     ++folds_;
   }
-  signature_ = std::move(now);
+  signature_ = std::move(now.signature);
   pool_.begin(x.shape());
   const bool bf16 = resnet.conv1->opt.numerics.bf16();  // the network computes in BF16: so do its passes here
   const std::array<Tensor, 4> stages = runner_.run_stages(net_, x.contiguous(), pool_, wanted, bf16);

@@ -44,10 +44,14 @@ class BackboneRunner {
   uint64_t folds() const { return folds_; }  // compilations and refolds so far
 
  private:
-  // Whether any of the backbone's parameters is trained (requires grad).
-  static bool trained(const models::ResNet& resnet);
-  // Every tensor the folding reads, as (storage id, version): any write changes it.
-  static std::vector<std::pair<uint64_t, uint64_t>> signature(const models::ResNet& resnet);
+  // What one walk over the tensors the folding reads (the stem's and the stages' parameters and
+  // statistics) says about them.
+  struct Scan {
+    std::vector<std::pair<uint64_t, uint64_t>> signature;  // (storage id, version) each: any write changes it
+    bool trained = false;                                  // some parameter requires grad
+    int64_t parameters = 0;                                // their elements
+  };
+  static Scan scan(const models::ResNet& resnet);
 
   const models::ResNet* source_ = nullptr;
   std::vector<std::pair<uint64_t, uint64_t>> signature_;

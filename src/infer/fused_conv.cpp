@@ -70,14 +70,23 @@ void refold(FusedConv& f, const nn::Conv2d& conv, const nn::BatchNorm2d* bn, boo
   f.bias.storage().bump_version();
 }
 
-FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu) {
+namespace {
+
+// The layer folded into buffers of its own.
+FusedConv fold_into_new(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu, bool check_range) {
   FusedConv f;
   f.opt = conv.opt;
   f.relu = relu;
   f.weight = empty(conv.weight.shape());
   f.bias = empty({conv.weight.size(0)});
-  refold(f, conv, bn, /*check_range=*/true);
+  refold(f, conv, bn, check_range);
   return f;
+}
+
+}  // namespace
+
+FusedConv fold(const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu) {
+  return fold_into_new(conv, bn, relu, /*check_range=*/true);
 }
 
 void CompiledNetwork::to(Device dev) {
@@ -144,9 +153,7 @@ CompiledNetwork compile_backbone(const models::ResNet& resnet, bool check_range)
   CompiledNetwork c;
   c.backbone = resnet.architecture();
   for_each_backbone_layer(resnet, c, [&](const nn::Conv2d& conv, const nn::BatchNorm2d* bn, bool relu, FusedConv& slot) {
-    slot.opt = conv.opt, slot.relu = relu;
-    slot.weight = empty(conv.weight.shape()), slot.bias = empty({conv.weight.size(0)});
-    refold(slot, conv, bn, check_range);
+    slot = fold_into_new(conv, bn, relu, check_range);
   });
   return c;
 }

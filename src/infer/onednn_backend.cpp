@@ -185,11 +185,10 @@ class OneDnnBackend {
     release(mean);
     return y;
   }
-  Tensor copy_out(const Act& a) {  // a new plain f32 tensor, owned by the caller
-    Tensor t = csg::empty(a.shape);
-    reorder(a.mem(), memory(onednn::plain_desc(memory::dims(a.shape.begin(), a.shape.end())), engine(),
-                            t.data<float>()));
-    return t;
+  Tensor copy_out(const Act& a) {  // as plain() below, into a new tensor the caller owns
+    const Act y{csg::empty(a.shape), a.shape, Dt::f32, Layout::Plain};
+    reorder(a.mem(), y.mem());
+    return y.buffer;
   }
   Act dense(const Dense& d, const Act& x) {  // x [N,I,...] plain f32 -> [N,O]
     const int64_t N = x.size(0), I = d.weight.size(1), O = d.weight.size(0);
