@@ -19,6 +19,7 @@
 #include "src/ops/conv_precision.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv2d.h"
+#include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/weight_cache.h"
 
 // models: when a block folds its batch norm into the convolution

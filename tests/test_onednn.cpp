@@ -42,7 +42,8 @@ void expect_close(const Tensor& got, const Tensor& want, const char* what) {
 std::vector<ConvCase> conv_cases() {
   return {
       {"7x7 stride2 stem", {2, 3, 33, 31}, {16, 3, 7, 7}, 2, 3, 1, false},
-      {"3x3 pad1 64ch", {2, 64, 14, 14}, {64, 64, 3, 3}, 1, 1, 1, false},
+      {"3x3 pad1 64ch (Winograd where oneDNN has it)", {2, 64, 14, 14}, {64, 64, 3, 3}, 1, 1, 1, false},
+      {"3x3 pad1 12x13 with bias (Winograd, partial tiles)", {1, 32, 12, 13}, {48, 32, 3, 3}, 1, 1, 1, true},
       {"3x3 stride2 odd size", {3, 24, 15, 13}, {40, 24, 3, 3}, 2, 1, 1, false},
       {"1x1 stride2 downsample", {2, 32, 14, 14}, {48, 32, 1, 1}, 2, 0, 1, false},
       {"1x1 stride1 batch1", {1, 20, 9, 11}, {36, 20, 1, 1}, 1, 0, 1, true},
@@ -73,6 +74,45 @@ TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
     if (c.bias) expect_close(dnnl[3], plain[3], "bias gradient");
   }
 }
+
+#ifdef CSG_WITH_DNNL
+// f32 3x3 stride-1 undilated convolutions on maps of at least 12x12 run all three training passes
+// on oneDNN's Winograd kernel where the CPU has one (onednn::winograd_for_changing_weights; its
+// results are checked by MatchesIm2colForwardAndGradients); smaller maps, strides and dilations
+// keep the direct kernels.
+TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
+  CSG_REQUIRE_ONEDNN();
+  auto shape = [](int64_t map, int64_t stride, int64_t dilation) {
+    const int64_t out = (map - 1) / stride + 1;
+    return kernels::Conv2dShape{2, 64, map, map, 64, 3, 3, out, out, stride, stride, dilation, dilation, dilation,
+                                dilation};
+  };
+  auto wino = [](const std::string& k) { return k.find("wino") != std::string::npos; };
+  {  // whether oneDNN has the kernel here, asked of oneDNN itself
+    const onednn::Geometry g(shape(14, 1, 1));
+    try {
+      dnnl::convolution_forward::primitive_desc(
+          onednn::forward_desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd,
+                               onednn::any_desc(g.src), g, dnnl::memory::data_type::f32, false,
+                               onednn::any_desc(g.dst)),
+          onednn::engine());
+    } catch (const dnnl::error&) {
+      GTEST_SKIP() << "oneDNN has no f32 Winograd training kernel on this CPU (it needs AVX-512)";
+    }
+  }
+  const onednn::PassKernels big = onednn::conv2d_f32_kernels(shape(14, 1, 1));
+  EXPECT_TRUE(wino(big.forward)) << big.forward;
+  EXPECT_TRUE(wino(big.backward_data)) << big.backward_data;
+  EXPECT_TRUE(wino(big.backward_weights)) << big.backward_weights;
+  for (const kernels::Conv2dShape& s : {shape(8, 1, 1), shape(28, 2, 1), shape(28, 1, 2)}) {
+    SCOPED_TRACE("map " + std::to_string(s.H) + ", stride " + std::to_string(s.stride_h) + ", dilation " +
+                 std::to_string(s.dilation_h));
+    const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
+    EXPECT_FALSE(wino(k.forward) || wino(k.backward_data) || wino(k.backward_weights))
+        << k.forward << ", " << k.backward_data << ", " << k.backward_weights;
+  }
+}
+#endif
 
 // BF16 mixed precision (csg train --precision bf16): the same convolutions with x, w and dy rounded
 // to BF16 (8 significant bits, relative rounding 2^-9) and f32 accumulation. Each output is a sum of

@@ -66,11 +66,11 @@ models::ResNetFeatures BackboneRunner::features(const models::ResNet& resnet, co
   CSG_CHECK(applies(resnet, x), "BackboneRunner: this backbone or input does not run here (see applies)");
   CSG_CHECK(x.dim() == 4 && x.size(1) == 3, "ResNet: input must be [N,3,H,W], got ", x.describe());
   Scan now = scan(resnet);
-  // Trained weights (f_e) change before every call, and each change redoes the weights' transform:
-  // Winograd's costs more than its kernel saves (docs/onnx.md), the direct kernel's does not. The
+  // Trained weights (f_e) change before every call, and oneDNN's reorder into Winograd's layout costs
+  // more than its kernel saves (docs/onnx.md): such a backbone runs Winograd as training does. The
   // choice follows the module, not the history of calls, so a resumed run computes as an
   // uninterrupted one.
-  runner_.set_winograd(!now.trained);
+  runner_.set_weights(now.trained ? OneDnnRunner::Weights::EveryRun : OneDnnRunner::Weights::Fixed);
   if (source_ != &resnet) {
     net_ = compile_backbone(resnet, /*check_range=*/false);  // training: a diverged run shows in its loss
     runner_.clear();

@@ -114,7 +114,7 @@ struct OneDnnRunner::Impl {
   std::unordered_map<onednn::Key, std::unique_ptr<ConvEntry>, onednn::KeyHash> convs;
   std::unordered_map<onednn::Key, std::unique_ptr<PoolEntry>, onednn::KeyHash> pools;
   uint64_t weights_generation = 0;
-  bool winograd = true;
+  OneDnnRunner::Weights weights = OneDnnRunner::Weights::Fixed;
 };
 
 namespace {
@@ -269,18 +269,22 @@ class OneDnnBackend {
   // kernel, which does about half the multiplications of the direct one: on the idle 2-vCPU machine
   // of docs/onnx.md it cut ResNet-50's and ResNet-101's time by 10-18% at batch 1 and 16, within the
   // parity tests' 1e-5. The choice is fixed by the shape, not timed, so a model's results do not
-  // depend on the machine's load. Empty where oneDNN has no such kernel for this CPU (it needs
-  // AVX-512) or shape, or where the runner is told not to use it: the direct convolution then.
+  // depend on the machine's load. Weights that change before every run take Winograd only where
+  // training does (OneDnnRunner::Weights). Empty where oneDNN has no such kernel for this CPU (it
+  // needs AVX-512) or shape, or where the rule says no: the direct convolution then.
   std::optional<dnnl::convolution_forward::primitive_desc> winograd_pd(const kernels::Conv2dShape& s,
                                                                       const onednn::Geometry& g, const Act& y,
                                                                       const dnnl::primitive_attr& attr) const {
-    if (!cache_.winograd || dt_ != Dt::f32 || y.layout != Layout::Blocked16 || s.KH != 3 || s.KW != 3 || s.stride_h != 1 ||
-        s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1)
+    const bool fixed = cache_.weights == OneDnnRunner::Weights::Fixed;
+    if (dt_ != Dt::f32 || y.layout != Layout::Blocked16 || s.KH != 3 || s.KW != 3 || s.stride_h != 1 ||
+        s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1 || (!fixed && !onednn::winograd_for_changing_weights(s)))
       return std::nullopt;
     const memory::desc src(g.src, Dt::f32, Tag::aBcd16b);  // the chain's layout: no reorder
+    // forward_training keeps the weights in a blocked layout and transforms them in the kernel.
+    const auto prop = fixed ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
     try {
       return dnnl::convolution_forward::primitive_desc(
-          onednn::forward_desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_winograd, src, g,
+          onednn::forward_desc(prop, dnnl::algorithm::convolution_winograd, src, g,
                                Dt::f32, /*bias=*/true, y.desc()),
           attr, engine());
     } catch (const dnnl::error&) {  // dnnl_unimplemented: no Winograd kernel here
@@ -316,9 +320,9 @@ OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
 void OneDnnRunner::clear() { impl_->convs.clear(), impl_->pools.clear(); }
 void OneDnnRunner::weights_changed() { ++impl_->weights_generation; }
-void OneDnnRunner::set_winograd(bool on) {
-  if (impl_->winograd != on) clear();
-  impl_->winograd = on;
+void OneDnnRunner::set_weights(Weights w) {
+  if (impl_->weights != w) clear();
+  impl_->weights = w;
 }
 
 std::array<Tensor, 4> OneDnnRunner::run_stages(const CompiledNetwork& net, const Tensor& x, BufferPool& pool,
@@ -351,7 +355,7 @@ OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
 void OneDnnRunner::clear() {}
 void OneDnnRunner::weights_changed() {}
-void OneDnnRunner::set_winograd(bool) {}
+void OneDnnRunner::set_weights(Weights) {}
 Tensor OneDnnRunner::run(const CompiledNetwork&, const Tensor&, BufferPool&, bool) {
   CSG_FAIL("inference on oneDNN: this csg was built without oneDNN (make DNNL=0)");
 }

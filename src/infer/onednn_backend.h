@@ -34,9 +34,14 @@ class OneDnnRunner {
   // `net`'s weights were written again in place (refold_backbone): each primitive reorders its
   // weights once more on its next use, and keeps everything else.
   void weights_changed();
-  // Whether f32 3x3 stride-1 convolutions may run on Winograd (the default). Its weight transform
-  // is slow: a network whose weights change before every run is faster on the direct kernels.
-  void set_winograd(bool on);
+  // How often the network's weights change, which decides how its f32 3x3 stride-1 convolutions
+  // use Winograd. Fixed (the default: inference, a frozen encoder): the weights are transformed
+  // once, when reordered, and every such convolution runs on Winograd. EveryRun (a trained
+  // encoder's no-grad pass): oneDNN's reorder into the transformed layout is slow, so the kernel
+  // transforms the weights itself in each call, and only on the maps where that pays, as in
+  // training (onednn::winograd_for_changing_weights).
+  enum class Weights { Fixed, EveryRun };
+  void set_weights(Weights w);
   void clear();
   struct Impl;
 

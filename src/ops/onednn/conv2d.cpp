@@ -2,6 +2,9 @@
 // backward-weights (+ bias) primitives, created once per shape and kept (a training step
 // repeats the same shapes), run on the shared engine with a user-managed scratchpad.
 //
+// f32 3x3 stride-1 convolutions on maps of 12x12 and more run all three passes on Winograd
+// (winograd_for_changing_weights in conv_geometry.h); the rest on the direct kernels.
+//
 // Tensors stay plain NCHW between ops. Each primitive is created with format `any`, so oneDNN
 // picks its blocked layout (nChw16c on AVX-512); operands are reordered into it and results out
 // of it at the edges, through the grow-only staging buffers of context.h.
@@ -16,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -70,15 +74,31 @@ Key training_key(const Conv2dShape& s, bool bias, bool bf16) {
   return k;
 }
 
+// The primitive descriptor `make(algorithm)` builds, on Winograd where the shape takes it in f32
+// (winograd_for_changing_weights) and oneDNN has a kernel for it, else on the direct algorithm.
+template <class Pd, class Make>
+Pd by_algorithm(const Conv2dShape& s, bool bf16, Make make) {
+  if (!bf16 && winograd_for_changing_weights(s)) {
+    try {
+      return make(dnnl::algorithm::convolution_winograd);
+    } catch (const dnnl::error&) {  // dnnl_unimplemented: no Winograd kernel for this CPU or shape
+    }
+  }
+  return make(dnnl::algorithm::convolution_direct);
+}
+
 const Forward& forward_primitive(const Conv2dShape& s, bool bias, bool bf16) {
   auto& c = cache<Forward>();
   const Key k = training_key(s, bias, bf16);
   auto it = c.find(k);
   if (it != c.end()) return *it->second;
   const Geometry g(s);
-  const dnnl::convolution_forward::desc d =
-      forward_desc(dnnl::prop_kind::forward_training, g, in_type(bf16), bias, any_desc(g.dst));
-  auto entry = std::make_unique<Forward>(dnnl::convolution_forward::primitive_desc(d, user_scratchpad(), engine()));
+  const memory::data_type t = in_type(bf16);
+  using Pd = dnnl::convolution_forward::primitive_desc;
+  auto entry = std::make_unique<Forward>(by_algorithm<Pd>(s, bf16, [&](dnnl::algorithm alg) {
+    return Pd(forward_desc(dnnl::prop_kind::forward_training, alg, any_desc(g.src, t), g, t, bias, any_desc(g.dst)),
+              user_scratchpad(), engine());
+  }));
   return *c.emplace(k, std::move(entry)).first->second;
 }
 
@@ -89,11 +109,12 @@ const BackwardData& backward_data_primitive(const Conv2dShape& s, bool bf16) {
   if (it != c.end()) return *it->second;
   const Geometry g(s);
   const memory::data_type t = in_type(bf16);
-  dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any_desc(g.src),
-                                          any_desc(g.weights, t), any_desc(g.dst, t), g.strides, g.dilates, g.pad_l,
-                                          g.pad_r);
-  auto entry = std::make_unique<BackwardData>(dnnl::convolution_backward_data::primitive_desc(
-      d, user_scratchpad(), engine(), forward_primitive(s, false, bf16).pd));
+  using Pd = dnnl::convolution_backward_data::primitive_desc;
+  auto entry = std::make_unique<BackwardData>(by_algorithm<Pd>(s, bf16, [&](dnnl::algorithm alg) {
+    const dnnl::convolution_backward_data::desc d(alg, any_desc(g.src), any_desc(g.weights, t), any_desc(g.dst, t),
+                                                  g.strides, g.dilates, g.pad_l, g.pad_r);
+    return Pd(d, user_scratchpad(), engine(), forward_primitive(s, false, bf16).pd);
+  }));
   return *c.emplace(k, std::move(entry)).first->second;
 }
 
@@ -104,15 +125,15 @@ const BackwardWeights& backward_weights_primitive(const Conv2dShape& s, bool bia
   if (it != c.end()) return *it->second;
   const Geometry g(s);
   const memory::data_type t = in_type(bf16);
-  dnnl::convolution_backward_weights::desc d =
-      bias ? dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_desc(g.src, t),
-                                                      any_desc(g.weights), plain_desc(g.bias), any_desc(g.dst, t),
-                                                      g.strides, g.dilates, g.pad_l, g.pad_r)
-           : dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, any_desc(g.src, t),
-                                                      any_desc(g.weights), any_desc(g.dst, t), g.strides, g.dilates,
-                                                      g.pad_l, g.pad_r);
-  auto entry = std::make_unique<BackwardWeights>(dnnl::convolution_backward_weights::primitive_desc(
-      d, user_scratchpad(), engine(), forward_primitive(s, bias, bf16).pd));
+  using Pd = dnnl::convolution_backward_weights::primitive_desc;
+  using Desc = dnnl::convolution_backward_weights::desc;
+  auto entry = std::make_unique<BackwardWeights>(by_algorithm<Pd>(s, bf16, [&](dnnl::algorithm alg) {
+    const Desc d = bias ? Desc(alg, any_desc(g.src, t), any_desc(g.weights), plain_desc(g.bias), any_desc(g.dst, t),
+                               g.strides, g.dilates, g.pad_l, g.pad_r)
+                        : Desc(alg, any_desc(g.src, t), any_desc(g.weights), any_desc(g.dst, t), g.strides, g.dilates,
+                               g.pad_l, g.pad_r);
+    return Pd(d, user_scratchpad(), engine(), forward_primitive(s, bias, bf16).pd);
+  }));
   return *c.emplace(k, std::move(entry)).first->second;
 }
 
@@ -212,12 +233,27 @@ void forward_by_gemm(const Conv2dShape& s, const float* x, const float* w, const
           [&] { conv2d_gemm::forward(s, x, bf16_plain_weights(s, w, w_source), b, y); });
 }
 
-// One backward pass on primitives of the given precision (bf16: BF16 operands, f32 results).
-void backward_data_pass(const Conv2dShape& s, const float* w, const float* dy, float* dx, bool bf16) {
+// dy reordered for one backward pass, kept for the call's other pass: both usually want the
+// same layout, and dy is as large as the layer's output.
+struct StagedDy {
+  const float* source = nullptr;
+  std::optional<memory> staged;
+};
+memory diff_dst_input(const memory::desc& want, const memory::dims& dims, const float* dy, StagedDy* keep) {
+  if (keep && keep->staged && keep->source == dy && keep->staged->get_desc() == want) return *keep->staged;
+  memory m = input(want, dims, dy, Slot::Dst);
+  if (keep) keep->source = dy, keep->staged = m;
+  return m;
+}
+
+// One backward pass on primitives of the given precision (bf16: BF16 operands, f32 results);
+// `keep` (may be null) shares the reordered dy between the two passes of one call.
+void backward_data_pass(const Conv2dShape& s, const float* w, const float* dy, float* dx, bool bf16,
+                        StagedDy* keep = nullptr) {
   guarded(bf16 ? "backward data, bf16" : "backward data", s, [&] {
     const Geometry g(s);
     const BackwardData& bd = backward_data_primitive(s, bf16);
-    memory diff_dst = input(bd.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
+    memory diff_dst = diff_dst_input(bd.pd.diff_dst_desc(), g.dst, dy, keep);
     memory weights = input(bd.pd.weights_desc(), g.weights, w, Slot::Weights);
     memory diff_src = output(bd.pd.diff_src_desc(), g.src, dx, Slot::Src);
     bd.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst},
@@ -228,12 +264,13 @@ void backward_data_pass(const Conv2dShape& s, const float* w, const float* dy, f
   });
 }
 
-void backward_weights_pass(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* db, bool bf16) {
+void backward_weights_pass(const Conv2dShape& s, const float* x, const float* dy, float* dw, float* db, bool bf16,
+                           StagedDy* keep = nullptr) {
   guarded(bf16 ? "backward weights, bf16" : "backward weights", s, [&] {
     const Geometry g(s);
     const BackwardWeights& bw = backward_weights_primitive(s, db != nullptr, bf16);
     memory src = input(bw.pd.src_desc(), g.src, x, Slot::Src);
-    memory diff_dst = input(bw.pd.diff_dst_desc(), g.dst, dy, Slot::Dst);
+    memory diff_dst = diff_dst_input(bw.pd.diff_dst_desc(), g.dst, dy, keep);
     memory diff_weights = output(bw.pd.diff_weights_desc(), g.weights, dw, Slot::Weights);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src},
                                          {DNNL_ARG_DIFF_DST, diff_dst},
@@ -338,9 +375,10 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
                      float* db, const WeightSource& w_source, const Mode& mode) {
   if (!mode.bf16) {
     if (db && !dw) conv2d_cpu::bias_gradient(s, dy, db);  // alone: no primitive needed
-    if (dx) backward_data_pass(s, w, dy, dx, false);
+    StagedDy staged_dy;
+    if (dx) backward_data_pass(s, w, dy, dx, false, &staged_dy);
     if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
-    else if (dw) backward_weights_pass(s, x, dy, dw, db, false);
+    else if (dw) backward_weights_pass(s, x, dy, dw, db, false, &staged_dy);
     return;
   }
   using K = Bf16Kernel;
@@ -382,6 +420,16 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
 }
 
 bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias, bool bf16) { return by_im2col(s, bias, bf16); }
+
+PassKernels conv2d_f32_kernels(const Conv2dShape& s) {
+  PassKernels k;
+  guarded("kernel names", s, [&] {
+    k.forward = forward_primitive(s, false, false).pd.impl_info_str();
+    k.backward_data = backward_data_primitive(s, false).pd.impl_info_str();
+    k.backward_weights = backward_weights_primitive(s, false, false).pd.impl_info_str();
+  });
+  return k;
+}
 
 }  // namespace csg::onednn
 

@@ -2,6 +2,7 @@
 // with the same shapes and contract (every buffer contiguous NCHW / OIHW, groups = 1).
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "csg/ops.h"
 #include "kernels/conv2d.h"
@@ -35,6 +36,13 @@ void conv2d_backward(const kernels::Conv2dShape& s, const float* x, const float*
 
 // How many passes ran kernel k on this thread so far (tests: the forced kernel is the one that ran).
 uint64_t bf16_kernel_runs(Bf16Kernel k);
+
+// oneDNN's names for the kernels the three f32 passes of this geometry run (without a bias), e.g.
+// "jit_wino_4x3:avx512_core" where the shape takes Winograd (tests).
+struct PassKernels {
+  std::string forward, backward_data, backward_weights;
+};
+PassKernels conv2d_f32_kernels(const kernels::Conv2dShape& s);
 
 // Whether the weight gradient of this geometry (with a bias gradient when `bias`, in BF16 when
 // `bf16`) takes the im2col path because oneDNN has no direct kernel for it (conv2d.cpp).

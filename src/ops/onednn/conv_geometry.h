@@ -47,6 +47,18 @@ struct Geometry {
               (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1 - s.W - s.pad_w} {}
 };
 
+// Whether an f32 convolution whose weights change before every call (training, a trained
+// encoder's no-grad pass) runs on oneDNN's Winograd kernel (F(4x4, 3x3), jit_wino_4x3), where it
+// has one: 3x3, stride 1, undilated, on maps of at least 12x12 (three whole 4x4 output tiles a
+// side). Measured per pass on the 2-vCPU machine of docs/onnx.md (batch 8, against the direct
+// kernel): 1.35-2.3x faster at 56x56 to 14x14 and 1.3-1.5x at 16x16, 0.8-1.1x at 8x8, and
+// 0.1-0.9x at 7x7 and below, where most of each tile is padding. Fixed by the shape, not timed, so
+// a run computes the same however loaded the machine is.
+inline bool winograd_for_changing_weights(const kernels::Conv2dShape& s) {
+  return s.KH == 3 && s.KW == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 && s.dilation_w == 1 &&
+         s.OH >= 12 && s.OW >= 12;
+}
+
 // A descriptor in the layout the primitive picks (`any`), and a plain one (abcd, or a for a bias).
 inline dnnl::memory::desc any_desc(const dnnl::memory::dims& d,
                                    dnnl::memory::data_type t = dnnl::memory::data_type::f32) {
