@@ -20,6 +20,7 @@
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv2d.h"
 #include "src/ops/onednn/conv_geometry.h"
+#include "src/ops/onednn/dilated_as_batches.h"
 #include "src/ops/onednn/weight_cache.h"
 
 // models: when a block folds its batch norm into the convolution

@@ -80,12 +80,11 @@ TEST(InferEngine, SmallImageStemsMatchTrainingNetwork) {
   expect_engine_matches_resnet(18, 8, {2, 3, 32, 32}, models::Stem::Cifar);
 }
 
-void expect_engine_matches_deeplab(models::DeepLabHead head) {
+void expect_engine_matches_deeplab(models::DeepLabHead head, const Tensor& x = test_deeplab_input()) {
   for (bool plain : conv_paths()) {
     std::optional<onednn::PlainPathGuard> guard;
     if (plain) guard.emplace();
     const std::unique_ptr<models::DeepLab> net = test_deeplab(head);
-    const Tensor x = test_deeplab_input();
     Tensor want;
     {
       NoGradGuard ng;
@@ -100,6 +99,11 @@ void expect_engine_matches_deeplab(models::DeepLabHead head) {
 
 TEST(InferEngine, DeepLabAsppCsgMatchesTrainingNetwork) { expect_engine_matches_deeplab(models::DeepLabHead::AsppCsg); }
 TEST(InferEngine, DeepLabAsppV2MatchesTrainingNetwork) { expect_engine_matches_deeplab(models::DeepLabHead::AsppV2); }
+// At 200x208 layer 3's map is 25x26, so its dilation-2 convolutions run over 13x13 phases on oneDNN
+// (src/ops/onednn/dilated_as_batches.h).
+TEST(InferEngine, DeepLabWithDilatedLayersOverTheirPhasesMatchesTrainingNetwork) {
+  expect_engine_matches_deeplab(models::DeepLabHead::AsppV2, random_input({1, 3, 200, 208}, 10));
+}
 
 // BF16 convolutions (oneDNN, AVX512_BF16 / AMX) against the f32 engine on the same network: the
 // rounding of inputs and weights to 8 significant bits leaves the logits within 3e-2 relative;

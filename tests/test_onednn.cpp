@@ -48,6 +48,8 @@ std::vector<ConvCase> conv_cases() {
       {"1x1 stride2 downsample", {2, 32, 14, 14}, {48, 32, 1, 1}, 2, 0, 1, false},
       {"1x1 stride1 batch1", {1, 20, 9, 11}, {36, 20, 1, 1}, 1, 0, 1, true},
       {"3x3 dilation2", {2, 16, 17, 17}, {16, 16, 3, 3}, 1, 2, 2, false},
+      {"3x3 dilation2 over its phases, odd sizes", {2, 32, 25, 27}, {32, 32, 3, 3}, 1, 2, 2, false},
+      {"3x3 dilation4 over its phases, bias", {1, 16, 48, 50}, {32, 16, 3, 3}, 1, 4, 4, true},
       {"3x3 dilation4 batch1", {1, 16, 16, 15}, {32, 16, 3, 3}, 1, 4, 4, false},
       {"3x3 dilation6 ASPP with bias", {2, 32, 9, 9}, {5, 32, 3, 3}, 1, 6, 6, true},
       {"5x5 stride3 odd", {2, 3, 11, 10}, {4, 3, 5, 5}, 3, 1, 1, true},
@@ -77,9 +79,10 @@ TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
 
 #ifdef CSG_WITH_DNNL
 // f32 3x3 stride-1 undilated convolutions on maps of at least 12x12 run all three training passes
-// on oneDNN's Winograd kernel where the CPU has one (onednn::winograd_for_changing_weights; its
-// results are checked by MatchesIm2colForwardAndGradients); smaller maps, strides and dilations
-// keep the direct kernels.
+// on oneDNN's Winograd kernel where the CPU has one (onednn::winograd_for_changing_weights), and
+// dilated ones over their phases where those are that large (dilated_as_batches.h); their results
+// are checked by MatchesIm2colForwardAndGradients. Smaller maps and phases, and strides, keep the
+// direct kernels.
 TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
   CSG_REQUIRE_ONEDNN();
   auto shape = [](int64_t map, int64_t stride, int64_t dilation) {
@@ -100,17 +103,45 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
       GTEST_SKIP() << "oneDNN has no f32 Winograd training kernel on this CPU (it needs AVX-512)";
     }
   }
-  const onednn::PassKernels big = onednn::conv2d_f32_kernels(shape(14, 1, 1));
-  EXPECT_TRUE(wino(big.forward)) << big.forward;
-  EXPECT_TRUE(wino(big.backward_data)) << big.backward_data;
-  EXPECT_TRUE(wino(big.backward_weights)) << big.backward_weights;
-  for (const kernels::Conv2dShape& s : {shape(8, 1, 1), shape(28, 2, 1), shape(28, 1, 2)}) {
+  // 14x14; dilation 2 on 28x28 and dilation 4 on 48x48 over their 14x14 and 12x12 phases.
+  for (const kernels::Conv2dShape& s : {shape(14, 1, 1), shape(28, 1, 2), shape(48, 1, 4)}) {
+    SCOPED_TRACE("map " + std::to_string(s.H) + ", dilation " + std::to_string(s.dilation_h));
+    const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
+    EXPECT_TRUE(wino(k.forward)) << k.forward;
+    EXPECT_TRUE(wino(k.backward_data)) << k.backward_data;
+    EXPECT_TRUE(wino(k.backward_weights)) << k.backward_weights;
+  }
+  for (const kernels::Conv2dShape& s : {shape(8, 1, 1), shape(28, 2, 1), shape(16, 1, 2), shape(40, 1, 4)}) {
     SCOPED_TRACE("map " + std::to_string(s.H) + ", stride " + std::to_string(s.stride_h) + ", dilation " +
                  std::to_string(s.dilation_h));
     const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
     EXPECT_FALSE(wino(k.forward) || wino(k.backward_data) || wino(k.backward_weights))
         << k.forward << ", " << k.backward_data << ", " << k.backward_weights;
   }
+}
+#endif
+
+#ifdef CSG_WITH_DNNL
+// Splitting into phases and merging back: each phase holds every d-th pixel from its offset, zeros
+// past the edge, and merging gives the input back exactly.
+TEST(OneDnnConv2d, PhasesOfADilatedConvolutionHoldEveryDthPixel) {
+  const int64_t N = 2, K = 3, H = 5, W = 7, vec = 2, d = 2, Hs = 3, Ws = 4;
+  std::vector<float> x(N * K * H * W * vec), phases(d * d * N * K * Hs * Ws * vec, -1.0f), back(x.size(), -1.0f);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i + 1);
+  onednn::space_to_batch(x.data(), phases.data(), N, K, H, W, vec, d);
+  for (int64_t p = 0; p < d * d; ++p)
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t i = 0; i < Hs; ++i)
+          for (int64_t j = 0; j < Ws; ++j)
+            for (int64_t v = 0; v < vec; ++v) {
+              const int64_t row = i * d + p / d, col = j * d + p % d;
+              const float want = row < H && col < W ? x[(((n * K + k) * H + row) * W + col) * vec + v] : 0.0f;
+              ASSERT_EQ(phases[((((p * N + n) * K + k) * Hs + i) * Ws + j) * vec + v], want)
+                  << "phase " << p << ", image " << n << ", pixel (" << row << ", " << col << ")";
+            }
+  onednn::batch_to_space(phases.data(), back.data(), N, K, H, W, vec, d);
+  EXPECT_EQ(back, x);
 }
 #endif
 

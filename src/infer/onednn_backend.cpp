@@ -14,6 +14,7 @@
 #include "src/infer/forward.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv_geometry.h"
+#include "src/ops/onednn/dilated_as_batches.h"
 
 namespace csg::infer {
 
@@ -136,6 +137,31 @@ class OneDnnBackend {
 
   Act conv(const FusedConv& f, const Act& x, const Act& residual = Act()) {
     const kernels::Conv2dShape s = conv_shape(f, x.shape);
+    if (!residual.defined() && runs_as_batches(f, s, x)) return conv_as_batches(f, s, x);
+    return conv_at(f, s, x, residual);
+  }
+  // A dilated convolution as an undilated one over its phases (src/ops/onednn/dilated_as_batches.h):
+  // where oneDNN then runs it on Winograd, as the training convolution does.
+  bool runs_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
+    if (dt_ != Dt::f32 || x.layout != Layout::Blocked16 || !onednn::dilated_as_batches(s)) return false;
+    const kernels::Conv2dShape p = onednn::batched_shape(s);
+    const Act out{Tensor(), {p.N, p.O, p.OH, p.OW}, dt_, layout_};
+    return std::strstr(conv_entry(f, p, out, false).pd.impl_info_str(), "wino") != nullptr;
+  }
+  Act conv_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
+    const kernels::Conv2dShape p = onednn::batched_shape(s);
+    const int64_t d = s.dilation_h;
+    Act phases = acquire({p.N, p.C, p.H, p.W}, layout_, dt_);
+    onednn::space_to_batch(x.buffer.data<float>(), phases.buffer.data<float>(), s.N, (s.C + 15) / 16, s.H, s.W, 16, d);
+    Act out = conv_at(f, p, phases, Act());
+    release(phases);
+    Act y = acquire({s.N, s.O, s.OH, s.OW}, layout_, dt_);
+    onednn::batch_to_space(out.buffer.data<float>(), y.buffer.data<float>(), s.N, (s.O + 15) / 16, s.OH, s.OW, 16, d);
+    release(out);
+    return y;
+  }
+  // f at the geometry s (its own, or the batched one of its phases).
+  Act conv_at(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x, const Act& residual) {
     const Shape out{s.N, s.O, s.OH, s.OW};
     CSG_CHECK(!residual.defined() || residual.shape == out, "inference: residual ", shape_str(residual.shape),
               " for a convolution output ", shape_str(out));

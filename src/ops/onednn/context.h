@@ -52,8 +52,9 @@ dnnl::stream& stream();  // one per thread; execution is synchronous on the CPU
 // the primitive's preferred layout and the primitive's scratchpad. Kept between calls because a
 // fresh allocation this size is mmap'ed, and faulting its pages in again on every call costs
 // more than a small convolution.
-// The Rounded* slots hold operands rounded to BF16 for f32 kernels (conv2d.cpp).
-enum class Slot { Src, Weights, Dst, Scratchpad, RoundedX, RoundedW, RoundedDy, Count };
+// The Rounded* slots hold operands rounded to BF16 for f32 kernels (conv2d.cpp), the Phases*
+// slots a dilated convolution's operands split into phases (dilated_as_batches.h).
+enum class Slot { Src, Weights, Dst, Scratchpad, RoundedX, RoundedW, RoundedDy, PhasesX, PhasesY, Count };
 void* buffer(Slot slot, size_t bytes);
 // Every primitive here takes its scratchpad from us (user mode): the attribute that says so, and
 // the memory for a primitive's scratchpad_desc() in the Scratchpad slot's buffer.

@@ -3,7 +3,8 @@
 // repeats the same shapes), run on the shared engine with a user-managed scratchpad.
 //
 // f32 3x3 stride-1 convolutions on maps of 12x12 and more run all three passes on Winograd
-// (winograd_for_changing_weights in conv_geometry.h); the rest on the direct kernels.
+// (winograd_for_changing_weights in conv_geometry.h), dilated ones as undilated convolutions over
+// their phases where those are that large (dilated_as_batches.h); the rest on the direct kernels.
 //
 // Tensors stay plain NCHW between ops. Each primitive is created with format `any`, so oneDNN
 // picks its blocked layout (nChw16c on AVX-512); operands are reordered into it and results out
@@ -28,6 +29,7 @@
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv2d_gemm.h"
 #include "src/ops/onednn/conv_geometry.h"
+#include "src/ops/onednn/dilated_as_batches.h"
 
 namespace csg::onednn {
 
@@ -282,6 +284,49 @@ void backward_weights_pass(const Conv2dShape& s, const float* x, const float* dy
   });
 }
 
+// Whether the f32 passes of s run as an undilated convolution over its phases: where the shape
+// allows it and oneDNN runs that convolution on Winograd, the only reason to split.
+bool as_batches(const Conv2dShape& s) {
+  if (!dilated_as_batches(s)) return false;
+  bool yes = false;
+  guarded("forward", s, [&] {
+    yes = std::strstr(forward_primitive(batched_shape(s), false, false).pd.impl_info_str(), "wino") != nullptr;
+  });
+  return yes;
+}
+float* floats(Slot slot, int64_t n) { return static_cast<float*>(buffer(slot, static_cast<size_t>(n) * sizeof(float))); }
+
+void forward_as_batches(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                        const WeightSource& w_source) {
+  const Conv2dShape p = batched_shape(s);
+  const int64_t d = s.dilation_h;
+  float* xs = floats(Slot::PhasesX, p.N * p.C * p.H * p.W);
+  float* ys = floats(Slot::PhasesY, p.N * p.O * p.OH * p.OW);
+  space_to_batch(x, xs, s.N, s.C, s.H, s.W, 1, d);
+  forward_pass(p, xs, w, b, ys, w_source, false);
+  batch_to_space(ys, y, s.N, s.O, s.OH, s.OW, 1, d);
+}
+
+// dx, and dw with db, of a convolution run as batches: dy split as y was, dx merged as x was split.
+void backward_as_batches(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                         float* db) {
+  const Conv2dShape p = batched_shape(s);
+  const int64_t d = s.dilation_h;
+  float* dys = floats(Slot::PhasesY, p.N * p.O * p.OH * p.OW);
+  space_to_batch(dy, dys, s.N, s.O, s.OH, s.OW, 1, d);
+  StagedDy staged_dy;
+  if (dx) {
+    float* dxs = floats(Slot::PhasesX, p.N * p.C * p.H * p.W);
+    backward_data_pass(p, w, dys, dxs, false, &staged_dy);
+    batch_to_space(dxs, dx, s.N, s.C, s.H, s.W, 1, d);
+  }
+  if (dw) {
+    float* xs = floats(Slot::PhasesX, p.N * p.C * p.H * p.W);  // dxs is merged already
+    space_to_batch(x, xs, s.N, s.C, s.H, s.W, 1, d);
+    backward_weights_pass(p, xs, dys, dw, db, false, &staged_dy);
+  }
+}
+
 bool by_im2col(const Conv2dShape& s, bool bias, bool bf16) {
   bool yes = false;
   guarded("backward weights", s, [&] { yes = backward_weights_primitive(s, bias, bf16).by_im2col; });
@@ -362,7 +407,10 @@ uint64_t bf16_kernel_runs(Bf16Kernel k) { return g_kernel_runs[static_cast<int>(
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                     const WeightSource& w_source, const Mode& mode) {
-  if (!mode.bf16) return forward_pass(s, x, w, b, y, w_source, false);
+  if (!mode.bf16) {
+    if (as_batches(s)) return forward_as_batches(s, x, w, b, y, w_source);
+    return forward_pass(s, x, w, b, y, w_source, false);
+  }
   auto run = [&](Bf16Kernel k) {
     if (k == Bf16Kernel::Im2colGemm) forward_by_gemm(s, x, w, b, y, w_source);
     else forward_pass(s, x, w, b, y, w_source, true);
@@ -375,6 +423,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
                      float* db, const WeightSource& w_source, const Mode& mode) {
   if (!mode.bf16) {
     if (db && !dw) conv2d_cpu::bias_gradient(s, dy, db);  // alone: no primitive needed
+    if (as_batches(s)) return backward_as_batches(s, x, w, dy, dx, dw, dw ? db : nullptr);
     StagedDy staged_dy;
     if (dx) backward_data_pass(s, w, dy, dx, false, &staged_dy);
     if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
@@ -421,7 +470,8 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
 
 bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias, bool bf16) { return by_im2col(s, bias, bf16); }
 
-PassKernels conv2d_f32_kernels(const Conv2dShape& s) {
+PassKernels conv2d_f32_kernels(const Conv2dShape& shape) {
+  const Conv2dShape s = as_batches(shape) ? batched_shape(shape) : shape;
   PassKernels k;
   guarded("kernel names", s, [&] {
     k.forward = forward_primitive(s, false, false).pd.impl_info_str();

@@ -38,7 +38,8 @@ void conv2d_backward(const kernels::Conv2dShape& s, const float* x, const float*
 uint64_t bf16_kernel_runs(Bf16Kernel k);
 
 // oneDNN's names for the kernels the three f32 passes of this geometry run (without a bias), e.g.
-// "jit_wino_4x3:avx512_core" where the shape takes Winograd (tests).
+// "jit_wino_4x3:avx512_core" where the shape takes Winograd, for a dilated convolution run over its
+// phases those of the undilated one (tests).
 struct PassKernels {
   std::string forward, backward_data, backward_weights;
 };
