@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "csg/train.h"
+#include "src/core/host_heap.h"
 #include "src/train/stop_signals.h"
 #include "src/train/training_run.h"
 
@@ -29,6 +30,7 @@ Config default_config(Task task) {
 TrainSummary run_training(const Config& requested) {
   // First: the threads started from here on (OpenMP's, the loader's) never take these signals.
   std::optional<StopSignals> stop(std::in_place);
+  keep_freed_host_memory();  // each step reuses the last step's memory without page faults
   // Every check, the data, the networks and SGD, the resumed state; then the run folder.
   TrainingRun run(requested);
   // A signal during the set-up: the state before the first step is the checkpoint (resuming it starts over).

@@ -324,6 +324,7 @@ inline int run_step_bench(StepBenchOptions o, FILE* out) {
     return 0;
   }
   ThreadCount threads(o.threads);
+  keep_freed_host_memory();  // as run_training does
   if (o.device == "cuda") cuda::set_matmul_tf32(o.precision == "tf32");
   const Device dev = parse_device(o.device);
 
