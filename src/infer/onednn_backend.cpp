@@ -114,6 +114,7 @@ struct PoolEntry {
 struct OneDnnRunner::Impl {
   std::unordered_map<onednn::Key, std::unique_ptr<ConvEntry>, onednn::KeyHash> convs;
   std::unordered_map<onednn::Key, std::unique_ptr<PoolEntry>, onednn::KeyHash> pools;
+  std::unordered_map<onednn::Key, bool, onednn::KeyHash> as_batches;  // per layer and shape: over its phases
   uint64_t weights_generation = 0;
   OneDnnRunner::Weights weights = OneDnnRunner::Weights::Fixed;
 };
@@ -141,12 +142,18 @@ class OneDnnBackend {
     return conv_at(f, s, x, residual);
   }
   // A dilated convolution as an undilated one over its phases (src/ops/onednn/dilated_as_batches.h):
-  // where oneDNN then runs it on Winograd, as the training convolution does.
+  // where oneDNN then has Winograd for it, as the training convolution does. Decided once per layer
+  // and input shape, without making the primitive where the answer is no.
   bool runs_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
     if (dt_ != Dt::f32 || x.layout != Layout::Blocked16 || !onednn::dilated_as_batches(s)) return false;
-    const kernels::Conv2dShape p = onednn::batched_shape(s);
-    const Act out{Tensor(), {p.N, p.O, p.OH, p.OW}, dt_, layout_};
-    return std::strstr(conv_entry(f, p, out, false).pd.impl_info_str(), "wino") != nullptr;
+    const Act out{Tensor(), {s.N, s.O, s.OH, s.OW}, dt_, layout_};
+    const auto [it, fresh] = cache_.as_batches.try_emplace(entry_key(f, s, out, false), false);
+    if (fresh) {
+      const kernels::Conv2dShape p = onednn::batched_shape(s);
+      const Act phases_out{Tensor(), {p.N, p.O, p.OH, p.OW}, dt_, layout_};
+      it->second = winograd_pd(p, onednn::Geometry(p), phases_out, conv_attr(false, f.relu)).has_value();
+    }
+    return it->second;
   }
   Act conv_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
     const kernels::Conv2dShape p = onednn::batched_shape(s);
@@ -271,12 +278,15 @@ class OneDnnBackend {
   }
 
   // The primitive for f at this input shape, writing y's layout (+ the residual already in y).
-  const ConvEntry& conv_entry(const FusedConv& f, const kernels::Conv2dShape& s, const Act& y, bool residual) {
+  static onednn::Key entry_key(const FusedConv& f, const kernels::Conv2dShape& s, const Act& y, bool residual) {
     onednn::Key k = onednn::key_of(s, true);
     k.v[13] = reinterpret_cast<intptr_t>(f.weight.data<float>());
     k.v[14] = static_cast<int64_t>(y.layout) * 2 + (y.dt == Dt::bf16 ? 1 : 0);
     k.v[15] = (residual ? 1 : 0) | (f.relu ? 2 : 0);
-    std::unique_ptr<ConvEntry>& e = cache_.convs[k];
+    return k;
+  }
+  const ConvEntry& conv_entry(const FusedConv& f, const kernels::Conv2dShape& s, const Act& y, bool residual) {
+    std::unique_ptr<ConvEntry>& e = cache_.convs[entry_key(f, s, y, residual)];
     if (e && e->generation != cache_.weights_generation) e->take_weights(f.weight.data<float>(), cache_.weights_generation);
     if (!e) {
       const onednn::Geometry g(s);
@@ -344,7 +354,7 @@ class OneDnnBackend {
 
 OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
-void OneDnnRunner::clear() { impl_->convs.clear(), impl_->pools.clear(); }
+void OneDnnRunner::clear() { impl_->convs.clear(), impl_->pools.clear(), impl_->as_batches.clear(); }
 void OneDnnRunner::weights_changed() { ++impl_->weights_generation; }
 void OneDnnRunner::set_weights(Weights w) {
   if (impl_->weights != w) clear();
