@@ -9,10 +9,14 @@ namespace csg::method {
 Tensor attentional_pool(const Tensor& values, const Tensor& attention) {
   check_dim("attentional_pool", values, 4, "values");
   check_same_shape("attentional_pool", values, attention);
-  Tensor gap = mean(attention, {2, 3}, true);          // [N,C,1,1]
-  Tensor raw = sum(mul(attention, gap), {1}, true);    // [N,1,H,W]
-  Tensor a = div(raw, sum(raw, {2, 3}, true));         // [N,1,H,W], sums to 1 over H,W
-  return sum(mul(values, a), {2, 3});                  // [N,C]
+  // Both weighted sums as batched products over [N,C,HW]: written element-wise, each broadcast a
+  // [N,C,1,1] or [N,1,H,W] factor over the map, a strided pass over it forward and backward.
+  const int64_t N = values.size(0), C = values.size(1), HW = values.size(2) * values.size(3);
+  const Tensor att = attention.reshape({N, C, HW});
+  Tensor gap = mean(att, {2}).reshape({N, 1, C});      // [N,1,C]
+  Tensor raw = matmul(gap, att);                       // [N,1,HW]: sum over c of attention * gap
+  Tensor a = div(raw, sum(raw, {2}, true));            // [N,1,HW], sums to 1 over H,W
+  return matmul(values.reshape({N, C, HW}), a.reshape({N, HW, 1})).reshape({N, C});
 }
 
 Tensor chunk_patches(const Tensor& x, int64_t c) {
