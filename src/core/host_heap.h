@@ -14,5 +14,8 @@ namespace csg {
 // bench), not by the inference library. A no-op outside glibc and under the sanitizers.
 // docs/onnx.md ("Where the time goes") has the measurement.
 void keep_freed_host_memory();
+// Whether host memory comes from glibc's heap, which keep_freed_host_memory tunes (not from a
+// sanitizer's allocator or another C library's).
+bool glibc_heap();
 
 }  // namespace csg
