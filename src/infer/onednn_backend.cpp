@@ -312,8 +312,8 @@ class OneDnnBackend {
                                                                       const onednn::Geometry& g, const Act& y,
                                                                       const dnnl::primitive_attr& attr) const {
     const bool fixed = cache_.weights == OneDnnRunner::Weights::Fixed;
-    if (dt_ != Dt::f32 || y.layout != Layout::Blocked16 || s.KH != 3 || s.KW != 3 || s.stride_h != 1 ||
-        s.stride_w != 1 || s.dilation_h != 1 || s.dilation_w != 1 || (!fixed && !onednn::winograd_for_changing_weights(s)))
+    if (dt_ != Dt::f32 || y.layout != Layout::Blocked16 ||
+        !(fixed ? onednn::winograd_shape(s) : onednn::winograd_for_changing_weights(s)))
       return std::nullopt;
     const memory::desc src(g.src, Dt::f32, Tag::aBcd16b);  // the chain's layout: no reorder
     // forward_training keeps the weights in a blocked layout and transforms them in the kernel.

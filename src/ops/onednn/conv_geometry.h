@@ -47,6 +47,11 @@ struct Geometry {
               (s.OW - 1) * s.stride_w + (s.KW - 1) * s.dilation_w + 1 - s.W - s.pad_w} {}
 };
 
+// 3x3, stride 1, undilated: the convolutions oneDNN's Winograd kernels compute.
+inline bool winograd_shape(const kernels::Conv2dShape& s) {
+  return s.KH == 3 && s.KW == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 && s.dilation_w == 1;
+}
+
 // Whether an f32 convolution whose weights change before every call (training, a trained
 // encoder's no-grad pass) runs on oneDNN's Winograd kernel (F(4x4, 3x3), jit_wino_4x3), where it
 // has one: 3x3, stride 1, undilated, on maps of at least 12x12 (three whole 4x4 output tiles a
@@ -55,8 +60,7 @@ struct Geometry {
 // 0.1-0.9x at 7x7 and below, where most of each tile is padding. Fixed by the shape, not timed, so
 // a run computes the same however loaded the machine is.
 inline bool winograd_for_changing_weights(const kernels::Conv2dShape& s) {
-  return s.KH == 3 && s.KW == 3 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 && s.dilation_w == 1 &&
-         s.OH >= 12 && s.OW >= 12;
+  return winograd_shape(s) && s.OH >= 12 && s.OW >= 12;
 }
 
 // A descriptor in the layout the primitive picks (`any`), and a plain one (abcd, or a for a bias).
