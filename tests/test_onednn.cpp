@@ -47,6 +47,7 @@ std::vector<ConvCase> conv_cases() {
       {"3x3 stride2 odd size", {3, 24, 15, 13}, {40, 24, 3, 3}, 2, 1, 1, false},
       {"1x1 stride2 downsample", {2, 32, 14, 14}, {48, 32, 1, 1}, 2, 0, 1, false},
       {"1x1 stride1 batch1", {1, 20, 9, 11}, {36, 20, 1, 1}, 1, 0, 1, true},
+      {"1x1 stride1 on 28x29 as matrix products, bias", {3, 20, 28, 29}, {36, 20, 1, 1}, 1, 0, 1, true},
       {"3x3 dilation2", {2, 16, 17, 17}, {16, 16, 3, 3}, 1, 2, 2, false},
       {"3x3 dilation2 over its phases, odd sizes", {2, 32, 25, 27}, {32, 32, 3, 3}, 1, 2, 2, false},
       {"3x3 dilation4 over its phases, bias", {1, 16, 48, 50}, {32, 16, 3, 3}, 1, 4, 4, true},
@@ -117,6 +118,26 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
     const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
     EXPECT_FALSE(wino(k.forward) || wino(k.backward_data) || wino(k.backward_weights))
         << k.forward << ", " << k.backward_data << ", " << k.backward_weights;
+  }
+}
+#endif
+
+#ifdef CSG_WITH_DNNL
+// f32 1x1 stride-1 unpadded convolutions on maps of 28x28 and more run as matrix products on the
+// plain tensors (pointwise_gemm.h; checked by MatchesIm2colForwardAndGradients); smaller maps,
+// strides and padding keep oneDNN's 1x1 kernel.
+TEST(OneDnnConv2d, PointwiseOnMapsOfTwentyEightAndMoreRunsAsMatrixProducts) {
+  CSG_REQUIRE_ONEDNN();
+  auto shape = [](int64_t map, int64_t stride, int64_t pad) {
+    const int64_t out = (map + 2 * pad - 1) / stride + 1;
+    return kernels::Conv2dShape{2, 64, map, map, 128, 1, 1, out, out, stride, stride, pad, pad, 1, 1};
+  };
+  const onednn::PassKernels big = onednn::conv2d_f32_kernels(shape(28, 1, 0));
+  for (const std::string& k : {big.forward, big.backward_data, big.backward_weights}) EXPECT_EQ(k, "pointwise_gemm");
+  for (const kernels::Conv2dShape& s : {shape(27, 1, 0), shape(56, 2, 0), shape(28, 1, 1)}) {
+    SCOPED_TRACE("map " + std::to_string(s.H) + ", stride " + std::to_string(s.stride_h) + ", pad " +
+                 std::to_string(s.pad_h));
+    EXPECT_NE(onednn::conv2d_f32_kernels(s).forward, "pointwise_gemm");
   }
 }
 #endif

@@ -4,7 +4,9 @@
 //
 // f32 3x3 stride-1 convolutions on maps of 12x12 and more run all three passes on Winograd
 // (winograd_for_changing_weights in conv_geometry.h), dilated ones as undilated convolutions over
-// their phases where those are that large (dilated_as_batches.h); the rest on the direct kernels.
+// their phases where those are that large (dilated_as_batches.h), 1x1 stride-1 ones on maps of
+// 28x28 and more as matrix products on the plain tensors (pointwise_gemm.h); the rest on the
+// direct kernels.
 //
 // Tensors stay plain NCHW between ops. Each primitive is created with format `any`, so oneDNN
 // picks its blocked layout (nChw16c on AVX-512); operands are reordered into it and results out
@@ -30,6 +32,7 @@
 #include "src/ops/onednn/conv2d_gemm.h"
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
+#include "src/ops/onednn/pointwise_gemm.h"
 
 namespace csg::onednn {
 
@@ -408,6 +411,7 @@ uint64_t bf16_kernel_runs(Bf16Kernel k) { return g_kernel_runs[static_cast<int>(
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                     const WeightSource& w_source, const Mode& mode) {
   if (!mode.bf16) {
+    if (pointwise_gemm::takes(s)) return pointwise_gemm::forward(s, x, w, b, y);
     if (as_batches(s)) return forward_as_batches(s, x, w, b, y, w_source);
     return forward_pass(s, x, w, b, y, w_source, false);
   }
@@ -423,6 +427,11 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
                      float* db, const WeightSource& w_source, const Mode& mode) {
   if (!mode.bf16) {
     if (db && !dw) conv2d_cpu::bias_gradient(s, dy, db);  // alone: no primitive needed
+    if (pointwise_gemm::takes(s)) {
+      if (dx) pointwise_gemm::backward_data(s, w, dy, dx);
+      if (dw) pointwise_gemm::backward_weights(s, x, dy, dw, db);
+      return;
+    }
     if (as_batches(s)) return backward_as_batches(s, x, w, dy, dx, dw, dw ? db : nullptr);
     StagedDy staged_dy;
     if (dx) backward_data_pass(s, w, dy, dx, false, &staged_dy);
@@ -471,6 +480,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
 bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias, bool bf16) { return by_im2col(s, bias, bf16); }
 
 PassKernels conv2d_f32_kernels(const Conv2dShape& shape) {
+  if (pointwise_gemm::takes(shape)) return {"pointwise_gemm", "pointwise_gemm", "pointwise_gemm"};
   const Conv2dShape s = as_batches(shape) ? batched_shape(shape) : shape;
   PassKernels k;
   guarded("kernel names", s, [&] {

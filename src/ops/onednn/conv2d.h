@@ -39,7 +39,7 @@ uint64_t bf16_kernel_runs(Bf16Kernel k);
 
 // oneDNN's names for the kernels the three f32 passes of this geometry run (without a bias), e.g.
 // "jit_wino_4x3:avx512_core" where the shape takes Winograd, for a dilated convolution run over its
-// phases those of the undilated one (tests).
+// phases those of the undilated one, "pointwise_gemm" for a 1x1 one run as matrix products (tests).
 struct PassKernels {
   std::string forward, backward_data, backward_weights;
 };
