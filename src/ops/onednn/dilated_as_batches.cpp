@@ -47,6 +47,10 @@ void space_to_batch(const float* x, float* out, int64_t N, int64_t K, int64_t H,
       return;
     }
     const float* src = x + ((n * K + k) * H + row) * W * vec;
+    if (vec == 1) {  // plain tensors (training): element by element, no call per element
+      for (int64_t j = 0, col = p % d; j < Ws; ++j, col += d) o[j] = col < W ? src[col] : 0.0f;
+      return;
+    }
     for (int64_t j = 0, col = p % d; j < Ws; ++j, col += d) {
       if (col < W) std::memcpy(o + j * vec, src + col * vec, sizeof(float) * vec);
       else std::memset(o + j * vec, 0, sizeof(float) * vec);
@@ -60,6 +64,10 @@ void batch_to_space(const float* y, float* out, int64_t N, int64_t K, int64_t H,
     if (row >= H) return;
     const float* src = y + (((p * N + n) * K + k) * Hs + i) * Ws * vec;
     float* o = out + ((n * K + k) * H + row) * W * vec;
+    if (vec == 1) {
+      for (int64_t j = 0, col = p % d; j < Ws && col < W; ++j, col += d) o[col] = src[j];
+      return;
+    }
     for (int64_t j = 0, col = p % d; j < Ws && col < W; ++j, col += d)
       std::memcpy(o + col * vec, src + j * vec, sizeof(float) * vec);
   });
