@@ -14,15 +14,16 @@ namespace {
 int64_t phase_size(int64_t n, int64_t d) { return (n + d - 1) / d; }
 
 // Calls f(phase, image, k, sub_row, row) for every row of every phase's sub-image, in parallel;
-// `row` is the input row it comes from (>= H: past the edge).
+// `row` is the input row it comes from (>= H: past the edge). The phases are the inner loop, so
+// the d phases that read one input row do so while it is in cache.
 template <class F>
 void for_each_phase_row(int64_t N, int64_t K, int64_t H, int64_t d, F&& f) {
   const int64_t Hs = phase_size(H, d);
 #pragma omp parallel for collapse(3) schedule(static)
-  for (int64_t p = 0; p < d * d; ++p)
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t i = 0; i < Hs; ++i) f(p, n, k, i, i * d + p / d);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t i = 0; i < Hs; ++i)
+        for (int64_t p = 0; p < d * d; ++p) f(p, n, k, i, i * d + p / d);
 }
 
 }  // namespace
