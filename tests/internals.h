@@ -16,6 +16,7 @@
 #include "kernels/pool.h"
 #include "kernels/runtime.h"
 #include "src/core/cuda_probe.h"
+#include "src/core/host_block_cache.h"
 #include "src/core/host_heap.h"
 #include "src/ops/conv_precision.h"
 #include "src/ops/onednn/context.h"

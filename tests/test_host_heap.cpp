@@ -1,5 +1,6 @@
 // tests/test_host_heap.cpp — keep_freed_host_memory (src/core/host_heap.h): after it, a large
-// block comes from the heap and stays there once freed, for the next step to reuse.
+// block comes from the heap and stays there once freed, for the next step to reuse, and tensor
+// storage goes through the block cache (tests/test_host_block_cache.cpp has the cache itself).
 #include <cstdlib>
 #include <cstring>
 
@@ -24,6 +25,7 @@ TEST(HostHeap, FreedLargeBlocksStayInTheHeap) {
   EXPECT_EQ(mallinfo2().hblkhd, mapped) << "the block was mmap'ed: freeing it hands its pages back";
   std::free(block);
   EXPECT_GE(mallinfo2().fordblks, bytes) << "the freed block left the heap";
+  EXPECT_EQ(host_block_cache_stats().capacity, default_host_block_cache_capacity());
 #else
   GTEST_SKIP() << "keep_freed_host_memory tunes glibc's heap; this build has another allocator";
 #endif

@@ -3,6 +3,8 @@
 
 #include <mutex>
 
+#include "src/core/host_block_cache.h"
+
 // A sanitizer brings its own allocator, which mallopt does not reach: GCC says so with
 // __SANITIZE_*__, clang with __has_feature.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -29,12 +31,15 @@ bool glibc_heap() {
 }
 
 void keep_freed_host_memory() {
-#ifdef CSG_GLIBC_HEAP
+#ifndef CSG_OWN_ALLOCATOR  // a sanitizer must see every free
   static std::once_flag once;
   std::call_once(once, [] {
+#ifdef CSG_GLIBC_HEAP
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, -1);  // never trim
     mallopt(M_TOP_PAD, 256 << 20);
+#endif
+    set_host_block_cache(default_host_block_cache_capacity());
   });
 #endif
 }

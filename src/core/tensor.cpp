@@ -9,6 +9,7 @@
 #include "csg/cuda.h"
 #include "csg/tensor.h"
 #include "src/core/dispatch.h"
+#include "src/core/host_block_cache.h"
 
 #ifdef CSG_WITH_CUDA
 #include "kernels/runtime.h"
@@ -76,9 +77,7 @@ uint64_t storage_allocations() { return g_storage_allocations.load(std::memory_o
 Storage::Storage(size_t nbytes, Device dev) : nbytes_(nbytes), device_(dev) {
   id_ = g_storage_allocations.fetch_add(1, std::memory_order_relaxed) + 1;
   if (dev == Device::CPU) {
-    size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;  // 64-byte aligned for SIMD
-    data_ = std::aligned_alloc(64, rounded);
-    CSG_CHECK(data_, "out of host memory allocating ", nbytes, " bytes");
+    data_ = host_allocate(nbytes);  // 64-byte aligned for SIMD
   } else {
 #ifdef CSG_WITH_CUDA
     CSG_CHECK(cuda::available(), "cannot allocate on CUDA: ", cuda::status());
@@ -90,7 +89,7 @@ Storage::Storage(size_t nbytes, Device dev) : nbytes_(nbytes), device_(dev) {
 }
 Storage::~Storage() {
   if (device_ == Device::CPU) {
-    std::free(data_);
+    host_release(data_, nbytes_);
   } else {
 #ifdef CSG_WITH_CUDA
     kernels::device_free(data_);

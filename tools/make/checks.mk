@@ -57,12 +57,13 @@ asan: san-build $(FIXTURES)/VERSION
 
 # ThreadSanitizer: a test binary of the tests whose threads work side by side (the loader's
 # workers, the signals of a training run, whose GTA5 case starts the binary again as child
-# processes, under TSan too) in its own CPU-only clang build, build-tsan/. OpenMP runs one thread:
+# processes, under TSan too; the block cache under tensor storage) in its own CPU-only clang build, build-tsan/. OpenMP runs one thread:
 # LLVM's libomp is not built with TSan's annotations, so its barriers would read as races.
 #
 #   make tsan                     # TSAN_TESTS' tests; TEST_FILTER='Suite*' narrows them
 TSAN_BUILD   := build-tsan
-TSAN_TESTS   := tests/main.cpp tests/testing.cpp tests/train_fixtures.cpp tests/test_loader.cpp tests/test_train_signal.cpp
+TSAN_TESTS   := tests/main.cpp tests/testing.cpp tests/train_fixtures.cpp tests/test_loader.cpp tests/test_train_signal.cpp \
+                tests/test_host_block_cache.cpp
 TSAN_OPTIONS_RUN ?= halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1:suppressions=$(CURDIR)/tools/tsan.supp
 .PHONY: tsan tsan-build
 tsan-build:
