@@ -139,6 +139,16 @@ Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_
                       const Tensor& beta, const Tensor& running_mean, const Tensor& running_var, double eps,
                       const Conv2dOptions& opt = {});
 
+// ---- a sum of dilated 3x3 convolutions (src/ops/dilated_conv_sum.cpp) ---------------------
+// sum over b of conv2d(x, weights[b], biases[b]) with 3x3 kernels, stride 1, dilation and padding
+// dilations[b]: DeepLabv2's ASPP classifier, whose branches read one map and are added. weights[b]
+// [O,C,3,3], one O and C for all; biases[b] [O] or undefined. On the CPU in f32 and f64 it is one
+// matrix product of every branch's taps with x, [B*O*9, C] x [C, H*W] per image, and a sum of the
+// product's rows shifted by each tap's offset (no padding to 16 output channels, no layout
+// reorders of x); elsewhere the convolutions themselves. Gradients reach x, the weights and biases.
+Tensor dilated_conv_sum(const Tensor& x, const std::vector<Tensor>& weights, const std::vector<Tensor>& biases,
+                        const std::vector<int64_t>& dilations);
+
 // ---- pooling (src/ops/pool.cpp) ---------------------------------------------------------
 struct Pool2dOptions {
   int64_t kernel_h = 2, kernel_w = 2;

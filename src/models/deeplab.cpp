@@ -58,6 +58,17 @@ Tensor DeepLab::ConvBn::forward(const Tensor& x) const { return relu(conv_bn(*co
 
 Tensor DeepLab::head_forward(const Tensor& f4) const {
   if (head_arch_.kind == DeepLabHead::AsppV2) {
+    // On the CPU in f32: one matrix product for the four branches (dilated_conv_sum in csg/ops.h).
+    if (!f4.is_cuda() && !v2_branches_[0]->opt.numerics.bf16()) {
+      std::vector<Tensor> weights, biases;
+      std::vector<int64_t> dilations;
+      for (const auto& branch : v2_branches_) {
+        weights.push_back(branch->weight);
+        biases.push_back(branch->bias);
+        dilations.push_back(branch->opt.dilation_h);  // padding = dilation, stride 1: as built above
+      }
+      return dilated_conv_sum(f4, weights, biases, dilations);
+    }
     Tensor out = v2_branches_[0]->forward(f4);
     for (size_t i = 1; i < v2_branches_.size(); ++i) out = add(out, v2_branches_[i]->forward(f4));
     return out;
