@@ -50,6 +50,25 @@ TEST(Elementwise, ReluGradientIsZeroAtZero) {
   EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{0, 0, 0}));
 }
 
+TEST(Elementwise, AddReluIsReluOfTheSumWithItsGradients) {
+  // Sums kept away from the kink at 0 for the finite differences; b transposed: a strided input.
+  Tensor a = from_vector(std::vector<double>{-1.5, -0.3, 0.4, 1.2, -2.0, 0.9}, {2, 3}).requires_grad_();
+  Tensor b = from_vector(std::vector<double>{0.2, 0.7, -0.3, 0.1, 1.1, -0.6}, {3, 2}).requires_grad_();
+  expect_gradients_match([](const Ins& in) { return add_relu(in[0], in[1].transpose(0, 1)); }, {a, b});
+  // The values and gradients of relu(add(a, b)), bit for bit, on a map large enough to run in parallel.
+  const Tensor x = uniform({2, 64, 32, 32}, 7, DType::F32), y = uniform({2, 64, 32, 32}, 8, DType::F32);
+  const Tensor probe = uniform({2, 64, 32, 32}, 9, DType::F32);
+  auto run = [&](bool fused) {
+    Tensor xa = x.detach().requires_grad_(), yb = y.detach().requires_grad_();
+    Tensor out = fused ? add_relu(xa, yb) : relu(add(xa, yb));
+    sum(mul(out, probe)).backward();
+    return Ins{out.detach(), xa.grad(), yb.grad()};
+  };
+  const Ins fused = run(true), apart = run(false);
+  for (size_t i = 0; i < fused.size(); ++i) EXPECT_EQ(fused[i].to_vector(), apart[i].to_vector()) << i;
+  EXPECT_THROW(add_relu(x, uniform({2, 64, 32, 1}, 10, DType::F32)), Error);  // no broadcasting
+}
+
 TEST(Elementwise, NonContiguousInputs) {
   Tensor a = uniform({4, 3}, 5).requires_grad_();
   Tensor b = uniform({3, 4}, 6).requires_grad_();
@@ -129,4 +148,5 @@ TEST(Elementwise, CudaParity) {
   expect_cuda_parity([](const Ins& in) { return sqrt(in[0]); }, {pos});
   expect_cuda_parity([](const Ins& in) { return square(in[0]); }, {a});
   expect_cuda_parity([](const Ins& in) { return relu(in[0]); }, {a});
+  expect_cuda_parity([](const Ins& in) { return add_relu(in[0], in[1]); }, {a, pos});
 }

@@ -27,6 +27,9 @@ Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor relu(const Tensor& x);  // gradient 0 at x == 0, as PyTorch
+// relu(add(a, b)) for a and b of one shape, in one pass over them on the CPU (a residual block's
+// output: the sum is never written out and read back); the same gradients as the two ops.
+Tensor add_relu(const Tensor& a, const Tensor& b);
 Tensor square(const Tensor& x);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

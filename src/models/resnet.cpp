@@ -35,7 +35,7 @@ Tensor BasicBlock::forward(const Tensor& x) const {
   Tensor out = relu(conv_bn(*conv1, *bn1, x));
   out = conv_bn(*conv2, *bn2, out);
   Tensor identity = down_conv ? conv_bn(*down_conv, *down_bn, x) : x;
-  return relu(add(out, identity));
+  return add_relu(out, identity);
 }
 
 void BasicBlock::freeze_batch_norm() {
@@ -65,7 +65,7 @@ Tensor Bottleneck::forward(const Tensor& x) const {
   out = relu(conv_bn(*conv2, *bn2, out));
   out = conv_bn(*conv3, *bn3, out);
   Tensor identity = down_conv ? conv_bn(*down_conv, *down_bn, x) : x;
-  return relu(add(out, identity));
+  return add_relu(out, identity);
 }
 
 void Bottleneck::freeze_batch_norm() {

@@ -191,4 +191,28 @@ Tensor relu(const Tensor& x) {
   });
 }
 
+Tensor add_relu(const Tensor& a, const Tensor& b) {
+  check_float("add_relu", a, "lhs");
+  check_float("add_relu", b, "rhs");
+  check_same_device("add_relu", a, b);
+  check_same_dtype("add_relu", a, b);
+  check_same_shape("add_relu", a, b);
+  if (a.is_cuda()) return relu(add(a, b));
+  Tensor ca = a.detach().contiguous(), cb = b.detach().contiguous();
+  Tensor out = empty(a.shape(), a.options());
+  const int64_t n = out.numel();
+  dispatch_float(a.dtype(), "add_relu", [&](auto tag) {
+    using T = decltype(tag);
+    const T *pa = ca.data<T>(), *pb = cb.data<T>();
+    T* po = out.data<T>();
+#pragma omp parallel for simd if (n > 32768)
+    for (int64_t i = 0; i < n; ++i) po[i] = apply_unary<UnaryOp::Relu>(apply_binary<BinaryOp::Add>(pa[i], pb[i]), T(0));
+  });
+  Saved y(out);
+  return record("add_relu", out, {a, b}, [y](const Tensor& g) -> std::vector<Tensor> {
+    Tensor masked = binary_forward<BinaryOp::ReluGrad>("add_relu_backward", g, y.get("add_relu"));
+    return {masked, masked};
+  });
+}
+
 }  // namespace csg
