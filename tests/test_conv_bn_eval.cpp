@@ -62,6 +62,21 @@ TEST(ConvBnEval, GradientsMatchFiniteDifferences) {
 
 // f32 on the CPU (oneDNN): values and every gradient as the unfolded convolution and BN compute them,
 // within 1e-5 of the largest magnitude (the fold only reorders the rounding of w * s and the shift).
+TEST(ConvBnEval, ApartIsTheConvolutionAndItsShift) {
+  const Conv2dOptions o = strided_dilated_padded();
+  Tensor rm = uniform({4}, 13), rv = positive({4}, 14);
+  Tensor x = uniform({2, 3, 7, 8}, 15).requires_grad_(), w = uniform({4, 3, 3, 2}, 16).requires_grad_();
+  Tensor cb = uniform({4}, 17).requires_grad_(), gamma = uniform({4}, 18).requires_grad_();
+  Tensor beta = uniform({4}, 19).requires_grad_();
+  auto shifted_back = [&](const Ins& in) {
+    const ShiftedConv r = conv2d_bn_eval_apart(in[0], in[1], in[2], in[3], in[4], rm, rv, 1e-5, o);
+    return add(r.unshifted, r.shift.reshape({1, 4, 1, 1}));
+  };
+  expect_gradients_match(shifted_back, {x, w, cb, gamma, beta});
+  expect_close(shifted_back({x, w, cb, gamma, beta}), conv2d_bn_eval(x, w, cb, gamma, beta, rm, rv, 1e-5, o), 1e-12,
+               1e-12, Tolerance::PerElement, "unshifted + shift against conv2d_bn_eval");
+}
+
 TEST(ConvBnEval, MatchesBatchNormOfConvolution) {
   for (BatchNormMode mode : {BatchNormMode::Eval, BatchNormMode::Frozen})
     for (bool conv_bias : {true, false}) {

@@ -69,6 +69,29 @@ TEST(Elementwise, AddReluIsReluOfTheSumWithItsGradients) {
   EXPECT_THROW(add_relu(x, uniform({2, 64, 32, 1}, 10, DType::F32)), Error);  // no broadcasting
 }
 
+TEST(Elementwise, AddReluAddsAChannelShiftInTheSamePass) {
+  Tensor a = uniform({2, 3, 2, 2}, 11).requires_grad_(), b = uniform({2, 3, 2, 2}, 12).requires_grad_();
+  Tensor shift = from_vector(std::vector<double>{0.35, -0.25, 0.15}, {3}).requires_grad_();
+  // Finite differences on inputs whose sums stay away from the kink at 0.
+  Tensor a_far = mul(a.detach(), 3.0).requires_grad_();
+  expect_gradients_match([](const Ins& in) { return add_relu(in[0], in[1], in[2]); }, {a_far, b, shift});
+  // The values of relu(a + b + shift[c]) bit for bit, and the same gradients, on a map run in parallel.
+  const Tensor x = uniform({2, 64, 32, 32}, 13, DType::F32), y = uniform({2, 64, 32, 32}, 14, DType::F32);
+  const Tensor s = uniform({64}, 15, DType::F32), probe = uniform({2, 64, 32, 32}, 16, DType::F32);
+  auto run = [&](bool fused) {
+    Tensor xa = x.detach().requires_grad_(), yb = y.detach().requires_grad_(), sc = s.detach().requires_grad_();
+    Tensor out = fused ? add_relu(xa, yb, sc) : relu(add(add(xa, yb), sc.reshape({1, 64, 1, 1})));
+    sum(mul(out, probe)).backward();
+    return Ins{out.detach(), xa.grad(), yb.grad(), sc.grad()};
+  };
+  const Ins fused = run(true), apart = run(false);
+  EXPECT_EQ(fused[0].to_vector(), apart[0].to_vector());
+  for (size_t i = 1; i < fused.size(); ++i)
+    csg::testing::expect_close(fused[i], apart[i], 1e-6, 1e-5, csg::testing::Tolerance::ScaledByMax, "gradient");
+  EXPECT_THROW(add_relu(x, y, uniform({32}, 17, DType::F32)), Error);                              // not C
+  EXPECT_THROW(add_relu(uniform({6}, 18), uniform({6}, 19), uniform({6}, 20)), Error);            // no dim 1
+}
+
 TEST(Elementwise, NonContiguousInputs) {
   Tensor a = uniform({4, 3}, 5).requires_grad_();
   Tensor b = uniform({3, 4}, 6).requires_grad_();
@@ -149,4 +172,6 @@ TEST(Elementwise, CudaParity) {
   expect_cuda_parity([](const Ins& in) { return square(in[0]); }, {a});
   expect_cuda_parity([](const Ins& in) { return relu(in[0]); }, {a});
   expect_cuda_parity([](const Ins& in) { return add_relu(in[0], in[1]); }, {a, pos});
+  Tensor shift = uniform({3}, 21).requires_grad_();
+  expect_cuda_parity([](const Ins& in) { return add_relu(in[0], in[1], in[2]); }, {a, pos, shift});
 }

@@ -28,8 +28,9 @@ Tensor log(const Tensor& x);
 Tensor sqrt(const Tensor& x);
 Tensor relu(const Tensor& x);  // gradient 0 at x == 0, as PyTorch
 // relu(add(a, b)) for a and b of one shape, in one pass over them on the CPU (a residual block's
-// output: the sum is never written out and read back); the same gradients as the two ops.
-Tensor add_relu(const Tensor& a, const Tensor& b);
+// output: the sum is never written out and read back); the same gradients as the two ops. With
+// channel_shift [C] (a's dim 1; may be undefined), relu(a + b + channel_shift[c]) in the same pass.
+Tensor add_relu(const Tensor& a, const Tensor& b, const Tensor& channel_shift = {});
 Tensor square(const Tensor& x);
 
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
@@ -141,6 +142,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
 Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
                       const Tensor& beta, const Tensor& running_mean, const Tensor& running_var, double eps,
                       const Conv2dOptions& opt = {});
+// The same, with the per-channel shift conv_bias * s + t left out of the convolution and returned
+// beside it ([O]): for the op that adds it in a pass of its own (add_relu's), which spares the
+// convolution a pass over its output where it has no bias epilogue (pointwise_gemm's fill).
+struct ShiftedConv {
+  Tensor unshifted;  // conv2d(x, weight * s[o])
+  Tensor shift;      // [O]
+};
+ShiftedConv conv2d_bn_eval_apart(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
+                                 const Tensor& beta, const Tensor& running_mean, const Tensor& running_var,
+                                 double eps, const Conv2dOptions& opt = {});
 
 // ---- a sum of dilated 3x3 convolutions (src/ops/dilated_conv_sum.cpp) ---------------------
 // sum over b of conv2d(x, weights[b], biases[b]) with 3x3 kernels, stride 1, dilation and padding

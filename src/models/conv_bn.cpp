@@ -27,15 +27,23 @@ bool fold_batch_norm(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Te
   return requires_grad(conv.weight) || requires_grad(conv.bias) || requires_grad(bn.weight);
 }
 
+// As BatchNorm2d::forward: a BN whose weight takes no gradient is Frozen, its weight and bias constants.
+Tensor bn_parameter(const nn::BatchNorm2d& bn, const Tensor& p) {
+  return !requires_grad(bn.weight) && p.defined() ? p.detach() : p;
+}
+
 }  // namespace
 
 Tensor conv_bn(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Tensor& x) {
   if (!fold_batch_norm(conv, bn, x)) return bn.forward(conv.forward(x));
-  // As BatchNorm2d::forward: a BN whose weight takes no gradient is Frozen, its weight and bias constants.
-  const bool frozen = !requires_grad(bn.weight);
-  const Tensor gamma = frozen && bn.weight.defined() ? bn.weight.detach() : bn.weight;
-  const Tensor beta = frozen && bn.bias.defined() ? bn.bias.detach() : bn.bias;
-  return conv2d_bn_eval(x, conv.weight, conv.bias, gamma, beta, bn.running_mean, bn.running_var, bn.eps, conv.opt);
+  return conv2d_bn_eval(x, conv.weight, conv.bias, bn_parameter(bn, bn.weight), bn_parameter(bn, bn.bias),
+                        bn.running_mean, bn.running_var, bn.eps, conv.opt);
+}
+
+ShiftedConv conv_bn_apart(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Tensor& x) {
+  if (!fold_batch_norm(conv, bn, x)) return {bn.forward(conv.forward(x)), Tensor()};
+  return conv2d_bn_eval_apart(x, conv.weight, conv.bias, bn_parameter(bn, bn.weight), bn_parameter(bn, bn.bias),
+                              bn.running_mean, bn.running_var, bn.eps, conv.opt);
 }
 
 }  // namespace csg::models

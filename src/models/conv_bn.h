@@ -11,5 +11,8 @@ namespace csg::models {
 // BN in train mode needs the batch statistics, and a pass without gradients keeps the conv's own
 // weight tensor, whose converted copy a frozen encoder reuses from step to step (ConvWeightsReuseScope).
 Tensor conv_bn(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Tensor& x);
+// The same, with the folded BN's per-channel shift returned apart for the op that adds it (a block's
+// add_relu); unfolded, the output is bn(conv(x)) and the shift undefined.
+ShiftedConv conv_bn_apart(const nn::Conv2d& conv, const nn::BatchNorm2d& bn, const Tensor& x);
 
 }  // namespace csg::models

@@ -14,6 +14,17 @@ std::shared_ptr<nn::Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t str
   nn::kaiming_normal_fan_out(c->weight, gen);  // torchvision: kaiming_normal_(mode="fan_out", relu)
   return c;
 }
+
+// A block's output, relu(branch + identity): the folded BNs' shifts (the branch's last one and the
+// downsample's) are added in add_relu's pass rather than by the convolutions.
+Tensor residual_output(const ShiftedConv& branch, const Tensor& x, const nn::Conv2d* down_conv,
+                       const nn::BatchNorm2d* down_bn) {
+  if (!down_conv) return add_relu(branch.unshifted, x, branch.shift);
+  const ShiftedConv identity = conv_bn_apart(*down_conv, *down_bn, x);
+  Tensor shift = branch.shift;
+  if (identity.shift.defined()) shift = shift.defined() ? add(shift, identity.shift) : identity.shift;
+  return add_relu(branch.unshifted, identity.unshifted, shift);
+}
 }  // namespace
 
 BasicBlock::BasicBlock(int64_t inplanes, int64_t planes, int64_t stride, int64_t dilation, bool downsample,
@@ -33,9 +44,7 @@ BasicBlock::BasicBlock(int64_t inplanes, int64_t planes, int64_t stride, int64_t
 
 Tensor BasicBlock::forward(const Tensor& x) const {
   Tensor out = relu(conv_bn(*conv1, *bn1, x));
-  out = conv_bn(*conv2, *bn2, out);
-  Tensor identity = down_conv ? conv_bn(*down_conv, *down_bn, x) : x;
-  return add_relu(out, identity);
+  return residual_output(conv_bn_apart(*conv2, *bn2, out), x, down_conv.get(), down_bn.get());
 }
 
 void BasicBlock::freeze_batch_norm() {
@@ -63,9 +72,7 @@ Bottleneck::Bottleneck(int64_t inplanes, int64_t planes, int64_t stride, int64_t
 Tensor Bottleneck::forward(const Tensor& x) const {
   Tensor out = relu(conv_bn(*conv1, *bn1, x));
   out = relu(conv_bn(*conv2, *bn2, out));
-  out = conv_bn(*conv3, *bn3, out);
-  Tensor identity = down_conv ? conv_bn(*down_conv, *down_bn, x) : x;
-  return add_relu(out, identity);
+  return residual_output(conv_bn_apart(*conv3, *bn3, out), x, down_conv.get(), down_bn.get());
 }
 
 void Bottleneck::freeze_batch_norm() {

@@ -9,11 +9,13 @@ namespace csg {
 
 namespace {
 constexpr const char* kOp = "conv2d_bn_eval";
-}  // namespace
 
-Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
-                      const Tensor& beta, const Tensor& running_mean, const Tensor& running_var, double eps,
-                      const Conv2dOptions& opt) {
+// The folded weights and the shift, from differentiable ops.
+struct Folded {
+  Tensor scaled, shift;
+};
+Folded fold(const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma, const Tensor& beta,
+            const Tensor& running_mean, const Tensor& running_var, double eps) {
   check_float(kOp, weight, "weight");
   check_dim(kOp, weight, 4, "weight [O,C,KH,KW]");
   check_channel_vector(kOp, weight, 0, "O", conv_bias, "conv_bias", true);
@@ -34,7 +36,23 @@ Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_
   // Scaled as rows [O, C*KH*KW] against [O, 1]: broadcasting over trailing size-1 dims ([O,1,1,1])
   // runs element by element, many times slower.
   const Tensor scaled = mul(weight.reshape({out, -1}), scale.reshape({out, 1})).reshape(weight.shape());
-  return conv2d(x, scaled, shift, opt);
+  return {scaled, shift};
+}
+
+}  // namespace
+
+Tensor conv2d_bn_eval(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
+                      const Tensor& beta, const Tensor& running_mean, const Tensor& running_var, double eps,
+                      const Conv2dOptions& opt) {
+  const Folded f = fold(weight, conv_bias, gamma, beta, running_mean, running_var, eps);
+  return conv2d(x, f.scaled, f.shift, opt);
+}
+
+ShiftedConv conv2d_bn_eval_apart(const Tensor& x, const Tensor& weight, const Tensor& conv_bias, const Tensor& gamma,
+                                 const Tensor& beta, const Tensor& running_mean, const Tensor& running_var,
+                                 double eps, const Conv2dOptions& opt) {
+  const Folded f = fold(weight, conv_bias, gamma, beta, running_mean, running_var, eps);
+  return {conv2d(x, f.scaled, Tensor(), opt), f.shift};
 }
 
 }  // namespace csg

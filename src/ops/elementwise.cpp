@@ -191,27 +191,83 @@ Tensor relu(const Tensor& x) {
   });
 }
 
-Tensor add_relu(const Tensor& a, const Tensor& b) {
-  check_float("add_relu", a, "lhs");
-  check_float("add_relu", b, "rhs");
-  check_same_device("add_relu", a, b);
-  check_same_dtype("add_relu", a, b);
-  check_same_shape("add_relu", a, b);
-  if (a.is_cuda()) return relu(add(a, b));
+namespace {
+
+// The gradient of a per-channel shift: the sums of g [N,C,...] over every dim but 1.
+Tensor channel_sums(const Tensor& g_in) {
+  const Tensor g = g_in.contiguous();
+  const int64_t N = g.size(0), C = g.size(1), inner = N * C > 0 ? g.numel() / (N * C) : 0;
+  Tensor out = empty({C}, g.options());
+  dispatch_float(g.dtype(), "add_relu_backward", [&](auto tag) {
+    using T = decltype(tag);
+    const T* pg = g.data<T>();
+    T* po = out.data<T>();
+#pragma omp parallel for if (g.numel() > 32768)
+    for (int64_t c = 0; c < C; ++c) {
+      T total = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* row = pg + (n * C + c) * inner;
+        T part = 0;
+#pragma omp simd reduction(+ : part)
+        for (int64_t i = 0; i < inner; ++i) part += row[i];
+        total += part;
+      }
+      po[c] = total;
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor add_relu(const Tensor& a, const Tensor& b, const Tensor& channel_shift) {
+  constexpr const char* kOp = "add_relu";
+  check_float(kOp, a, "lhs");
+  check_float(kOp, b, "rhs");
+  check_same_device(kOp, a, b);
+  check_same_dtype(kOp, a, b);
+  check_same_shape(kOp, a, b);
+  const bool shifted = channel_shift.defined();
+  if (shifted) {
+    CSG_CHECK(a.dim() >= 2, kOp, ": a channel shift needs inputs [N,C,...], got ", a.describe());
+    check_channel_vector(kOp, a, 1, "C", channel_shift, "channel_shift", false);
+  }
+  if (a.is_cuda()) {
+    if (!shifted) return relu(add(a, b));
+    Shape per_channel(a.dim(), 1);
+    per_channel[1] = a.size(1);
+    return relu(add(add(a, b), channel_shift.reshape(per_channel)));
+  }
   Tensor ca = a.detach().contiguous(), cb = b.detach().contiguous();
+  const Tensor shift = shifted ? channel_shift.detach().contiguous() : Tensor();
   Tensor out = empty(a.shape(), a.options());
   const int64_t n = out.numel();
-  dispatch_float(a.dtype(), "add_relu", [&](auto tag) {
+  dispatch_float(a.dtype(), kOp, [&](auto tag) {
     using T = decltype(tag);
     const T *pa = ca.data<T>(), *pb = cb.data<T>();
     T* po = out.data<T>();
+    if (!shifted) {
 #pragma omp parallel for simd if (n > 32768)
-    for (int64_t i = 0; i < n; ++i) po[i] = apply_unary<UnaryOp::Relu>(apply_binary<BinaryOp::Add>(pa[i], pb[i]), T(0));
+      for (int64_t i = 0; i < n; ++i) po[i] = apply_unary<UnaryOp::Relu>(apply_binary<BinaryOp::Add>(pa[i], pb[i]), T(0));
+      return;
+    }
+    // Row r = n * C + c of `inner` values shares channel c's shift.
+    const T* ps = shift.data<T>();
+    const int64_t C = a.size(1), rows = a.size(0) * C, inner = rows ? n / rows : 0;
+#pragma omp parallel for if (n > 32768)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T s = ps[r % C];
+      const T *ra = pa + r * inner, *rb = pb + r * inner;
+      T* ro = po + r * inner;
+#pragma omp simd
+      for (int64_t i = 0; i < inner; ++i)
+        ro[i] = apply_unary<UnaryOp::Relu>(apply_binary<BinaryOp::Add>(apply_binary<BinaryOp::Add>(ra[i], rb[i]), s), T(0));
+    }
   });
   Saved y(out);
-  return record("add_relu", out, {a, b}, [y](const Tensor& g) -> std::vector<Tensor> {
+  return record(kOp, out, {a, b, channel_shift}, [y, shifted](const Tensor& g) -> std::vector<Tensor> {
     Tensor masked = binary_forward<BinaryOp::ReluGrad>("add_relu_backward", g, y.get("add_relu"));
-    return {masked, masked};
+    return {masked, masked, shifted ? channel_sums(masked) : Tensor()};
   });
 }
 
