@@ -60,7 +60,9 @@ bench-gpu: $(STEP_BENCH)
 #          of the step on the same run; three rounds of 10 timed steps after 2 (a few minutes);
 #   paper  the paper's inputs: VisDA ResNet-50 at 224 px batch 8 and GTA5 DeepLabv2-ResNet-101 at
 #          512x512 batch 1, BENCH_STEP_PAPER_PRECISIONS (fp32), three rounds of BENCH_STEP_PAPER_STEPS
-#          timed steps after 1 (on 2 loaded vCPUs: 57 min with spinning waits, 17 with BENCH_STEP_WAIT=passive).
+#          timed steps after BENCH_STEP_PAPER_WARMUP (3: both sides' GTA5 steps settle over the first
+#          three, docs/onnx.md) (on 2 loaded vCPUs, with 1 warm-up step: 57 min with spinning waits, 17
+#          with BENCH_STEP_WAIT=passive).
 # BENCH_THREADS threads; ours and PyTorch alternated, the median of the per-round ratios reported
 # (the speed of this shared VM moved by half between back-to-back runs of one binary); each step's
 # GFLOP/s beside the machine's measured peak (build/bench/sgemm_peak, before and after, same run).
@@ -70,6 +72,7 @@ BENCH_STEP_SHAPES ?= small
 BENCH_STEP_WAIT ?= default
 STEP_BENCH_ENV = OMP_NUM_THREADS=$(BENCH_THREADS) $(if $(filter passive,$(BENCH_STEP_WAIT)),OMP_WAIT_POLICY=PASSIVE)
 BENCH_STEP_PAPER_STEPS ?= 2
+BENCH_STEP_PAPER_WARMUP ?= 3
 BENCH_STEP_PAPER_PRECISIONS ?= fp32
 bench-step-cpu: $(STEP_BENCH) $(BUILD)/bench/sgemm_peak
 	$(if $(filter small,$(BENCH_STEP_SHAPES)),$(STEP_BENCH_ENV) /usr/bin/python3 tools/bench/step_bench.py --device cpu --small --parity \
@@ -77,4 +80,4 @@ bench-step-cpu: $(STEP_BENCH) $(BUILD)/bench/sgemm_peak
 	  --precisions fp32 bf16 --steps 10 --warmup 2 --rounds 3)
 	$(if $(filter paper,$(BENCH_STEP_SHAPES)),$(STEP_BENCH_ENV) /usr/bin/python3 tools/bench/step_bench.py --device cpu --paper \
 	  --bench $(STEP_BENCH) --peak-bench $(BUILD)/bench/sgemm_peak --python /usr/bin/python3 --tasks $(BENCH_TASKS) \
-	  --precisions $(BENCH_STEP_PAPER_PRECISIONS) --steps $(BENCH_STEP_PAPER_STEPS) --warmup 1 --rounds 3 --no-compile --timeout 3600)
+	  --precisions $(BENCH_STEP_PAPER_PRECISIONS) --steps $(BENCH_STEP_PAPER_STEPS) --warmup $(BENCH_STEP_PAPER_WARMUP) --rounds 3 --no-compile --timeout 3600)
