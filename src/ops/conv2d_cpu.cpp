@@ -121,19 +121,23 @@ void forward_fused(const Conv2dShape& s, const T* x, const T* w, const T* b, T* 
 }
 
 template <class T>
-void bias_gradient(const Conv2dShape& s, const T* dy, T* db) {
-  const int64_t OHW = s.OH * s.OW;
+void channel_sums(const T* x, int64_t N, int64_t C, int64_t inner, T* sums) {
 #pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < s.O; ++o) {
+  for (int64_t c = 0; c < C; ++c) {
     T acc = 0;
-    for (int64_t n = 0; n < s.N; ++n) {
-      const T* p = dy + (n * s.O + o) * OHW;
-      // Vector lanes of partial sums: one running sum waits on each add, slower than reading dy.
+    for (int64_t n = 0; n < N; ++n) {
+      const T* p = x + (n * C + c) * inner;
+      // Vector lanes of partial sums: one running sum waits on each add, slower than reading x.
 #pragma omp simd reduction(+ : acc)
-      for (int64_t i = 0; i < OHW; ++i) acc += p[i];
+      for (int64_t i = 0; i < inner; ++i) acc += p[i];
     }
-    db[o] = acc;
+    sums[c] = acc;
   }
+}
+
+template <class T>
+void bias_gradient(const Conv2dShape& s, const T* dy, T* db) {
+  channel_sums(dy, s.N, s.O, s.OH * s.OW, db);
 }
 
 template <class T>
@@ -174,6 +178,8 @@ template void forward_fused<float>(const Conv2dShape&, const float*, const float
                                    const Epilogue<float>&);
 template void forward_fused<double>(const Conv2dShape&, const double*, const double*, const double*, double*,
                                     const Epilogue<double>&);
+template void channel_sums<float>(const float*, int64_t, int64_t, int64_t, float*);
+template void channel_sums<double>(const double*, int64_t, int64_t, int64_t, double*);
 template void bias_gradient<float>(const Conv2dShape&, const float*, float*);
 template void bias_gradient<double>(const Conv2dShape&, const double*, double*);
 template void backward<float>(const Conv2dShape&, const float*, const float*, const float*, float*, float*, float*);

@@ -25,6 +25,10 @@ struct Epilogue {
 template <class T>
 void forward_fused(const Conv2dShape& s, const T* x, const T* w, const T* b, T* y, const Epilogue<T>& e);
 
+// sums [C] = the sums of x [N,C,inner] over N and inner (overwritten): a per-channel bias's or
+// shift's gradient (add_relu's too).
+template <class T>
+void channel_sums(const T* x, int64_t N, int64_t C, int64_t inner, T* sums);
 // db [O] = the sum of dy [N,O,OH,OW] over N, OH and OW (overwritten).
 template <class T>
 void bias_gradient(const Conv2dShape& s, const T* dy, T* db);

@@ -3,6 +3,7 @@
 #include "csg/ops.h"
 #include "kernels/elementwise.h"
 #include "src/core/dispatch.h"
+#include "src/ops/conv2d_cpu.h"
 
 namespace csg {
 
@@ -200,20 +201,7 @@ Tensor channel_sums(const Tensor& g_in) {
   Tensor out = empty({C}, g.options());
   dispatch_float(g.dtype(), "add_relu_backward", [&](auto tag) {
     using T = decltype(tag);
-    const T* pg = g.data<T>();
-    T* po = out.data<T>();
-#pragma omp parallel for if (g.numel() > 32768)
-    for (int64_t c = 0; c < C; ++c) {
-      T total = 0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* row = pg + (n * C + c) * inner;
-        T part = 0;
-#pragma omp simd reduction(+ : part)
-        for (int64_t i = 0; i < inner; ++i) part += row[i];
-        total += part;
-      }
-      po[c] = total;
-    }
+    conv2d_cpu::channel_sums(g.data<T>(), N, C, inner, out.data<T>());
   });
   return out;
 }
