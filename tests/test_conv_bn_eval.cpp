@@ -127,6 +127,16 @@ TEST(ConvBnEval, CudaParity) {
                       uniform({6}, 34).requires_grad_(), uniform({6}, 35).requires_grad_(),
                       uniform({6}, 36).requires_grad_(), rm, rv},
                      2e-4, 2e-4);
+  // The convolution and its shift apart, added back the way add_relu adds them.
+  expect_cuda_parity(
+      [&](const Ins& in) {
+        const ShiftedConv r = conv2d_bn_eval_apart(in[0], in[1], in[2], in[3], in[4], in[5], in[6], 1e-5, o);
+        return add_relu(r.unshifted, in[7], r.shift);
+      },
+      {uniform({2, 4, 9, 10}, 32).requires_grad_(), uniform({6, 4, 3, 3}, 33).requires_grad_(),
+       uniform({6}, 34).requires_grad_(), uniform({6}, 35).requires_grad_(), uniform({6}, 36).requires_grad_(), rm, rv,
+       uniform({2, 6, 5, 10}, 37).requires_grad_()},
+      2e-4, 2e-4);
 }
 
 namespace {
