@@ -7,20 +7,27 @@
 #include <cstring>
 #include <functional>
 
+#include <omp.h>
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/conv2d.h"
 
 namespace csg::onednn {
 
-// The geometry plus the flags that change the primitive: the cache key.
+// The geometry plus the flags that change the primitive: the cache key. It also holds the
+// OpenMP thread count when it was made: a oneDNN primitive splits its work for the count it was
+// created under and keeps that split under another, so a primitive reused after the count
+// changed summed in another order than a new one would (a 1x1 weight gradient differed in its
+// last bits, and the step-parity test's results depended on which tests had run before it).
 struct Key {
   int64_t v[16];
-  bool operator==(const Key& o) const { return std::memcmp(v, o.v, sizeof v) == 0; }
+  int64_t threads = omp_get_max_threads();
+  bool operator==(const Key& o) const { return std::memcmp(v, o.v, sizeof v) == 0 && threads == o.threads; }
 };
 struct KeyHash {
   size_t operator()(const Key& k) const {
-    size_t h = 0;
+    size_t h = std::hash<int64_t>()(k.threads);
     for (int64_t x : k.v) h = h * 1000003u ^ std::hash<int64_t>()(x);
     return h;
   }
