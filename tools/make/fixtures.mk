@@ -62,6 +62,18 @@ $(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py tools/reference/safe
 
 test: $(STEP_FIXTURES)/VERSION
 
+# float64: each f32 fixture's steps again in float64 from the same state and inputs. Where a
+# pre-activation lies within f32 rounding of zero, two f32 steps may take either side of it;
+# the float64 step shows the other side (StepBenchParity accepts a tensor near either run).
+$(STEP_FIXTURES)/%_result_f64.safetensors: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py \
+    tools/reference/resnet_stages.py $(STEP_FIXTURES)/VERSION
+	@if [ -f $(STEP_FIXTURES)/$*_init.safetensors ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
+	  echo "generating the float64 step-parity fixture $@"; \
+	  /usr/bin/python3 $< $(STEP_PARITY_$*) --precision fp64 --init $(STEP_FIXTURES)/$*_init.safetensors \
+	    --inputs $(STEP_FIXTURES)/$*_inputs.safetensors --dump $@ || exit 1; fi
+
+test: $(foreach t,visda gta5 gta5_csg,$(STEP_FIXTURES)/$(t)_result_f64.safetensors)
+
 # BF16: the VisDA model from visda_init, 20 steps under torch.autocast(bfloat16) with f32 master
 # weights (StepBenchParity.VisdaResNet18Bf16TracksAutocastOver20Steps). A target of its own, so that
 # fixtures of this version made before it get it too; remade with the others.

@@ -17,8 +17,8 @@ Benchmark:  python3 csg_step_torch.py --task visda --device cuda --precision tf3
 Parity:     python3 csg_step_torch.py --task visda --arch resnet18 --image-size 64 --batch 4 \
               --write-init init.safetensors --write-inputs inputs.safetensors --dump result.safetensors
             (--init/--inputs read such files instead of making fresh ones; with --precision bf16
-            the steps run under autocast, the BF16 parity test's fixture; the dump's metadata
-            names the precision)
+            the steps run under autocast, the BF16 parity test's fixture; with --precision fp64
+            in float64 throughout, its second reference; the dump's metadata names the precision)
 aspp-csg's dropout (p = 0.5, train mode) draws csg's own counter-based mask (csg/random.h:
 element i of a call is kept iff counter_uniform(seed, offset + i) >= p, offset advancing by the
 element count each call), here in numpy, from --dropout-seed; the parity test puts csg's
@@ -63,9 +63,10 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=20, help="timed steps")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default="fp32",
+    p.add_argument("--precision", choices=["fp32", "tf32", "bf16", "fp64"], default="fp32",
                    help="fp32: no TF32 anywhere; tf32: TF32 in convolutions and matmuls; "
-                        "bf16: autocast mixed precision, fp32 master weights (TF32 off)")
+                        "bf16: autocast mixed precision, fp32 master weights (TF32 off); "
+                        "fp64: float64 throughout (CPU, with --dump: the parity test's second reference)")
     p.add_argument("--compile", action="store_true", help="torch.compile the forward (loss) function")
     p.add_argument("--queue-size", type=int, default=65536)
     p.add_argument("--layers", default="3,4")
@@ -298,7 +299,7 @@ class CsgNetwork(nn.Module):
             raise SystemExit(f"--init: {len(missing)} tensors missing (first: {missing[0]})")
         self.load_state_dict({k: sd[k].to(own[k].dtype) for k in own})
         for l in self.queues:
-            self.queues[l] = tensors[f"queue.{l}"].to(torch.float32).clone()
+            self.queues[l] = tensors[f"queue.{l}"].to(torch.get_default_dtype()).clone()
             self.queue_ptr[l] = int(meta.get(f"queue_pointer.{l}", 0))
 
 
@@ -382,6 +383,11 @@ class FlopCounter:
         self.add(macs, grad_x, grad_w)
 
 
+def wide(x):
+    """float32 at least: autocast's bf16 outputs are widened for the losses; float64 stays."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def forward_losses(net, cfg, xq, xk, labels, queues, counter=None):
     """Everything up to the loss (the part torch.compile may take): returns the total loss,
     the task loss, the per-layer InfoNCE losses and the new keys."""
@@ -389,10 +395,10 @@ def forward_losses(net, cfg, xq, xk, labels, queues, counter=None):
     if net.segmentation:
         low = net.encoder_q.fc_new(f_q[3])
         logits = F.interpolate(low, size=xq.shape[2:], mode="bilinear", align_corners=True)
-        task = F.cross_entropy(logits.float(), labels, ignore_index=255)
+        task = F.cross_entropy(wide(logits), labels, ignore_index=255)
     else:
         logits = net.fc_new(f_q[3].mean(dim=(2, 3)))
-        task = F.cross_entropy(logits.float(), labels)
+        task = F.cross_entropy(wide(logits), labels)
     loss = task
     with torch.no_grad():
         f_k = resnet_stages(net.encoder_k, xk)
@@ -400,17 +406,17 @@ def forward_losses(net, cfg, xq, xk, labels, queues, counter=None):
     nces, keys = [], []
     for i, l in enumerate(cfg.layers):
         fq = chunk_patches(f_q[l - 1], cfg.chunks)
-        q = F.normalize(net.heads_q[f"layer{l}"](pool(fq, fq)).float(), dim=1)
+        q = F.normalize(wide(net.heads_q[f"layer{l}"](pool(fq, fq))), dim=1)
         with torch.no_grad():
             fk = chunk_patches(f_k[l - 1], cfg.chunks)
             fa = chunk_patches(f_att[l - 1], cfg.chunks)
-            k = F.normalize(net.heads_k[f"layer{l}"](pool(fk, fa)).float(), dim=1)
+            k = F.normalize(wide(net.heads_k[f"layer{l}"](pool(fk, fa))), dim=1)
         queue = queues[i]
         pos = (q * k).sum(dim=1, keepdim=True)
         neg = q @ queue  # autocast: a bf16 matmul under bf16, as PyTorch would run it
         if counter is not None:
             counter.add(q.shape[0] * q.shape[1] * queue.shape[1], True, False)
-        nce_logits = torch.cat([pos, neg.float()], dim=1) / cfg.temperature
+        nce_logits = torch.cat([pos, wide(neg)], dim=1) / cfg.temperature
         nce = F.cross_entropy(nce_logits, torch.zeros(q.shape[0], dtype=torch.long, device=q.device))
         loss = loss + nce * cfg.lam
         nces.append(nce)
@@ -487,6 +493,8 @@ def make_inputs(cfg, count):
 
 
 def set_precision(cfg):
+    if cfg.precision == "fp64":
+        torch.set_default_dtype(torch.float64)  # before the network is built: its parameters follow
     tf32 = cfg.precision == "tf32"
     if cfg.device == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -496,7 +504,7 @@ def set_precision(cfg):
 
 def precision_text(cfg):
     return {"fp32": "fp32 (no TF32)", "tf32": "fp32 with TF32 convolutions and matmuls",
-            "bf16": "bf16 autocast, fp32 master weights"}[cfg.precision]
+            "bf16": "bf16 autocast, fp32 master weights", "fp64": "fp64 throughout"}[cfg.precision]
 
 
 def fields(cfg, side):
@@ -541,7 +549,8 @@ def main(argv=None):
     if cfg.inputs:
         t, _ = load_safetensors(cfg.inputs)
         n = len([k for k in t if k.startswith("x_q.")])
-        batches = [(t[f"x_q.{i}"].float(), t[f"x_k.{i}"].float(), t[f"labels.{i}"].long()) for i in range(n)]
+        real = torch.get_default_dtype()  # float32, or float64 under --precision fp64
+        batches = [(t[f"x_q.{i}"].to(real), t[f"x_k.{i}"].to(real), t[f"labels.{i}"].long()) for i in range(n)]
     else:
         batches = make_inputs(cfg, cfg.steps if dumping else 2)
     if cfg.write_inputs:
