@@ -7,10 +7,9 @@
 #include <thread>
 #include <tuple>
 
-#include <omp.h>
-
 #include "tests/conv_cases.h"
 #include "tests/testing.h"
+#include "tools/bench/csg_step_bench.h"
 
 using namespace csg;
 using csg::testing::bf16_numerics;
@@ -462,11 +461,8 @@ TEST(OneDnnConv2d, PrimitivesAreMadeForTheThreadCountTheyRunAt) {
     SCOPED_TRACE(c.name);
     const ConvOperands o = conv_operands(c, seed);
     auto run_at = [&](int threads) {
-      const int before = omp_get_max_threads();
-      omp_set_num_threads(threads);
-      std::vector<Tensor> r = conv_run(c, o.x, o.w, o.b, o.dy);
-      omp_set_num_threads(before);
-      return r;
+      bench::ThreadCount count(threads);
+      return conv_run(c, o.x, o.w, o.b, o.dy);
     };
     run_at(2);
     const std::vector<Tensor> after_two = run_at(1);

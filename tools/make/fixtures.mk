@@ -45,9 +45,11 @@ STEP_PARITY_gta5  := --task gta5 --arch deeplab18 --image-size 64 --batch 2 --qu
 # The default head (the reference's ASPP): BN on batch statistics and dropout with csg's masks.
 STEP_PARITY_gta5_csg := $(STEP_PARITY_gta5) --seg-head aspp-csg --dropout-seed 7
 STEP_FIXTURE_VERSION := 2
+# The script and what it imports: every step fixture is remade when one of them changes.
+STEP_SCRIPT := tools/reference/csg_step_torch.py tools/reference/safetensors_io.py tools/reference/resnet_stages.py
 # A VERSION file of another version (fixtures of an older script) is remade too.
 .PHONY: step-fixtures-stale
-$(STEP_FIXTURES)/VERSION: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py tools/reference/resnet_stages.py \
+$(STEP_FIXTURES)/VERSION: $(STEP_SCRIPT) \
     $(if $(filter $(STEP_FIXTURE_VERSION),$(shell cat $(STEP_FIXTURES)/VERSION 2>/dev/null)),,step-fixtures-stale)
 	@if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating step-parity fixtures in $(STEP_FIXTURES)"; mkdir -p $(STEP_FIXTURES); \
@@ -65,8 +67,7 @@ test: $(STEP_FIXTURES)/VERSION
 # float64: each f32 fixture's steps again in float64 from the same state and inputs. Where a
 # pre-activation lies within f32 rounding of zero, two f32 steps may take either side of it;
 # the float64 step shows the other side (StepBenchParity accepts a tensor near either run).
-$(STEP_FIXTURES)/%_result_f64.safetensors: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py \
-    tools/reference/resnet_stages.py $(STEP_FIXTURES)/VERSION
+$(STEP_FIXTURES)/%_result_f64.safetensors: $(STEP_SCRIPT) $(STEP_FIXTURES)/VERSION
 	@if [ -f $(STEP_FIXTURES)/$*_init.safetensors ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating the float64 step-parity fixture $@"; \
 	  /usr/bin/python3 $< $(STEP_PARITY_$*) --precision fp64 --init $(STEP_FIXTURES)/$*_init.safetensors \
@@ -78,8 +79,7 @@ test: $(foreach t,visda gta5 gta5_csg,$(STEP_FIXTURES)/$(t)_result_f64.safetenso
 # weights (StepBenchParity.VisdaResNet18Bf16TracksAutocastOver20Steps). A target of its own, so that
 # fixtures of this version made before it get it too; remade with the others.
 STEP_PARITY_visda_bf16 := $(STEP_PARITY_visda) --steps 20 --precision bf16
-$(STEP_FIXTURES)/visda_bf16_result.safetensors: tools/reference/csg_step_torch.py tools/reference/safetensors_io.py \
-    tools/reference/resnet_stages.py $(STEP_FIXTURES)/VERSION
+$(STEP_FIXTURES)/visda_bf16_result.safetensors: $(STEP_SCRIPT) $(STEP_FIXTURES)/VERSION
 	@if [ -f $(STEP_FIXTURES)/visda_init.safetensors ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then \
 	  echo "generating the BF16 step-parity fixture $@"; \
 	  /usr/bin/python3 $< $(STEP_PARITY_visda_bf16) --init $(STEP_FIXTURES)/visda_init.safetensors \
