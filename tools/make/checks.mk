@@ -33,11 +33,11 @@ ASAN_OPTIONS_RUN  ?= detect_leaks=1:abort_on_error=1:strict_string_checks=1:dete
 UBSAN_OPTIONS_RUN ?= halt_on_error=1:print_stacktrace=1:suppressions=$(CURDIR)/tools/fuzz/ubsan.supp
 # libFuzzer handles the deaths itself (and its own leak checks), so no abort_on_error there.
 FUZZ_ASAN_OPTIONS ?= detect_leaks=1:strict_string_checks=1
-# The suite runs in SAN_SHARDS processes side by side (gtest sharding).
+# The suite runs in SAN_PROCS processes side by side, each taking the next test suite from a queue.
 # The sanitizer build leaves oneDNN out (DNNL=0): Debian's libdnnl is linked against GNU libgomp
 # while clang's -fopenmp brings LLVM's libomp, and two OpenMP runtimes in one process each start
 # their own pool; its JIT kernels are also invisible to ASan. It checks the im2col path instead.
-SAN_SHARDS   ?= 2
+SAN_PROCS    ?= 2
 
 FUZZ_SRC     := $(wildcard tools/fuzz/*.cpp)
 FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=$(SAN_BUILD)/fuzz/%)
@@ -52,7 +52,7 @@ fuzz-build: san-build
 
 asan: san-build $(FIXTURES)/VERSION
 	@CSG_FIXTURES=$(FIXTURES) ASAN_OPTIONS=$(ASAN_OPTIONS_RUN) UBSAN_OPTIONS=$(UBSAN_OPTIONS_RUN) \
-	  bash tools/fuzz/run_test_shards.sh $(SAN_SHARDS) $(SAN_BUILD) $(SAN_BUILD)/csg_tests \
+	  bash tools/fuzz/run_test_queue.sh $(SAN_PROCS) $(SAN_BUILD) $(SAN_BUILD)/csg_tests \
 	  $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
 # ThreadSanitizer: a test binary of the tests whose threads work side by side (the loader's
