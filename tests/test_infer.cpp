@@ -128,10 +128,11 @@ TEST(InferEngine, Bf16LogitsStayCloseToF32) {
   }
 }
 
-// The oneDNN engine keeps activations in a oneDNN layout (nChw16c in f32, NHWC in bf16) between
-// layers. A hand-made network whose channel counts are not multiples of 16 (24: padded 16-channel
-// blocks; ASPP branches of 8 written at channel offsets 8, 16, 24: slices that split a block) and
-// an odd input size, against the same layers composed from csg's ops on the im2col path.
+// The oneDNN engine keeps activations in a oneDNN layout (nChw16c or nChw8c in f32, NHWC in bf16)
+// between layers. A hand-made network whose channel counts are not multiples of 8 (20: padded
+// blocks of 16 or 8; ASPP branches of 12 written at channel offsets 12, 24, 36: slices that split
+// a block) and an odd input size, against the same layers composed from csg's ops on the im2col
+// path.
 infer::FusedConv random_conv(int64_t O, int64_t C, int64_t k, int64_t stride, int64_t dilation, bool relu,
                              Generator& gen) {
   infer::FusedConv f;
@@ -150,14 +151,14 @@ TEST(InferEngine, OneDnnLayoutsWithPartialChannelBlocksMatchOps) {
   infer::CompiledNetwork net;
   net.stem = random_conv(16, 3, 3, 2, 1, true, gen);
   infer::FusedBlock block;
-  block.convs = {random_conv(24, 16, 3, 1, 1, true, gen), random_conv(24, 24, 3, 1, 1, true, gen)};
+  block.convs = {random_conv(20, 16, 3, 1, 1, true, gen), random_conv(20, 20, 3, 1, 1, true, gen)};
   block.has_down = true;
-  block.down = random_conv(24, 16, 1, 1, 1, false, gen);
+  block.down = random_conv(20, 16, 1, 1, 1, false, gen);
   net.blocks = {block};
   net.backbone.stages[0].blocks = 1;  // layer1 holds it; stages 2-4 are empty
-  for (int64_t d = 1; d <= 4; ++d) net.aspp.push_back(random_conv(8, 24, 3, 1, d, true, gen));
-  net.aspp_pool = random_conv(8, 24, 1, 1, 1, true, gen);
-  net.project = random_conv(16, 40, 1, 1, 1, true, gen);
+  for (int64_t d = 1; d <= 4; ++d) net.aspp.push_back(random_conv(12, 20, 3, 1, d, true, gen));
+  net.aspp_pool = random_conv(12, 20, 1, 1, 1, true, gen);
+  net.project = random_conv(16, 60, 1, 1, 1, true, gen);
   net.refine = random_conv(16, 16, 3, 1, 1, true, gen);
   net.seg_classifier = random_conv(5, 16, 1, 1, 1, false, gen);
   const Tensor x = random_input({2, 3, 37, 29}, 12);
@@ -178,7 +179,7 @@ TEST(InferEngine, OneDnnLayoutsWithPartialChannelBlocksMatchOps) {
     std::vector<Tensor> parts;
     for (const infer::FusedConv& f : net.aspp) parts.push_back(conv(f, h));
     const Tensor pooled = conv(net.aspp_pool, adaptive_avg_pool2d(h, 1, 1));
-    parts.push_back(pooled.expand({h.size(0), 8, h.size(2), h.size(3)}).contiguous());
+    parts.push_back(pooled.expand({h.size(0), 12, h.size(2), h.size(3)}).contiguous());
     const Tensor low = conv(net.seg_classifier, conv(net.refine, conv(net.project, cat(parts, 1))));
     want = upsample_bilinear2d(low, x.size(2), x.size(3), true);
   }

@@ -27,7 +27,15 @@ using onednn::engine;
 using onednn::scratchpad;
 using onednn::stream;
 
-enum class Layout { Plain, Blocked16, Nhwc };  // abcd (or ab, a), aBcd16b, acdb
+enum class Layout { Plain, Blocked, Nhwc };  // abcd (or ab, a), aBcd16b or aBcd8b (block()), acdb
+
+// Channels per block of the Blocked layout: what this CPU's direct f32 kernels take (16 with
+// AVX-512, 8 below it), so that no primitive of the chain falls to oneDNN's reference loops.
+int64_t block() {
+  static const int64_t b = onednn::blocked_channels();
+  return b;
+}
+Tag blocked_tag() { return block() == 16 ? Tag::aBcd16b : Tag::aBcd8b; }
 
 // An activation: `shape` (logical NCHW) in `layout` and `dt`, held in a BufferPool buffer (as
 // many f32 elements as the layout's bytes need) or, for the network's input, the caller's tensor.
@@ -41,7 +49,7 @@ struct Act {
   bool defined() const { return buffer.defined(); }
   memory::desc desc() const {
     const memory::dims d(shape.begin(), shape.end());
-    if (layout == Layout::Blocked16) return {d, dt, Tag::aBcd16b};
+    if (layout == Layout::Blocked) return {d, dt, blocked_tag()};
     if (layout == Layout::Nhwc) return {d, dt, Tag::acdb};
     return {d, dt, d.size() == 4 ? Tag::abcd : d.size() == 2 ? Tag::ab : Tag::a};
   }
@@ -50,7 +58,8 @@ struct Act {
   int64_t offset(int64_t n, int64_t c, int64_t h, int64_t w) const {
     const int64_t C = shape[1], H = shape[2], W = shape[3];
     if (layout == Layout::Nhwc) return ((n * H + h) * W + w) * C + c;
-    if (layout == Layout::Blocked16) return (((n * ((C + 15) / 16) + c / 16) * H + h) * W + w) * 16 + c % 16;
+    const int64_t B = block();
+    if (layout == Layout::Blocked) return (((n * ((C + B - 1) / B) + c / B) * H + h) * W + w) * B + c % B;
     return ((n * C + c) * H + h) * W + w;
   }
   float load(int64_t i) const {
@@ -125,7 +134,7 @@ class OneDnnBackend {
  public:
   using Act = infer::Act;
   OneDnnBackend(OneDnnRunner::Impl& cache, BufferPool& pool, bool bf16)
-      : cache_(cache), pool_(pool), dt_(bf16 ? Dt::bf16 : Dt::f32), layout_(bf16 ? Layout::Nhwc : Layout::Blocked16) {}
+      : cache_(cache), pool_(pool), dt_(bf16 ? Dt::bf16 : Dt::f32), layout_(bf16 ? Layout::Nhwc : Layout::Blocked) {}
 
   // The input stays as given (f32 NCHW): the stem convolution reorders it to what it reads.
   Act input(const Tensor& x) { return {x, x.shape(), Dt::f32, Layout::Plain}; }
@@ -145,7 +154,7 @@ class OneDnnBackend {
   // where oneDNN then has Winograd for it, as the training convolution does. Decided once per layer
   // and input shape, without making the primitive where the answer is no.
   bool runs_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
-    if (dt_ != Dt::f32 || x.layout != Layout::Blocked16 || !onednn::dilated_as_batches(s)) return false;
+    if (dt_ != Dt::f32 || x.layout != Layout::Blocked || !onednn::dilated_as_batches(s)) return false;
     const Act out{Tensor(), {s.N, s.O, s.OH, s.OW}, dt_, layout_};
     const auto [it, fresh] = cache_.as_batches.try_emplace(entry_key(f, s, out, false), false);
     if (fresh) {
@@ -157,13 +166,13 @@ class OneDnnBackend {
   }
   Act conv_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
     const kernels::Conv2dShape p = onednn::batched_shape(s);
-    const int64_t d = s.dilation_h;
+    const int64_t d = s.dilation_h, B = block();
     Act phases = acquire({p.N, p.C, p.H, p.W}, layout_, dt_);
-    onednn::space_to_batch(x.buffer.data<float>(), phases.buffer.data<float>(), s.N, (s.C + 15) / 16, s.H, s.W, 16, d);
+    onednn::space_to_batch(x.buffer.data<float>(), phases.buffer.data<float>(), s.N, (s.C + B - 1) / B, s.H, s.W, B, d);
     Act out = conv_at(f, p, phases, Act());
     release(phases);
     Act y = acquire({s.N, s.O, s.OH, s.OW}, layout_, dt_);
-    onednn::batch_to_space(out.buffer.data<float>(), y.buffer.data<float>(), s.N, (s.O + 15) / 16, s.OH, s.OW, 16, d);
+    onednn::batch_to_space(out.buffer.data<float>(), y.buffer.data<float>(), s.N, (s.O + B - 1) / B, s.OH, s.OW, B, d);
     release(out);
     return y;
   }
@@ -180,18 +189,24 @@ class OneDnnBackend {
       reorder(src, staged);
       src = staged;
     }
+    memory dst = y.mem();
+    if (e.pd.dst_desc() != dst.get_desc()) {  // a primitive of another layout (conv_entry): staged
+      dst = memory(e.pd.dst_desc(), engine(), onednn::buffer(onednn::Slot::Dst, e.pd.dst_desc().get_size()));
+      if (residual.defined()) reorder(y.mem(), dst);  // the sum post-op adds what dst holds
+    }
     e.prim.execute(stream(), {{DNNL_ARG_SRC, src},
                               {DNNL_ARG_WEIGHTS, e.weights},
                               {DNNL_ARG_BIAS, memory(onednn::plain_desc({s.O}), engine(), f.bias.data<float>())},
-                              {DNNL_ARG_DST, y.mem()},
+                              {DNNL_ARG_DST, dst},
                               {DNNL_ARG_SCRATCHPAD, scratchpad(e.pd.scratchpad_desc())}});
+    if (dst.get_data_handle() != y.buffer.data<float>()) reorder(dst, y.mem());
     return y;
   }
   // conv(x) into channels [offset, offset + O) of dst: a reorder into that slice of dst where the
-  // layout allows one (whole 16-channel blocks in nChw16c), else element by element.
+  // layout allows one (whole channel blocks in the blocked layout), else element by element.
   void conv_into(const FusedConv& f, const Act& x, const Act& dst, int64_t offset) {
     Act t = conv(f, x);
-    if (dst.layout != Layout::Blocked16 || (offset % 16 == 0 && t.shape[1] % 16 == 0)) {
+    if (dst.layout != Layout::Blocked || (offset % block() == 0 && t.shape[1] % block() == 0)) {
       const memory::dims part(t.shape.begin(), t.shape.end());
       reorder(t.mem(), memory(dst.desc().submemory_desc(part, {0, offset, 0, 0}), engine(), dst.buffer.data<float>()));
     } else {
@@ -258,9 +273,9 @@ class OneDnnBackend {
     }
     const size_t bytes = a.desc().get_size();
     a.buffer = pool_.acquire({static_cast<int64_t>((bytes + 3) / 4)});
-    // oneDNN's kernels read the padding channels of a partial 16-channel block; its own primitives
+    // oneDNN's kernels read the padding channels of a partial channel block; its own primitives
     // write zeros there, the element-wise writes above do not.
-    if (layout == Layout::Blocked16 && s[1] % 16 != 0) std::memset(a.buffer.data<float>(), 0, bytes);
+    if (layout == Layout::Blocked && s[1] % block() != 0) std::memset(a.buffer.data<float>(), 0, bytes);
     return a;
   }
   Act plain(const Act& x) {  // a plain f32 copy
@@ -293,13 +308,24 @@ class OneDnnBackend {
       const dnnl::primitive_attr attr = conv_attr(residual, f.relu);
       std::optional<dnnl::convolution_forward::primitive_desc> pd = winograd_pd(s, g, y, attr);
       if (!pd) {  // src in the layout the kernel wants (any), dst in the chain's
-        const dnnl::convolution_forward::desc d =
-            onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc());
-        pd.emplace(d, attr, engine());
+        pd.emplace(onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc()), attr,
+                   engine());
+        // Some shapes have a JIT kernel only in another layout: a dilation about as wide as the map (DeepLab's
+        // layer 4 and ASPP on small inputs), which oneDNN's direct kernels decline and its im2col GEMM takes in
+        // plain tensors. In the chain's layout those ran on oneDNN's reference loops, 20-100 times slower (ResNet-101
+        // layer 4 at 41x41: 12 s a call on an AVX2 EPYC), so they let oneDNN choose the layouts, and conv_at
+        // reorders around the call.
+        if (reference_kernel(*pd))
+          pd.emplace(onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true,
+                                          onednn::any_desc(g.dst, dt_)),
+                     attr, engine());
       }
       e = std::make_unique<ConvEntry>(*pd, g.weights, f.weight.data<float>(), cache_.weights_generation);
     }
     return *e;
+  }
+  static bool reference_kernel(const dnnl::convolution_forward::primitive_desc& pd) {
+    return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
   }
   // f32 3x3 stride-1 undilated convolutions (most of a ResNet's arithmetic) on oneDNN's Winograd
   // kernel, which does about half the multiplications of the direct one: on the idle 2-vCPU machine
@@ -312,10 +338,10 @@ class OneDnnBackend {
                                                                       const onednn::Geometry& g, const Act& y,
                                                                       const dnnl::primitive_attr& attr) const {
     const bool fixed = cache_.weights == OneDnnRunner::Weights::Fixed;
-    if (dt_ != Dt::f32 || y.layout != Layout::Blocked16 ||
+    if (dt_ != Dt::f32 || y.layout != Layout::Blocked ||
         !(fixed ? onednn::winograd_shape(s) : onednn::winograd_for_changing_weights(s)))
       return std::nullopt;
-    const memory::desc src(g.src, Dt::f32, Tag::aBcd16b);  // the chain's layout: no reorder
+    const memory::desc src(g.src, Dt::f32, blocked_tag());  // the chain's layout: no reorder
     // forward_training keeps the weights in a blocked layout and transforms them in the kernel.
     const auto prop = fixed ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training;
     try {
@@ -360,6 +386,12 @@ void OneDnnRunner::set_weights(Weights w) {
   if (impl_->weights != w) clear();
   impl_->weights = w;
 }
+std::vector<std::string> OneDnnRunner::kernel_names() const {
+  std::vector<std::string> names;
+  for (const auto& [key, e] : impl_->convs) names.push_back(e->pd.impl_info_str());
+  for (const auto& [key, e] : impl_->pools) names.push_back(e->pd.impl_info_str());
+  return names;
+}
 
 std::array<Tensor, 4> OneDnnRunner::run_stages(const CompiledNetwork& net, const Tensor& x, BufferPool& pool,
                                                const std::array<bool, 4>& wanted, bool bf16) {
@@ -392,6 +424,7 @@ OneDnnRunner::~OneDnnRunner() = default;
 void OneDnnRunner::clear() {}
 void OneDnnRunner::weights_changed() {}
 void OneDnnRunner::set_weights(Weights) {}
+std::vector<std::string> OneDnnRunner::kernel_names() const { return {}; }
 Tensor OneDnnRunner::run(const CompiledNetwork&, const Tensor&, BufferPool&, bool) {
   CSG_FAIL("inference on oneDNN: this csg was built without oneDNN (make DNNL=0)");
 }

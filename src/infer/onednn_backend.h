@@ -1,14 +1,17 @@
 // src/infer/onednn_backend.h — the compiled network on oneDNN (the CPU's fast path).
 //
-// Activations stay in one oneDNN layout from the first convolution to the head: nChw16c in f32
-// (the blocked layout whose direct AVX-512 kernels ran ResNet-101's convolutions about 30% faster
-// than NHWC at batch 1, and the one PyTorch's oneDNN path uses) and NHWC in bf16 (the layout of
-// the AMX / AVX512_BF16 kernels). The network's input is reordered in once and its result out once;
+// Activations stay in one oneDNN layout from the first convolution to the head: in f32 the
+// blocked layout of the CPU's direct kernels, nChw16c with AVX-512 (it ran ResNet-101's
+// convolutions about 30% faster than NHWC at batch 1, and PyTorch's oneDNN path uses it) and
+// nChw8c with AVX2 (onednn::blocked_channels); NHWC in bf16 (the layout of the AMX /
+// AVX512_BF16 kernels). The network's input is reordered in once and its result out once;
 // before, every convolution reordered NCHW in and out, a fifth of ResNet-101's f32 time at batch 1
 // and two fifths in bf16 (docs/benchmarks.md#inference).
 #pragma once
 #include <array>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "csg/tensor.h"
 #include "src/infer/buffer_pool.h"
@@ -43,6 +46,9 @@ class OneDnnRunner {
   enum class Weights { Fixed, EveryRun };
   void set_weights(Weights w);
   void clear();
+  // oneDNN's name for the kernel of every convolution and pooling primitive made so far (its
+  // implementation string, e.g. "jit_1x1:avx2"), for the tests and the benchmarks.
+  std::vector<std::string> kernel_names() const;
   struct Impl;
 
  private:

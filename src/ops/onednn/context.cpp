@@ -52,6 +52,18 @@ bool has_bf16(std::string* why) {
   return false;
 }
 
+int64_t blocked_channels() {
+  switch (dnnl::get_effective_cpu_isa()) {  // honours ONEDNN_MAX_CPU_ISA, as the kernels do
+    case dnnl::cpu_isa::avx512_core_amx:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core:
+    case dnnl::cpu_isa::avx512_mic_4ops:
+    case dnnl::cpu_isa::avx512_mic: return 16;
+    default: return 8;
+  }
+}
+
 dnnl::engine& engine() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;

@@ -10,8 +10,8 @@
 // (winograd_for_changing_weights). The split and the merge are one pass over the activation each.
 //
 // Shared by the training convolution (conv2d.cpp, plain NCHW) and the inference engine
-// (src/infer/onednn_backend.cpp, nChw16c): both layouts are [N][K][H][W][vec] with vec floats
-// per pixel (1 plain, 16 blocked with K = C/16 blocks).
+// (src/infer/onednn_backend.cpp, nChw16c or nChw8c): both layouts are [N][K][H][W][vec] with vec
+// floats per pixel (1 plain, 16 or 8 blocked with K = C/vec blocks).
 #pragma once
 #include <cstdint>
 

@@ -1,0 +1,86 @@
+// tests/test_infer_kernels.cpp — the compiled network's oneDNN primitives run on JIT kernels of
+// the CPU, never on oneDNN's reference loops. A layout that the CPU's kernels lack still gives the
+// right numbers through `ref:any`, about 250 times slower (ResNet-50 on an AVX2 CPU, with the
+// chain in AVX-512's nChw16c: 17 s an image), so the parity tests cannot see it; this test can.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "csg/models/deeplab.h"
+#include "csg/models/resnet.h"
+#include "src/infer/fused_conv.h"
+#include "src/infer/onednn_backend.h"
+#include "src/ops/onednn/context.h"
+#include "tests/infer_models.h"
+#include "tests/testing.h"
+
+namespace csg {
+namespace {
+
+// Runs `module` compiled on x and checks the name of every kernel the runner made.
+void expect_jit_kernels(const nn::Module& module, const Tensor& x, bool bf16, const std::string& what) {
+  const infer::CompiledNetwork net = infer::compile(module);
+  infer::BufferPool pool;
+  infer::OneDnnRunner runner;
+  pool.begin(x.shape());
+  runner.run(net, x, pool, bf16);
+  const std::vector<std::string> names = runner.kernel_names();
+  EXPECT_GE(names.size(), 10u) << what << ": the runner made too few primitives to judge";
+  for (const std::string& name : names)
+    EXPECT_NE(name.rfind("ref", 0), 0u) << what << " runs a primitive on oneDNN's reference kernel (" << name
+                                        << ") on " << onednn::isa_name();
+}
+
+TEST(InferKernels, OneDnnChainRunsOnJitKernels) {
+  if (!onednn::active()) GTEST_SKIP() << "this build has no oneDNN";
+  std::printf("oneDNN dispatches to %s\n", onednn::isa_name().c_str());
+  NoGradGuard ng;
+  models::ResNetOptions o;  // bottlenecks: 1x1, 3x3 and stride-2 layers, 16 to 512 channels
+  o.depth = 50, o.width = 16, o.num_classes = 10, o.seed = 3;
+  models::ResNet resnet(o);
+  resnet.eval();
+  const std::unique_ptr<models::DeepLab> deeplab = testing::test_deeplab(models::DeepLabHead::AsppV2);  // dilated
+  const Tensor image = testing::random_input({2, 3, 64, 48}, 5);
+  for (bool bf16 : {false, true}) {
+    std::string why;
+    if (bf16 && !onednn::has_bf16(&why)) continue;
+    const std::string precision = bf16 ? " (bf16)" : " (f32)";
+    expect_jit_kernels(resnet, image, bf16, "ResNet-50" + precision);
+    expect_jit_kernels(*deeplab, testing::test_deeplab_input(), bf16, "DeepLabv2" + precision);
+  }
+}
+
+std::string self_path() {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  return n > 0 ? std::string(path, static_cast<size_t>(n)) : std::string();
+}
+
+// The same test in a child process of this binary with oneDNN capped at an older instruction set
+// (ONEDNN_MAX_CPU_ISA, read once, before its first kernel), so that every machine checks the
+// layouts of the CPUs below its own.
+TEST(InferKernels, OneDnnChainRunsOnJitKernelsOnOlderInstructionSets) {
+  if (!onednn::active()) GTEST_SKIP() << "this build has no oneDNN";
+  const std::string self = self_path();
+  ASSERT_FALSE(self.empty()) << "cannot read /proc/self/exe";
+  const std::string log = ::testing::TempDir() + "csg_infer_kernels_" + std::to_string(getpid()) + ".log";
+  for (const auto& [cap, expected] : {std::pair<const char*, const char*>{"AVX2", "(avx2)"}, {"SSE41", "(sse41)"}}) {
+    const std::string cmd = std::string("ONEDNN_MAX_CPU_ISA=") + cap + " '" + self +
+                            "' --gtest_filter=InferKernels.OneDnnChainRunsOnJitKernels > '" + log + "' 2>&1";
+    const int rc = std::system(cmd.c_str());
+    std::stringstream out;
+    out << std::ifstream(log).rdbuf();
+    EXPECT_EQ(rc, 0) << "under ONEDNN_MAX_CPU_ISA=" << cap << ":\n" << out.str();
+    EXPECT_NE(out.str().find(expected), std::string::npos) << "the cap " << cap << " did not apply:\n" << out.str();
+    EXPECT_NE(out.str().find("[  PASSED  ] 1 test"), std::string::npos) << out.str();
+  }
+  std::remove(log.c_str());
+}
+
+}  // namespace
+}  // namespace csg
