@@ -3,6 +3,7 @@
 #include "csg/c_api.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <fstream>
@@ -99,10 +100,13 @@ TEST(CApi, ClassifiesImagesAsTheEngineDoes) {
   image::save_png(dir / "b.png", images[1]);
   const std::string a = dir / "a.png", b = dir / "b.png";
   const char* paths[2] = {a.c_str(), b.c_str()};
+  const int caller_threads = omp_get_max_threads();
   ASSERT_EQ(csg_model_set_threads(m.get(), 1), CSG_OK);
   std::vector<float> from_files(2 * 5);
   ASSERT_EQ(csg_classify_files(m.get(), paths, 2, from_files.data(), nullptr), CSG_OK) << csg_last_error();
   for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(from_files[i], want[i], 1e-5f * (1 + std::abs(want[i])));
+  // The model's setting holds for its runs only: the caller's OpenMP width is as it was.
+  EXPECT_EQ(omp_get_max_threads(), caller_threads);
   csg_model_set_threads(m.get(), 0);
 
   int w = 0, h = 0;

@@ -49,7 +49,11 @@ std::vector<std::string> threads_taking_stop_signals(pid_t pid, pid_t except = -
     const std::string tid = t.path().filename().string();
     if (tid == std::to_string(except)) continue;
     const std::string status = t.path().string() + "/status";
-    if (fs::exists(status) && (status_mask(status, "SigBlk") & kStopMask) != kStopMask) open.push_back(tid);
+    if (fs::exists(status) && (status_mask(status, "SigBlk") & kStopMask) != kStopMask) {
+      std::string name;  // the thread's name says whose it is
+      std::getline(std::ifstream(t.path().string() + "/comm"), name);
+      open.push_back(tid + " (" + name + ")");
+    }
   }
   return open;
 }

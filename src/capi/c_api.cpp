@@ -97,7 +97,7 @@ std::vector<csg::image::Image> load_images(const char* const* paths, int n, int6
 
 // Preprocesses and runs one batch; the logits stay valid until the model's next run.
 csg::Tensor run_batch(csg_model& m, const std::vector<csg::image::Image>& images) {
-  csg::infer::set_threads(m.threads);
+  const csg::infer::ThreadsScope threads(m.threads);
   csg::Tensor x;
   try {
     x = m.engine->preprocess(images);

@@ -133,7 +133,7 @@ PredictSummary run_predict(const PredictOptions& o, std::FILE* out) {
   CSG_CHECK(o.batch_size >= 1, "predict: --batch-size must be at least 1, got ", o.batch_size);
   CSG_CHECK(!o.inputs.empty(), "predict: give at least one image, folder or list file");
   const std::vector<std::string> paths = expand_inputs(o.inputs);
-  set_threads(o.threads);
+  const ThreadsScope threads(o.threads);
   using Clock = std::chrono::steady_clock;
   const Clock::time_point t_load = Clock::now();
   ModelWeights weights = read_model(o.model, o.arch);

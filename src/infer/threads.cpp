@@ -5,14 +5,23 @@
 #include <omp.h>
 
 extern "C" void openblas_set_num_threads(int n);
+extern "C" int openblas_get_num_threads(void);
 
 namespace csg::infer {
 
-void set_threads(int n) {
+namespace {
+void set_both(int omp, int blas) {
+  omp_set_num_threads(omp);
+  openblas_set_num_threads(blas);
+}
+}  // namespace
+
+ThreadsScope::ThreadsScope(int n) : omp_before_(omp_get_max_threads()), blas_before_(openblas_get_num_threads()) {
   static const int default_threads = omp_get_max_threads();
   const int t = n > 0 ? n : default_threads;
-  omp_set_num_threads(t);
-  openblas_set_num_threads(t);
+  set_both(t, t);
 }
+
+ThreadsScope::~ThreadsScope() { set_both(omp_before_, blas_before_); }
 
 }  // namespace csg::infer

@@ -3,8 +3,20 @@
 
 namespace csg::infer {
 
-// n > 0: n threads; n <= 0: the process's default (OMP_NUM_THREADS, else every core), as read
-// the first time this is called. Applies to runs started from the calling thread.
-void set_threads(int n);
+// Within its scope, runs started from the calling thread use n threads (n > 0), or the process's
+// default (n <= 0: OMP_NUM_THREADS, else every core, as read the first time one is made). The
+// caller's own setting comes back at the end of the scope: a program that calls the C API with 1
+// thread keeps its own OpenMP width afterwards, and so does a training run started later in the
+// same process (its stop-signal mask reaches only as many OpenMP threads as that width).
+class ThreadsScope {
+ public:
+  explicit ThreadsScope(int n);
+  ~ThreadsScope();
+  ThreadsScope(const ThreadsScope&) = delete;
+  ThreadsScope& operator=(const ThreadsScope&) = delete;
+
+ private:
+  int omp_before_, blas_before_;
+};
 
 }  // namespace csg::infer
