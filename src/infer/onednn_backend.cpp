@@ -12,6 +12,7 @@
 
 #include "src/infer/cpu_layers.h"
 #include "src/infer/forward.h"
+#include "src/infer/winograd_f2x3.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
@@ -120,8 +121,15 @@ struct PoolEntry {
 
 }  // namespace
 
+// A convolution on our own Winograd kernel, or none (conv is null) where the rule says no.
+struct WinogradEntry {
+  std::unique_ptr<WinogradF2x3> conv;
+  uint64_t generation = 0;
+};
+
 struct OneDnnRunner::Impl {
   std::unordered_map<onednn::Key, std::unique_ptr<ConvEntry>, onednn::KeyHash> convs;
+  std::unordered_map<onednn::Key, WinogradEntry, onednn::KeyHash> winograd;
   std::unordered_map<onednn::Key, std::unique_ptr<PoolEntry>, onednn::KeyHash> pools;
   std::unordered_map<onednn::Key, bool, onednn::KeyHash> as_batches;  // per layer and shape: over its phases
   uint64_t weights_generation = 0;
@@ -182,6 +190,11 @@ class OneDnnBackend {
     CSG_CHECK(!residual.defined() || residual.shape == out, "inference: residual ", shape_str(residual.shape),
               " for a convolution output ", shape_str(out));
     Act y = residual.defined() ? residual : acquire(out, layout_, dt_);  // the sum post-op adds in place
+    if (const WinogradF2x3* w = own_winograd(f, s, x, y, residual.defined())) {
+      w->run(x.buffer.data<float>(), f.bias.data<float>(), y.buffer.data<float>(), s.N, s.H, s.W, residual.defined(),
+             f.relu);
+      return y;
+    }
     const ConvEntry& e = conv_entry(f, s, y, residual.defined());
     memory src = x.mem();
     if (e.pd.src_desc() != src.get_desc()) {  // the network's input, or an activation of another layout
@@ -324,6 +337,24 @@ class OneDnnBackend {
     }
     return *e;
   }
+  // f32 3x3 stride-1 convolutions (padding 1) on our own F(2x2, 3x3) Winograd kernel where oneDNN
+  // has none for this CPU (below AVX-512), on maps of 12x12 and more (the rule of
+  // winograd_for_changing_weights: on smaller ones most of each tile is padding), with the weights
+  // transformed once (Weights::Fixed). Null where the rule says no: oneDNN's primitive then.
+  const WinogradF2x3* own_winograd(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x, const Act& y,
+                                   bool residual) {
+    if (dt_ != Dt::f32 || x.layout != Layout::Blocked || y.layout != Layout::Blocked ||
+        cache_.weights != OneDnnRunner::Weights::Fixed || !onednn::winograd_for_changing_weights(s) ||
+        s.pad_h != 1 || s.pad_w != 1)
+      return nullptr;
+    const auto [it, fresh] = cache_.winograd.try_emplace(entry_key(f, s, y, residual));
+    WinogradEntry& e = it->second;
+    if (fresh && !winograd_pd(s, onednn::Geometry(s), y, conv_attr(residual, f.relu)))
+      e.conv = std::make_unique<WinogradF2x3>(f.weight.data<float>(), s.O, s.C, block());
+    if (e.conv && !fresh && e.generation != cache_.weights_generation) e.conv->set_weights(f.weight.data<float>());
+    e.generation = cache_.weights_generation;
+    return e.conv.get();
+  }
   static bool reference_kernel(const dnnl::convolution_forward::primitive_desc& pd) {
     return std::string(pd.impl_info_str()).rfind("ref", 0) == 0;
   }
@@ -380,7 +411,9 @@ class OneDnnBackend {
 
 OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
-void OneDnnRunner::clear() { impl_->convs.clear(), impl_->pools.clear(), impl_->as_batches.clear(); }
+void OneDnnRunner::clear() {
+  impl_->convs.clear(), impl_->winograd.clear(), impl_->pools.clear(), impl_->as_batches.clear();
+}
 void OneDnnRunner::weights_changed() { ++impl_->weights_generation; }
 void OneDnnRunner::set_weights(Weights w) {
   if (impl_->weights != w) clear();
@@ -390,6 +423,8 @@ std::vector<std::string> OneDnnRunner::kernel_names() const {
   std::vector<std::string> names;
   for (const auto& [key, e] : impl_->convs) names.push_back(e->pd.impl_info_str());
   for (const auto& [key, e] : impl_->pools) names.push_back(e->pd.impl_info_str());
+  for (const auto& [key, e] : impl_->winograd)
+    if (e.conv) names.push_back("csg:winograd_f2x3");
   return names;
 }
 
