@@ -263,6 +263,10 @@ def main():
             for side, extra in sides:
                 if runs[side] and "unavailable" in runs[side][-1]:
                     continue  # unavailable (no torch.compile, say): once is enough
+                if side != "ours" and runs["ours"] and "unavailable" in runs["ours"][-1]:
+                    # Nothing to compare with (BF16 on a CPU without it): minutes of emulated BF16 saved.
+                    runs[side].append({**runs["ours"][-1], "unavailable": "not run: csg has no figure to compare"})
+                    continue
                 rc, out = run(side_command(a, side, extra, args), a.timeout)
                 f = parse_line(out)
                 if f is None or rc not in (0,):

@@ -9,8 +9,8 @@
 // direct kernels.
 //
 // Tensors stay plain NCHW between ops. Each primitive is created with format `any`, so oneDNN
-// picks its blocked layout (nChw16c on AVX-512); operands are reordered into it and results out
-// of it at the edges, through the grow-only staging buffers of context.h.
+// picks its blocked layout (nChw16c on AVX-512, nChw8c on AVX2); operands are reordered into it
+// and results out of it at the edges, through the grow-only staging buffers of context.h.
 // docs/benchmarks.md#convolution-layout-in-training gives the measurement behind this choice.
 #include "src/ops/onednn/conv2d.h"
 
