@@ -57,6 +57,7 @@
 #include "src/infer/buffer_pool.h"
 #include "src/infer/fused_conv.h"
 #include "src/infer/onednn_backend.h"
+#include "src/infer/winograd_f2x3.h"
 
 // applications: the CLI entry point, the digits prior and the figures
 #include "src/cli/app.h"

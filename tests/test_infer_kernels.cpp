@@ -14,9 +14,6 @@
 
 #include "csg/models/deeplab.h"
 #include "csg/models/resnet.h"
-#include "src/infer/fused_conv.h"
-#include "src/infer/onednn_backend.h"
-#include "src/ops/onednn/context.h"
 #include "tests/infer_models.h"
 #include "tests/testing.h"
 

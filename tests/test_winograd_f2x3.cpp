@@ -7,8 +7,6 @@
 #include <cmath>
 
 #include "csg/ops.h"
-#include "src/infer/winograd_f2x3.h"
-#include "src/ops/onednn/context.h"
 #include "tests/testing.h"
 
 namespace csg {
