@@ -92,6 +92,7 @@ dnnl::memory scratchpad(const dnnl::memory::desc& d) {
 #else
 
 std::string isa_name() { return "not built (make DNNL=0, or libdnnl-dev missing)"; }
+int64_t blocked_channels() { return 8; }
 
 bool has_bf16(std::string* why) {
   if (why) *why = "BF16 runs through oneDNN, and this csg was built without it (make DNNL=0, or libdnnl-dev missing)";

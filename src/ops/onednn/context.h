@@ -44,13 +44,12 @@ std::string isa_name();
 // reason in *why.
 bool has_bf16(std::string* why);
 
-#ifdef CSG_WITH_DNNL
 // The channel block of oneDNN's direct f32 convolution kernels on this CPU: 16 (nChw16c) with
-// AVX-512, 8 (nChw8c) with AVX2, AVX or SSE4.1. A chain of primitives told to keep another
-// block has no JIT kernel for it and runs oneDNN's reference loops (`ref:any`): ResNet-50 took
-// 17 s an image that way on an AVX2 EPYC, 250 times ONNX Runtime's time (docs/onnx.md).
+// AVX-512, 8 (nChw8c) with AVX2, AVX or SSE4.1 (and in a build without oneDNN). A chain of
+// primitives told to keep another block has no JIT kernel for it and runs oneDNN's reference
+// loops (`ref:any`): ResNet-50 took 17 s an image that way on an AVX2 EPYC, 250 times ONNX
+// Runtime's time (docs/onnx.md).
 int64_t blocked_channels();
-#endif
 
 #ifdef CSG_WITH_DNNL
 dnnl::engine& engine();
