@@ -74,8 +74,9 @@ csg_status csg_model_open(const char* path, const char* arch, csg_model** out);
 /* Frees a model (NULL is allowed). */
 void csg_model_free(csg_model* model);
 
-/* Threads for this model's runs (OpenMP and OpenBLAS); n <= 0 restores the default (every core,
- * or OMP_NUM_THREADS). */
+/* Threads for this model's runs (OpenMP and OpenBLAS); n <= 0 restores the default: the calling
+ * program's own OpenMP setting (every core, or OMP_NUM_THREADS, unless it set another). The
+ * program's settings are back when a run returns. */
 csg_status csg_model_set_threads(csg_model* model, int n);
 
 /* The default of csg_model_set_max_image_pixels: PIL's limit (2 x 89,478,485). */

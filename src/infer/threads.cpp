@@ -17,9 +17,7 @@ void set_both(int omp, int blas) {
 }  // namespace
 
 ThreadsScope::ThreadsScope(int n) : omp_before_(omp_get_max_threads()), blas_before_(openblas_get_num_threads()) {
-  static const int default_threads = omp_get_max_threads();
-  const int t = n > 0 ? n : default_threads;
-  set_both(t, t);
+  if (n > 0) set_both(n, n);
 }
 
 ThreadsScope::~ThreadsScope() { set_both(omp_before_, blas_before_); }
