@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "csg/error.h"
+#include "src/core/host_scratch.h"
 #include "src/ops/blas.h"
 #ifdef CSG_WITH_DNNL
 #include "src/ops/onednn/blas.h"
@@ -15,13 +16,6 @@ namespace csg::infer {
 namespace {
 
 int64_t round_up(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
-
-// Grow-only scratch of the calling thread: the transformed input and the products, kept between
-// calls (a fresh buffer this size is mmap'ed and faulted in again on every call).
-float* scratch(std::vector<float>& v, size_t n) {
-  if (v.size() < n) v.resize(n);
-  return v.data();
-}
 
 // Where the tiles lie: 2x2 output tiles, TH x TW per image, T in all; step is the distance between
 // two of the 16 transformed planes ([T, Cp] for the input, [T, Op] for the products).
@@ -207,9 +201,11 @@ void WinogradF2x3::run(const float* x, const float* bias, float* y, int64_t N, i
                        bool accumulate, bool relu) const {
   const int64_t TH = (H + 1) / 2, TW = (W + 1) / 2;
   const Tiles g{N, H, W, TH, TW, N * TH * TW};
-  thread_local std::vector<float> v_buffer, m_buffer;
-  float* V = scratch(v_buffer, static_cast<size_t>(16 * g.T * Cp_));  // V[k][t][c]
-  float* M = scratch(m_buffer, static_cast<size_t>(16 * g.T * Op_));  // M[k][t][o]
+  // V[k][t][c] and M[k][t][o], in grow-only buffers of the calling thread kept between calls
+  // (host_scratch.h says why).
+  thread_local HostScratch v_buffer, m_buffer;
+  float* V = static_cast<float*>(v_buffer.reserve(sizeof(float) * 16 * g.T * Cp_, "Winograd: transformed input"));
+  float* M = static_cast<float*>(m_buffer.reserve(sizeof(float) * 16 * g.T * Op_, "Winograd: products"));
   const InputRow input = vec_ == 8 ? input_row_for_cpu<8>() : input_row_for_cpu<16>();
   const OutputRow output = vec_ == 8 ? output_row_for_cpu<8>() : output_row_for_cpu<16>();
 
