@@ -16,6 +16,8 @@
 #include "csg/models/resnet.h"
 #include "tests/testing.h"
 
+extern "C" void openblas_set_num_threads(int n);
+
 namespace csg {
 namespace {
 
@@ -116,6 +118,24 @@ TEST(CApi, ClassifiesImagesAsTheEngineDoes) {
   uint8_t labels[1];
   EXPECT_EQ(csg_segment_images(m.get(), batch, 1, labels, nullptr), CSG_ERR_WRONG_TASK);
   EXPECT_NE(std::string(csg_last_error()).find("classification model"), std::string::npos);
+}
+
+// OpenBLAS's OpenMP build keeps a count of its own, which can read 1 (before its first call, in
+// some builds) while OpenMP's is wider; setting OpenBLAS's sets OpenMP's too. A run on the default
+// threads must leave both alone, or the caller's later runs go on one thread and sum differently.
+TEST(CApi, DefaultThreadsLeaveTheCallersOpenMpWidth) {
+  testing::TempDir dir;
+  ModelPtr m = open_or_fail(export_classifier(dir));
+  ASSERT_TRUE(m);
+  const int caller_threads = omp_get_max_threads();
+  openblas_set_num_threads(1);  // the state those builds start in
+  omp_set_num_threads(caller_threads + 1);
+  const image::Image im = pattern(40, 50, 1);
+  const csg_image one = view_of(im);
+  float logits[5];
+  ASSERT_EQ(csg_classify_images(m.get(), &one, 1, logits, nullptr), CSG_OK) << csg_last_error();
+  EXPECT_EQ(omp_get_max_threads(), caller_threads + 1);
+  omp_set_num_threads(caller_threads);
 }
 
 TEST(CApi, SegmentsImagesAsTheEngineDoes) {

@@ -10,16 +10,21 @@ extern "C" int openblas_get_num_threads(void);
 namespace csg::infer {
 
 namespace {
+// OpenBLAS's OpenMP build sets OpenMP's width too when its own is set, so OpenMP's goes second.
 void set_both(int omp, int blas) {
-  omp_set_num_threads(omp);
   openblas_set_num_threads(blas);
+  omp_set_num_threads(omp);
 }
 }  // namespace
 
 ThreadsScope::ThreadsScope(int n) : omp_before_(omp_get_max_threads()), blas_before_(openblas_get_num_threads()) {
-  if (n > 0) set_both(n, n);
+  if (n > 0) set_both(n, n), changed_ = true;
 }
 
-ThreadsScope::~ThreadsScope() { set_both(omp_before_, blas_before_); }
+// Restores only what it changed: OpenBLAS can report a width (1 before its first call, in some
+// builds) that, set back, would narrow OpenMP's.
+ThreadsScope::~ThreadsScope() {
+  if (changed_) set_both(omp_before_, blas_before_);
+}
 
 }  // namespace csg::infer

@@ -17,6 +17,7 @@ class ThreadsScope {
   ThreadsScope& operator=(const ThreadsScope&) = delete;
 
  private:
+  bool changed_ = false;
   int omp_before_, blas_before_;
 };
 
