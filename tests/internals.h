@@ -24,6 +24,7 @@
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
 #include "src/ops/onednn/weight_cache.h"
+#include "src/ops/winograd_f2x3.h"
 
 // models: when a block folds its batch norm into the convolution
 #include "src/models/conv_bn.h"
@@ -57,7 +58,6 @@
 #include "src/infer/buffer_pool.h"
 #include "src/infer/fused_conv.h"
 #include "src/infer/onednn_backend.h"
-#include "src/infer/winograd_f2x3.h"
 
 // applications: the CLI entry point, the digits prior and the figures
 #include "src/cli/app.h"

@@ -3,7 +3,14 @@
 // differences in double): the same inputs through both, forward and every gradient. oneDNN sums in another order (and in blocked
 // layouts), so results agree to f32 rounding, not bit for bit: per element
 //   |onednn - plain| <= 1e-5 * max|plain| + 1e-4 * |plain|.
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -46,6 +53,7 @@ std::vector<ConvCase> conv_cases() {
       {"7x7 stride2 stem", {2, 3, 33, 31}, {16, 3, 7, 7}, 2, 3, 1, false},
       {"3x3 pad1 64ch (Winograd where oneDNN has it)", {2, 64, 14, 14}, {64, 64, 3, 3}, 1, 1, 1, false},
       {"3x3 pad1 12x13 with bias (Winograd, partial tiles)", {1, 32, 12, 13}, {48, 32, 3, 3}, 1, 1, 1, true},
+      {"3x3 pad1 20->12 channels (Winograd, partial channel blocks)", {2, 20, 13, 12}, {12, 20, 3, 3}, 1, 1, 1, true},
       {"3x3 stride2 odd size", {3, 24, 15, 13}, {40, 24, 3, 3}, 2, 1, 1, false},
       {"1x1 stride2 downsample", {2, 32, 14, 14}, {48, 32, 1, 1}, 2, 0, 1, false},
       {"1x1 stride1 batch1", {1, 20, 9, 11}, {36, 20, 1, 1}, 1, 0, 1, true},
@@ -82,10 +90,11 @@ TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
 
 #ifdef CSG_WITH_DNNL
 // f32 3x3 stride-1 undilated convolutions on maps of at least 12x12 run all three training passes
-// on oneDNN's Winograd kernel where the CPU has one (onednn::winograd_for_changing_weights), and
-// dilated ones over their phases where those are that large (dilated_as_batches.h); their results
-// are checked by MatchesIm2colForwardAndGradients. Smaller maps and phases, and strides, keep the
-// direct kernels.
+// on oneDNN's Winograd kernel where the CPU has one (onednn::winograd_for_changing_weights), else
+// (below AVX-512) the forward and data-gradient passes on our own (src/ops/winograd_f2x3.h) and
+// the weight gradient on the direct kernel; dilated ones over their phases where those are that
+// large (dilated_as_batches.h). Their results are checked by MatchesIm2colForwardAndGradients.
+// Smaller maps and phases, and strides, keep the direct kernels.
 TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
   CSG_REQUIRE_ONEDNN();
   auto shape = [](int64_t map, int64_t stride, int64_t dilation) {
@@ -93,8 +102,11 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
     return kernels::Conv2dShape{2, 64, map, map, 64, 3, 3, out, out, stride, stride, dilation, dilation, dilation,
                                 dilation};
   };
-  auto wino = [](const std::string& k) { return k.find("wino") != std::string::npos; };
-  {  // whether oneDNN has the kernel here, asked of oneDNN itself
+  auto wino = [](const std::string& k) {
+    return k.find("wino") != std::string::npos || k == "csg:winograd_f2x3";
+  };
+  bool onednn_has_it = true;  // whether oneDNN has the kernel here, asked of oneDNN itself
+  {
     const onednn::Geometry g(shape(14, 1, 1));
     try {
       dnnl::convolution_forward::primitive_desc(
@@ -103,16 +115,23 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
                                onednn::any_desc(g.dst)),
           onednn::engine());
     } catch (const dnnl::error&) {
-      GTEST_SKIP() << "oneDNN has no f32 Winograd training kernel on this CPU (it needs AVX-512)";
+      onednn_has_it = false;
     }
   }
+  std::cout << "Winograd in training here: " << (onednn_has_it ? "oneDNN's" : "csg's F(2x2, 3x3)") << "\n";
   // 14x14; dilation 2 on 28x28 and dilation 4 on 48x48 over their 14x14 and 12x12 phases.
   for (const kernels::Conv2dShape& s : {shape(14, 1, 1), shape(28, 1, 2), shape(48, 1, 4)}) {
     SCOPED_TRACE("map " + std::to_string(s.H) + ", dilation " + std::to_string(s.dilation_h));
     const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
-    EXPECT_TRUE(wino(k.forward)) << k.forward;
-    EXPECT_TRUE(wino(k.backward_data)) << k.backward_data;
-    EXPECT_TRUE(wino(k.backward_weights)) << k.backward_weights;
+    if (onednn_has_it) {
+      EXPECT_TRUE(wino(k.forward) && k.forward != "csg:winograd_f2x3") << k.forward;
+      EXPECT_TRUE(wino(k.backward_data) && k.backward_data != "csg:winograd_f2x3") << k.backward_data;
+      EXPECT_TRUE(wino(k.backward_weights)) << k.backward_weights;
+    } else {
+      EXPECT_EQ(k.forward, "csg:winograd_f2x3");
+      EXPECT_EQ(k.backward_data, "csg:winograd_f2x3");
+      EXPECT_EQ(k.backward_weights.find("ref"), std::string::npos) << k.backward_weights;
+    }
   }
   for (const kernels::Conv2dShape& s : {shape(8, 1, 1), shape(28, 2, 1), shape(16, 1, 2), shape(40, 1, 4)}) {
     SCOPED_TRACE("map " + std::to_string(s.H) + ", stride " + std::to_string(s.stride_h) + ", dilation " +
@@ -121,6 +140,28 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
     EXPECT_FALSE(wino(k.forward) || wino(k.backward_data) || wino(k.backward_weights))
         << k.forward << ", " << k.backward_data << ", " << k.backward_weights;
   }
+}
+
+// Both tests above again in a child process of this binary with oneDNN capped at AVX2
+// (ONEDNN_MAX_CPU_ISA, read before its first kernel), where it has no f32 Winograd: an AVX-512
+// machine checks csg's own Winograd in training too.
+TEST(OneDnnConv2d, TrainingWithoutOneDnnWinogradMatchesIm2col) {
+  CSG_REQUIRE_ONEDNN();
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  ASSERT_GT(n, 0) << "cannot read /proc/self/exe";
+  const std::string self(path, static_cast<size_t>(n));
+  const std::string log = ::testing::TempDir() + "csg_onednn_avx2_" + std::to_string(getpid()) + ".log";
+  const std::string cmd = "ONEDNN_MAX_CPU_ISA=AVX2 '" + self +
+                          "' --gtest_filter='OneDnnConv2d.MatchesIm2colForwardAndGradients:"
+                          "OneDnnConv2d.TrainingTakesWinogradOnMapsOfTwelveAndMore' > '" + log + "' 2>&1";
+  const int rc = std::system(cmd.c_str());
+  std::stringstream out;
+  out << std::ifstream(log).rdbuf();
+  std::remove(log.c_str());
+  EXPECT_EQ(rc, 0) << out.str();
+  EXPECT_NE(out.str().find("Winograd in training here: csg's"), std::string::npos) << out.str();
+  EXPECT_NE(out.str().find("[  PASSED  ] 2 tests"), std::string::npos) << out.str();
 }
 #endif
 

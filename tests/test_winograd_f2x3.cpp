@@ -1,4 +1,4 @@
-// tests/test_winograd_f2x3.cpp — src/infer/winograd_f2x3.h against csg's conv2d (im2col path):
+// tests/test_winograd_f2x3.cpp — src/ops/winograd_f2x3.h against csg's conv2d (im2col path):
 // both channel blocks, partial blocks, odd and even maps, bias, the residual sum and ReLU.
 #include <gtest/gtest.h>
 
@@ -42,7 +42,7 @@ void expect_matches_conv2d(int64_t N, int64_t C, int64_t O, int64_t H, int64_t W
     if (residual) want = add(want, r);
     if (relu) want = csg::relu(want);
   }
-  const infer::WinogradF2x3 conv(w.contiguous().data<float>(), O, C, vec);
+  const WinogradF2x3 conv(w.contiguous().data<float>(), O, C, vec);
   const std::vector<float> xb = to_blocked(x, vec);
   std::vector<float> y = residual ? to_blocked(r, vec) : std::vector<float>(to_blocked(want, vec).size(), 7.0f);
   conv.run(xb.data(), b.contiguous().data<float>(), y.data(), N, H, W, residual, relu);
@@ -72,9 +72,9 @@ TEST(WinogradF2x3, NewWeightsReplaceTheOld) {
   const Tensor x = randn({1, 8, 6, 6}, gen);
   const Tensor w1 = randn({8, 8, 3, 3}, gen), w2 = randn({8, 8, 3, 3}, gen);
   const Tensor b = zeros({8});
-  infer::WinogradF2x3 conv(w1.contiguous().data<float>(), 8, 8, 8);
+  WinogradF2x3 conv(w1.contiguous().data<float>(), 8, 8, 8);
   conv.set_weights(w2.contiguous().data<float>());
-  const infer::WinogradF2x3 fresh(w2.contiguous().data<float>(), 8, 8, 8);
+  const WinogradF2x3 fresh(w2.contiguous().data<float>(), 8, 8, 8);
   const std::vector<float> xb = to_blocked(x, 8);
   std::vector<float> a(xb.size()), c(xb.size());
   conv.run(xb.data(), b.data<float>(), a.data(), 1, 6, 6, false, false);
@@ -88,7 +88,7 @@ TEST(WinogradF2x3, ResultDoesNotDependOnTheThreadCount) {
   Generator gen(9);
   const Tensor x = randn({2, 16, 20, 18}, gen);
   const Tensor w = randn({24, 16, 3, 3}, gen), b = randn({24}, gen);
-  const infer::WinogradF2x3 conv(w.contiguous().data<float>(), 24, 16, 8);
+  const WinogradF2x3 conv(w.contiguous().data<float>(), 24, 16, 8);
   const std::vector<float> xb = to_blocked(x, 8);
   const size_t n = 2 * 3 * 20 * 18 * 8;
   std::vector<float> one(n), many(n);

@@ -12,7 +12,7 @@
 
 #include "src/infer/cpu_layers.h"
 #include "src/infer/forward.h"
-#include "src/infer/winograd_f2x3.h"
+#include "src/ops/winograd_f2x3.h"
 #include "src/ops/onednn/context.h"
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
@@ -340,12 +340,13 @@ class OneDnnBackend {
   // f32 3x3 stride-1 convolutions (padding 1) on our own F(2x2, 3x3) Winograd kernel where oneDNN
   // has none for this CPU (below AVX-512), on maps of 12x12 and more (the rule of
   // winograd_for_changing_weights: on smaller ones most of each tile is padding), with the weights
-  // transformed once (Weights::Fixed). Null where the rule says no: oneDNN's primitive then.
+  // transformed again only when they changed (weights_changed: once for Weights::Fixed, in each
+  // step for a trained encoder, as training's passes do). Null where the rule says no: oneDNN's
+  // primitive then.
   const WinogradF2x3* own_winograd(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x, const Act& y,
                                    bool residual) {
     if (dt_ != Dt::f32 || x.layout != Layout::Blocked || y.layout != Layout::Blocked ||
-        cache_.weights != OneDnnRunner::Weights::Fixed || !onednn::winograd_for_changing_weights(s) ||
-        s.pad_h != 1 || s.pad_w != 1)
+        !onednn::winograd_for_changing_weights(s) || s.pad_h != 1 || s.pad_w != 1)
       return nullptr;
     const auto [it, fresh] = cache_.winograd.try_emplace(entry_key(f, s, y, residual));
     WinogradEntry& e = it->second;

@@ -2,11 +2,13 @@
 // backward-weights (+ bias) primitives, created once per shape and kept (a training step
 // repeats the same shapes), run on the shared engine with a user-managed scratchpad.
 //
-// f32 3x3 stride-1 convolutions on maps of 12x12 and more run all three passes on Winograd
-// (winograd_for_changing_weights in conv_geometry.h), dilated ones as undilated convolutions over
-// their phases where those are that large (dilated_as_batches.h), 1x1 stride-1 ones on maps of
-// 28x28 and more as matrix products on the plain tensors (pointwise_gemm.h); the rest on the
-// direct kernels.
+// f32 3x3 stride-1 convolutions on maps of 12x12 and more run all three passes on oneDNN's
+// Winograd (winograd_for_changing_weights in conv_geometry.h); where oneDNN has none for the CPU
+// (below AVX-512) the forward and data-gradient passes run on our own F(2x2, 3x3)
+// (src/ops/winograd_f2x3.h) and the weight gradient on the direct kernel. Dilated ones run as
+// undilated convolutions over their phases where those are that large (dilated_as_batches.h), 1x1
+// stride-1 ones on maps of 28x28 and more as matrix products on the plain tensors
+// (pointwise_gemm.h); the rest on the direct kernels.
 //
 // Tensors stay plain NCHW between ops. Each primitive is created with format `any`, so oneDNN
 // picks its blocked layout (nChw16c on AVX-512, nChw8c on AVX2); operands are reordered into it
@@ -33,6 +35,7 @@
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
 #include "src/ops/onednn/pointwise_gemm.h"
+#include "src/ops/winograd_f2x3.h"
 
 namespace csg::onednn {
 
@@ -205,6 +208,53 @@ void guarded(const char* what, const Conv2dShape& s, F&& f) {
 
 namespace {
 
+// Our own Winograd (winograd_f2x3.h) where oneDNN has no Winograd kernel for this CPU: the f32
+// 3x3 stride-1 convolutions with padding 1 that winograd_for_changing_weights takes. The weights
+// change every step, so they are transformed in each call (16/9 of the weights' size written, a
+// small part of a pass over a map of 12x12 or more). The activations go through the CPU's blocked
+// layout, as they do for the direct kernel.
+bool own_winograd(const Conv2dShape& s) {
+  if (!winograd_for_changing_weights(s) || s.pad_h != 1 || s.pad_w != 1) return false;
+  thread_local std::unordered_map<Key, bool, KeyHash> known;
+  const Key k = training_key(s, false, false);
+  auto it = known.find(k);
+  if (it != known.end()) return it->second;
+  bool yes = false;
+  guarded("forward", s, [&] {
+    yes = std::strstr(forward_primitive(s, false, false).pd.impl_info_str(), "wino") == nullptr;
+  });
+  return known[k] = yes;
+}
+
+// The kernel of one pass of this geometry on this thread, with the weights w set (w is the forward
+// convolution's [O, C, 3, 3] for both passes).
+const WinogradF2x3& own_kernel(const Conv2dShape& s, WinogradF2x3::Pass pass, const float* w) {
+  thread_local std::unordered_map<Key, std::unique_ptr<WinogradF2x3>, KeyHash> kernels;
+  Key k = training_key(s, false, false);
+  k.v[15] = pass == WinogradF2x3::Pass::Forward ? 1 : 2;
+  std::unique_ptr<WinogradF2x3>& kernel = kernels[k];
+  if (!kernel) {
+    const bool forward = pass == WinogradF2x3::Pass::Forward;
+    kernel = std::make_unique<WinogradF2x3>(w, forward ? s.O : s.C, forward ? s.C : s.O, blocked_channels(), pass);
+  } else {
+    kernel->set_weights(w);
+  }
+  return *kernel;
+}
+
+memory::desc blocked_desc(const memory::dims& dims) {
+  return {dims, memory::data_type::f32, blocked_channels() == 16 ? Tag::nChw16c : Tag::nChw8c};
+}
+float* data_of(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
+
+void forward_by_own_winograd(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
+  const Geometry g(s);
+  memory src = input(blocked_desc(g.src), g.src, x, Slot::Src);
+  memory dst = output(blocked_desc(g.dst), g.dst, y, Slot::Dst);
+  own_kernel(s, WinogradF2x3::Pass::Forward, w).run(data_of(src), b, data_of(dst), s.N, s.H, s.W, false, false);
+  deliver(dst, g.dst, y);
+}
+
 void forward_pass(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                   const WeightSource& w_source, bool bf16) {
   guarded(bf16 ? "forward, bf16" : "forward", s, [&] {
@@ -251,10 +301,19 @@ memory diff_dst_input(const memory::desc& want, const memory::dims& dims, const 
   return m;
 }
 
+void backward_data_by_own_winograd(const Conv2dShape& s, const float* w, const float* dy, float* dx, StagedDy* keep) {
+  const Geometry g(s);
+  memory diff_dst = diff_dst_input(blocked_desc(g.dst), g.dst, dy, keep);
+  memory diff_src = output(blocked_desc(g.src), g.src, dx, Slot::Src);
+  own_kernel(s, WinogradF2x3::Pass::DataGradient, w)
+      .run(data_of(diff_dst), nullptr, data_of(diff_src), s.N, s.OH, s.OW, false, false);
+  deliver(diff_src, g.src, dx);
+}
+
 // One backward pass on primitives of the given precision (bf16: BF16 operands, f32 results);
 // `keep` (may be null) shares the reordered dy between the two passes of one call.
 void backward_data_pass(const Conv2dShape& s, const float* w, const float* dy, float* dx, bool bf16,
-                        StagedDy* keep = nullptr) {
+                        StagedDy* keep) {
   guarded(bf16 ? "backward data, bf16" : "backward data", s, [&] {
     const Geometry g(s);
     const BackwardData& bd = backward_data_primitive(s, bf16);
@@ -287,13 +346,26 @@ void backward_weights_pass(const Conv2dShape& s, const float* x, const float* dy
   });
 }
 
+// The f32 passes on whichever kernel takes the geometry: our Winograd or oneDNN's primitive.
+void forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
+                 const WeightSource& w_source) {
+  if (own_winograd(s)) return forward_by_own_winograd(s, x, w, b, y);
+  forward_pass(s, x, w, b, y, w_source, false);
+}
+void backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, float* dx, StagedDy* keep) {
+  if (own_winograd(s)) return backward_data_by_own_winograd(s, w, dy, dx, keep);
+  backward_data_pass(s, w, dy, dx, false, keep);
+}
+
 // Whether the f32 passes of s run as an undilated convolution over its phases: where the shape
-// allows it and oneDNN runs that convolution on Winograd, the only reason to split.
+// allows it and that convolution runs on Winograd (oneDNN's or ours), the only reason to split.
 bool as_batches(const Conv2dShape& s) {
   if (!dilated_as_batches(s)) return false;
+  const Conv2dShape p = batched_shape(s);
+  if (own_winograd(p)) return true;
   bool yes = false;
   guarded("forward", s, [&] {
-    yes = std::strstr(forward_primitive(batched_shape(s), false, false).pd.impl_info_str(), "wino") != nullptr;
+    yes = std::strstr(forward_primitive(p, false, false).pd.impl_info_str(), "wino") != nullptr;
   });
   return yes;
 }
@@ -306,7 +378,7 @@ void forward_as_batches(const Conv2dShape& s, const float* x, const float* w, co
   float* xs = floats(Slot::PhasesX, p.N * p.C * p.H * p.W);
   float* ys = floats(Slot::PhasesY, p.N * p.O * p.OH * p.OW);
   space_to_batch(x, xs, s.N, s.C, s.H, s.W, 1, d);
-  forward_pass(p, xs, w, b, ys, w_source, false);
+  forward_f32(p, xs, w, b, ys, w_source);
   batch_to_space(ys, y, s.N, s.O, s.OH, s.OW, 1, d);
 }
 
@@ -320,7 +392,7 @@ void backward_as_batches(const Conv2dShape& s, const float* x, const float* w, c
   StagedDy staged_dy;
   if (dx) {
     float* dxs = floats(Slot::PhasesX, p.N * p.C * p.H * p.W);
-    backward_data_pass(p, w, dys, dxs, false, &staged_dy);
+    backward_data_f32(p, w, dys, dxs, &staged_dy);
     batch_to_space(dxs, dx, s.N, s.C, s.H, s.W, 1, d);
   }
   if (dw) {
@@ -413,7 +485,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   if (!mode.bf16) {
     if (pointwise_gemm::takes(s)) return pointwise_gemm::forward(s, x, w, b, y);
     if (as_batches(s)) return forward_as_batches(s, x, w, b, y, w_source);
-    return forward_pass(s, x, w, b, y, w_source, false);
+    return forward_f32(s, x, w, b, y, w_source);
   }
   auto run = [&](Bf16Kernel k) {
     if (k == Bf16Kernel::Im2colGemm) forward_by_gemm(s, x, w, b, y, w_source);
@@ -434,7 +506,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
     }
     if (as_batches(s)) return backward_as_batches(s, x, w, dy, dx, dw, dw ? db : nullptr);
     StagedDy staged_dy;
-    if (dx) backward_data_pass(s, w, dy, dx, false, &staged_dy);
+    if (dx) backward_data_f32(s, w, dy, dx, &staged_dy);
     if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
     else if (dw) backward_weights_pass(s, x, dy, dw, db, false, &staged_dy);
     return;
@@ -449,9 +521,9 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
         guarded("backward data, bf16 im2col", s,
                 [&] { conv2d_gemm::backward_data(s, bf16_plain_weights(s, w, w_source), dy, dx); });
       } else if (k == K::F32OnRounded) {
-        backward_data_pass(s, w_r.get(), dy_r.get(), dx, false);
+        backward_data_pass(s, w_r.get(), dy_r.get(), dx, false, nullptr);
       } else {
-        backward_data_pass(s, w, dy, dx, true);
+        backward_data_pass(s, w, dy, dx, true, nullptr);
       }
     };
     run_chosen(s, false, Pass::Data, mode.kernel, {K::Primitive, K::F32OnRounded, K::Im2colGemm}, run,
@@ -483,9 +555,10 @@ PassKernels conv2d_f32_kernels(const Conv2dShape& shape) {
   if (pointwise_gemm::takes(shape)) return {"pointwise_gemm", "pointwise_gemm", "pointwise_gemm"};
   const Conv2dShape s = as_batches(shape) ? batched_shape(shape) : shape;
   PassKernels k;
+  const bool own = own_winograd(s);
   guarded("kernel names", s, [&] {
-    k.forward = forward_primitive(s, false, false).pd.impl_info_str();
-    k.backward_data = backward_data_primitive(s, false).pd.impl_info_str();
+    k.forward = own ? "csg:winograd_f2x3" : forward_primitive(s, false, false).pd.impl_info_str();
+    k.backward_data = own ? "csg:winograd_f2x3" : backward_data_primitive(s, false).pd.impl_info_str();
     k.backward_weights = backward_weights_primitive(s, false, false).pd.impl_info_str();
   });
   return k;

@@ -1,6 +1,6 @@
-// src/infer/winograd_f2x3.cpp — see winograd_f2x3.h. The transforms work on whole channel blocks
+// src/ops/winograd_f2x3.cpp — see winograd_f2x3.h. The transforms work on whole channel blocks
 // (vec floats, one to four SIMD registers), which the compiler vectorises from the inner loops.
-#include "src/infer/winograd_f2x3.h"
+#include "src/ops/winograd_f2x3.h"
 
 #include <algorithm>
 
@@ -11,7 +11,7 @@
 #include "src/ops/onednn/blas.h"
 #endif
 
-namespace csg::infer {
+namespace csg {
 
 namespace {
 
@@ -78,7 +78,7 @@ template <int VEC>
   const int64_t OB = Op / VEC, step = g.T * Op, n = nth / g.TH, th = nth % g.TH;
   float* plane = y + (n * OB + ob) * g.H * g.W * VEC;
   alignas(64) float b[VEC];
-  for (int l = 0; l < VEC; ++l) b[l] = ob * VEC + l < O ? bias[ob * VEC + l] : 0.0f;
+  for (int l = 0; l < VEC; ++l) b[l] = bias && ob * VEC + l < O ? bias[ob * VEC + l] : 0.0f;
   for (int64_t tw = 0; tw < g.TW; ++tw) {
     const float* m = M + (nth * g.TW + tw) * Op + ob * VEC;
     alignas(64) float s[2][4][VEC];  // A^T m
@@ -170,8 +170,8 @@ OutputRow output_row_for_cpu() {
 
 }  // namespace
 
-WinogradF2x3::WinogradF2x3(const float* weight, int64_t O, int64_t C, int64_t vec)
-    : O_(O), C_(C), vec_(vec), Op_(round_up(O, vec)), Cp_(round_up(C, vec)), u_(16 * Cp_ * Op_, 0.0f) {
+WinogradF2x3::WinogradF2x3(const float* weight, int64_t O, int64_t C, int64_t vec, Pass pass)
+    : O_(O), C_(C), vec_(vec), Op_(round_up(O, vec)), Cp_(round_up(C, vec)), pass_(pass), u_(16 * Cp_ * Op_, 0.0f) {
   CSG_CHECK(vec == 8 || vec == 16, "WinogradF2x3: channel block ", vec, " (8 or 16)");
   set_weights(weight);
 }
@@ -181,7 +181,13 @@ void WinogradF2x3::set_weights(const float* weight) {
 #pragma omp parallel for schedule(static)
   for (int64_t o = 0; o < O_; ++o)
     for (int64_t c = 0; c < C_; ++c) {
-      const float* g = weight + (o * C_ + c) * 9;
+      float g[9];  // this convolution's kernel from input c to output o
+      if (pass_ == Pass::Forward) {
+        std::copy_n(weight + (o * C_ + c) * 9, 9, g);
+      } else {  // the forward kernel from o to c, flipped
+        const float* f = weight + (c * O_ + o) * 9;
+        for (int i = 0; i < 9; ++i) g[i] = f[8 - i];
+      }
       float t[4][3];  // G g
       for (int j = 0; j < 3; ++j) {
         t[0][j] = g[j];
@@ -231,4 +237,4 @@ void WinogradF2x3::run(const float* x, const float* bias, float* y, int64_t N, i
     for (int64_t ob = 0; ob < Op_ / vec_; ++ob) output(M, bias, y, g, O_, Op_, nth, ob, accumulate, relu);
 }
 
-}  // namespace csg::infer
+}  // namespace csg
