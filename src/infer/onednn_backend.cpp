@@ -131,7 +131,6 @@ struct OneDnnRunner::Impl {
   std::unordered_map<onednn::Key, std::unique_ptr<ConvEntry>, onednn::KeyHash> convs;
   std::unordered_map<onednn::Key, WinogradEntry, onednn::KeyHash> winograd;
   std::unordered_map<onednn::Key, std::unique_ptr<PoolEntry>, onednn::KeyHash> pools;
-  std::unordered_map<onednn::Key, bool, onednn::KeyHash> as_batches;  // per layer and shape: over its phases
   uint64_t weights_generation = 0;
   OneDnnRunner::Weights weights = OneDnnRunner::Weights::Fixed;
 };
@@ -155,22 +154,15 @@ class OneDnnBackend {
 
   Act conv(const FusedConv& f, const Act& x, const Act& residual = Act()) {
     const kernels::Conv2dShape s = conv_shape(f, x.shape);
-    if (!residual.defined() && runs_as_batches(f, s, x)) return conv_as_batches(f, s, x);
+    if (!residual.defined() && runs_as_batches(s, x)) return conv_as_batches(f, s, x);
     return conv_at(f, s, x, residual);
   }
-  // A dilated convolution as an undilated one over its phases (src/ops/onednn/dilated_as_batches.h):
-  // where oneDNN then has Winograd for it, as the training convolution does. Decided once per layer
-  // and input shape, without making the primitive where the answer is no.
-  bool runs_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
-    if (dt_ != Dt::f32 || x.layout != Layout::Blocked || !onednn::dilated_as_batches(s)) return false;
-    const Act out{Tensor(), {s.N, s.O, s.OH, s.OW}, dt_, layout_};
-    const auto [it, fresh] = cache_.as_batches.try_emplace(entry_key(f, s, out, false), false);
-    if (fresh) {
-      const kernels::Conv2dShape p = onednn::batched_shape(s);
-      const Act phases_out{Tensor(), {p.N, p.O, p.OH, p.OW}, dt_, layout_};
-      it->second = winograd_pd(p, onednn::Geometry(p), phases_out, conv_attr(false, f.relu)).has_value();
-    }
-    return it->second;
+  // A dilated convolution as an undilated one over its phases (src/ops/onednn/dilated_as_batches.h),
+  // as the training convolution does: that one runs on Winograd, oneDNN's where the CPU has it,
+  // else ours (own_winograd, which takes every f32 blocked convolution the phases rule lets through).
+  bool runs_as_batches(const kernels::Conv2dShape& s, const Act& x) const {
+    return dt_ == Dt::f32 && x.layout == Layout::Blocked && layout_ == Layout::Blocked &&
+           onednn::dilated_as_batches(s);
   }
   Act conv_as_batches(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x) {
     const kernels::Conv2dShape p = onednn::batched_shape(s);
@@ -413,7 +405,7 @@ class OneDnnBackend {
 OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
 void OneDnnRunner::clear() {
-  impl_->convs.clear(), impl_->winograd.clear(), impl_->pools.clear(), impl_->as_batches.clear();
+  impl_->convs.clear(), impl_->winograd.clear(), impl_->pools.clear();
 }
 void OneDnnRunner::weights_changed() { ++impl_->weights_generation; }
 void OneDnnRunner::set_weights(Weights w) {
