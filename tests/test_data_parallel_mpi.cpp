@@ -307,7 +307,11 @@ Ran signal_rank_one(const std::string& data, const std::string& out, const std::
 }  // namespace
 
 // SIGTERM reaching one rank stops both after the same step with one checkpoint, which one
-// process resumes (another rank count) to the weights of an uninterrupted run.
+// process resumes (another rank count) to the weights of a run that was not interrupted: 2 ranks
+// that checkpoint at that step in passing, resumed alike. (Against one process throughout, the
+// sums of 2 ranks differ in their last bits, and this tiny run amplifies that chaotically: 5e-7
+// apart when stopped at step 4, 6e-5 at step 5; where the signal lands depends on the load.
+// TwoRanksMatchOneProcessOnVisda checks that equivalence over a fixed number of steps.)
 TEST(DataParallelMpi, SigtermToOneRankStopsAllWithOneCheckpointThatResumesAtAnotherRankCount) {
   CSG_REQUIRE_MPIRUN();
   csg::testing::TempDir tmp;
@@ -327,11 +331,22 @@ TEST(DataParallelMpi, SigtermToOneRankStopsAllWithOneCheckpointThatResumesAtAnot
   const std::string args = visda_args(data, steps) + " --no-eval";
   ASSERT_EQ(run(one_process() + " " + args + " --resume '" + ckpts[0] + "'", tmp / "resume.txt").status, 0)
       << read_text(tmp / "resume.txt");
-  ASSERT_EQ(run(one_process() + " " + args + " --out '" + tmp / "full" + "'", tmp / "full.txt").status, 0);
+  std::string passing = args;  // the same run with a checkpoint at the step the signal stopped
+  const std::string every = "--checkpoint-every 100";
+  ASSERT_NE(passing.find(every), std::string::npos);
+  passing.replace(passing.find(every), every.size(), "--checkpoint-every " + std::to_string(stopped) + " --keep-checkpoints 100");
+  const std::string full = tmp / "full";
+  ASSERT_EQ(run(mpirun(2) + " " + passing + " --out '" + full + "'", tmp / "full.txt").status, 0)
+      << read_text(tmp / "full.txt");
+  const std::string at_stop = full + "/csg-" + std::to_string(stopped) + ".ckpt";
+  ASSERT_EQ(run(one_process() + " " + args + " --out '" + tmp / "ref" + "' --resume '" + at_stop + "'",
+                tmp / "ref.txt").status, 0)
+      << read_text(tmp / "ref.txt");
   const std::string last = "/csg-" + std::to_string(steps) + ".ckpt";
-  const Checkpoint a = load_checkpoint(tmp / "full" + last), b = load_checkpoint(tmp / "cut" + last);
-  EXPECT_LE(max_diff(a, b, "net."), 2e-5);
-  EXPECT_LE(max_diff(a, b, "queue."), 2e-5);
+  const Checkpoint a = load_checkpoint(tmp / "ref" + last), b = load_checkpoint(tmp / "cut" + last);
+  EXPECT_EQ(max_diff(a, b, "net."), 0.0);
+  EXPECT_EQ(max_diff(a, b, "optim."), 0.0);
+  EXPECT_EQ(max_diff(a, b, "queue."), 0.0);
 }
 
 // A rank killed outright: the other does not hang, and the output names the dead rank.
