@@ -215,15 +215,11 @@ namespace {
 // layout, as they do for the direct kernel.
 bool own_winograd(const Conv2dShape& s) {
   if (!winograd_for_changing_weights(s) || s.pad_h != 1 || s.pad_w != 1) return false;
-  thread_local std::unordered_map<Key, bool, KeyHash> known;
-  const Key k = training_key(s, false, false);
-  auto it = known.find(k);
-  if (it != known.end()) return it->second;
   bool yes = false;
-  guarded("forward", s, [&] {
+  guarded("forward", s, [&] {  // the primitive is cached: asking again is a lookup
     yes = std::strstr(forward_primitive(s, false, false).pd.impl_info_str(), "wino") == nullptr;
   });
-  return known[k] = yes;
+  return yes;
 }
 
 // The kernel of one pass of this geometry on this thread, with the weights w set (w is the forward
@@ -357,18 +353,10 @@ void backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, fl
   backward_data_pass(s, w, dy, dx, false, keep);
 }
 
-// Whether the f32 passes of s run as an undilated convolution over its phases: where the shape
-// allows it and that convolution runs on Winograd (oneDNN's or ours), the only reason to split.
-bool as_batches(const Conv2dShape& s) {
-  if (!dilated_as_batches(s)) return false;
-  const Conv2dShape p = batched_shape(s);
-  if (own_winograd(p)) return true;
-  bool yes = false;
-  guarded("forward", s, [&] {
-    yes = std::strstr(forward_primitive(p, false, false).pd.impl_info_str(), "wino") != nullptr;
-  });
-  return yes;
-}
+// Whether the f32 passes of s run as an undilated convolution over its phases: wherever the
+// shape allows it (dilated_as_batches), since that convolution then runs on Winograd, oneDNN's
+// where the CPU has it and ours (own_winograd) where it has not; Winograd is the only reason to split.
+bool as_batches(const Conv2dShape& s) { return dilated_as_batches(s); }
 float* floats(Slot slot, int64_t n) { return static_cast<float*>(buffer(slot, static_cast<size_t>(n) * sizeof(float))); }
 
 void forward_as_batches(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
