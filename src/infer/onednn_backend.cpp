@@ -28,7 +28,7 @@ using onednn::engine;
 using onednn::scratchpad;
 using onednn::stream;
 
-enum class Layout { Plain, Blocked, Nhwc };  // abcd (or ab, a), aBcd16b or aBcd8b (block()), acdb
+enum class Layout { Plain, Blocked, Nhwc };  // abcd (or ab, a), nChw16c or nChw8c (onednn::blocked_tag), acdb
 
 // Channels per block of the Blocked layout: what this CPU's direct f32 kernels take (16 with
 // AVX-512, 8 below it), so that no primitive of the chain falls to oneDNN's reference loops.
@@ -36,7 +36,7 @@ int64_t block() {
   static const int64_t b = onednn::blocked_channels();
   return b;
 }
-Tag blocked_tag() { return block() == 16 ? Tag::aBcd16b : Tag::aBcd8b; }
+using onednn::blocked_tag;
 
 // An activation: `shape` (logical NCHW) in `layout` and `dt`, held in a BufferPool buffer (as
 // many f32 elements as the layout's bytes need) or, for the network's input, the caller's tensor.

@@ -64,6 +64,10 @@ int64_t blocked_channels() {
   }
 }
 
+dnnl::memory::format_tag blocked_tag() {
+  return blocked_channels() == 16 ? dnnl::memory::format_tag::nChw16c : dnnl::memory::format_tag::nChw8c;
+}
+
 dnnl::engine& engine() {
   static dnnl::engine e(dnnl::engine::kind::cpu, 0);
   return e;

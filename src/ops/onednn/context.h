@@ -52,6 +52,9 @@ bool has_bf16(std::string* why);
 int64_t blocked_channels();
 
 #ifdef CSG_WITH_DNNL
+// That block as a oneDNN layout: nChw16c or nChw8c.
+dnnl::memory::format_tag blocked_tag();
+
 dnnl::engine& engine();
 dnnl::stream& stream();  // one per thread; execution is synchronous on the CPU
 

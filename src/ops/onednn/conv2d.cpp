@@ -239,7 +239,7 @@ const WinogradF2x3& own_kernel(const Conv2dShape& s, WinogradF2x3::Pass pass, co
 }
 
 memory::desc blocked_desc(const memory::dims& dims) {
-  return {dims, memory::data_type::f32, blocked_channels() == 16 ? Tag::nChw16c : Tag::nChw8c};
+  return {dims, memory::data_type::f32, blocked_tag()};
 }
 float* data_of(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
 
