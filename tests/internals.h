@@ -24,7 +24,7 @@
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
 #include "src/ops/onednn/weight_cache.h"
-#include "src/ops/winograd_f2x3.h"
+#include "src/ops/winograd_3x3.h"
 
 // models: when a block folds its batch norm into the convolution
 #include "src/models/conv_bn.h"

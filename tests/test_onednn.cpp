@@ -54,6 +54,8 @@ std::vector<ConvCase> conv_cases() {
       {"3x3 pad1 64ch (Winograd where oneDNN has it)", {2, 64, 14, 14}, {64, 64, 3, 3}, 1, 1, 1, false},
       {"3x3 pad1 12x13 with bias (Winograd, partial tiles)", {1, 32, 12, 13}, {48, 32, 3, 3}, 1, 1, 1, true},
       {"3x3 pad1 20->12 channels (Winograd, partial channel blocks)", {2, 20, 13, 12}, {12, 20, 3, 3}, 1, 1, 1, true},
+      {"3x3 pad1 28x28 (Winograd, csg's on 4x4 tiles)", {2, 16, 28, 28}, {24, 16, 3, 3}, 1, 1, 1, true},
+      {"3x3 pad1 7x7 batch 16 (csg's Winograd where oneDNN has none)", {16, 24, 7, 7}, {32, 24, 3, 3}, 1, 1, 1, true},
       {"3x3 stride2 odd size", {3, 24, 15, 13}, {40, 24, 3, 3}, 2, 1, 1, false},
       {"1x1 stride2 downsample", {2, 32, 14, 14}, {48, 32, 1, 1}, 2, 0, 1, false},
       {"1x1 stride1 batch1", {1, 20, 9, 11}, {36, 20, 1, 1}, 1, 0, 1, true},
@@ -91,7 +93,7 @@ TEST(OneDnnConv2d, MatchesIm2colForwardAndGradients) {
 #ifdef CSG_WITH_DNNL
 // f32 3x3 stride-1 undilated convolutions on maps of at least 12x12 run all three training passes
 // on oneDNN's Winograd kernel where the CPU has one (onednn::winograd_for_changing_weights), else
-// (below AVX-512) the forward and data-gradient passes on our own (src/ops/winograd_f2x3.h) and
+// (below AVX-512) the forward and data-gradient passes on our own (src/ops/winograd_3x3.h) and
 // the weight gradient on the direct kernel; dilated ones over their phases where those are that
 // large (dilated_as_batches.h). Their results are checked by MatchesIm2colForwardAndGradients.
 // Smaller maps and phases, and strides, keep the direct kernels.
@@ -102,9 +104,8 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
     return kernels::Conv2dShape{2, 64, map, map, 64, 3, 3, out, out, stride, stride, dilation, dilation, dilation,
                                 dilation};
   };
-  auto wino = [](const std::string& k) {
-    return k.find("wino") != std::string::npos || k == "csg:winograd_f2x3";
-  };
+  auto own = [](const std::string& k) { return k.rfind("csg:winograd_", 0) == 0; };  // f2x3 or f4x3
+  auto wino = [&](const std::string& k) { return k.find("wino") != std::string::npos || own(k); };
   bool onednn_has_it = true;  // whether oneDNN has the kernel here, asked of oneDNN itself
   {
     const onednn::Geometry g(shape(14, 1, 1));
@@ -118,18 +119,18 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
       onednn_has_it = false;
     }
   }
-  std::cout << "Winograd in training here: " << (onednn_has_it ? "oneDNN's" : "csg's F(2x2, 3x3)") << "\n";
+  std::cout << "Winograd in training here: " << (onednn_has_it ? "oneDNN's" : "csg's") << "\n";
   // 14x14; dilation 2 on 28x28 and dilation 4 on 48x48 over their 14x14 and 12x12 phases.
   for (const kernels::Conv2dShape& s : {shape(14, 1, 1), shape(28, 1, 2), shape(48, 1, 4)}) {
     SCOPED_TRACE("map " + std::to_string(s.H) + ", dilation " + std::to_string(s.dilation_h));
     const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
     if (onednn_has_it) {
-      EXPECT_TRUE(wino(k.forward) && k.forward != "csg:winograd_f2x3") << k.forward;
-      EXPECT_TRUE(wino(k.backward_data) && k.backward_data != "csg:winograd_f2x3") << k.backward_data;
+      EXPECT_TRUE(wino(k.forward) && !own(k.forward)) << k.forward;
+      EXPECT_TRUE(wino(k.backward_data) && !own(k.backward_data)) << k.backward_data;
       EXPECT_TRUE(wino(k.backward_weights)) << k.backward_weights;
     } else {
-      EXPECT_EQ(k.forward, "csg:winograd_f2x3");
-      EXPECT_EQ(k.backward_data, "csg:winograd_f2x3");
+      EXPECT_TRUE(own(k.forward)) << k.forward;
+      EXPECT_TRUE(own(k.backward_data)) << k.backward_data;
       EXPECT_EQ(k.backward_weights.find("ref"), std::string::npos) << k.backward_weights;
     }
   }
@@ -139,6 +140,16 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
     const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
     EXPECT_FALSE(wino(k.forward) || wino(k.backward_data) || wino(k.backward_weights))
         << k.forward << ", " << k.backward_data << ", " << k.backward_weights;
+  }
+  // A 7x7 map: ours where a batch gives 64 4x4 tiles (16 images) and oneDNN has no Winograd, else direct.
+  for (int64_t batch : {8, 16}) {
+    kernels::Conv2dShape s = shape(7, 1, 1);
+    s.N = batch;
+    const onednn::PassKernels k = onednn::conv2d_f32_kernels(s);
+    const bool ours = batch == 16 && !onednn_has_it;
+    EXPECT_EQ(own(k.forward), ours) << "batch " << batch << ": " << k.forward;
+    EXPECT_EQ(own(k.backward_data), ours) << "batch " << batch << ": " << k.backward_data;
+    EXPECT_FALSE(wino(k.backward_weights)) << k.backward_weights;
   }
 }
 

@@ -12,8 +12,9 @@
 
 #include "src/infer/cpu_layers.h"
 #include "src/infer/forward.h"
-#include "src/ops/winograd_f2x3.h"
+#include "src/ops/winograd_3x3.h"
 #include "src/ops/onednn/context.h"
+#include "src/ops/onednn/conv2d.h"
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
 
@@ -121,9 +122,9 @@ struct PoolEntry {
 
 }  // namespace
 
-// A convolution on our own Winograd kernel, or none (conv is null) where the rule says no.
+// A convolution on our own Winograd kernel, and the weights' generation it last transformed.
 struct WinogradEntry {
-  std::unique_ptr<WinogradF2x3> conv;
+  std::unique_ptr<Winograd3x3> conv;
   uint64_t generation = 0;
 };
 
@@ -182,7 +183,7 @@ class OneDnnBackend {
     CSG_CHECK(!residual.defined() || residual.shape == out, "inference: residual ", shape_str(residual.shape),
               " for a convolution output ", shape_str(out));
     Act y = residual.defined() ? residual : acquire(out, layout_, dt_);  // the sum post-op adds in place
-    if (const WinogradF2x3* w = own_winograd(f, s, x, y, residual.defined())) {
+    if (const Winograd3x3* w = own_winograd(f, s, x, y, residual.defined())) {
       w->run(x.buffer.data<float>(), f.bias.data<float>(), y.buffer.data<float>(), s.N, s.H, s.W, residual.defined(),
              f.relu);
       return y;
@@ -329,22 +330,21 @@ class OneDnnBackend {
     }
     return *e;
   }
-  // f32 3x3 stride-1 convolutions (padding 1) on our own F(2x2, 3x3) Winograd kernel where oneDNN
-  // has none for this CPU (below AVX-512), on maps of 12x12 and more (the rule of
-  // winograd_for_changing_weights: on smaller ones most of each tile is padding), with the weights
-  // transformed again only when they changed (weights_changed: once for Weights::Fixed, in each
-  // step for a trained encoder, as training's passes do). Null where the rule says no: oneDNN's
-  // primitive then.
-  const WinogradF2x3* own_winograd(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x, const Act& y,
+  // f32 3x3 stride-1 convolutions on our own Winograd kernel where onednn::takes_own_winograd says
+  // (below AVX-512, where oneDNN has none), with the weights transformed again only when they
+  // changed (weights_changed: once for Weights::Fixed, in each step for a trained encoder, as
+  // training's passes do). Null where the rule says no: oneDNN's primitive then.
+  const Winograd3x3* own_winograd(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x, const Act& y,
                                    bool residual) {
     if (dt_ != Dt::f32 || x.layout != Layout::Blocked || y.layout != Layout::Blocked ||
-        !onednn::winograd_for_changing_weights(s) || s.pad_h != 1 || s.pad_w != 1)
+        !onednn::takes_own_winograd(s))
       return nullptr;
     const auto [it, fresh] = cache_.winograd.try_emplace(entry_key(f, s, y, residual));
     WinogradEntry& e = it->second;
-    if (fresh && !winograd_pd(s, onednn::Geometry(s), y, conv_attr(residual, f.relu)))
-      e.conv = std::make_unique<WinogradF2x3>(f.weight.data<float>(), s.O, s.C, block());
-    if (e.conv && !fresh && e.generation != cache_.weights_generation) e.conv->set_weights(f.weight.data<float>());
+    if (fresh)
+      e.conv = std::make_unique<Winograd3x3>(f.weight.data<float>(), s.O, s.C, block(),
+                                             Winograd3x3::tile_for(s.N, s.H, s.W));
+    if (!fresh && e.generation != cache_.weights_generation) e.conv->set_weights(f.weight.data<float>());
     e.generation = cache_.weights_generation;
     return e.conv.get();
   }
@@ -417,7 +417,7 @@ std::vector<std::string> OneDnnRunner::kernel_names() const {
   for (const auto& [key, e] : impl_->convs) names.push_back(e->pd.impl_info_str());
   for (const auto& [key, e] : impl_->pools) names.push_back(e->pd.impl_info_str());
   for (const auto& [key, e] : impl_->winograd)
-    if (e.conv) names.push_back("csg:winograd_f2x3");
+    if (e.conv) names.push_back(Winograd3x3::name(e.conv->tile()));
   return names;
 }
 

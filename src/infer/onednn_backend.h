@@ -47,8 +47,8 @@ class OneDnnRunner {
   void set_weights(Weights w);
   void clear();
   // oneDNN's name for the kernel of every convolution and pooling primitive made so far (its
-  // implementation string, e.g. "jit_1x1:avx2"), and "csg:winograd_f2x3" for each convolution on
-  // our own Winograd kernel (winograd_f2x3.h), for the tests and the benchmarks.
+  // implementation string, e.g. "jit_1x1:avx2"), and "csg:winograd_f4x3" or "csg:winograd_f2x3" for each one on
+  // our own Winograd kernel (winograd_3x3.h), for the tests and the benchmarks.
   std::vector<std::string> kernel_names() const;
   struct Impl;
 

@@ -5,7 +5,7 @@
 // f32 3x3 stride-1 convolutions on maps of 12x12 and more run all three passes on oneDNN's
 // Winograd (winograd_for_changing_weights in conv_geometry.h); where oneDNN has none for the CPU
 // (below AVX-512) the forward and data-gradient passes run on our own F(2x2, 3x3)
-// (src/ops/winograd_f2x3.h) and the weight gradient on the direct kernel. Dilated ones run as
+// (src/ops/winograd_3x3.h) and the weight gradient on the direct kernel. Dilated ones run as
 // undilated convolutions over their phases where those are that large (dilated_as_batches.h), 1x1
 // stride-1 ones on maps of 28x28 and more as matrix products on the plain tensors
 // (pointwise_gemm.h); the rest on the direct kernels.
@@ -35,7 +35,7 @@
 #include "src/ops/onednn/conv_geometry.h"
 #include "src/ops/onednn/dilated_as_batches.h"
 #include "src/ops/onednn/pointwise_gemm.h"
-#include "src/ops/winograd_f2x3.h"
+#include "src/ops/winograd_3x3.h"
 
 namespace csg::onednn {
 
@@ -208,30 +208,35 @@ void guarded(const char* what, const Conv2dShape& s, F&& f) {
 
 namespace {
 
-// Our own Winograd (winograd_f2x3.h) where oneDNN has no Winograd kernel for this CPU: the f32
-// 3x3 stride-1 convolutions with padding 1 that winograd_for_changing_weights takes. The weights
-// change every step, so they are transformed in each call (16/9 of the weights' size written, a
-// small part of a pass over a map of 12x12 or more). The activations go through the CPU's blocked
-// layout, as they do for the direct kernel.
-bool own_winograd(const Conv2dShape& s) {
-  if (!winograd_for_changing_weights(s) || s.pad_h != 1 || s.pad_w != 1) return false;
-  bool yes = false;
-  guarded("forward", s, [&] {  // the primitive is cached: asking again is a lookup
-    yes = std::strstr(forward_primitive(s, false, false).pd.impl_info_str(), "wino") == nullptr;
-  });
+// Whether oneDNN has an f32 Winograd kernel for this CPU (and ONEDNN_MAX_CPU_ISA): asked once, of
+// a shape its kernel takes wherever it exists.
+bool onednn_has_f32_winograd() {
+  static const bool yes = [] {
+    const Geometry g(Conv2dShape{1, 16, 12, 12, 16, 3, 3, 12, 12, 1, 1, 1, 1, 1, 1});
+    try {
+      dnnl::convolution_forward::primitive_desc(
+          forward_desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, any_desc(g.src), g,
+                       memory::data_type::f32, false, any_desc(g.dst)),
+          engine());
+      return true;
+    } catch (const dnnl::error&) {  // dnnl_unimplemented
+      return false;
+    }
+  }();
   return yes;
 }
 
 // The kernel of one pass of this geometry on this thread, with the weights w set (w is the forward
 // convolution's [O, C, 3, 3] for both passes).
-const WinogradF2x3& own_kernel(const Conv2dShape& s, WinogradF2x3::Pass pass, const float* w) {
-  thread_local std::unordered_map<Key, std::unique_ptr<WinogradF2x3>, KeyHash> kernels;
+const Winograd3x3& own_kernel(const Conv2dShape& s, Winograd3x3::Pass pass, const float* w) {
+  thread_local std::unordered_map<Key, std::unique_ptr<Winograd3x3>, KeyHash> kernels;
   Key k = training_key(s, false, false);
-  k.v[15] = pass == WinogradF2x3::Pass::Forward ? 1 : 2;
-  std::unique_ptr<WinogradF2x3>& kernel = kernels[k];
+  k.v[15] = pass == Winograd3x3::Pass::Forward ? 1 : 2;
+  std::unique_ptr<Winograd3x3>& kernel = kernels[k];
   if (!kernel) {
-    const bool forward = pass == WinogradF2x3::Pass::Forward;
-    kernel = std::make_unique<WinogradF2x3>(w, forward ? s.O : s.C, forward ? s.C : s.O, blocked_channels(), pass);
+    const bool forward = pass == Winograd3x3::Pass::Forward;
+    kernel = std::make_unique<Winograd3x3>(w, forward ? s.O : s.C, forward ? s.C : s.O, blocked_channels(),
+                                           Winograd3x3::tile_for(s.N, s.H, s.W), pass);
   } else {
     kernel->set_weights(w);
   }
@@ -247,7 +252,7 @@ void forward_by_own_winograd(const Conv2dShape& s, const float* x, const float* 
   const Geometry g(s);
   memory src = input(blocked_desc(g.src), g.src, x, Slot::Src);
   memory dst = output(blocked_desc(g.dst), g.dst, y, Slot::Dst);
-  own_kernel(s, WinogradF2x3::Pass::Forward, w).run(data_of(src), b, data_of(dst), s.N, s.H, s.W, false, false);
+  own_kernel(s, Winograd3x3::Pass::Forward, w).run(data_of(src), b, data_of(dst), s.N, s.H, s.W, false, false);
   deliver(dst, g.dst, y);
 }
 
@@ -301,7 +306,7 @@ void backward_data_by_own_winograd(const Conv2dShape& s, const float* w, const f
   const Geometry g(s);
   memory diff_dst = diff_dst_input(blocked_desc(g.dst), g.dst, dy, keep);
   memory diff_src = output(blocked_desc(g.src), g.src, dx, Slot::Src);
-  own_kernel(s, WinogradF2x3::Pass::DataGradient, w)
+  own_kernel(s, Winograd3x3::Pass::DataGradient, w)
       .run(data_of(diff_dst), nullptr, data_of(diff_src), s.N, s.OH, s.OW, false, false);
   deliver(diff_src, g.src, dx);
 }
@@ -345,17 +350,17 @@ void backward_weights_pass(const Conv2dShape& s, const float* x, const float* dy
 // The f32 passes on whichever kernel takes the geometry: our Winograd or oneDNN's primitive.
 void forward_f32(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y,
                  const WeightSource& w_source) {
-  if (own_winograd(s)) return forward_by_own_winograd(s, x, w, b, y);
+  if (takes_own_winograd(s)) return forward_by_own_winograd(s, x, w, b, y);
   forward_pass(s, x, w, b, y, w_source, false);
 }
 void backward_data_f32(const Conv2dShape& s, const float* w, const float* dy, float* dx, StagedDy* keep) {
-  if (own_winograd(s)) return backward_data_by_own_winograd(s, w, dy, dx, keep);
+  if (takes_own_winograd(s)) return backward_data_by_own_winograd(s, w, dy, dx, keep);
   backward_data_pass(s, w, dy, dx, false, keep);
 }
 
 // Whether the f32 passes of s run as an undilated convolution over its phases: wherever the
 // shape allows it (dilated_as_batches), since that convolution then runs on Winograd, oneDNN's
-// where the CPU has it and ours (own_winograd) where it has not; Winograd is the only reason to split.
+// where the CPU has it and ours (takes_own_winograd) where it has not; Winograd is the only reason to split.
 bool as_batches(const Conv2dShape& s) { return dilated_as_batches(s); }
 float* floats(Slot slot, int64_t n) { return static_cast<float*>(buffer(slot, static_cast<size_t>(n) * sizeof(float))); }
 
@@ -539,14 +544,25 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
 
 bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias, bool bf16) { return by_im2col(s, bias, bf16); }
 
+// On a small map a batch of 16 7x7 maps (64 tiles) ran 2.8x faster than the direct kernel on an
+// AVX2 EPYC (docs/onnx.md, item 24); at batch 1 the transformed weights, read for a few tiles, cost
+// what the multiplications save.
+bool takes_own_winograd(const Conv2dShape& s) {
+  if (!winograd_shape(s) || s.pad_h != 1 || s.pad_w != 1) return false;
+  const bool large_map = winograd_for_changing_weights(s);
+  const bool tiles_enough = s.N * ((s.OH + 3) / 4) * ((s.OW + 3) / 4) >= 64;
+  return (large_map || tiles_enough) && !onednn_has_f32_winograd();
+}
+
 PassKernels conv2d_f32_kernels(const Conv2dShape& shape) {
   if (pointwise_gemm::takes(shape)) return {"pointwise_gemm", "pointwise_gemm", "pointwise_gemm"};
   const Conv2dShape s = as_batches(shape) ? batched_shape(shape) : shape;
   PassKernels k;
-  const bool own = own_winograd(s);
+  const bool own = takes_own_winograd(s);
   guarded("kernel names", s, [&] {
-    k.forward = own ? "csg:winograd_f2x3" : forward_primitive(s, false, false).pd.impl_info_str();
-    k.backward_data = own ? "csg:winograd_f2x3" : backward_data_primitive(s, false).pd.impl_info_str();
+    const char* own_name = Winograd3x3::name(Winograd3x3::tile_for(s.N, s.H, s.W));
+    k.forward = own ? own_name : forward_primitive(s, false, false).pd.impl_info_str();
+    k.backward_data = own ? own_name : backward_data_primitive(s, false).pd.impl_info_str();
     k.backward_weights = backward_weights_primitive(s, false, false).pd.impl_info_str();
   });
   return k;

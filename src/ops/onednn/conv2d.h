@@ -45,6 +45,14 @@ struct PassKernels {
 };
 PassKernels conv2d_f32_kernels(const kernels::Conv2dShape& s);
 
+// Whether an f32 convolution of this geometry runs on csg's own Winograd (src/ops/winograd_3x3.h):
+// its forward pass, in training its data-gradient pass too. Only where oneDNN has no f32 Winograd
+// kernel for this CPU (it needs AVX-512), for 3x3 stride-1 undilated convolutions with padding 1:
+// on maps of 12x12 and more (winograd_for_changing_weights), and on smaller ones (ResNet's 7x7
+// layers) where the batch gives 64 or more 4x4 tiles. The training convolutions and the inference
+// chain take this one rule.
+bool takes_own_winograd(const kernels::Conv2dShape& s);
+
 // Whether the weight gradient of this geometry (with a bias gradient when `bias`, in BF16 when
 // `bf16`) takes the im2col path because oneDNN has no direct kernel for it (conv2d.cpp).
 bool conv2d_weight_gradient_by_im2col(const kernels::Conv2dShape& s, bool bias, bool bf16);
