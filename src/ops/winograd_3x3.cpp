@@ -263,10 +263,67 @@ OutputRow output_row_for(int64_t vec) {
 }
 
 // The weight transform's G (a x 3) of each tile: F(2x2, 3x3) and F(4x4, 3x3).
-constexpr double kG2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-constexpr double kG4[6][3] = {{1.0 / 4, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
-                              {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6},  {0, 0, 1}};
+constexpr float kG2[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+constexpr float kG4[6][3] = {{1.0f / 4, 0, 0},
+                             {-1.0f / 6, -1.0f / 6, -1.0f / 6},
+                             {-1.0f / 6, 1.0f / 6, -1.0f / 6},
+                             {1.0f / 24, 1.0f / 12, 1.0f / 6},
+                             {1.0f / 24, -1.0f / 12, 1.0f / 6},
+                             {0, 0, 1}};
 
+
+// The weight transform U = G g G^T of input channel c to every output channel, 8 outputs at a time.
+// Forward: g = weight[o][c]; data gradient: the forward kernel weight[c][o] flipped.
+template <int A>
+[[gnu::always_inline]] inline void weight_row(const float* weight, float* u, int64_t O, int64_t C, int64_t Cp,
+                                              int64_t Op, int64_t c, bool forward) {
+  constexpr int L = 8;
+  const float(*G)[3] = A == 6 ? kG4 : kG2;
+  for (int64_t o0 = 0; o0 < O; o0 += L) {
+    const int n = int(std::min<int64_t>(L, O - o0));
+    alignas(32) float g[9][L] = {};
+    for (int l = 0; l < n; ++l)
+      for (int i = 0; i < 9; ++i)
+        g[i][l] = forward ? weight[((o0 + l) * C + c) * 9 + i] : weight[(c * O + o0 + l) * 9 + 8 - i];
+    alignas(32) float t[A][3][L];  // G g
+    for (int i = 0; i < A; ++i)
+      for (int j = 0; j < 3; ++j) {
+#pragma omp simd
+        for (int l = 0; l < L; ++l) t[i][j][l] = G[i][0] * g[j][l] + G[i][1] * g[3 + j][l] + G[i][2] * g[6 + j][l];
+      }
+    for (int i = 0; i < A; ++i)
+      for (int j = 0; j < A; ++j) {
+        float* out = u + ((A * i + j) * Cp + c) * Op + o0;
+        alignas(32) float v[L];
+#pragma omp simd
+        for (int l = 0; l < L; ++l) v[l] = t[i][0][l] * G[j][0] + t[i][1][l] * G[j][1] + t[i][2][l] * G[j][2];
+        for (int l = 0; l < n; ++l) out[l] = v[l];
+      }
+  }
+}
+
+using WeightRow = void (*)(const float*, float*, int64_t, int64_t, int64_t, int64_t, int64_t, bool);
+template <int A>
+void weight_row_base(const float* weight, float* u, int64_t O, int64_t C, int64_t Cp, int64_t Op, int64_t c,
+                     bool forward) {
+  weight_row<A>(weight, u, O, C, Cp, Op, c, forward);
+}
+#if defined(__x86_64__)
+template <int A>
+[[gnu::target("avx2,fma")]] void weight_row_avx2(const float* weight, float* u, int64_t O, int64_t C, int64_t Cp,
+                                                 int64_t Op, int64_t c, bool forward) {
+  weight_row<A>(weight, u, O, C, Cp, Op, c, forward);
+}
+template <int A>
+WeightRow weight_row_for() {
+  return has_avx2() ? weight_row_avx2<A> : weight_row_base<A>;
+}
+#else
+template <int A>
+WeightRow weight_row_for() {
+  return weight_row_base<A>;
+}
+#endif
 
 }  // namespace
 
@@ -289,27 +346,14 @@ Winograd3x3::Winograd3x3(const float* weight, int64_t O, int64_t C, int64_t vec,
   set_weights(weight);
 }
 
-// U = G g G^T, stored U[k][c][o], k = a i + j; in double, so that F(4x4)'s fractions round once.
+// U = G g G^T, stored U[k][c][o], k = a i + j. A training step transforms every layer's weights
+// again for each pass, so this runs on 8 output channels at a time (SIMD lanes over o, whose U
+// values lie side by side), one input channel c per task.
 void Winograd3x3::set_weights(const float* weight) {
-  const int a = int(tile_) + 2;
-  const double(*G)[3] = tile_ == Tile::F4x4 ? kG4 : kG2;
+  const WeightRow row = tile_ == Tile::F4x4 ? weight_row_for<6>() : weight_row_for<4>();
+  const bool forward = pass_ == Pass::Forward;
 #pragma omp parallel for schedule(static)
-  for (int64_t o = 0; o < O_; ++o)
-    for (int64_t c = 0; c < C_; ++c) {
-      double g[9];  // this convolution's kernel from input c to output o
-      if (pass_ == Pass::Forward) {
-        for (int i = 0; i < 9; ++i) g[i] = weight[(o * C_ + c) * 9 + i];
-      } else {  // the forward kernel from o to c, flipped
-        const float* f = weight + (c * O_ + o) * 9;
-        for (int i = 0; i < 9; ++i) g[i] = f[8 - i];
-      }
-      double t[6][3];  // G g
-      for (int i = 0; i < a; ++i)
-        for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * g[j] + G[i][1] * g[3 + j] + G[i][2] * g[6 + j];
-      for (int i = 0; i < a; ++i)
-        for (int j = 0; j < a; ++j)
-          u_[((a * i + j) * Cp_ + c) * Op_ + o] = float(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
-    }
+  for (int64_t c = 0; c < C_; ++c) row(weight, u_.data(), O_, C_, Cp_, Op_, c, forward);
 }
 
 void Winograd3x3::run(const float* x, const float* bias, float* y, int64_t N, int64_t H, int64_t W, bool accumulate,
