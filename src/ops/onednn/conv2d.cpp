@@ -4,8 +4,8 @@
 //
 // f32 3x3 stride-1 convolutions on maps of 12x12 and more run all three passes on oneDNN's
 // Winograd (winograd_for_changing_weights in conv_geometry.h); where oneDNN has none for the CPU
-// (below AVX-512) the forward and data-gradient passes run on our own F(2x2, 3x3)
-// (src/ops/winograd_3x3.h) and the weight gradient on the direct kernel. Dilated ones run as
+// (below AVX-512) the forward and data-gradient passes run on our own (src/ops/winograd_3x3.h,
+// takes_own_winograd) and the weight gradients of 3x3 layers on im2col + sgemm. Dilated ones run as
 // undilated convolutions over their phases where those are that large (dilated_as_batches.h), 1x1
 // stride-1 ones on maps of 28x28 and more as matrix products on the plain tensors
 // (pointwise_gemm.h); the rest on the direct kernels.
@@ -375,6 +375,8 @@ void forward_as_batches(const Conv2dShape& s, const float* x, const float* w, co
   batch_to_space(ys, y, s.N, s.O, s.OH, s.OW, 1, d);
 }
 
+bool weight_gradient_by_im2col_f32(const Conv2dShape& s, bool bias);
+
 // dx, and dw with db, of a convolution run as batches: dy split as y was, dx merged as x was split.
 void backward_as_batches(const Conv2dShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,
                          float* db) {
@@ -391,7 +393,10 @@ void backward_as_batches(const Conv2dShape& s, const float* x, const float* w, c
   if (dw) {
     float* xs = floats(Slot::PhasesX, p.N * p.C * p.H * p.W);  // dxs is merged already
     space_to_batch(x, xs, s.N, s.C, s.H, s.W, 1, d);
-    backward_weights_pass(p, xs, dys, dw, db, false, &staged_dy);
+    if (weight_gradient_by_im2col_f32(p, db != nullptr))
+      conv2d_cpu::backward<float>(p, xs, nullptr, dys, nullptr, dw, db);
+    else
+      backward_weights_pass(p, xs, dys, dw, db, false, &staged_dy);
   }
 }
 
@@ -399,6 +404,15 @@ bool by_im2col(const Conv2dShape& s, bool bias, bool bf16) {
   bool yes = false;
   guarded("backward weights", s, [&] { yes = backward_weights_primitive(s, bias, bf16).by_im2col; });
   return yes;
+}
+
+// f32 weight gradients on im2col + oneDNN's sgemm: where oneDNN has no direct kernel (by_im2col),
+// and for undilated 3x3 convolutions where it has no f32 Winograd (below AVX-512): there its direct
+// AVX2 weight-gradient kernel ran ResNet-50's 3x3 layers at batch 8 at 56-112 GFLOP/s, im2col +
+// sgemm at 71-107 (1.2-1.6x faster on 8 of the 10 shapes timed; docs/onnx.md, item 24).
+bool weight_gradient_by_im2col_f32(const Conv2dShape& s, bool bias) {
+  const bool undilated_3x3 = s.KH == 3 && s.KW == 3 && s.dilation_h == 1 && s.dilation_w == 1;
+  return (undilated_3x3 && !onednn_has_f32_winograd()) || by_im2col(s, bias, false);
 }
 
 // BF16 mixed precision. oneDNN 2.6.3's BF16 kernels are not always its fastest way to multiply
@@ -500,7 +514,7 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
     if (as_batches(s)) return backward_as_batches(s, x, w, dy, dx, dw, dw ? db : nullptr);
     StagedDy staged_dy;
     if (dx) backward_data_f32(s, w, dy, dx, &staged_dy);
-    if (dw && by_im2col(s, db != nullptr, false)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
+    if (dw && weight_gradient_by_im2col_f32(s, db != nullptr)) conv2d_cpu::backward<float>(s, x, nullptr, dy, nullptr, dw, db);
     else if (dw) backward_weights_pass(s, x, dy, dw, db, false, &staged_dy);
     return;
   }
@@ -544,13 +558,13 @@ void conv2d_backward(const Conv2dShape& s, const float* x, const float* w, const
 
 bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias, bool bf16) { return by_im2col(s, bias, bf16); }
 
-// On a small map a batch of 16 7x7 maps (64 tiles) ran 2.8x faster than the direct kernel on an
-// AVX2 EPYC (docs/onnx.md, item 24); at batch 1 the transformed weights, read for a few tiles, cost
-// what the multiplications save.
+// On small maps (7x7) our kernel beat the direct one from 16 4x4 tiles on (a batch of 4: about
+// 1.4x; of 8: 1.6-2.8x) on an AVX2 EPYC; at a batch of 1 the transformed weights, read for a few
+// tiles, cost what the multiplications save (docs/onnx.md, item 24).
 bool takes_own_winograd(const Conv2dShape& s) {
   if (!winograd_shape(s) || s.pad_h != 1 || s.pad_w != 1) return false;
   const bool large_map = winograd_for_changing_weights(s);
-  const bool tiles_enough = s.N * ((s.OH + 3) / 4) * ((s.OW + 3) / 4) >= 64;
+  const bool tiles_enough = s.N * ((s.OH + 3) / 4) * ((s.OW + 3) / 4) >= 16;
   return (large_map || tiles_enough) && !onednn_has_f32_winograd();
 }
 
@@ -563,7 +577,8 @@ PassKernels conv2d_f32_kernels(const Conv2dShape& shape) {
     const char* own_name = Winograd3x3::name(Winograd3x3::tile_for(s.N, s.H, s.W));
     k.forward = own ? own_name : forward_primitive(s, false, false).pd.impl_info_str();
     k.backward_data = own ? own_name : backward_data_primitive(s, false).pd.impl_info_str();
-    k.backward_weights = backward_weights_primitive(s, false, false).pd.impl_info_str();
+    k.backward_weights = weight_gradient_by_im2col_f32(s, false) ? "csg:im2col_sgemm"
+                                                                   : backward_weights_primitive(s, false, false).pd.impl_info_str();
   });
   return k;
 }

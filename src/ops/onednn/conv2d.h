@@ -49,7 +49,7 @@ PassKernels conv2d_f32_kernels(const kernels::Conv2dShape& s);
 // its forward pass, in training its data-gradient pass too. Only where oneDNN has no f32 Winograd
 // kernel for this CPU (it needs AVX-512), for 3x3 stride-1 undilated convolutions with padding 1:
 // on maps of 12x12 and more (winograd_for_changing_weights), and on smaller ones (ResNet's 7x7
-// layers) where the batch gives 64 or more 4x4 tiles. The training convolutions and the inference
+// layers) where the batch gives 16 or more 4x4 tiles. The training convolutions and the inference
 // chain take this one rule.
 bool takes_own_winograd(const kernels::Conv2dShape& s);
 
