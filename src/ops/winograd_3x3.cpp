@@ -360,6 +360,7 @@ void Winograd3x3::run(const float* x, const float* bias, float* y, int64_t N, in
                       bool relu) const {
   const int m = int(tile_), P = (m + 2) * (m + 2);
   const int64_t TH = (H + m - 1) / m, TW = (W + m - 1) / m, rows = N * TH;
+  if (rows == 0 || TW == 0) return;  // an empty batch or map
   const InputRow input = m == 4 ? input_row_for<4>(vec_) : input_row_for<2>(vec_);
   const OutputRow output = m == 4 ? output_row_for<4>(vec_) : output_row_for<2>(vec_);
   // Rows of tiles a chunk: a working set (transformed input and products) of about `budget` bytes,
