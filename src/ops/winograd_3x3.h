@@ -31,6 +31,7 @@ class Winograd3x3 {
   // 4k+2 leaves F4x4's tiles much padding.
   enum class Tile { F2x2 = 2, F4x4 = 4 };
   static Tile tile_for(int64_t N, int64_t H, int64_t W);
+  static int64_t tiles(Tile tile, int64_t N, int64_t H, int64_t W);  // output tiles of a call on N H x W maps
   static const char* name(Tile tile);  // "csg:winograd_f4x3" or "csg:winograd_f2x3", for the kernel lists
 
   // weight plain and contiguous, as `pass` says; vec: the channel block of the activations (8 or 16).

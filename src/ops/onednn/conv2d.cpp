@@ -567,7 +567,7 @@ bool conv2d_weight_gradient_by_im2col(const Conv2dShape& s, bool bias, bool bf16
 bool takes_own_winograd(const Conv2dShape& s) {
   if (!winograd_shape(s) || s.pad_h != 1 || s.pad_w != 1) return false;
   const bool large_map = winograd_for_changing_weights(s);
-  const bool tiles_enough = s.N * ((s.OH + 3) / 4) * ((s.OW + 3) / 4) >= 16;
+  const bool tiles_enough = Winograd3x3::tiles(Winograd3x3::Tile::F4x4, s.N, s.OH, s.OW) >= 16;
   return (large_map || tiles_enough) && !onednn_has_f32_winograd();
 }
 
