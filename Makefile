@@ -81,17 +81,21 @@ $(CLI): $(CLI_OBJ) $(LIB)
 # were half of the build's compile time.
 TEST_OPT ?= -O0
 TEST_PCH := $(BUILD)/tests/precompiled.h
-$(TEST_PCH).gch: tests/precompiled.h
+# clang refuses a precompiled header made with other flags: the flags live in a file that changes
+# only when they do, and the header is made again then. (`:=`: the flags before the test files'
+# own additions below.)
+TEST_PCH_FLAGS := $(CPPFLAGS) $(CXXFLAGS) $(TEST_OPT)
+$(shell mkdir -p $(BUILD)/tests && echo '$(CXX) $(TEST_PCH_FLAGS)' | cmp -s - $(TEST_PCH).flags || \
+        echo '$(CXX) $(TEST_PCH_FLAGS)' > $(TEST_PCH).flags)
+$(TEST_PCH).gch: tests/precompiled.h $(TEST_PCH).flags
 	@mkdir -p $(@D)
 	cp $< $(TEST_PCH)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(TEST_OPT) -MF $@.d -x c++-header $(TEST_PCH) -o $@
-$(BUILD)/tests/%.o: tests/%.cpp $(TEST_PCH).gch
-	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(TEST_OPT) -include $(TEST_PCH) -c $< -o $@
-# This one checks that csg/csg.h compiles on its own, so it reads nothing before its own lines.
-$(BUILD)/tests/test_public_api.o: tests/test_public_api.cpp
-	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(TEST_OPT) -c $< -o $@
+	$(CXX) $(TEST_PCH_FLAGS) -MF $@.d -x c++-header $(TEST_PCH) -o $@
+# test_public_api checks that csg/csg.h compiles on its own, so it reads nothing before its own lines.
+TEST_PCH_USERS := $(filter-out $(BUILD)/tests/test_public_api.o,$(TEST_OBJ))
+$(TEST_OBJ): CXXFLAGS += $(TEST_OPT)
+$(TEST_PCH_USERS): CXXFLAGS += -include $(TEST_PCH)
+$(TEST_PCH_USERS): $(TEST_PCH).gch
 $(BUILD)/csg_tests: $(TEST_OBJ) $(CLI_DECL_OBJ) $(LIB)
 	$(CXX) -o $@ $(TEST_OBJ) $(CLI_DECL_OBJ) $(LIB) -lgtest $(LDLIBS)
 
