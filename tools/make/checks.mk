@@ -21,8 +21,8 @@ soak: $(CLI)
 # the test binary links without libFuzzer (the sanitizer runtime supplies the coverage hooks),
 # each fuzz target links the same library with it. One build instead of two halves the cold
 # time of `make asan fuzz` (the CI runs both on 2 cores).
-# The tests keep SAN_OPT there (TEST_OPT empty): the plain build's -O0 for test files left the
-# sanitizer suite slower (docs/benchmarks.md, CI stage times).
+# The tests keep SAN_OPT there (TEST_OPT empty): with the plain build's -O0 for the test files the
+# sanitizer build was faster but the suite ran slower, by about as much (docs/benchmarks.md, CI stage times).
 # UBSan reports stay recoverable at compile time so that tools/fuzz/ubsan.supp can silence
 # known third-party ones; halt_on_error=1 makes every other report fatal.
 SAN_CXX      ?= clang++
