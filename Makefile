@@ -81,13 +81,14 @@ $(CLI): $(CLI_OBJ) $(LIB)
 # were half of the build's compile time.
 TEST_OPT ?= -O0
 TEST_PCH := $(BUILD)/tests/precompiled.h
-# clang refuses a precompiled header made with other flags: the flags live in a file that changes
-# only when they do, and the header is made again then. (`:=`: the flags before the test files'
-# own additions below.)
+# clang refuses a precompiled header made with other flags: the flags live in a setting file
+# (keep_setting, tools/make/features.mk), and the header is made again when they change. (`:=`: the
+# flags before the test files' own additions below.)
 TEST_PCH_FLAGS := $(CPPFLAGS) $(CXXFLAGS) $(TEST_OPT)
-$(shell mkdir -p $(BUILD)/tests && echo '$(CXX) $(TEST_PCH_FLAGS)' | cmp -s - $(TEST_PCH).flags || \
-        echo '$(CXX) $(TEST_PCH_FLAGS)' > $(TEST_PCH).flags)
-$(TEST_PCH).gch: tests/precompiled.h $(TEST_PCH).flags
+TEST_PCH_LINE := $(CXX) $(TEST_PCH_FLAGS)
+TEST_PCH_SETTING := $(BUILD)/test-pch-setting
+$(call keep_setting,$(TEST_PCH_SETTING),TEST_PCH_LINE)
+$(TEST_PCH).gch: tests/precompiled.h $(TEST_PCH_SETTING)
 	@mkdir -p $(@D)
 	cp $< $(TEST_PCH)
 	$(CXX) $(TEST_PCH_FLAGS) -MF $@.d -x c++-header $(TEST_PCH) -o $@

@@ -136,10 +136,15 @@ $(BUILD)/src/core/version.o: CPPFLAGS += -I$(BUILD)
 $(BUILD)/src/distributed/mpi.o $(BUILD)/src/distributed/nccl.o: CPPFLAGS += $(MPI_CPPFLAGS)
 $(BUILD)/src/infer/onnx_export.o $(BUILD)/tests/test_onnx_export.o: CPPFLAGS += $(ONNX_CPPFLAGS)
 
-# The JPEG setting lives in a file that changes only when the setting does, so switching it
-# recompiles the decoder (and relinks) without touching anything else.
+# $(call keep_setting,FILE,VARIABLE): writes the variable's value into FILE only when it differs from
+# what FILE holds, so that FILE's time changes only with the setting and what depends on FILE is made
+# again only then. The variable is named rather than expanded in the call: a value may hold commas.
+keep_setting = $(shell mkdir -p $(dir $(1)) && echo '$($(2))' | cmp -s - $(1) || echo '$($(2))' > $(1))
+
+# The JPEG setting lives in such a file, so switching it recompiles the decoder (and relinks)
+# without touching anything else.
 JPEG_SETTING := $(BUILD)/jpeg-setting
-$(shell mkdir -p $(BUILD) && echo $(JPEG) | cmp -s - $(JPEG_SETTING) || echo $(JPEG) > $(JPEG_SETTING))
+$(call keep_setting,$(JPEG_SETTING),JPEG)
 $(BUILD)/src/data/jpeg_decode.o $(BUILD)/src/data/image.o: $(JPEG_SETTING)
 
 # The same for the GPU architectures: `make CUDA_ARCH=86` after another choice recompiles the
@@ -148,7 +153,7 @@ $(BUILD)/src/data/jpeg_decode.o $(BUILD)/src/data/image.o: $(JPEG_SETTING)
 ifeq ($(CUDA),1)
 CUDA_ARCH_SETTING := $(BUILD)/cuda-arch-setting
 CUDA_ARCH_LINE := sass $(CUDA_ARCH) ptx $(CUDA_PTX_ARCH)
-$(shell mkdir -p $(BUILD) && echo '$(CUDA_ARCH_LINE)' | cmp -s - $(CUDA_ARCH_SETTING) || echo '$(CUDA_ARCH_LINE)' > $(CUDA_ARCH_SETTING))
+$(call keep_setting,$(CUDA_ARCH_SETTING),CUDA_ARCH_LINE)
 $(CU_SRC:%.cu=$(BUILD)/%.o) $(BUILD)/src/core/cuda.o: $(CUDA_ARCH_SETTING)
 $(BUILD)/src/core/cuda.o: CPPFLAGS += -DCSG_CUDA_SASS_ARCHS='"$(CUDA_ARCH)"' -DCSG_CUDA_PTX_ARCH=$(CUDA_PTX_ARCH)
 endif
