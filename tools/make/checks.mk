@@ -21,8 +21,9 @@ soak: $(CLI)
 # the test binary links without libFuzzer (the sanitizer runtime supplies the coverage hooks),
 # each fuzz target links the same library with it. One build instead of two halves the cold
 # time of `make asan fuzz` (the CI runs both on 2 cores).
-# The tests keep SAN_OPT there (TEST_OPT empty): with the plain build's -O0 for the test files the
-# sanitizer build was faster but the suite ran slower, by about as much (docs/benchmarks.md, CI stage times).
+# The test files and the command line's compile at -O0 there too (TEST_OPT, CLI_OPT), the library at
+# SAN_OPT: with the library's objects first on the link line (Makefile) the suite ran as fast as with
+# -O1 tests (docs/benchmarks.md, CI stage times).
 # UBSan reports stay recoverable at compile time so that tools/fuzz/ubsan.supp can silence
 # known third-party ones; halt_on_error=1 makes every other report fatal.
 SAN_CXX      ?= clang++
@@ -48,7 +49,7 @@ FUZZ_BIN     := $(FUZZ_SRC:tools/fuzz/%.cpp=$(SAN_BUILD)/fuzz/%)
 # A phony step that hands the files to one sub-make (whose rules, with BUILD=$(SAN_BUILD), own them
 # and track their header dependencies): the test binary and every fuzz target.
 san-build:
-	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(SAN_BUILD) OPT='$(SAN_OPT)' TEST_OPT= CXX='$(SAN_COMPILE)' \
+	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(SAN_BUILD) OPT='$(SAN_OPT)' CXX='$(SAN_COMPILE)' \
 	  $(SAN_BUILD)/csg_tests $(FUZZ_BIN)
 fuzz-build: san-build
 
@@ -69,7 +70,7 @@ TSAN_TESTS   := tests/main.cpp tests/testing.cpp tests/train_fixtures.cpp tests/
 TSAN_OPTIONS_RUN ?= halt_on_error=1:second_deadlock_stack=1:report_signal_unsafe=1:suppressions=$(CURDIR)/tools/tsan.supp
 .PHONY: tsan tsan-build
 tsan-build:
-	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(TSAN_BUILD) OPT='$(SAN_OPT)' TEST_OPT= TEST_SRC='$(TSAN_TESTS)' \
+	$(MAKE) --no-print-directory CUDA=0 DNNL=0 MPI=0 BUILD=$(TSAN_BUILD) OPT='$(SAN_OPT)' TEST_SRC='$(TSAN_TESTS)' \
 	  CXX='$(SAN_CXX) -fsanitize=thread -fno-omit-frame-pointer' $(TSAN_BUILD)/csg_tests
 tsan: tsan-build
 	CSG_FIXTURES=$(FIXTURES) OMP_NUM_THREADS=1 TSAN_OPTIONS=$(TSAN_OPTIONS_RUN) \
