@@ -122,8 +122,9 @@ cli-doc: csg
 	/usr/bin/python3 tools/cli_doc.py ./csg
 
 # `make test` runs everything; TEST_FILTER narrows it (a gtest filter such as 'Conv2d*').
-# CSG_BINARY: the program the multi-process tests start under mpirun.
-test: $(BUILD)/csg_tests $(CLI) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION $(GRADCAM_FIXTURES)/VERSION \
+# CSG_BINARY: the program the multi-process tests start under mpirun. The archive too: a test reads
+# the GPU code embedded in it.
+test: $(BUILD)/csg_tests $(CLI) $(LIB) $(FIXTURES)/VERSION $(PREDICT_FIXTURES)/VERSION $(GRADCAM_FIXTURES)/VERSION \
       $(REG_FIXTURES)/VERSION
 	CSG_FIXTURES=$(FIXTURES) CSG_BINARY=$(abspath $(CLI)) $(BUILD)/csg_tests $(if $(TEST_FILTER),--gtest_filter='$(TEST_FILTER)')
 
