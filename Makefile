@@ -82,7 +82,7 @@ $(CLI): $(CLI_OBJ) $(LIB_OBJ)
 	$(CXX) -o $@ $(LIB_OBJ) $(CLI_OBJ) $(LDLIBS)
 # The command line's files compile without optimisation (CLI_OPT, after OPT): they parse flags and
 # call the library, and CLI11, header-only, is compiled again in each. At -O2 they took 10-17 s each
-# with g++, 14-32 s under the sanitizers at -O1; at -O0 10 and 15 s. Kept in a setting file
+# with g++, 14-32 s under the sanitizers at -O1; at -O0 the longest took 10.6 and 14.6 s. Kept in a setting file
 # (keep_setting, tools/make/features.mk) so that changing it recompiles them.
 CLI_OPT ?= -O0
 $(call keep_setting,$(BUILD)/cli-opt-setting,CLI_OPT)
