@@ -85,9 +85,10 @@ $(CLI): $(CLI_OBJ) $(LIB_OBJ)
 # with g++, 14-32 s under the sanitizers at -O1; at -O0 the longest took 10.6 and 14.6 s. Kept in a setting file
 # (keep_setting, tools/make/features.mk) so that changing it recompiles them.
 CLI_OPT ?= -O0
-$(call keep_setting,$(BUILD)/cli-opt-setting,CLI_OPT)
+CLI_OPT_SETTING := $(BUILD)/cli-opt-setting
+$(call keep_setting,$(CLI_OPT_SETTING),CLI_OPT)
 $(CLI_OBJ): CXXFLAGS += $(CLI_OPT)
-$(CLI_OBJ): $(BUILD)/cli-opt-setting
+$(CLI_OBJ): $(CLI_OPT_SETTING)
 
 # The tests compile without optimisation (TEST_OPT, after OPT, so it wins): their time is spent in the
 # library, built with OPT. The headers they share are parsed once, into a precompiled header that g++
