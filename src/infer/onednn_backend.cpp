@@ -10,6 +10,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include <omp.h>
+
 #include "src/infer/cpu_layers.h"
 #include "src/infer/forward.h"
 #include "src/ops/winograd_3x3.h"
@@ -114,6 +116,14 @@ struct ConvEntry {
   }
 };
 
+// A 1x1 convolution at batch 1 run as one part per thread, each part a primitive over a
+// contiguous share of the output channels, planned for and run on one thread
+// (OneDnnBackend::channel_parts says when and why).
+struct ChannelParts {
+  std::vector<std::unique_ptr<ConvEntry>> parts;
+  std::vector<int64_t> first;  // each part's first output channel
+};
+
 struct PoolEntry {
   dnnl::pooling_forward::primitive_desc pd;
   dnnl::pooling_forward prim;
@@ -130,6 +140,8 @@ struct WinogradEntry {
 
 struct OneDnnRunner::Impl {
   std::unordered_map<onednn::Key, std::unique_ptr<ConvEntry>, onednn::KeyHash> convs;
+  // Null where the convolution was checked and runs whole (convs).
+  std::unordered_map<onednn::Key, std::unique_ptr<ChannelParts>, onednn::KeyHash> channel_parts;
   std::unordered_map<onednn::Key, WinogradEntry, onednn::KeyHash> winograd;
   std::unordered_map<onednn::Key, std::unique_ptr<PoolEntry>, onednn::KeyHash> pools;
   uint64_t weights_generation = 0;
@@ -186,6 +198,10 @@ class OneDnnBackend {
     if (const Winograd3x3* w = own_winograd(f, s, x, y, residual.defined())) {
       w->run(x.buffer.data<float>(), f.bias.data<float>(), y.buffer.data<float>(), s.N, s.H, s.W, residual.defined(),
              f.relu);
+      return y;
+    }
+    if (const ChannelParts* p = channel_parts(f, s, x, y, residual.defined())) {
+      run_parts(*p, f, s, x, y);
       return y;
     }
     const ConvEntry& e = conv_entry(f, s, y, residual.defined());
@@ -330,6 +346,87 @@ class OneDnnBackend {
     }
     return *e;
   }
+  // oneDNN 2.6.3's AVX2 and SSE4.1 1x1 kernels share a convolution between threads by blocks of
+  // pixels only: each thread computes every output channel of its pixels from all the weights. A
+  // map of 8x8 or less has too few blocks for that: at batch 1 on the AVX2 EPYC of docs/onnx.md
+  // (item 27), ResNet-50's 512->2048 layers on 7x7 ran 1.08x faster on two threads than on one.
+  // There, at batch 1, each thread runs a primitive over its share of the output channels instead,
+  // planned for one thread; its output is a contiguous run of the blocked result. Null where the
+  // convolution runs whole.
+  const ChannelParts* channel_parts(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x, const Act& y,
+                                    bool residual) {
+    const int threads = omp_get_max_threads();
+    const int64_t B = block();
+    if (dt_ != Dt::f32 || x.layout != Layout::Blocked || y.layout != Layout::Blocked || s.N != 1 || threads < 2 ||
+        s.KH != 1 || s.KW != 1 || s.OH * s.OW > 64 || s.O % B != 0 || s.O / B < threads)
+      return nullptr;
+    const auto [it, fresh] = cache_.channel_parts.try_emplace(entry_key(f, s, y, residual));
+    std::unique_ptr<ChannelParts>& e = it->second;
+    if (!fresh && e && e->parts[0]->generation != cache_.weights_generation)
+      for (size_t i = 0; i < e->parts.size(); ++i)
+        e->parts[i]->take_weights(part_weights(f, s, e->first[i]), cache_.weights_generation);
+    if (!fresh) return e.get();
+
+    const onednn::Geometry g(s);
+    const dnnl::primitive_attr attr = conv_attr(residual, f.relu);
+    const std::string whole =
+        dnnl::convolution_forward::primitive_desc(
+            onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc()), attr, engine())
+            .impl_info_str();
+    if (whole != "jit_1x1:avx2" && whole != "jit_1x1:sse41") return nullptr;
+    e = std::make_unique<ChannelParts>();
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);  // oneDNN plans a primitive for the threads it may use
+    try {
+      const int64_t blocks = s.O / B;
+      for (int t = 0; t < threads; ++t) {
+        kernels::Conv2dShape part = s;
+        const int64_t first = blocks * t / threads * B;
+        part.O = blocks * (t + 1) / threads * B - first;
+        const onednn::Geometry pg(part);
+        const dnnl::convolution_forward::primitive_desc pd(
+            onednn::forward_desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                 x.desc(), pg, dt_, /*bias=*/true, memory::desc(pg.dst, dt_, blocked_tag())),
+            attr, engine());
+        e->parts.push_back(
+            std::make_unique<ConvEntry>(pd, pg.weights, part_weights(f, s, first), cache_.weights_generation));
+        e->first.push_back(first);
+      }
+    } catch (...) {
+      omp_set_num_threads(saved);
+      cache_.channel_parts.erase(it);
+      throw;
+    }
+    omp_set_num_threads(saved);
+    return e.get();
+  }
+  static const float* part_weights(const FusedConv& f, const kernels::Conv2dShape& s, int64_t first) {
+    return f.weight.data<float>() + first * s.C * s.KH * s.KW;  // [O, C, KH, KW]: the part's rows
+  }
+  // Each part on a thread of its own: inside a parallel region oneDNN runs a primitive on the
+  // calling thread. Exceptions may not leave the region, so the first is rethrown after it.
+  void run_parts(const ChannelParts& p, const FusedConv& f, const kernels::Conv2dShape& s, const Act& x,
+                 const Act& y) {
+    const int n = static_cast<int>(p.parts.size());
+    std::string error;
+#pragma omp parallel num_threads(n)
+    for (int t = omp_get_thread_num(); t < n; t += omp_get_num_threads()) {
+      try {
+        const ConvEntry& e = *p.parts[t];
+        const int64_t first = p.first[t];
+        e.prim.execute(stream(), {{DNNL_ARG_SRC, x.mem()},
+                                  {DNNL_ARG_WEIGHTS, e.weights},
+                                  {DNNL_ARG_BIAS, memory(e.pd.bias_desc(), engine(), f.bias.data<float>() + first)},
+                                  {DNNL_ARG_DST, memory(e.pd.dst_desc(), engine(),
+                                                        y.buffer.data<float>() + first * s.OH * s.OW)},
+                                  {DNNL_ARG_SCRATCHPAD, scratchpad(e.pd.scratchpad_desc())}});
+      } catch (const std::exception& ex) {
+#pragma omp critical(csg_channel_parts)
+        if (error.empty()) error = ex.what();
+      }
+    }
+    CSG_CHECK(error.empty(), "inference: a 1x1 convolution's part by output channels failed: ", error);
+  }
   // f32 3x3 stride-1 convolutions on our own Winograd kernel where onednn::takes_own_winograd says
   // (below AVX-512, where oneDNN has none), with the weights transformed again only when they
   // changed (weights_changed: once for Weights::Fixed, in each step for a trained encoder, as
@@ -405,7 +502,7 @@ class OneDnnBackend {
 OneDnnRunner::OneDnnRunner() : impl_(std::make_unique<Impl>()) {}
 OneDnnRunner::~OneDnnRunner() = default;
 void OneDnnRunner::clear() {
-  impl_->convs.clear(), impl_->winograd.clear(), impl_->pools.clear();
+  impl_->channel_parts.clear(), impl_->convs.clear(), impl_->winograd.clear(), impl_->pools.clear();
 }
 void OneDnnRunner::weights_changed() { ++impl_->weights_generation; }
 void OneDnnRunner::set_weights(Weights w) {
@@ -415,6 +512,9 @@ void OneDnnRunner::set_weights(Weights w) {
 std::vector<std::string> OneDnnRunner::kernel_names() const {
   std::vector<std::string> names;
   for (const auto& [key, e] : impl_->convs) names.push_back(e->pd.impl_info_str());
+  for (const auto& [key, e] : impl_->channel_parts)
+    if (e)
+      for (const auto& part : e->parts) names.push_back(std::string(part->pd.impl_info_str()) + " by output channels");
   for (const auto& [key, e] : impl_->pools) names.push_back(e->pd.impl_info_str());
   for (const auto& [key, e] : impl_->winograd)
     if (e.conv) names.push_back(Winograd3x3::name(e.conv->tile()));

@@ -47,8 +47,10 @@ class OneDnnRunner {
   void set_weights(Weights w);
   void clear();
   // oneDNN's name for the kernel of every convolution and pooling primitive made so far (its
-  // implementation string, e.g. "jit_1x1:avx2"), and "csg:winograd_f4x3" or "csg:winograd_f2x3" for each one on
-  // our own Winograd kernel (winograd_3x3.h), for the tests and the benchmarks.
+  // implementation string, e.g. "jit_1x1:avx2"; "jit_1x1:avx2 by output channels" for each part of
+  // a 1x1 convolution split between the threads at batch 1), and "csg:winograd_f4x3" or
+  // "csg:winograd_f2x3" for each one on our own Winograd kernel (winograd_3x3.h), for the tests and
+  // the benchmarks.
   std::vector<std::string> kernel_names() const;
   struct Impl;
 
