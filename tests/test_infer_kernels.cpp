@@ -4,12 +4,8 @@
 // chain in AVX-512's nChw16c: 17 s an image), so the parity tests cannot see it; this test can.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "csg/models/deeplab.h"
@@ -59,31 +55,18 @@ TEST(InferKernels, OneDnnChainRunsOnJitKernels) {
   }
 }
 
-std::string self_path() {
-  char path[4096];
-  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-  return n > 0 ? std::string(path, static_cast<size_t>(n)) : std::string();
-}
-
 // The same test in a child process of this binary with oneDNN capped at an older instruction set
 // (ONEDNN_MAX_CPU_ISA, read once, before its first kernel), so that every machine checks the
 // layouts of the CPUs below its own.
 TEST(InferKernels, OneDnnChainRunsOnJitKernelsOnOlderInstructionSets) {
   if (!onednn::active()) GTEST_SKIP() << "this build has no oneDNN";
-  const std::string self = self_path();
-  ASSERT_FALSE(self.empty()) << "cannot read /proc/self/exe";
-  const std::string log = ::testing::TempDir() + "csg_infer_kernels_" + std::to_string(getpid()) + ".log";
   for (const auto& [cap, expected] : {std::pair<const char*, const char*>{"AVX2", "(avx2)"}, {"SSE41", "(sse41)"}}) {
-    const std::string cmd = std::string("ONEDNN_MAX_CPU_ISA=") + cap + " '" + self +
-                            "' --gtest_filter=InferKernels.OneDnnChainRunsOnJitKernels > '" + log + "' 2>&1";
-    const int rc = std::system(cmd.c_str());
-    std::stringstream out;
-    out << std::ifstream(log).rdbuf();
-    EXPECT_EQ(rc, 0) << "under ONEDNN_MAX_CPU_ISA=" << cap << ":\n" << out.str();
-    EXPECT_NE(out.str().find(expected), std::string::npos) << "the cap " << cap << " did not apply:\n" << out.str();
-    EXPECT_NE(out.str().find("[  PASSED  ] 1 test"), std::string::npos) << out.str();
+    const testing::ShellResult r =
+        testing::run_self(std::string("ONEDNN_MAX_CPU_ISA=") + cap, "InferKernels.OneDnnChainRunsOnJitKernels");
+    EXPECT_EQ(r.status, 0) << "under ONEDNN_MAX_CPU_ISA=" << cap << ":\n" << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << "the cap " << cap << " did not apply:\n" << r.output;
+    EXPECT_NE(r.output.find("[  PASSED  ] 1 test"), std::string::npos) << r.output;
   }
-  std::remove(log.c_str());
 }
 
 }  // namespace

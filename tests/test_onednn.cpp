@@ -3,14 +3,11 @@
 // differences in double): the same inputs through both, forward and every gradient. oneDNN sums in another order (and in blocked
 // layouts), so results agree to f32 rounding, not bit for bit: per element
 //   |onednn - plain| <= 1e-5 * max|plain| + 1e-4 * |plain|.
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -159,21 +156,12 @@ TEST(OneDnnConv2d, TrainingTakesWinogradOnMapsOfTwelveAndMore) {
 // machine checks csg's own Winograd in training too.
 TEST(OneDnnConv2d, TrainingWithoutOneDnnWinogradMatchesIm2col) {
   CSG_REQUIRE_ONEDNN();
-  char path[4096];
-  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-  ASSERT_GT(n, 0) << "cannot read /proc/self/exe";
-  const std::string self(path, static_cast<size_t>(n));
-  const std::string log = ::testing::TempDir() + "csg_onednn_avx2_" + std::to_string(getpid()) + ".log";
-  const std::string cmd = "ONEDNN_MAX_CPU_ISA=AVX2 '" + self +
-                          "' --gtest_filter='OneDnnConv2d.MatchesIm2colForwardAndGradients:"
-                          "OneDnnConv2d.TrainingTakesWinogradOnMapsOfTwelveAndMore' > '" + log + "' 2>&1";
-  const int rc = std::system(cmd.c_str());
-  std::stringstream out;
-  out << std::ifstream(log).rdbuf();
-  std::remove(log.c_str());
-  EXPECT_EQ(rc, 0) << out.str();
-  EXPECT_NE(out.str().find("Winograd in training here: csg's"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("[  PASSED  ] 2 tests"), std::string::npos) << out.str();
+  const csg::testing::ShellResult r = csg::testing::run_self(
+      "ONEDNN_MAX_CPU_ISA=AVX2",
+      "OneDnnConv2d.MatchesIm2colForwardAndGradients:OneDnnConv2d.TrainingTakesWinogradOnMapsOfTwelveAndMore");
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Winograd in training here: csg's"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[  PASSED  ] 2 tests"), std::string::npos) << r.output;
 }
 #endif
 

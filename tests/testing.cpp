@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -42,6 +43,18 @@ std::string error_of(const std::function<void()>& f) {
 ShellResult run_shell(const std::string& command, const std::string& log) {
   const int rc = std::system((command + " > '" + log + "' 2>&1").c_str());
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, read_text(log)};
+}
+
+ShellResult run_self(const std::string& env, const std::string& filter) {
+  char path[4096];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+  EXPECT_GT(n, 0) << "cannot read /proc/self/exe";
+  if (n <= 0) return {};
+  const std::string log = ::testing::TempDir() + "csg_child_" + std::to_string(getpid()) + ".log";
+  const std::string self(path, static_cast<size_t>(n));
+  ShellResult r = run_shell(env + " '" + self + "' --gtest_filter='" + filter + "'", log);
+  std::remove(log.c_str());
+  return r;
 }
 
 std::string read_text(const std::string& path) {

@@ -110,6 +110,9 @@ struct ShellResult {
   std::string output;
 };
 ShellResult run_shell(const std::string& command, const std::string& log);
+// This test binary run again in a child process, with the assignments `env` before it (such as
+// "ONEDNN_MAX_CPU_ISA=AVX2", which oneDNN reads before its first kernel) and --gtest_filter=`filter`.
+ShellResult run_self(const std::string& env, const std::string& filter);
 
 // The message of the csg::Error that f() throws ("" when it throws none), and whether `s` holds `part`.
 std::string error_of(const std::function<void()>& f);

@@ -348,11 +348,11 @@ class OneDnnBackend {
   }
   // oneDNN 2.6.3's AVX2 and SSE4.1 1x1 kernels share a convolution between threads by blocks of
   // pixels only: each thread computes every output channel of its pixels from all the weights. A
-  // map of 8x8 or less has too few blocks for that: at batch 1 on the AVX2 EPYC of docs/onnx.md
-  // (item 27), ResNet-50's 512->2048 layers on 7x7 ran 1.08x faster on two threads than on one.
-  // There, at batch 1, each thread runs a primitive over its share of the output channels instead,
-  // planned for one thread; its output is a contiguous run of the blocked result. Null where the
-  // convolution runs whole.
+  // map of 64 pixels or fewer has too few blocks for that: at batch 1 on the AVX2 EPYC of
+  // docs/onnx.md (item 27), ResNet-50's 512->2048 layers on 7x7 ran 1.08x faster on two threads
+  // than on one. There, at batch 1, each thread runs a primitive over its share of the output
+  // channels instead, planned for one thread; its output is a contiguous run of the blocked result.
+  // (On 14x14 and 28x28 maps the split was level or slower.) Null where the convolution runs whole.
   const ChannelParts* channel_parts(const FusedConv& f, const kernels::Conv2dShape& s, const Act& x, const Act& y,
                                     bool residual) {
     const int threads = omp_get_max_threads();
