@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 #include "csg/models/resnet.h"
