@@ -327,24 +327,28 @@ class OneDnnBackend {
     if (e && e->generation != cache_.weights_generation) e->take_weights(f.weight.data<float>(), cache_.weights_generation);
     if (!e) {
       const onednn::Geometry g(s);
-      const dnnl::primitive_attr attr = conv_attr(residual, f.relu);
-      std::optional<dnnl::convolution_forward::primitive_desc> pd = winograd_pd(s, g, y, attr);
-      if (!pd) {  // src in the layout the kernel wants (any), dst in the chain's
-        pd.emplace(onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc()), attr,
-                   engine());
-        // Some shapes have a JIT kernel only in another layout: a dilation about as wide as the map (DeepLab's
-        // layer 4 and ASPP on small inputs), which oneDNN's direct kernels decline and its im2col GEMM takes in
-        // plain tensors. In the chain's layout those ran on oneDNN's reference loops, 20-100 times slower (ResNet-101
-        // layer 4 at 41x41: 12 s a call on an AVX2 EPYC), so they let oneDNN choose the layouts, and conv_at
-        // reorders around the call.
-        if (reference_kernel(*pd))
-          pd.emplace(onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true,
-                                          onednn::any_desc(g.dst, dt_)),
-                     attr, engine());
-      }
-      e = std::make_unique<ConvEntry>(*pd, g.weights, f.weight.data<float>(), cache_.weights_generation);
+      e = std::make_unique<ConvEntry>(whole_pd(s, g, y, conv_attr(residual, f.relu)), g.weights,
+                                      f.weight.data<float>(), cache_.weights_generation);
     }
     return *e;
+  }
+  // The primitive that runs the convolution of geometry g whole, writing y's layout.
+  dnnl::convolution_forward::primitive_desc whole_pd(const kernels::Conv2dShape& s, const onednn::Geometry& g,
+                                                     const Act& y, const dnnl::primitive_attr& attr) const {
+    if (std::optional<dnnl::convolution_forward::primitive_desc> pd = winograd_pd(s, g, y, attr)) return *pd;
+    // src in the layout the kernel wants (any), dst in the chain's
+    dnnl::convolution_forward::primitive_desc pd(
+        onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc()), attr, engine());
+    // Some shapes have a JIT kernel only in another layout: a dilation about as wide as the map (DeepLab's
+    // layer 4 and ASPP on small inputs), which oneDNN's direct kernels decline and its im2col GEMM takes in
+    // plain tensors. In the chain's layout those ran on oneDNN's reference loops, 20-100 times slower (ResNet-101
+    // layer 4 at 41x41: 12 s a call on an AVX2 EPYC), so they let oneDNN choose the layouts, and conv_at
+    // reorders around the call.
+    if (reference_kernel(pd))
+      pd = dnnl::convolution_forward::primitive_desc(
+          onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, onednn::any_desc(g.dst, dt_)),
+          attr, engine());
+    return pd;
   }
   // oneDNN 2.6.3's AVX2 and SSE4.1 1x1 kernels share a convolution between threads by blocks of
   // pixels only: each thread computes every output channel of its pixels from all the weights. A
@@ -367,15 +371,10 @@ class OneDnnBackend {
         e->parts[i]->take_weights(part_weights(f, s, e->first[i]), cache_.weights_generation);
     if (!fresh) return e.get();
 
-    const onednn::Geometry g(s);
     const dnnl::primitive_attr attr = conv_attr(residual, f.relu);
-    const std::string whole =
-        dnnl::convolution_forward::primitive_desc(
-            onednn::forward_desc(dnnl::prop_kind::forward_inference, g, dt_, /*bias=*/true, y.desc()), attr, engine())
-            .impl_info_str();
+    const std::string whole = whole_pd(s, onednn::Geometry(s), y, attr).impl_info_str();
     if (whole != "jit_1x1:avx2" && whole != "jit_1x1:sse41") return nullptr;
     e = std::make_unique<ChannelParts>();
-    const int saved = omp_get_max_threads();
     omp_set_num_threads(1);  // oneDNN plans a primitive for the threads it may use
     try {
       const int64_t blocks = s.O / B;
@@ -393,11 +392,11 @@ class OneDnnBackend {
         e->first.push_back(first);
       }
     } catch (...) {
-      omp_set_num_threads(saved);
+      omp_set_num_threads(threads);
       cache_.channel_parts.erase(it);
       throw;
     }
-    omp_set_num_threads(saved);
+    omp_set_num_threads(threads);
     return e.get();
   }
   static const float* part_weights(const FusedConv& f, const kernels::Conv2dShape& s, int64_t first) {
